@@ -1,0 +1,103 @@
+// Package dispatch runs callbacks one at a time, in the order they were posted,
+// on a goroutine of its own. The engine posts events while holding a manager's
+// lock; the queue never blocks the poster, and callbacks run without any lock
+// held, so they may call back into the manager.
+package dispatch
+
+import (
+	"sync"
+
+	"github.com/logos-messaging/libsds-go/internal/goid"
+)
+
+// Queue is an unbounded FIFO of functions run by one goroutine.
+type Queue struct {
+	mu      sync.Mutex
+	wake    *sync.Cond
+	items   []func()
+	closed  bool
+	runner  uint64 // goroutine id of the dispatcher
+	started chan struct{}
+	done    chan struct{}
+}
+
+// New starts a queue and its dispatcher goroutine.
+func New() *Queue {
+	q := &Queue{started: make(chan struct{}), done: make(chan struct{})}
+	q.wake = sync.NewCond(&q.mu)
+	go q.run()
+	<-q.started
+	return q
+}
+
+func (q *Queue) run() {
+	q.mu.Lock()
+	q.runner = goid.Current()
+	q.mu.Unlock()
+	close(q.started)
+	defer close(q.done)
+	for {
+		q.mu.Lock()
+		for len(q.items) == 0 && !q.closed {
+			q.wake.Wait()
+		}
+		if len(q.items) == 0 {
+			q.mu.Unlock()
+			return
+		}
+		f := q.items[0]
+		q.items[0] = nil
+		q.items = q.items[1:]
+		q.mu.Unlock()
+		f()
+	}
+}
+
+// Post queues f and reports whether it was accepted; after Close it is not.
+func (q *Queue) Post(f func()) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return false
+	}
+	q.items = append(q.items, f)
+	q.wake.Signal()
+	return true
+}
+
+// InDispatcher reports whether the caller is running on the dispatcher goroutine,
+// i.e. inside a posted function.
+func (q *Queue) InDispatcher() bool {
+	return goid.Current() == q.runner
+}
+
+// Flush waits until everything posted before the call has run. Called from
+// inside a posted function it returns at once (waiting would deadlock).
+func (q *Queue) Flush() {
+	if q.InDispatcher() {
+		return
+	}
+	done := make(chan struct{})
+	if q.Post(func() { close(done) }) {
+		<-done
+	}
+}
+
+// Close stops accepting posts. From any other goroutine it runs everything
+// already queued and returns when the dispatcher has exited. From inside a posted
+// function it cannot wait for itself: it discards what is still queued and
+// returns at once, and the dispatcher exits when the current function returns,
+// so nothing runs after Close has returned in either case. Close is idempotent.
+func (q *Queue) Close() {
+	inside := q.InDispatcher()
+	q.mu.Lock()
+	q.closed = true
+	if inside {
+		q.items = nil
+	}
+	q.wake.Signal()
+	q.mu.Unlock()
+	if !inside {
+		<-q.done
+	}
+}

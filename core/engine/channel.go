@@ -1,0 +1,237 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/logos-messaging/libsds-go/core/bloom"
+	"github.com/logos-messaging/libsds-go/core/record"
+	"github.com/logos-messaging/libsds-go/core/store"
+	"github.com/logos-messaging/libsds-go/core/wire"
+	"github.com/logos-messaging/libsds-go/internal/duequeue"
+	"github.com/logos-messaging/libsds-go/internal/ordmap"
+)
+
+// channel is one channel's protocol state.
+type channel struct {
+	id      string
+	lamport int64
+	log     *ordmap.Map[string, *logEntry] // delivered and own messages, oldest first
+	bloom   *bloom.Rolling
+
+	outgoing []*outgoingMsg           // unacknowledged, in send order
+	outIndex map[string]*outgoingMsg // id → newest outgoing entry with that id
+	ackGen   uint64                  // marks entries acknowledged by causal history
+
+	incoming   *ordmap.Map[string, *incomingMsg] // waiting for dependencies, by arrival
+	waiting    map[string][]*incomingMsg         // missing id → messages waiting for it
+	unreleased []*incomingMsg                    // restored with nothing missing; released on next delivery
+	arrivals   uint64
+
+	outRepairs *duequeue.Queue[wire.HistoryEntry] // SDS-R requests we will send, by due time
+	inRepairs  *duequeue.Queue[inRepair]          // SDS-R responses we will send, by due time
+}
+
+// logEntry is a message of the local log. The wire encoding (with an empty
+// bloom filter) is what a repair response rebroadcasts and what the store keeps.
+type logEntry struct {
+	senderID string
+	message  []byte
+}
+
+type outgoingMsg struct {
+	id       string
+	key      bloom.Key // cached hashes: ack review tests ~every received filter
+	message  []byte    // wire encoding, empty bloom filter
+	sendTime time.Time
+	attempts int
+	ackMark  uint64
+	sameID   *outgoingMsg // older outgoing entry with the same id (rare)
+}
+
+type incomingMsg struct {
+	id       string
+	senderID string
+	message  []byte              // wire encoding, empty bloom filter
+	deps     []string            // missing ids in the order the message cites them
+	missing  map[string]struct{} // those still missing
+	arrival  uint64
+	released bool
+}
+
+type inRepair struct {
+	entry   wire.HistoryEntry
+	message []byte
+}
+
+func (m *Manager) newChannel(id string) *channel {
+	return &channel{
+		id:         id,
+		log:        ordmap.New[string, *logEntry](),
+		bloom:      bloom.NewRolling(m.cfg.BloomCapacity, m.cfg.BloomErrorRate),
+		outIndex:   make(map[string]*outgoingMsg),
+		incoming:   ordmap.New[string, *incomingMsg](),
+		waiting:    make(map[string][]*incomingMsg),
+		outRepairs: duequeue.New[wire.HistoryEntry](),
+		inRepairs:  duequeue.New[inRepair](),
+	}
+}
+
+// channelFor returns the channel, loading it from the store on first use. With
+// create false it returns (nil, nil) for a channel the manager does not know.
+func (m *Manager) channelFor(id string, create bool) (*channel, error) {
+	if c, ok := m.channels[id]; ok {
+		return c, nil
+	}
+	if _, ok := m.stale[id]; !ok {
+		if !create {
+			return nil, nil
+		}
+		if len(m.channels)+len(m.stale) >= m.cfg.MaxChannels {
+			return nil, fmt.Errorf("%w: limit is %d", ErrTooManyChannels, m.cfg.MaxChannels)
+		}
+	}
+	c, err := m.load(id)
+	if err != nil {
+		return nil, err
+	}
+	delete(m.stale, id)
+	m.channels[id] = c
+	return c, nil
+}
+
+// reloadStale loads every channel that is known to the store but not in memory.
+func (m *Manager) reloadStale() error {
+	for id := range m.stale {
+		if _, err := m.channelFor(id, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// load builds a channel from the store's snapshot (nim-sds getOrCreateChannel):
+// the bloom filter is rebuilt from the log, oldest first.
+func (m *Manager) load(id string) (*channel, error) {
+	c := m.newChannel(id)
+	if !m.persistent {
+		return c, nil
+	}
+	snap, err := m.store.LoadAllForChannel(id)
+	if err != nil {
+		return nil, fmt.Errorf("%w: loading channel %q: %v", ErrStore, id, err)
+	}
+	if err := c.restore(snap, m.cfg.MaxMessageHistory); err != nil {
+		return nil, fmt.Errorf("%w: loading channel %q: %v", ErrStore, id, err)
+	}
+	return c, nil
+}
+
+func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
+	c.lamport = snap.Lamport
+	for _, rec := range snap.Log {
+		r, err := record.UnmarshalLog(rec)
+		if err != nil {
+			return err
+		}
+		msg, err := wire.Unmarshal(r.Message)
+		if err != nil {
+			return fmt.Errorf("log record: %w", err)
+		}
+		c.log.Set(msg.MessageID, &logEntry{senderID: msg.SenderID, message: bytes.Clone(r.Message)})
+		c.bloom.Add(msg.MessageID)
+	}
+	// A smaller MaxMessageHistory than the store was written with: keep the newest.
+	for c.log.Len() > maxHistory {
+		oldest, _, _ := c.log.Oldest()
+		c.log.Delete(oldest)
+	}
+	for _, rec := range snap.Outgoing {
+		r, err := record.UnmarshalOutgoing(rec)
+		if err != nil {
+			return err
+		}
+		msg, err := wire.Unmarshal(r.Message)
+		if err != nil {
+			return fmt.Errorf("outgoing record: %w", err)
+		}
+		c.addOutgoing(&outgoingMsg{
+			id:       msg.MessageID,
+			key:      bloom.NewKey(msg.MessageID),
+			message:  bytes.Clone(r.Message),
+			sendTime: time.UnixMilli(r.SendTimeMs),
+			attempts: r.ResendAttempts,
+		})
+	}
+	for _, rec := range snap.Incoming {
+		r, err := record.UnmarshalIncoming(rec)
+		if err != nil {
+			return err
+		}
+		msg, err := wire.Unmarshal(r.Message)
+		if err != nil {
+			return fmt.Errorf("incoming record: %w", err)
+		}
+		in := &incomingMsg{id: msg.MessageID, senderID: msg.SenderID, message: bytes.Clone(r.Message)}
+		in.setMissing(r.MissingDeps)
+		c.addIncoming(in)
+		if len(in.missing) == 0 {
+			c.unreleased = append(c.unreleased, in)
+		}
+	}
+	for _, rec := range snap.OutgoingRepairs {
+		r, err := record.UnmarshalOutgoingRepair(rec)
+		if err != nil {
+			return err
+		}
+		c.outRepairs.Set(r.Entry.MessageID, time.UnixMilli(r.MinTimeRepairReqMs), cloneEntry(r.Entry))
+	}
+	for _, rec := range snap.IncomingRepairs {
+		r, err := record.UnmarshalIncomingRepair(rec)
+		if err != nil {
+			return err
+		}
+		c.inRepairs.Set(r.Entry.MessageID, time.UnixMilli(r.MinTimeRepairRespMs),
+			inRepair{entry: cloneEntry(r.Entry), message: bytes.Clone(r.CachedMessage)})
+	}
+	return nil
+}
+
+func cloneEntry(e wire.HistoryEntry) wire.HistoryEntry {
+	e.RetrievalHint = bytes.Clone(e.RetrievalHint)
+	return e
+}
+
+// nextLamport is max(a, b) + 1, saturating at MaxInt64 instead of overflowing.
+func nextLamport(a, b int64) int64 {
+	v := max(a, b)
+	if v == math.MaxInt64 {
+		return v
+	}
+	return v + 1
+}
+
+func (m *Manager) setLamport(c *channel, l int64) {
+	c.lamport = l
+	if m.persist() {
+		m.check("saveLamport", c.id, m.store.SaveLamport(c.id, l))
+	}
+}
+
+// addToHistory appends a message to the local log (replacing in place if the id
+// is already there) and evicts the oldest entries beyond the bound.
+func (m *Manager) addToHistory(c *channel, id, senderID string, message []byte) {
+	c.log.Set(id, &logEntry{senderID: senderID, message: message})
+	if m.persist() {
+		m.check("appendLogEntry", c.id, m.store.AppendLogEntry(c.id, id, record.Log{Message: message}.Marshal()))
+	}
+	for c.log.Len() > m.cfg.MaxMessageHistory {
+		oldest, _, _ := c.log.Oldest()
+		c.log.Delete(oldest)
+		if m.persist() {
+			m.check("removeLogEntry", c.id, m.store.RemoveLogEntry(c.id, oldest))
+		}
+	}
+}

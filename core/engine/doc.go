@@ -1,0 +1,53 @@
+// Package engine is the Scalable Data Sync protocol engine: the behaviour of
+// nim-sds (commit 35a33ad) with its SDS-R repair extension, in pure Go, bounded,
+// and safe to call from many goroutines.
+//
+// A Manager holds any number of channels. For each it keeps a lamport clock, a
+// local log of delivered and own messages (FIFO-bounded), a rolling bloom filter
+// of seen ids, the buffer of our unacknowledged messages, the buffer of received
+// messages waiting for dependencies, and the two SDS-R repair buffers.
+//
+//   - Wrap stamps outgoing content with causal history, the channel's filter and
+//     due repair requests, and returns the wire bytes to broadcast.
+//   - Unwrap decodes a received message, acknowledges our messages it confirms,
+//     schedules repairs, and delivers it — or buffers it until its dependencies
+//     arrive (or MarkDependenciesMet says the application fetched them).
+//   - SweepBuffers, SyncTick and SweepRepairs are the periodic work; package
+//     scheduler runs them on timers, tests call them directly with a fake clock.
+//
+// Events (message ready, acknowledged, given up, missing dependencies, periodic
+// sync, repair ready, …) go to the EventSink given at construction, in the order
+// they happen; in one call, messages released from the dependency buffer are
+// reported before the message that released them, as nim-sds does.
+//
+// # Compatibility
+//
+// Wire bytes, bloom filters, causal histories, lamport rules (seconds, +1 after
+// max), ack review and SDS-R timing are nim-sds's, so Go and Nim peers interoperate.
+// Where nim-sds's order depends on its hash-table layout — one arrival releasing
+// several independent buffered messages — the engine releases them in arrival
+// order. Deliberate differences, all for safety or memory: malformed remote
+// filters count as no filter (nim-sds crashes), lamport saturates at MaxInt64,
+// unwrap input is limited to MaxWireSize, channels and buffers are bounded (see
+// Config), history keeps each message without its bloom filter (so a repair
+// rebroadcast carries an empty filter), and a message delivered directly also
+// leaves the dependency buffer if an older copy of it waited there.
+//
+// # Persistence
+//
+// Every state change calls the matching store.Store method right after the
+// in-memory change (PROTOCOL.md §2.10). With a store.Transactional store each
+// operation is one transaction; if any write fails the transaction is rolled
+// back, the operation returns ErrStore, its events are discarded and the
+// channel's memory is dropped and reloaded from the store on next use — memory
+// never runs ahead of disk. A store without transactions has failures reported
+// as StoreFailed events while memory goes on. A manager built on a store that
+// holds state restores it: channels load on first use, or all at construction
+// if the store is a store.ChannelLister.
+//
+// # Concurrency
+//
+// All methods are safe for concurrent use; calls on one manager are serialized.
+// The hint provider, the store and the event sink run while the manager's lock is
+// held and must not call back into the same manager.
+package engine

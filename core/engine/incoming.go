@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/logos-messaging/libsds-go/core/record"
+)
+
+// setMissing records the ids the message still waits for, in citation order.
+func (in *incomingMsg) setMissing(ids []string) {
+	in.deps = ids
+	in.missing = make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		in.missing[id] = struct{}{}
+	}
+}
+
+// stillMissing lists the missing ids in citation order (for the store record).
+func (in *incomingMsg) stillMissing() []string {
+	out := make([]string, 0, len(in.missing))
+	for _, id := range in.deps {
+		if _, ok := in.missing[id]; ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// addIncoming buffers a message, replacing an older entry with the same id.
+func (c *channel) addIncoming(in *incomingMsg) {
+	if old, ok := c.incoming.Get(in.id); ok {
+		c.forgetIncoming(old)
+	}
+	c.arrivals++
+	in.arrival = c.arrivals
+	c.incoming.Set(in.id, in)
+	for id := range in.missing {
+		c.waiting[id] = append(c.waiting[id], in)
+	}
+}
+
+// forgetIncoming removes a buffered message and its entries in the waiting index.
+func (c *channel) forgetIncoming(in *incomingMsg) {
+	c.incoming.Delete(in.id)
+	for id := range in.missing {
+		ws := slices.DeleteFunc(c.waiting[id], func(w *incomingMsg) bool { return w == in })
+		if len(ws) == 0 {
+			delete(c.waiting, id)
+		} else {
+			c.waiting[id] = ws
+		}
+	}
+	in.released = true // any queued reference is now void
+}
+
+func (m *Manager) saveIncoming(c *channel, in *incomingMsg) {
+	if m.persist() {
+		rec := record.Incoming{Message: in.message, MissingDeps: in.stillMissing()}
+		m.check("saveIncoming", c.id, m.store.SaveIncoming(c.id, in.id, rec.Marshal()))
+	}
+}
+
+func (m *Manager) removeIncoming(c *channel, id string) {
+	if m.persist() {
+		m.check("removeIncoming", c.id, m.store.RemoveIncoming(c.id, id))
+	}
+}
+
+// resolve marks id as no longer missing for every buffered message waiting for
+// it, saving each, and returns those that now miss nothing, in arrival order.
+func (m *Manager) resolve(c *channel, id string) []*incomingMsg {
+	ws, ok := c.waiting[id]
+	if !ok {
+		return nil
+	}
+	delete(c.waiting, id)
+	var ready []*incomingMsg
+	for _, w := range ws {
+		delete(w.missing, id)
+		m.saveIncoming(c, w)
+		if len(w.missing) == 0 {
+			ready = append(ready, w)
+		}
+	}
+	return ready
+}
+
+// release delivers buffered messages that miss nothing, then whatever their
+// delivery unblocks, breadth-first in arrival order (nim-sds's
+// processIncomingBuffer; where nim's order follows its hash table, ours follows
+// arrival). Each delivery fires MessageReady; the released entries leave the
+// buffer (and the store) at the end, as in nim-sds.
+func (m *Manager) release(c *channel, ready []*incomingMsg) {
+	if len(c.unreleased) > 0 {
+		ready = append(ready, c.unreleased...)
+		c.unreleased = nil
+	}
+	if len(ready) == 0 {
+		return
+	}
+	slices.SortFunc(ready, func(a, b *incomingMsg) int { return cmp.Compare(a.arrival, b.arrival) })
+	var released []*incomingMsg
+	for i := 0; i < len(ready); i++ {
+		in := ready[i]
+		if in.released {
+			continue
+		}
+		in.released = true
+		released = append(released, in)
+		m.addToHistory(c, in.id, in.senderID, in.message)
+		m.emit(Event{Kind: MessageReady, ChannelID: c.id, MessageID: in.id})
+		ready = append(ready, m.resolve(c, in.id)...)
+	}
+	for _, in := range released {
+		c.incoming.Delete(in.id)
+		m.removeIncoming(c, in.id)
+	}
+}
+
+// enforceIncomingBound drops the oldest waiting messages beyond MaxIncomingBuffer.
+func (m *Manager) enforceIncomingBound(c *channel) {
+	for c.incoming.Len() > m.cfg.MaxIncomingBuffer {
+		_, in, _ := c.incoming.Oldest()
+		c.forgetIncoming(in)
+		m.removeIncoming(c, in.id)
+		m.emit(Event{Kind: IncomingDropped, ChannelID: c.id, MessageID: in.id})
+	}
+}

@@ -1,0 +1,91 @@
+package engine
+
+import (
+	"errors"
+	"sort"
+)
+
+// SweepBuffers runs the buffer sweep once over every channel (nim-sds
+// periodicBufferSweep): overdue unacknowledged messages count a resend attempt
+// or, after the last one, are given up (MessageGivenUp). Each channel is one
+// operation; the errors of failed channels are joined.
+func (m *Manager) SweepBuffers() error {
+	return m.eachChannel(m.sweepOutgoing)
+}
+
+// SyncTick fires one PeriodicSync event: the application's cue to send a
+// message so peers learn what it has seen (nim-sds builds no sync message).
+func (m *Manager) SyncTick() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.start(); err != nil {
+		return err
+	}
+	m.emit(Event{Kind: PeriodicSync})
+	return m.finish(nil)
+}
+
+// SweepRepairs runs the SDS-R repair sweep once over every channel: due repair
+// responses fire RepairReady with the message to rebroadcast, and repair
+// requests more than RepairTMax past their time are dropped.
+func (m *Manager) SweepRepairs() error {
+	return m.eachChannel(m.sweepRepairs)
+}
+
+func (m *Manager) sweepRepairs(c *channel) {
+	now := m.clock.Now()
+	for {
+		id, due, r, ok := c.inRepairs.Peek()
+		if !ok || now.Before(due) {
+			break
+		}
+		m.touch(c)
+		c.inRepairs.Delete(id)
+		if m.persist() {
+			m.check("removeIncomingRepair", c.id, m.store.RemoveIncomingRepair(c.id, id))
+		}
+		m.emit(Event{Kind: RepairReady, ChannelID: c.id, Message: r.message})
+	}
+	for {
+		id, due, _, ok := c.outRepairs.Peek()
+		if !ok || now.Sub(due) <= m.cfg.RepairTMax {
+			break
+		}
+		m.touch(c)
+		c.outRepairs.Delete(id)
+		if m.persist() {
+			m.check("removeOutgoingRepair", c.id, m.store.RemoveOutgoingRepair(c.id, id))
+		}
+	}
+}
+
+// eachChannel runs f as one operation per channel, in id order, reloading
+// channels dropped after a store failure first so that their timers still run.
+func (m *Manager) eachChannel(f func(*channel)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	var errs []error
+	if err := m.reloadStale(); err != nil {
+		errs = append(errs, err)
+	}
+	ids := make([]string, 0, len(m.channels))
+	for id := range m.channels {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		c, ok := m.channels[id]
+		if !ok {
+			continue
+		}
+		_ = m.start()
+		f(c)
+		if err := m.finish(nil); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

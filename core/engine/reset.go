@@ -1,0 +1,56 @@
+package engine
+
+import "sort"
+
+// Reset forgets every channel, in memory and in the store (one DropChannel per
+// channel, as nim-sds resetReliabilityManager). The hint provider, the event
+// sink and any running scheduler are kept.
+func (m *Manager) Reset() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.start(); err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(m.channels)+len(m.stale))
+	for id := range m.channels {
+		ids = append(ids, id)
+	}
+	for id := range m.stale {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		m.op.touched = append(m.op.touched, id)
+		if m.persist() {
+			m.check("dropChannel", id, m.store.DropChannel(id))
+		}
+	}
+	if m.op.failed == nil {
+		clear(m.channels)
+		clear(m.stale)
+	}
+	return m.finish(nil)
+}
+
+// RemoveChannel forgets one channel, in memory and in the store. Removing a
+// channel the manager does not have is not an error.
+func (m *Manager) RemoveChannel(channelID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.start(); err != nil {
+		return err
+	}
+	_, inMemory := m.channels[channelID]
+	_, isStale := m.stale[channelID]
+	if inMemory || isStale {
+		m.op.touched = append(m.op.touched, channelID)
+		if m.persist() {
+			m.check("dropChannel", channelID, m.store.DropChannel(channelID))
+		}
+		if m.op.failed == nil {
+			delete(m.channels, channelID)
+			delete(m.stale, channelID)
+		}
+	}
+	return m.finish(nil)
+}

@@ -1,0 +1,178 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/logos-messaging/libsds-go/core/record"
+	"github.com/logos-messaging/libsds-go/core/repair"
+	"github.com/logos-messaging/libsds-go/core/wire"
+)
+
+// Unwrapped is the result of Unwrap.
+type Unwrapped struct {
+	// Content is the application payload. It is returned for delivered, buffered
+	// and duplicate messages alike, as nim-sds does. It aliases Unwrap's input.
+	Content []byte
+	// MissingDeps lists the cited messages not yet delivered here; when non-empty
+	// the message waits in the dependency buffer.
+	MissingDeps []wire.HistoryEntry
+	// ChannelID is the message's channel.
+	ChannelID string
+}
+
+// Unwrap processes a received wire message (nim-sds unwrapReceivedMessage):
+// it acknowledges our messages the sender has seen, handles SDS-R requests,
+// and delivers the message — firing MessageReady for it after any buffered
+// messages it releases — or buffers it and fires MissingDependencies.
+// A message already in the local log is a duplicate: its content is returned
+// with no events. Input of any shape yields an error, never a panic.
+func (m *Manager) Unwrap(data []byte) (*Unwrapped, error) {
+	if len(data) > MaxWireSize {
+		return nil, fmt.Errorf("%w: input is %d bytes, limit %d", ErrMessageTooLarge, len(data), MaxWireSize)
+	}
+	if _, err := wire.ExtractChannelID(data); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDeserialization, err)
+	}
+	msg, err := wire.Unmarshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDeserialization, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.start(); err != nil {
+		return nil, err
+	}
+	res, err := m.unwrap(msg)
+	return res, m.finish(err)
+}
+
+func (m *Manager) unwrap(msg *wire.Message) (*Unwrapped, error) {
+	c, err := m.channelFor(msg.ChannelID, true)
+	if err != nil {
+		return nil, err
+	}
+	res := &Unwrapped{Content: msg.Content, ChannelID: msg.ChannelID}
+	id := msg.MessageID
+
+	// A message (even a duplicate) cancels our own pending request for it and
+	// our pending rebroadcast of it: someone has just sent it.
+	m.cancelRepairs(c, id)
+	if c.log.Has(id) {
+		return res, nil
+	}
+	m.touch(c)
+	c.bloom.Add(id)
+	m.setLamport(c, nextLamport(msg.Lamport, c.lamport))
+	m.reviewAcks(c, msg)
+	m.answerRepairRequests(c, msg)
+
+	var missing []wire.HistoryEntry
+	for _, dep := range msg.CausalHistory {
+		if !c.log.Has(dep.MessageID) {
+			missing = append(missing, dep)
+		}
+	}
+	msg.BloomFilter = nil
+	stored := msg.Marshal()
+	if len(missing) == 0 {
+		m.deliver(c, id, msg.SenderID, stored)
+		return res, nil
+	}
+	res.MissingDeps = cloneEntries(missing)
+	m.buffer(c, id, msg.SenderID, stored, cloneEntries(missing))
+	return res, nil
+}
+
+// deliver adds a message to the log, releases what it unblocks, then reports it.
+func (m *Manager) deliver(c *channel, id, senderID string, stored []byte) {
+	if old, ok := c.incoming.Get(id); ok {
+		// An older copy waited for dependencies; this one needs none. Deliver once.
+		c.forgetIncoming(old)
+		m.removeIncoming(c, id)
+	}
+	m.addToHistory(c, id, senderID, stored)
+	m.release(c, m.resolve(c, id))
+	m.emit(Event{Kind: MessageReady, ChannelID: c.id, MessageID: id})
+}
+
+// buffer keeps a message until its dependencies arrive, reports them, and (with
+// SDS-R on) schedules a repair request for each one not already scheduled.
+func (m *Manager) buffer(c *channel, id, senderID string, stored []byte, missing []wire.HistoryEntry) {
+	ids := make([]string, len(missing))
+	for i := range missing {
+		ids[i] = missing[i].MessageID
+	}
+	in := &incomingMsg{id: id, senderID: senderID, message: stored}
+	in.setMissing(ids)
+	c.addIncoming(in)
+	m.saveIncoming(c, in)
+	m.emit(Event{Kind: MissingDependencies, ChannelID: c.id, MessageID: id, MissingDeps: missing})
+	m.enforceIncomingBound(c)
+	if m.participantID == "" {
+		return
+	}
+	now := m.clock.Now()
+	for _, dep := range missing {
+		if c.outRepairs.Has(dep.MessageID) {
+			continue
+		}
+		due := now.Add(repair.TReq(m.participantID, dep.MessageID, m.cfg.RepairTMin, m.cfg.RepairTMax))
+		c.outRepairs.Set(dep.MessageID, due, dep)
+		if m.persist() {
+			rec := record.OutgoingRepair{Entry: dep, MinTimeRepairReqMs: due.UnixMilli()}
+			m.check("saveOutgoingRepair", c.id, m.store.SaveOutgoingRepair(c.id, dep.MessageID, rec.Marshal()))
+		}
+	}
+}
+
+// cancelRepairs drops the pending repair request and response for id.
+func (m *Manager) cancelRepairs(c *channel, id string) {
+	if c.outRepairs.Delete(id) {
+		m.touch(c)
+		if m.persist() {
+			m.check("removeOutgoingRepair", c.id, m.store.RemoveOutgoingRepair(c.id, id))
+		}
+	}
+	if c.inRepairs.Delete(id) {
+		m.touch(c)
+		if m.persist() {
+			m.check("removeIncomingRepair", c.id, m.store.RemoveIncomingRepair(c.id, id))
+		}
+	}
+}
+
+// answerRepairRequests handles the SDS-R requests a message carries: another
+// participant asking for a message means we need not ask for it ourselves, and
+// if we hold it (delivered), know its sender and are in its response group, we
+// schedule a rebroadcast after T_resp.
+func (m *Manager) answerRepairRequests(c *channel, msg *wire.Message) {
+	if len(msg.RepairRequest) == 0 {
+		return
+	}
+	now := m.clock.Now()
+	for _, req := range msg.RepairRequest {
+		if c.outRepairs.Delete(req.MessageID) && m.persist() {
+			m.check("removeOutgoingRepair", c.id, m.store.RemoveOutgoingRepair(c.id, req.MessageID))
+		}
+		entry, ok := c.log.Get(req.MessageID)
+		if !ok || m.participantID == "" || req.SenderID == "" ||
+			!repair.InResponseGroup(m.participantID, req.SenderID, req.MessageID, m.cfg.NumResponseGroups) {
+			continue
+		}
+		req = cloneEntry(req)
+		due := now.Add(repair.TResp(m.participantID, req.SenderID, req.MessageID, m.cfg.RepairTMax))
+		c.inRepairs.Set(req.MessageID, due, inRepair{entry: req, message: entry.message})
+		if m.persist() {
+			rec := record.IncomingRepair{Entry: req, CachedMessage: entry.message, MinTimeRepairRespMs: due.UnixMilli()}
+			m.check("saveIncomingRepair", c.id, m.store.SaveIncomingRepair(c.id, req.MessageID, rec.Marshal()))
+		}
+	}
+}
+
+func cloneEntries(es []wire.HistoryEntry) []wire.HistoryEntry {
+	out := make([]wire.HistoryEntry, len(es))
+	for i, e := range es {
+		out[i] = cloneEntry(e)
+	}
+	return out
+}

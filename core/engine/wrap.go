@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/logos-messaging/libsds-go/core/bloom"
+	"github.com/logos-messaging/libsds-go/core/wire"
+)
+
+// Wrap stamps content with the channel's SDS metadata and returns the wire
+// message to broadcast (nim-sds wrapOutgoingMessage). The message joins the
+// outgoing buffer until a peer acknowledges it, and the local log.
+//
+// Empty content is ErrInvalidArgument and content over MaxContentSize is
+// ErrMessageTooLarge, as in nim-sds; an empty messageID is allowed. The channel
+// is created (or loaded from the store) on first use.
+func (m *Manager) Wrap(content []byte, messageID, channelID string) ([]byte, error) {
+	if len(content) == 0 {
+		return nil, fmt.Errorf("%w: empty content", ErrInvalidArgument)
+	}
+	if len(content) > MaxContentSize {
+		return nil, fmt.Errorf("%w: content is %d bytes, limit %d", ErrMessageTooLarge, len(content), MaxContentSize)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.start(); err != nil {
+		return nil, err
+	}
+	out, err := m.wrap(content, messageID, channelID)
+	return out, m.finish(err)
+}
+
+func (m *Manager) wrap(content []byte, messageID, channelID string) ([]byte, error) {
+	c, err := m.channelFor(channelID, true)
+	if err != nil {
+		return nil, err
+	}
+	m.touch(c)
+	now := m.clock.Now()
+	m.setLamport(c, nextLamport(now.Unix(), c.lamport))
+	filter := c.bloom.Serialized() // the filter before this message joins it
+	repairs := m.takeRepairRequests(c, now)
+
+	msg := wire.Message{
+		MessageID:     messageID,
+		Lamport:       c.lamport,
+		CausalHistory: m.causalHistory(c),
+		ChannelID:     channelID,
+		Content:       content,
+		BloomFilter:   filter,
+		SenderID:      m.participantID,
+		RepairRequest: repairs,
+	}
+	out := msg.Marshal()
+	msg.BloomFilter = nil
+	stored := msg.Marshal()
+
+	o := &outgoingMsg{id: messageID, key: bloom.NewKey(messageID), message: stored, sendTime: now}
+	c.addOutgoing(o)
+	m.saveOutgoing(c, o)
+	m.enforceOutgoingBound(c)
+	c.bloom.AddKey(messageID, &o.key)
+	m.addToHistory(c, messageID, m.participantID, stored)
+	return out, nil
+}
+
+// causalHistory cites the newest MaxCausalHistory log entries, oldest first,
+// each with the application's retrieval hint and the original sender's id.
+func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
+	n := min(m.cfg.MaxCausalHistory, c.log.Len())
+	if n == 0 {
+		return nil
+	}
+	entries := make([]wire.HistoryEntry, n)
+	i := n
+	c.log.Newest(n, func(id string, e *logEntry) bool {
+		i--
+		entries[i] = wire.HistoryEntry{MessageID: id, SenderID: e.senderID}
+		return true
+	})
+	if m.hints != nil {
+		for i := range entries {
+			hint := m.hints(entries[i].MessageID)
+			if len(hint) == 0 {
+				continue
+			}
+			entries[i].RetrievalHint = hint
+			if m.persist() {
+				m.check("setRetrievalHint", c.id, m.store.SetRetrievalHint(entries[i].MessageID, hint))
+			}
+		}
+	}
+	return entries
+}
+
+// takeRepairRequests removes and returns the due SDS-R repair requests, most
+// overdue first, at most MaxRepairRequests.
+func (m *Manager) takeRepairRequests(c *channel, now time.Time) []wire.HistoryEntry {
+	var reqs []wire.HistoryEntry
+	for len(reqs) < m.cfg.MaxRepairRequests {
+		id, due, entry, ok := c.outRepairs.Peek()
+		if !ok || now.Before(due) {
+			break
+		}
+		c.outRepairs.Delete(id)
+		reqs = append(reqs, entry)
+		if m.persist() {
+			m.check("removeOutgoingRepair", c.id, m.store.RemoveOutgoingRepair(c.id, id))
+		}
+	}
+	return reqs
+}

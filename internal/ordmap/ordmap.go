@@ -1,0 +1,120 @@
+// Package ordmap is an insertion-ordered map: O(1) insert, lookup, delete and
+// oldest-first eviction, with in-place replacement that keeps an entry's position.
+// It models Nim's OrderedTable as nim-sds uses it for the local log, and the
+// arrival order of the library's buffers.
+package ordmap
+
+// Map is an insertion-ordered map. The zero value is not usable; call New.
+// It is not safe for concurrent use.
+type Map[K comparable, V any] struct {
+	index      map[K]*node[K, V]
+	head, tail *node[K, V] // head is the oldest entry
+}
+
+type node[K comparable, V any] struct {
+	key        K
+	value      V
+	prev, next *node[K, V]
+}
+
+// New returns an empty map.
+func New[K comparable, V any]() *Map[K, V] {
+	return &Map[K, V]{index: make(map[K]*node[K, V])}
+}
+
+// Len returns the number of entries.
+func (m *Map[K, V]) Len() int { return len(m.index) }
+
+// Get returns the value stored under k.
+func (m *Map[K, V]) Get(k K) (V, bool) {
+	if n, ok := m.index[k]; ok {
+		return n.value, true
+	}
+	var zero V
+	return zero, false
+}
+
+// Has reports whether k is present.
+func (m *Map[K, V]) Has(k K) bool {
+	_, ok := m.index[k]
+	return ok
+}
+
+// Set stores v under k. A new key goes to the newest end; an existing key keeps
+// its position and only its value is replaced. It reports whether k was new.
+func (m *Map[K, V]) Set(k K, v V) bool {
+	if n, ok := m.index[k]; ok {
+		n.value = v
+		return false
+	}
+	n := &node[K, V]{key: k, value: v, prev: m.tail}
+	if m.tail != nil {
+		m.tail.next = n
+	} else {
+		m.head = n
+	}
+	m.tail = n
+	m.index[k] = n
+	return true
+}
+
+// Delete removes k and reports whether it was present.
+func (m *Map[K, V]) Delete(k K) bool {
+	n, ok := m.index[k]
+	if !ok {
+		return false
+	}
+	m.unlink(n)
+	delete(m.index, k)
+	return true
+}
+
+// Oldest returns the entry inserted first.
+func (m *Map[K, V]) Oldest() (K, V, bool) {
+	if m.head == nil {
+		var k K
+		var v V
+		return k, v, false
+	}
+	return m.head.key, m.head.value, true
+}
+
+// All calls yield for each entry from oldest to newest until yield returns false.
+// The map must not be modified during the iteration.
+func (m *Map[K, V]) All(yield func(K, V) bool) {
+	for n := m.head; n != nil; n = n.next {
+		if !yield(n.key, n.value) {
+			return
+		}
+	}
+}
+
+// Newest calls yield for up to n entries from the newest backwards until yield
+// returns false.
+func (m *Map[K, V]) Newest(n int, yield func(K, V) bool) {
+	for e := m.tail; e != nil && n > 0; e, n = e.prev, n-1 {
+		if !yield(e.key, e.value) {
+			return
+		}
+	}
+}
+
+// Clear removes every entry.
+func (m *Map[K, V]) Clear() {
+	clear(m.index)
+	m.head, m.tail = nil, nil
+}
+
+func (m *Map[K, V]) unlink(n *node[K, V]) {
+	if n.prev != nil {
+		n.prev.next = n.next
+	} else {
+		m.head = n.next
+	}
+	if n.next != nil {
+		n.next.prev = n.prev
+	} else {
+		m.tail = n.prev
+	}
+	n.prev, n.next = nil, nil
+}

@@ -1,0 +1,66 @@
+package ordmap_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/logos-messaging/libsds-go/internal/ordmap"
+)
+
+func keys(m *ordmap.Map[string, int]) []string {
+	var out []string
+	m.All(func(k string, _ int) bool { out = append(out, k); return true })
+	return out
+}
+
+func TestInsertionOrderAndReplaceInPlace(t *testing.T) {
+	m := ordmap.New[string, int]()
+	require.True(t, m.Set("a", 1))
+	require.True(t, m.Set("b", 2))
+	require.True(t, m.Set("c", 3))
+	require.False(t, m.Set("a", 10), "existing key is replaced, not re-added")
+	require.Equal(t, []string{"a", "b", "c"}, keys(m))
+	v, ok := m.Get("a")
+	require.True(t, ok)
+	require.Equal(t, 10, v)
+	require.Equal(t, 3, m.Len())
+}
+
+func TestDeleteOldestAndNewest(t *testing.T) {
+	m := ordmap.New[string, int]()
+	for i, k := range []string{"a", "b", "c", "d"} {
+		m.Set(k, i)
+	}
+	require.True(t, m.Delete("b"))
+	require.False(t, m.Delete("b"))
+	k, v, ok := m.Oldest()
+	require.True(t, ok)
+	require.Equal(t, "a", k)
+	require.Equal(t, 0, v)
+	require.True(t, m.Delete("a"))
+	require.True(t, m.Delete("d"))
+	require.Equal(t, []string{"c"}, keys(m))
+	m.Set("e", 5)
+	var newest []string
+	m.Newest(5, func(k string, _ int) bool { newest = append(newest, k); return true })
+	require.Equal(t, []string{"e", "c"}, newest)
+	newest = nil
+	m.Newest(1, func(k string, _ int) bool { newest = append(newest, k); return true })
+	require.Equal(t, []string{"e"}, newest)
+	m.Clear()
+	require.Zero(t, m.Len())
+	_, _, ok = m.Oldest()
+	require.False(t, ok)
+	require.False(t, m.Has("e"))
+}
+
+func TestEarlyStop(t *testing.T) {
+	m := ordmap.New[int, int]()
+	for i := 0; i < 10; i++ {
+		m.Set(i, i)
+	}
+	n := 0
+	m.All(func(int, int) bool { n++; return n < 3 })
+	require.Equal(t, 3, n)
+}
