@@ -3,8 +3,13 @@ module github.com/logos-messaging/libsds-go
 go 1.26
 
 require (
+	github.com/bits-and-blooms/bloom/v3 v3.7.1
 	github.com/dgryski/go-farm v0.0.0-20240924180020-3414d57e47da
 	github.com/stretchr/testify v1.12.1
+	google.golang.org/protobuf v1.36.12
 )
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require (
+	github.com/bits-and-blooms/bitset v1.24.2 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)

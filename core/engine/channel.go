@@ -55,7 +55,7 @@ type incomingMsg struct {
 	id       string
 	senderID string
 	message  []byte              // wire encoding, empty bloom filter
-	deps     []string            // missing ids in the order the message cites them
+	deps     []wire.HistoryEntry // missing entries in the order the message cites them
 	missing  map[string]struct{} // those still missing
 	arrival  uint64
 	released bool
@@ -175,7 +175,7 @@ func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 			return fmt.Errorf("incoming record: %w", err)
 		}
 		in := &incomingMsg{id: msg.MessageID, senderID: msg.SenderID, message: bytes.Clone(r.Message)}
-		in.setMissing(r.MissingDeps)
+		in.setMissing(cloneEntries(r.MissingDeps))
 		c.addIncoming(in)
 		if len(in.missing) == 0 {
 			c.unreleased = append(c.unreleased, in)

@@ -48,6 +48,12 @@ type Config struct {
 	// MaxRepairRequests caps the repair requests attached to one outgoing
 	// message. Zero attaches none.
 	MaxRepairRequests int
+	// RerequestRepairs makes the repair sweep schedule a new repair request for
+	// every message still missing that has none pending — because the last one
+	// was sent, or dropped RepairTMax after its time — so that a lost request or
+	// a lost rebroadcast does not leave a gap open for good. nim-sds asks once per
+	// citation; the default (false) keeps its behaviour.
+	RerequestRepairs bool
 	// MaxChannels bounds the channels of one manager; an operation that would
 	// create one more fails with ErrTooManyChannels.
 	MaxChannels int

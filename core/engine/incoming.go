@@ -5,23 +5,24 @@ import (
 	"slices"
 
 	"github.com/logos-messaging/libsds-go/core/record"
+	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
-// setMissing records the ids the message still waits for, in citation order.
-func (in *incomingMsg) setMissing(ids []string) {
-	in.deps = ids
-	in.missing = make(map[string]struct{}, len(ids))
-	for _, id := range ids {
-		in.missing[id] = struct{}{}
+// setMissing records the entries the message still waits for, in citation order.
+func (in *incomingMsg) setMissing(deps []wire.HistoryEntry) {
+	in.deps = deps
+	in.missing = make(map[string]struct{}, len(deps))
+	for _, d := range deps {
+		in.missing[d.MessageID] = struct{}{}
 	}
 }
 
-// stillMissing lists the missing ids in citation order (for the store record).
-func (in *incomingMsg) stillMissing() []string {
-	out := make([]string, 0, len(in.missing))
-	for _, id := range in.deps {
-		if _, ok := in.missing[id]; ok {
-			out = append(out, id)
+// stillMissing lists the entries still missing, in citation order.
+func (in *incomingMsg) stillMissing() []wire.HistoryEntry {
+	out := make([]wire.HistoryEntry, 0, len(in.missing))
+	for _, d := range in.deps {
+		if _, ok := in.missing[d.MessageID]; ok {
+			out = append(out, d)
 		}
 	}
 	return out

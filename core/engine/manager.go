@@ -169,6 +169,7 @@ func (m *Manager) finish(err error) error {
 		if o.failed == nil {
 			if cerr := m.tx.Commit(); cerr != nil {
 				o.failed = fmt.Errorf("commit: %w", cerr)
+				_ = m.tx.Rollback() // a failed commit may leave the transaction open
 			}
 		} else {
 			_ = m.tx.Rollback() // the original failure is what we report

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"sort"
+	"time"
 )
 
 // SweepBuffers runs the buffer sweep once over every channel (nim-sds
@@ -57,6 +58,23 @@ func (m *Manager) sweepRepairs(c *channel) {
 			m.check("removeOutgoingRepair", c.id, m.store.RemoveOutgoingRepair(c.id, id))
 		}
 	}
+	if m.cfg.RerequestRepairs && m.participantID != "" {
+		m.rerequest(c, now)
+	}
+}
+
+// rerequest schedules a repair request for every message that buffered messages
+// still wait for and that has no request pending, in arrival order.
+func (m *Manager) rerequest(c *channel, now time.Time) {
+	c.incoming.All(func(_ string, in *incomingMsg) bool {
+		for _, dep := range in.deps {
+			if _, missing := in.missing[dep.MessageID]; missing && !c.outRepairs.Has(dep.MessageID) {
+				m.touch(c)
+				m.requestRepair(c, dep, now)
+			}
+		}
+		return true
+	})
 }
 
 // eachChannel runs f as one operation per channel, in id order, reloading

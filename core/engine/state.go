@@ -65,7 +65,11 @@ func (m *Manager) ChannelState(channelID string) (state ChannelState, ok bool, e
 		state.Outgoing = append(state.Outgoing, OutgoingState{ID: o.id, SendTime: o.sendTime, ResendAttempts: o.attempts})
 	}
 	c.incoming.All(func(id string, in *incomingMsg) bool {
-		state.Incoming = append(state.Incoming, IncomingState{ID: id, Missing: in.stillMissing()})
+		missing := []string{}
+		for _, d := range in.stillMissing() {
+			missing = append(missing, d.MessageID)
+		}
+		state.Incoming = append(state.Incoming, IncomingState{ID: id, Missing: missing})
 		return true
 	})
 	c.outRepairs.All(func(_ string, due time.Time, e wire.HistoryEntry) bool {

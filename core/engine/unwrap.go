@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/logos-messaging/libsds-go/core/record"
 	"github.com/logos-messaging/libsds-go/core/repair"
@@ -98,12 +99,8 @@ func (m *Manager) deliver(c *channel, id, senderID string, stored []byte) {
 // buffer keeps a message until its dependencies arrive, reports them, and (with
 // SDS-R on) schedules a repair request for each one not already scheduled.
 func (m *Manager) buffer(c *channel, id, senderID string, stored []byte, missing []wire.HistoryEntry) {
-	ids := make([]string, len(missing))
-	for i := range missing {
-		ids[i] = missing[i].MessageID
-	}
 	in := &incomingMsg{id: id, senderID: senderID, message: stored}
-	in.setMissing(ids)
+	in.setMissing(missing)
 	c.addIncoming(in)
 	m.saveIncoming(c, in)
 	m.emit(Event{Kind: MissingDependencies, ChannelID: c.id, MessageID: id, MissingDeps: missing})
@@ -113,15 +110,21 @@ func (m *Manager) buffer(c *channel, id, senderID string, stored []byte, missing
 	}
 	now := m.clock.Now()
 	for _, dep := range missing {
-		if c.outRepairs.Has(dep.MessageID) {
-			continue
-		}
-		due := now.Add(repair.TReq(m.participantID, dep.MessageID, m.cfg.RepairTMin, m.cfg.RepairTMax))
-		c.outRepairs.Set(dep.MessageID, due, dep)
-		if m.persist() {
-			rec := record.OutgoingRepair{Entry: dep, MinTimeRepairReqMs: due.UnixMilli()}
-			m.check("saveOutgoingRepair", c.id, m.store.SaveOutgoingRepair(c.id, dep.MessageID, rec.Marshal()))
-		}
+		m.requestRepair(c, dep, now)
+	}
+}
+
+// requestRepair schedules an SDS-R repair request for a missing message unless
+// one is pending; it goes out with the first outgoing message after T_req.
+func (m *Manager) requestRepair(c *channel, dep wire.HistoryEntry, now time.Time) {
+	if c.outRepairs.Has(dep.MessageID) {
+		return
+	}
+	due := now.Add(repair.TReq(m.participantID, dep.MessageID, m.cfg.RepairTMin, m.cfg.RepairTMax))
+	c.outRepairs.Set(dep.MessageID, due, dep)
+	if m.persist() {
+		rec := record.OutgoingRepair{Entry: dep, MinTimeRepairReqMs: due.UnixMilli()}
+		m.check("saveOutgoingRepair", c.id, m.store.SaveOutgoingRepair(c.id, dep.MessageID, rec.Marshal()))
 	}
 }
 

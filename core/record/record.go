@@ -53,7 +53,7 @@ type Outgoing struct {
 // Incoming is a received message waiting for the dependencies it names.
 type Incoming struct {
 	Message     []byte   // wire encoding, empty bloom filter
-	MissingDeps []string // ids still missing
+	MissingDeps []wire.HistoryEntry // cited messages still missing, with hints and senders
 }
 
 // OutgoingRepair is a repair request we will attach to an outgoing message once
@@ -88,13 +88,13 @@ func (r Outgoing) Marshal() []byte {
 // Marshal encodes the record.
 func (r Incoming) Marshal() []byte {
 	n := len(r.Message) + 8
-	for _, d := range r.MissingDeps {
-		n += len(d) + 4
+	for i := range r.MissingDeps {
+		n += r.MissingDeps[i].Size() + 4
 	}
 	b := header(KindIncoming, n)
 	b = protowire.AppendBytes(protowire.AppendTag(b, 1, protowire.BytesType), r.Message)
-	for _, d := range r.MissingDeps {
-		b = protowire.AppendString(protowire.AppendTag(b, 2, protowire.BytesType), d)
+	for i := range r.MissingDeps {
+		b = appendEntry(b, 2, &r.MissingDeps[i])
 	}
 	return b
 }
@@ -157,7 +157,11 @@ func UnmarshalIncoming(data []byte) (Incoming, error) {
 		case 1:
 			r.Message = v.bytes
 		case 2:
-			r.MissingDeps = append(r.MissingDeps, string(v.bytes))
+			e, err := wire.UnmarshalHistoryEntry(v.bytes)
+			if err != nil {
+				return err
+			}
+			r.MissingDeps = append(r.MissingDeps, e)
 		}
 		return nil
 	})

@@ -1,0 +1,179 @@
+package bloom
+
+import "errors"
+
+// ErrInvalidFilter is returned by ParseRemote for bytes that nim-sds would fail to
+// decode, or would decode into a filter it crashes on. Callers treat it as "the
+// message carries no filter".
+var ErrInvalidFilter = errors.New("bloom: invalid or inconsistent filter")
+
+// maxRemoteK bounds k in received filters. nim-sds only ever creates k <= 12; a huge
+// k would make every lookup loop that many times.
+const maxRemoteK = 64
+
+// Remote is a filter received from a peer: a read-only view over the bytes it was
+// parsed from, which must not be modified while the Remote is in use. The zero Remote
+// contains nothing.
+type Remote struct {
+	words    []byte // 8 * (len(field 1) / 8) bytes of little-endian words
+	capacity uint64
+	errRate  uint64 // errorRate * 1e6, as sent
+	k        uint64
+	m        uint64
+}
+
+// ParseRemote decodes a serialized filter without copying it. It accepts exactly what
+// nim-sds' BloomFilter.fromBytes accepts (nim-libp2p minprotobuf rules: all five
+// fields required, the last occurrence of a field wins, a field with an unexpected
+// wire type counts as absent, wire types 3, 4, 6 and 7 and truncated or over-long
+// varints are errors, field 1 holds len/8 words and its trailing bytes are ignored),
+// and additionally rejects, as ErrInvalidFilter, what nim-sds would crash on: mBits 0,
+// mBits beyond 64 × the word count, and k of 0 or above 64. It does not allocate.
+func ParseRemote(data []byte) (Remote, error) {
+	var (
+		r     Remote
+		words []byte
+		have  [6]bool
+		vals  [6]uint64
+	)
+	for i := 0; i < len(data); {
+		key, n := uvarint(data[i:])
+		if n == 0 {
+			return Remote{}, ErrInvalidFilter
+		}
+		i += n
+		num := key >> 3
+		switch key & 7 {
+		case 0: // varint
+			v, n := uvarint(data[i:])
+			if n == 0 {
+				return Remote{}, ErrInvalidFilter
+			}
+			i += n
+			if num >= 2 && num <= 5 {
+				vals[num], have[num] = v, true
+			}
+		case 1: // fixed64
+			if len(data)-i < 8 {
+				return Remote{}, ErrInvalidFilter
+			}
+			i += 8
+		case 2: // length-delimited
+			l, n := uvarint(data[i:])
+			if n == 0 {
+				return Remote{}, ErrInvalidFilter
+			}
+			i += n
+			if l > uint64(len(data)-i) {
+				return Remote{}, ErrInvalidFilter
+			}
+			if num == 1 {
+				words, have[1] = data[i:i+int(l)], true
+			}
+			i += int(l)
+		case 5: // fixed32
+			if len(data)-i < 4 {
+				return Remote{}, ErrInvalidFilter
+			}
+			i += 4
+		default: // 3, 4 (groups), 6, 7
+			return Remote{}, ErrInvalidFilter
+		}
+	}
+	for _, ok := range have[1:] {
+		if !ok {
+			return Remote{}, ErrInvalidFilter
+		}
+	}
+	nWords := uint64(len(words) / 8)
+	r.words = words[:8*nWords]
+	r.capacity, r.errRate, r.k, r.m = vals[2], vals[3], vals[4], vals[5]
+	// m <= 64*nWords = 8*len(data) and k <= 64 keep k*m far below 2^63, which the
+	// incremental position computation relies on.
+	if r.m == 0 || r.m > 64*nWords || r.k == 0 || r.k > maxRemoteK {
+		return Remote{}, ErrInvalidFilter
+	}
+	return r, nil
+}
+
+// uvarint decodes a minprotobuf (nim-libp2p PB) varint: at most 10 bytes, of which
+// the 10th contributes only its lowest bit, non-minimal encodings accepted. It returns
+// n = 0 if b is truncated or the varint runs past 10 bytes.
+func uvarint(b []byte) (v uint64, n int) {
+	var shift uint
+	for i, c := range b {
+		if i == 10 {
+			return 0, 0
+		}
+		v |= uint64(c&0x7f) << shift
+		shift += 7
+		if c < 0x80 {
+			return v, i + 1
+		}
+	}
+	return 0, 0
+}
+
+// Params returns the parameters as sent: capacity, errorRate = field 3 / 1e6, k and
+// mBits.
+func (r Remote) Params() Params {
+	return Params{
+		Capacity:  int(r.capacity),
+		ErrorRate: float64(r.errRate) / 1_000_000,
+		K:         int(r.k),
+		MBits:     int(r.m),
+	}
+}
+
+// Contains reports whether all of id's k bits are set, with the sender's k and mBits.
+func (r *Remote) Contains(id string) bool {
+	if r.m == 0 {
+		return false
+	}
+	h1, h2 := hashes(id)
+	return r.test(h1%r.m, h2%r.m)
+}
+
+// ContainsKey is Contains for the id k was made from. Reusing k across filters with
+// the same mBits skips all hashing and division.
+func (r *Remote) ContainsKey(k *Key) bool {
+	if r.m == 0 {
+		return false
+	}
+	return r.test(k.reduce(r.m))
+}
+
+func (r *Remote) test(a, b uint64) bool {
+	words, m := r.words, r.m
+	pos := a
+	n := r.k
+	// Most ack-review lookups are for ids the peer has not seen, and with a filter
+	// a third to half full the first unset bit is a coin toss: testing four bits
+	// per branch instead of one avoids most branch mispredictions.
+	for ; n >= 4; n -= 4 {
+		p0 := pos
+		p1 := step(p0, b, m)
+		p2 := step(p1, b, m)
+		p3 := step(p2, b, m)
+		pos = step(p3, b, m)
+		if (words[p0>>3]>>(p0&7))&(words[p1>>3]>>(p1&7))&(words[p2>>3]>>(p2&7))&(words[p3>>3]>>(p3&7))&1 == 0 {
+			return false
+		}
+	}
+	for ; n > 0; n-- {
+		if words[pos>>3]&(1<<(pos&7)) == 0 {
+			return false
+		}
+		pos = step(pos, b, m)
+	}
+	return true
+}
+
+// step advances a position by b modulo m (pos, b < m).
+func step(pos, b, m uint64) uint64 {
+	pos += b
+	if pos >= m {
+		pos -= m
+	}
+	return pos
+}

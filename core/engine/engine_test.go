@@ -1,0 +1,442 @@
+package engine_test
+
+import (
+	"bytes"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/logos-messaging/libsds-go/core/bloom"
+	"github.com/logos-messaging/libsds-go/core/engine"
+	"github.com/logos-messaging/libsds-go/core/wire"
+)
+
+func TestDefaultConfigIsNimSds(t *testing.T) {
+	c := engine.DefaultConfig()
+	require.Equal(t, 10000, c.BloomCapacity)
+	require.Equal(t, 0.001, c.BloomErrorRate)
+	require.Equal(t, 1000, c.MaxMessageHistory)
+	require.Equal(t, 10, c.MaxCausalHistory)
+	require.Equal(t, 60*time.Second, c.ResendInterval)
+	require.Equal(t, 5, c.MaxResendAttempts)
+	require.Equal(t, 30*time.Second, c.SyncInterval)
+	require.Equal(t, 60*time.Second, c.BufferSweepInterval)
+	require.Equal(t, 30*time.Second, c.RepairTMin)
+	require.Equal(t, 300*time.Second, c.RepairTMax)
+	require.Equal(t, 1, c.NumResponseGroups)
+	require.Equal(t, 3, c.MaxRepairRequests)
+	require.Equal(t, 5*time.Second, c.RepairSweepInterval)
+	require.Equal(t, 10000, c.MaxChannels)
+	require.Equal(t, 10000, c.MaxIncomingBuffer)
+	require.Equal(t, 10000, c.MaxOutgoingBuffer)
+	require.NoError(t, c.Validate())
+}
+
+func TestInvalidConfigRejected(t *testing.T) {
+	for name, mutate := range map[string]func(*engine.Config){
+		"capacity":  func(c *engine.Config) { c.BloomCapacity = 0 },
+		"rate":      func(c *engine.Config) { c.BloomErrorRate = 1 },
+		"history":   func(c *engine.Config) { c.MaxMessageHistory = 0 },
+		"causal":    func(c *engine.Config) { c.MaxCausalHistory = -1 },
+		"sync":      func(c *engine.Config) { c.SyncInterval = 0 },
+		"tmax":      func(c *engine.Config) { c.RepairTMax = c.RepairTMin - 1 },
+		"groups":    func(c *engine.Config) { c.NumResponseGroups = 0 },
+		"channels":  func(c *engine.Config) { c.MaxChannels = 0 },
+		"incoming":  func(c *engine.Config) { c.MaxIncomingBuffer = 0 },
+		"outgoing":  func(c *engine.Config) { c.MaxOutgoingBuffer = 0 },
+		"attempts":  func(c *engine.Config) { c.MaxResendAttempts = -1 },
+		"requests":  func(c *engine.Config) { c.MaxRepairRequests = -1 },
+		"sweep":     func(c *engine.Config) { c.BufferSweepInterval = -time.Second },
+		"repairInt": func(c *engine.Config) { c.RepairSweepInterval = 0 },
+	} {
+		c := engine.DefaultConfig()
+		mutate(&c)
+		_, err := engine.New(engine.Options{Config: &c})
+		require.ErrorIs(t, err, engine.ErrInvalidConfig, name)
+	}
+}
+
+func TestWrapAndUnwrapBasic(t *testing.T) {
+	a, b := newPeer(t), newPeer(t)
+	wireBytes := a.wrap("m1", "c1")
+	msg := decode(t, wireBytes)
+	require.Equal(t, "m1", msg.MessageID)
+	require.Equal(t, "c1", msg.ChannelID)
+	require.Equal(t, []byte("body of m1"), msg.Content)
+	require.Empty(t, msg.CausalHistory)
+	require.Empty(t, msg.SenderID, "no participant id, no sender id")
+	require.Len(t, msg.BloomFilter, 18768, "the default empty filter")
+	require.Equal(t, epoch.Unix()+1, msg.Lamport)
+
+	res := b.unwrap(wireBytes)
+	require.Equal(t, []byte("body of m1"), res.Content)
+	require.Empty(t, res.MissingDeps)
+	require.Equal(t, "c1", res.ChannelID)
+	require.Equal(t, []string{"message_ready:m1@c1"}, summary(b.ev.take()))
+	require.Empty(t, a.ev.take(), "wrap fires no events")
+}
+
+func TestWrapArgumentErrors(t *testing.T) {
+	a := newPeer(t)
+	_, err := a.Wrap(nil, "x", "c")
+	require.ErrorIs(t, err, engine.ErrInvalidArgument)
+	_, err = a.Wrap(make([]byte, engine.MaxContentSize+1), "x", "c")
+	require.ErrorIs(t, err, engine.ErrMessageTooLarge)
+	out, err := a.Wrap(make([]byte, engine.MaxContentSize), "", "c")
+	require.NoError(t, err, "1 MiB exactly and an empty id are fine")
+	require.Equal(t, "", decode(t, out).MessageID)
+	require.Empty(t, a.Channels()[1:], "failed wraps created nothing beyond c")
+}
+
+func TestUnwrapBadInput(t *testing.T) {
+	b := newPeer(t)
+	for _, in := range [][]byte{nil, {}, {0xff}, {0x0a, 0x05, 'a'}, bytes.Repeat([]byte{0x80}, 20)} {
+		_, err := b.Unwrap(in)
+		require.ErrorIs(t, err, engine.ErrDeserialization, "%x", in)
+	}
+	_, err := b.Unwrap(make([]byte, engine.MaxWireSize+1))
+	require.ErrorIs(t, err, engine.ErrMessageTooLarge)
+	require.Empty(t, b.Channels(), "nothing was created")
+	require.Empty(t, b.ev.take())
+}
+
+func TestLamportRules(t *testing.T) {
+	a, b := newPeer(t), newPeer(t)
+	require.Equal(t, epoch.Unix()+1, decode(t, a.wrap("m1", "c")).Lamport)
+	require.Equal(t, epoch.Unix()+2, decode(t, a.wrap("m2", "c")).Lamport, "max(now, L)+1 with L ahead of now")
+	a.clk.Advance(10 * time.Second)
+	require.Equal(t, epoch.Unix()+11, decode(t, a.wrap("m3", "c")).Lamport)
+
+	// receive: max(msg, L) + 1 at receipt, even for a buffered message
+	far := wire.Message{MessageID: "x", Lamport: epoch.Unix() + 1000, ChannelID: "c", Content: []byte{1},
+		CausalHistory: []wire.HistoryEntry{{MessageID: "unknown"}}}
+	b.unwrap(far.Marshal())
+	require.Equal(t, epoch.Unix()+1001, b.state("c").Lamport)
+
+	// values >= 2^63 arrive negative and are ignored by max
+	neg := wire.Message{MessageID: "n", Lamport: -5, ChannelID: "c", Content: []byte{1}}
+	b.unwrap(neg.Marshal())
+	require.Equal(t, epoch.Unix()+1002, b.state("c").Lamport)
+
+	// saturation instead of overflow
+	top := wire.Message{MessageID: "top", Lamport: math.MaxInt64, ChannelID: "c", Content: []byte{1}}
+	b.unwrap(top.Marshal())
+	require.Equal(t, int64(math.MaxInt64), b.state("c").Lamport)
+	top.MessageID = "top2"
+	b.unwrap(top.Marshal())
+	require.Equal(t, int64(math.MaxInt64), b.state("c").Lamport)
+	require.Equal(t, int64(math.MaxInt64), decode(t, b.wrap("after", "c")).Lamport)
+}
+
+func TestCausalHistoryIsLastTenOldestFirstWithHintsAndSenders(t *testing.T) {
+	calls := 0
+	a := newPeer(t, withID("alice"), withHints(func(id string) []byte {
+		calls++
+		if id == "m3" {
+			return nil
+		}
+		return []byte("hint:" + id)
+	}))
+	bob := newPeer(t, withID("bob"))
+	a.unwrap(bob.wrap("b0", "c")) // a received message keeps its sender's id
+	for _, id := range nids("m", 12) {
+		a.wrap(id, "c")
+	}
+	calls = 0
+	msg := decode(t, a.wrap("last", "c"))
+	require.Equal(t, []string{"m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "m10", "m11"}, ids(msg.CausalHistory))
+	require.Equal(t, 10, calls, "the provider is asked once per entry on every wrap")
+	for _, e := range msg.CausalHistory {
+		require.Equal(t, "alice", e.SenderID)
+		if e.MessageID == "m3" {
+			require.Empty(t, e.RetrievalHint)
+		} else {
+			require.Equal(t, "hint:"+e.MessageID, string(e.RetrievalHint))
+		}
+	}
+	require.Equal(t, "alice", msg.SenderID)
+
+	c := newPeer(t, withID("carol"))
+	c.unwrap(newPeer(t, withID("bob")).wrap("b1", "c"))
+	c.unwrap(newPeer(t, withID("alice")).wrap("a1", "c"))
+	msg = decode(t, c.wrap("c1", "c"))
+	require.Equal(t, []string{"b1", "a1"}, ids(msg.CausalHistory))
+	require.Equal(t, "bob", msg.CausalHistory[0].SenderID)
+	require.Equal(t, "alice", msg.CausalHistory[1].SenderID)
+}
+
+func TestOutgoingFilterIsSnapshotBeforeTheMessage(t *testing.T) {
+	a := newPeer(t)
+	m1 := decode(t, a.wrap("m1", "c"))
+	m2 := decode(t, a.wrap("m2", "c"))
+	f1, err := bloom.ParseRemote(m1.BloomFilter)
+	require.NoError(t, err)
+	require.False(t, f1.Contains("m1"), "a message's own id is not in the filter it carries")
+	f2, err := bloom.ParseRemote(m2.BloomFilter)
+	require.NoError(t, err)
+	require.True(t, f2.Contains("m1"))
+	require.False(t, f2.Contains("m2"))
+}
+
+func TestOutOfOrderChainReleasesLikeNimSds(t *testing.T) {
+	// PROTOCOL.md §2.4 and the trace's section 03: m4, m3, m2 then m1.
+	a, c := newPeer(t), newPeer(t)
+	w := map[string][]byte{}
+	for _, id := range []string{"m1", "m2", "m3", "m4"} {
+		w[id] = a.wrap(id, "c1")
+	}
+	res := c.unwrap(w["m4"])
+	require.Equal(t, []string{"m1", "m2", "m3"}, ids(res.MissingDeps))
+	c.unwrap(w["m3"])
+	c.unwrap(w["m2"])
+	require.Equal(t, []string{
+		"missing_dependencies:m4[m1,m2,m3]@c1",
+		"missing_dependencies:m3[m1,m2]@c1",
+		"missing_dependencies:m2[m1]@c1",
+	}, summary(c.ev.take()))
+	res = c.unwrap(w["m1"])
+	require.Empty(t, res.MissingDeps)
+	require.Equal(t, []string{"message_ready:m2@c1", "message_ready:m3@c1", "message_ready:m4@c1", "message_ready:m1@c1"},
+		summary(c.ev.take()))
+	st := c.state("c1")
+	require.Equal(t, []string{"m1", "m2", "m3", "m4"}, st.Log)
+	require.Empty(t, st.Incoming)
+}
+
+func TestIndependentReleasesFollowArrivalOrder(t *testing.T) {
+	a, b, c := newPeer(t), newPeer(t), newPeer(t)
+	root := a.wrap("root", "c")
+	b.unwrap(root)
+	// three messages each citing only root, received in a chosen order
+	var replies [][]byte
+	for _, id := range []string{"x", "y", "z"} {
+		p := newPeer(t)
+		p.unwrap(root)
+		replies = append(replies, p.wrap(id, "c"))
+	}
+	for _, i := range []int{2, 0, 1} { // z, x, y
+		c.unwrap(replies[i])
+	}
+	c.ev.take()
+	c.unwrap(root)
+	require.Equal(t, []string{"message_ready:z@c", "message_ready:x@c", "message_ready:y@c", "message_ready:root@c"},
+		summary(c.ev.take()))
+}
+
+func TestAckViaCausalHistory(t *testing.T) {
+	a, b := newPeer(t), newPeer(t)
+	b.unwrap(a.wrap("m1", "c1"))
+	r1 := b.wrap("r1", "c1")
+	a.ev.take()
+	a.unwrap(r1)
+	require.Equal(t, []string{"message_acknowledged:m1@c1", "message_ready:r1@c1"}, summary(a.ev.take()))
+	require.Empty(t, a.state("c1").Outgoing)
+}
+
+func TestAckViaBloomAndCausalHistory(t *testing.T) {
+	// The trace's section 06: a1..a12; r2 cites a3..a12, a1 and a2 only in its filter.
+	a, b := newPeer(t), newPeer(t)
+	for _, id := range nids("a", 13)[1:] {
+		b.unwrap(a.wrap(id, "c2"))
+	}
+	r2 := b.wrap("r2", "c2")
+	require.Equal(t, nids("a", 13)[3:], ids(decode(t, r2).CausalHistory))
+	a.unwrap(r2)
+	var want []string
+	for _, id := range nids("a", 13)[1:] {
+		want = append(want, "message_acknowledged:"+id+"@c2")
+	}
+	require.Equal(t, append(want, "message_ready:r2@c2"), summary(a.ev.take()))
+}
+
+func TestAckViaBloomWithEmptyAndNonEmptyFilter(t *testing.T) {
+	a := newPeer(t)
+	a.wrap("m1", "c")
+	// a message without a filter and without causal history acknowledges nothing
+	bare := wire.Message{MessageID: "o1", Lamport: 1, ChannelID: "c", Content: []byte{1}}
+	a.unwrap(bare.Marshal())
+	require.Equal(t, []string{"message_ready:o1@c"}, summary(a.ev.take()))
+	// a filter containing m1 acknowledges it
+	f := bloom.NewFilter(bloom.NewParams(10000, 0.001))
+	f.Add("m1")
+	withFilter := wire.Message{MessageID: "o2", Lamport: 1, ChannelID: "c", Content: []byte{1}, BloomFilter: f.Serialized()}
+	a.unwrap(withFilter.Marshal())
+	require.Equal(t, []string{"message_acknowledged:m1@c", "message_ready:o2@c"}, summary(a.ev.take()))
+}
+
+func TestInvalidRemoteFilterCountsAsNoFilter(t *testing.T) {
+	a := newPeer(t)
+	a.wrap("m1", "c")
+	f := bloom.NewFilter(bloom.NewParams(10000, 0.001))
+	f.Add("m1")
+	good := f.Serialized()
+	for name, bad := range map[string][]byte{
+		"garbage":   {0xff, 0xff},
+		"truncated": good[:100],
+		"mBits0":    append(append([]byte{}, good[:len(good)-4]...), 0x28, 0x00),
+	} {
+		msg := wire.Message{MessageID: "o-" + name, Lamport: 1, ChannelID: "c", Content: []byte{1}, BloomFilter: bad}
+		res, err := a.Unwrap(msg.Marshal())
+		require.NoError(t, err, name)
+		require.Empty(t, res.MissingDeps)
+		require.Equal(t, []string{"message_ready:o-" + name + "@c"}, summary(a.ev.take()), name)
+	}
+	require.Len(t, a.state("c").Outgoing, 1)
+}
+
+func TestDuplicates(t *testing.T) {
+	a, b := newPeer(t), newPeer(t)
+	m1 := a.wrap("m1", "c")
+	b.unwrap(m1)
+	b.ev.take()
+	res := b.unwrap(m1)
+	require.Equal(t, []byte("body of m1"), res.Content, "content is returned for a duplicate")
+	require.Empty(t, b.ev.take())
+	a.unwrap(m1) // own message
+	require.Empty(t, a.ev.take())
+	require.Len(t, a.state("c").Outgoing, 1, "own message is not acknowledged by itself")
+
+	// a re-received message that is still buffered is processed again
+	m2 := a.wrap("m2", "c")
+	m3 := a.wrap("m3", "c")
+	c := newPeer(t)
+	c.unwrap(m3)
+	c.unwrap(m3)
+	require.Equal(t, []string{"missing_dependencies:m3[m1,m2]@c", "missing_dependencies:m3[m1,m2]@c"}, summary(c.ev.take()))
+	require.Len(t, c.state("c").Incoming, 1)
+	c.unwrap(m1)
+	c.unwrap(m2)
+	require.Equal(t, []string{"message_ready:m1@c", "message_ready:m3@c", "message_ready:m2@c"}, summary(c.ev.take()))
+}
+
+func TestMarkDependenciesMet(t *testing.T) {
+	a, b := newPeer(t), newPeer(t)
+	m1 := a.wrap("m1", "c")
+	_ = m1
+	m2 := a.wrap("m2", "c")
+	m3 := a.wrap("m3", "c")
+	b.unwrap(m1)
+	b.unwrap(m3)
+	require.Equal(t, []string{"message_ready:m1@c", "missing_dependencies:m3[m2]@c"}, summary(b.ev.take()))
+	require.ErrorIs(t, b.MarkDependenciesMet([]string{"m2"}, "nochan"), engine.ErrUnknownChannel)
+	require.NoError(t, b.MarkDependenciesMet(nil, "c"))
+	require.NoError(t, b.MarkDependenciesMet([]string{"m2"}, "c"))
+	require.Equal(t, []string{"message_ready:m3@c"}, summary(b.ev.take()))
+	st := b.state("c")
+	require.Equal(t, []string{"m1", "m3"}, st.Log, "marked ids join the filter, not the log")
+	require.True(t, b.BloomContains("c", "m2"))
+	// as in the wire vectors: B's reply cites m1 and m3 only, its filter has m2
+	r1 := decode(t, b.wrap("r1", "c"))
+	require.Equal(t, []string{"m1", "m3"}, ids(r1.CausalHistory))
+	f, err := bloom.ParseRemote(r1.BloomFilter)
+	require.NoError(t, err)
+	require.True(t, f.Contains("m2"))
+	// delivering m2 itself later is a new message (not in the log)
+	b.unwrap(m2)
+	require.Equal(t, []string{"message_ready:m2@c"}, summary(b.ev.take()))
+}
+
+func TestBufferSweepCountsAttemptsThenGivesUp(t *testing.T) {
+	a := newPeer(t)
+	a.wrap("m1", "c")
+	a.clk.Advance(30 * time.Second)
+	a.wrap("m2", "c")
+	a.clk.Advance(30 * time.Second) // m1 is exactly 60 s old: not overdue yet
+	require.NoError(t, a.SweepBuffers())
+	st := a.state("c")
+	require.Equal(t, 0, st.Outgoing[0].ResendAttempts)
+	for attempt := 1; attempt <= 5; attempt++ {
+		a.clk.Advance(61 * time.Second)
+		require.NoError(t, a.SweepBuffers())
+		st = a.state("c")
+		require.Len(t, st.Outgoing, 2)
+		require.Equal(t, attempt, st.Outgoing[0].ResendAttempts)
+		require.Equal(t, a.clk.Now(), st.Outgoing[0].SendTime)
+	}
+	require.Empty(t, a.ev.take())
+	a.clk.Advance(61 * time.Second)
+	require.NoError(t, a.SweepBuffers())
+	require.Equal(t, []string{"message_given_up:m1@c", "message_given_up:m2@c"}, summary(a.ev.take()))
+	require.Empty(t, a.state("c").Outgoing)
+}
+
+func TestSyncTick(t *testing.T) {
+	a := newPeer(t)
+	require.NoError(t, a.SyncTick())
+	evs := a.ev.take()
+	require.Len(t, evs, 1)
+	require.Equal(t, engine.PeriodicSync, evs[0].Kind)
+	require.Empty(t, evs[0].ChannelID)
+}
+
+func TestHistoryLimitAndEviction(t *testing.T) {
+	a := newPeer(t)
+	first := a.wrap("e0", "c")
+	for _, id := range nids("e", 1001)[1:] {
+		a.wrap(id, "c")
+	}
+	st := a.state("c")
+	require.Len(t, st.Log, 1000)
+	require.Equal(t, "e1", st.Log[0])
+	last := decode(t, a.wrap("e1001", "c"))
+	require.Equal(t, nids("e", 1001)[991:], ids(last.CausalHistory))
+	// an evicted message of our own comes back as new (trace step 1109)
+	a.ev.take()
+	a.unwrap(first)
+	require.Equal(t, []string{"message_ready:e0@c"}, summary(a.ev.take()))
+}
+
+func TestMultiChannelIsolation(t *testing.T) {
+	a, b := newPeer(t), newPeer(t)
+	y1 := a.wrap("y1", "c5")
+	z1 := a.wrap("z1", "c6")
+	b.unwrap(y1)
+	b.unwrap(z1)
+	r := decode(t, b.wrap("r", "c5"))
+	require.Equal(t, []string{"y1"}, ids(r.CausalHistory))
+	f, err := bloom.ParseRemote(r.BloomFilter)
+	require.NoError(t, err)
+	require.False(t, f.Contains("z1"))
+	a.ev.take()
+	a.unwrap(r.Marshal())
+	require.Equal(t, []string{"message_acknowledged:y1@c5", "message_ready:r@c5"}, summary(a.ev.take()))
+	require.Len(t, a.state("c6").Outgoing, 1)
+	require.Equal(t, []string{"c5", "c6"}, a.Channels())
+	// a message citing another channel's id reports it missing in its own channel
+	cross := wire.Message{MessageID: "q", Lamport: 1, ChannelID: "c6", Content: []byte{1},
+		CausalHistory: []wire.HistoryEntry{{MessageID: "y1"}}}
+	b.ev.take()
+	b.unwrap(cross.Marshal())
+	require.Equal(t, []string{"missing_dependencies:q[y1]@c6"}, summary(b.ev.take()))
+}
+
+func TestResetForgetsEverything(t *testing.T) {
+	a, b := newPeer(t), newPeer(t)
+	m1 := a.wrap("m1", "c1")
+	b.unwrap(m1)
+	b.wrap("r", "c1")
+	b.ev.take()
+	require.NoError(t, b.Reset())
+	require.Empty(t, b.Channels())
+	b.unwrap(m1)
+	require.Equal(t, []string{"message_ready:m1@c1"}, summary(b.ev.take()), "new again after reset")
+	require.Equal(t, epoch.Unix()+2, b.state("c1").Lamport, "lamport restarted from the message")
+}
+
+func TestClose(t *testing.T) {
+	a := newPeer(t)
+	a.wrap("m", "c")
+	require.NoError(t, a.Close())
+	require.ErrorIs(t, a.Close(), engine.ErrClosed)
+	_, err := a.Wrap([]byte{1}, "x", "c")
+	require.ErrorIs(t, err, engine.ErrClosed)
+	_, err = a.Unwrap(newPeer(t).wrap("q", "c"))
+	require.ErrorIs(t, err, engine.ErrClosed)
+	require.ErrorIs(t, a.MarkDependenciesMet(nil, "c"), engine.ErrClosed)
+	require.ErrorIs(t, a.SweepBuffers(), engine.ErrClosed)
+	require.ErrorIs(t, a.SweepRepairs(), engine.ErrClosed)
+	require.ErrorIs(t, a.SyncTick(), engine.ErrClosed)
+	require.ErrorIs(t, a.Reset(), engine.ErrClosed)
+}
