@@ -21,7 +21,7 @@ type channel struct {
 	log     *ordmap.Map[string, *logEntry] // delivered and own messages, oldest first
 	bloom   *bloom.Rolling
 
-	outgoing []*outgoingMsg           // unacknowledged, in send order
+	outgoing []*outgoingMsg          // unacknowledged, in send order
 	outIndex map[string]*outgoingMsg // id → newest outgoing entry with that id
 	ackGen   uint64                  // marks entries acknowledged by causal history
 

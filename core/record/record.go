@@ -52,7 +52,7 @@ type Outgoing struct {
 
 // Incoming is a received message waiting for the dependencies it names.
 type Incoming struct {
-	Message     []byte   // wire encoding, empty bloom filter
+	Message     []byte              // wire encoding, empty bloom filter
 	MissingDeps []wire.HistoryEntry // cited messages still missing, with hints and senders
 }
 
