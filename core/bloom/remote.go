@@ -25,8 +25,9 @@ type Remote struct {
 // ParseRemote decodes a serialized filter without copying it. It accepts exactly what
 // nim-sds' BloomFilter.fromBytes accepts (nim-libp2p minprotobuf rules: all five
 // fields required, the last occurrence of a field wins, a field with an unexpected
-// wire type counts as absent, wire types 3, 4, 6 and 7 and truncated or over-long
-// varints are errors, field 1 holds len/8 words and its trailing bytes are ignored),
+// wire type counts as absent, wire types 3, 4, 6 and 7 and truncated, over-long or
+// non-minimal varints are errors, field 1 holds len/8 words and its trailing bytes
+// are ignored),
 // and additionally rejects, as ErrInvalidFilter, what nim-sds would crash on: mBits 0,
 // mBits beyond 64 × the word count, and k of 0 or above 64. It does not allocate.
 func ParseRemote(data []byte) (Remote, error) {
@@ -96,18 +97,23 @@ func ParseRemote(data []byte) (Remote, error) {
 	return r, nil
 }
 
-// uvarint decodes a minprotobuf (nim-libp2p PB) varint: at most 10 bytes, of which
-// the 10th contributes only its lowest bit, non-minimal encodings accepted. It returns
-// n = 0 if b is truncated or the varint runs past 10 bytes.
+// uvarint decodes a varint as nim-libp2p 1.15.3's PB.getUVarint (the version
+// nim-sds links) does: at most 10 bytes, minimal encoding only (a zero final
+// byte after the first, or a tenth byte other than 0x01, is Overlong). It
+// returns n = 0 for anything it rejects. See wire.rejectNonMinimalVarints.
 func uvarint(b []byte) (v uint64, n int) {
-	var shift uint
 	for i, c := range b {
-		if i == 10 {
-			return 0, 0
+		if i == 9 {
+			if c != 1 {
+				return 0, 0
+			}
+			return v | 1<<63, 10
 		}
-		v |= uint64(c&0x7f) << shift
-		shift += 7
+		v |= uint64(c&0x7f) << (7 * uint(i))
 		if c < 0x80 {
+			if c == 0 && i > 0 {
+				return 0, 0
+			}
 			return v, i + 1
 		}
 	}

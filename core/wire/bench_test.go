@@ -1,0 +1,81 @@
+package wire
+
+import (
+	"fmt"
+	"testing"
+)
+
+// realisticMessage has what nim-sds sends in steady state: 10 causal-history
+// entries with 20-byte ids and a small hint, 100 bytes of content and the
+// 18768-byte default bloom filter.
+func realisticMessage() *Message {
+	m := &Message{
+		MessageID:   "msg-000000000000042",
+		Lamport:     1700000001234,
+		ChannelID:   "general/chat-room-1",
+		Content:     make([]byte, 100),
+		BloomFilter: defaultEmptyBloom(),
+	}
+	for i := range m.Content {
+		m.Content[i] = byte(i)
+	}
+	for i := 0; i < 10; i++ {
+		m.CausalHistory = append(m.CausalHistory, HistoryEntry{
+			MessageID:     fmt.Sprintf("msg-%016d", i),
+			RetrievalHint: []byte(fmt.Sprintf("hint:%03d", i)),
+		})
+	}
+	return m
+}
+
+func BenchmarkMarshal(b *testing.B) {
+	m := realisticMessage()
+	b.SetBytes(int64(m.Size()))
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = m.Marshal()
+	}
+}
+
+func BenchmarkAppendMarshalReuse(b *testing.B) {
+	m := realisticMessage()
+	buf := make([]byte, 0, m.Size())
+	b.SetBytes(int64(m.Size()))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = m.AppendMarshal(buf[:0])
+	}
+}
+
+func BenchmarkUnmarshal(b *testing.B) {
+	data := realisticMessage().Marshal()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Unmarshal(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkExtractChannelID(b *testing.B) {
+	data := realisticMessage().Marshal()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ExtractChannelID(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAllocCopyBaseline is the floor for Marshal: allocate a buffer of the
+// encoded size and copy that many bytes into it.
+func BenchmarkAllocCopyBaseline(b *testing.B) {
+	src := realisticMessage().Marshal()
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		dst := make([]byte, len(src))
+		copy(dst, src)
+	}
+}
