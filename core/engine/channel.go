@@ -18,7 +18,7 @@ import (
 type channel struct {
 	id      string
 	lamport int64
-	log     *ordmap.Map[string, *logEntry] // delivered and own messages, oldest first
+	log     *ordmap.Map[string, logEntry] // delivered and own messages, oldest first
 	bloom   *bloom.Rolling
 
 	outgoing []*outgoingMsg          // unacknowledged, in send order
@@ -32,6 +32,8 @@ type channel struct {
 
 	outRepairs *duequeue.Queue[wire.HistoryEntry] // SDS-R requests we will send, by due time
 	inRepairs  *duequeue.Queue[inRepair]          // SDS-R responses we will send, by due time
+
+	senders map[string]string // interned sender ids: a channel has few participants
 }
 
 // logEntry is a message of the local log. The wire encoding (with an empty
@@ -69,14 +71,33 @@ type inRepair struct {
 func (m *Manager) newChannel(id string) *channel {
 	return &channel{
 		id:         id,
-		log:        ordmap.New[string, *logEntry](),
+		log:        ordmap.New[string, logEntry](),
 		bloom:      bloom.NewRolling(m.cfg.BloomCapacity, m.cfg.BloomErrorRate),
 		outIndex:   make(map[string]*outgoingMsg),
 		incoming:   ordmap.New[string, *incomingMsg](),
 		waiting:    make(map[string][]*incomingMsg),
 		outRepairs: duequeue.New[wire.HistoryEntry](),
 		inRepairs:  duequeue.New[inRepair](),
+		senders:    make(map[string]string),
 	}
+}
+
+// maxInterned bounds the sender-id table; beyond it ids are kept as they come.
+const maxInterned = 1024
+
+// intern returns one shared copy of a sender id, so a full log does not hold a
+// thousand copies of the same few ids.
+func (c *channel) intern(id string) string {
+	if id == "" {
+		return ""
+	}
+	if s, ok := c.senders[id]; ok {
+		return s
+	}
+	if len(c.senders) < maxInterned {
+		c.senders[id] = id
+	}
+	return id
 }
 
 // channelFor returns the channel, loading it from the store on first use. With
@@ -140,7 +161,7 @@ func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 		if err != nil {
 			return fmt.Errorf("log record: %w", err)
 		}
-		c.log.Set(msg.MessageID, &logEntry{senderID: msg.SenderID, message: bytes.Clone(r.Message)})
+		c.log.Set(msg.MessageID, logEntry{senderID: c.intern(msg.SenderID), message: bytes.Clone(r.Message)})
 		c.bloom.Add(msg.MessageID)
 	}
 	// A smaller MaxMessageHistory than the store was written with: keep the newest.
@@ -223,7 +244,7 @@ func (m *Manager) setLamport(c *channel, l int64) {
 // addToHistory appends a message to the local log (replacing in place if the id
 // is already there) and evicts the oldest entries beyond the bound.
 func (m *Manager) addToHistory(c *channel, id, senderID string, message []byte) {
-	c.log.Set(id, &logEntry{senderID: senderID, message: message})
+	c.log.Set(id, logEntry{senderID: c.intern(senderID), message: message})
 	if m.persist() {
 		m.check("appendLogEntry", c.id, m.store.AppendLogEntry(c.id, id, record.Log{Message: message}.Marshal()))
 	}

@@ -57,7 +57,7 @@ func (m *Manager) ChannelState(channelID string) (state ChannelState, ok bool, e
 		return state, false, err
 	}
 	state = ChannelState{ID: c.id, Lamport: c.lamport}
-	c.log.All(func(id string, _ *logEntry) bool {
+	c.log.All(func(id string, _ logEntry) bool {
 		state.Log = append(state.Log, id)
 		return true
 	})

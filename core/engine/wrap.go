@@ -74,7 +74,7 @@ func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
 	}
 	entries := make([]wire.HistoryEntry, n)
 	i := n
-	c.log.Newest(n, func(id string, e *logEntry) bool {
+	c.log.Newest(n, func(id string, e logEntry) bool {
 		i--
 		entries[i] = wire.HistoryEntry{MessageID: id, SenderID: e.senderID}
 		return true

@@ -1,0 +1,300 @@
+package engine_test
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/logos-messaging/libsds-go/core/clock"
+	"github.com/logos-messaging/libsds-go/core/engine"
+	"github.com/logos-messaging/libsds-go/internal/trace"
+	"github.com/logos-messaging/libsds-go/internal/vectors"
+)
+
+// TestReplayNimSdsTrace drives the scenario nim-sds recorded through its C ABI
+// (vectors/trace-nim-sds.jsonl) straight through the engine, and compares every
+// outcome the engine is responsible for with nim-sds's: wrap bytes (all but the
+// clock-derived lamport), unwrap results, errors, the events of each call in
+// order, and the retrieval-hint requests. C-level concerns (argument validation
+// on the caller's thread, NULL callbacks, JSON text) belong to the C layer's
+// replay; the one deliberate difference here is manager E, whose events nim-sds
+// dropped because its event userData was NULL.
+func TestReplayNimSdsTrace(t *testing.T) {
+	lines, err := trace.Load(vectors.Path(t, "trace-nim-sds.jsonl"))
+	require.NoError(t, err)
+	start := time.Unix(lines[0].Header.StartUnix, 0)
+
+	type mgr struct {
+		m        *engine.Manager
+		ev       *recorder
+		hints    *[]string
+		userData bool
+	}
+	managers := map[string]*mgr{}
+	var goldenEvents []*trace.Event
+	var goldenHints []string
+	compared := map[string]int{}
+
+	for _, l := range lines {
+		switch l.Kind {
+		case trace.KindEvent:
+			goldenEvents = append(goldenEvents, l.Event)
+			continue
+		case trace.KindHint:
+			goldenHints = append(goldenHints, l.Hint.MessageID)
+			continue
+		case trace.KindCall:
+		default:
+			continue
+		}
+		c := l.Call
+		where := fmt.Sprintf("step %d (%s %s %s)", c.Step, c.Section, c.Mgr, c.Op)
+		events, hints := goldenEvents, goldenHints
+		goldenEvents, goldenHints = nil, nil
+		p := managers[c.Mgr]
+		// C-level only: NULL callbacks, validation errors raised on the caller's
+		// thread, probes in child processes, sleeps.
+		if !c.Callback && c.Op != "setEventCallback" && c.Op != "setHintProvider" && c.Op != "sleep" && c.Op != "probe" {
+			continue
+		}
+		if c.Result != nil && c.Result.CallerThread {
+			continue
+		}
+		var got []engine.Event
+		var gotHints []string
+		run := func(f func() error) error {
+			if p.hints != nil {
+				*p.hints = nil
+			}
+			err := f()
+			got = p.ev.take()
+			if p.hints != nil {
+				gotHints = *p.hints
+			}
+			return err
+		}
+		switch c.Op {
+		case "new":
+			clk := clock.NewFake(start)
+			rec := &recorder{}
+			m, err := engine.New(engine.Options{Clock: clk, Events: rec})
+			require.NoError(t, err)
+			managers[c.Mgr] = &mgr{m: m, ev: rec}
+			continue
+		case "setEventCallback":
+			p.userData = c.UserData
+			continue
+		case "setHintProvider":
+			switch c.Provider {
+			case "none":
+				p.m.SetHintProvider(nil)
+				p.hints = nil
+			default:
+				asked := []string{}
+				p.hints = &asked
+				malloc := c.Provider == "malloc"
+				p.m.SetHintProvider(func(id string) []byte {
+					*p.hints = append(*p.hints, id)
+					if malloc {
+						return []byte("hint:" + id)
+					}
+					return nil
+				})
+			}
+			continue
+		case "wrap":
+			var out []byte
+			err := run(func() (err error) {
+				out, err = p.m.Wrap(c.Content, *c.MessageID, *c.ChannelID)
+				return err
+			})
+			requireOutcome(t, where, c.Result, err)
+			if err == nil {
+				compared["wrap"]++
+				at := trace.LamportAt(out)
+				require.Equal(t, c.WrapWireLen, len(out), where)
+				if c.WrapWire != nil {
+					require.Equal(t, hex.EncodeToString(trace.MaskLamport(c.WrapWire, c.WrapLamportAt)),
+						hex.EncodeToString(trace.MaskLamport(out, at)), where)
+				} else {
+					sum := sha256.Sum256(trace.MaskLamport(out, at))
+					require.Equal(t, c.WrapMaskedSHA256, hex.EncodeToString(sum[:]), where)
+				}
+			}
+		case "unwrap":
+			var res *engine.Unwrapped
+			err := run(func() (err error) {
+				res, err = p.m.Unwrap(c.Wire)
+				return err
+			})
+			requireOutcome(t, where, c.Result, err)
+			if err == nil {
+				compared["unwrap"]++
+				requireUnwrapResult(t, where, c.Result, res)
+			}
+		case "markDependenciesMet":
+			ids := make([]string, len(c.MessageIDs))
+			for i, id := range c.MessageIDs {
+				if id != nil {
+					ids[i] = *id
+				}
+			}
+			err := run(func() error { return p.m.MarkDependenciesMet(ids, *c.ChannelID) })
+			requireOutcome(t, where, c.Result, err)
+		case "reset":
+			requireOutcome(t, where, c.Result, run(p.m.Reset))
+		case "startPeriodicTasks":
+			// the first tick of each loop runs at once, before the result
+			err := run(func() error {
+				return errors.Join(p.m.SweepBuffers(), p.m.SyncTick(), p.m.SweepRepairs())
+			})
+			requireOutcome(t, where, c.Result, err)
+		case "cleanup":
+			requireOutcome(t, where, c.Result, run(p.m.Close))
+			delete(managers, c.Mgr)
+		default:
+			continue
+		}
+		compared["calls"]++
+		require.Equal(t, hints, gotHints, "%s: hint-provider requests", where)
+		if p.userData {
+			require.Equal(t, eventValues(t, events), ourEventValues(t, got), "%s: events", where)
+			compared["events"] += len(events)
+		} else {
+			require.Empty(t, events, "%s: nim-sds drops events without userData", where)
+		}
+	}
+	t.Logf("compared %v", compared)
+	require.Equal(t, 56, compared["events"], "all 56 events nim-sds delivered (the footer's count)")
+	require.GreaterOrEqual(t, compared["wrap"], 1030)
+	require.GreaterOrEqual(t, compared["unwrap"], 40)
+}
+
+// requireOutcome checks success or the nim-sds error name in the result payload.
+func requireOutcome(t *testing.T, where string, want *trace.Result, err error) {
+	t.Helper()
+	require.NotNil(t, want, where)
+	if want.Ret == 0 {
+		require.NoError(t, err, where)
+		return
+	}
+	require.Error(t, err, where)
+	payload := string(want.Payload)
+	name := payload[strings.LastIndex(payload, " ")+1:]
+	sentinel := map[string]error{
+		"reInvalidArgument":      engine.ErrInvalidArgument,
+		"reMessageTooLarge":      engine.ErrMessageTooLarge,
+		"reDeserializationError": engine.ErrDeserialization,
+	}[name]
+	if name == "reInvalidArgument" && errors.Is(err, engine.ErrUnknownChannel) {
+		return // nim-sds reports an unknown channel as reInvalidArgument
+	}
+	require.NotNil(t, sentinel, "%s: unexpected nim error %q", where, payload)
+	require.ErrorIs(t, err, sentinel, where)
+}
+
+// requireUnwrapResult compares the engine's result with nim-sds's unwrap JSON.
+func requireUnwrapResult(t *testing.T, where string, want *trace.Result, res *engine.Unwrapped) {
+	t.Helper()
+	if want.PayloadSHA != "" {
+		var b strings.Builder
+		b.WriteString(`{"message":[`)
+		for i, c := range res.Content {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.Itoa(int(c)))
+		}
+		b.WriteString(`],"channelId":"` + res.ChannelID + `","missingDeps":[]}`)
+		sum := sha256.Sum256([]byte(b.String()))
+		require.Equal(t, want.PayloadSHA, hex.EncodeToString(sum[:]), where)
+		return
+	}
+	var golden struct {
+		Message     []int  `json:"message"`
+		ChannelID   string `json:"channelId"`
+		MissingDeps []struct {
+			MessageID     string `json:"messageId"`
+			RetrievalHint string `json:"retrievalHint"`
+		} `json:"missingDeps"`
+	}
+	require.NoError(t, json.Unmarshal(want.Payload, &golden), where)
+	content := make([]byte, len(golden.Message))
+	for i, v := range golden.Message {
+		content[i] = byte(v)
+	}
+	require.Equal(t, content, []byte(res.Content), where)
+	require.Equal(t, golden.ChannelID, validUTF8(res.ChannelID), where)
+	require.Len(t, res.MissingDeps, len(golden.MissingDeps), where)
+	for i, d := range golden.MissingDeps {
+		require.Equal(t, d.MessageID, validUTF8(res.MissingDeps[i].MessageID), where)
+		require.Equal(t, d.RetrievalHint, base64.StdEncoding.EncodeToString(res.MissingDeps[i].RetrievalHint), where)
+	}
+}
+
+// validUTF8 passes s through encoding/json, as the golden JSON went.
+func validUTF8(s string) string {
+	b, _ := json.Marshal(s)
+	var out string
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// eventValues parses nim-sds's event payloads into generic JSON values.
+func eventValues(t *testing.T, evs []*trace.Event) []any {
+	out := []any{}
+	for _, e := range evs {
+		require.Zero(t, e.Ret)
+		var v any
+		require.NoError(t, json.Unmarshal(e.Raw, &v), "%s", e.Raw)
+		out = append(out, v)
+	}
+	return out
+}
+
+// ourEventValues renders engine events the way nim-sds names them (both an
+// acknowledgement and a give-up are "message_sent") as generic JSON values.
+func ourEventValues(t *testing.T, evs []engine.Event) []any {
+	out := []any{}
+	for _, e := range evs {
+		m := map[string]any{"eventType": nimEventType(e.Kind)}
+		switch e.Kind {
+		case engine.PeriodicSync:
+		case engine.RepairReady:
+			m["channelId"] = e.ChannelID
+			m["message"] = base64.StdEncoding.EncodeToString(e.Message)
+		case engine.MissingDependencies:
+			m["messageId"], m["channelId"] = e.MessageID, e.ChannelID
+			deps := []any{}
+			for _, d := range e.MissingDeps {
+				deps = append(deps, map[string]any{"messageId": d.MessageID,
+					"retrievalHint": base64.StdEncoding.EncodeToString(d.RetrievalHint)})
+			}
+			m["missingDeps"] = deps
+		default:
+			m["messageId"], m["channelId"] = e.MessageID, e.ChannelID
+		}
+		b, err := json.Marshal(m)
+		require.NoError(t, err)
+		var v any
+		require.NoError(t, json.Unmarshal(b, &v))
+		out = append(out, v)
+	}
+	return out
+}
+
+func nimEventType(k engine.EventKind) string {
+	if k == engine.MessageAcknowledged || k == engine.MessageGivenUp {
+		return "message_sent"
+	}
+	return k.String()
+}
