@@ -83,6 +83,10 @@ func (q *Queue) Flush() {
 	}
 }
 
+// Done is closed when the dispatcher goroutine has exited: after Close, once the
+// function running (if any) has returned.
+func (q *Queue) Done() <-chan struct{} { return q.done }
+
 // Close stops accepting posts. From any other goroutine it runs everything
 // already queued and returns when the dispatcher has exited. From inside a posted
 // function it cannot wait for itself: it discards what is still queued and

@@ -1,0 +1,514 @@
+/*
+ * sds.h — libsds: Scalable Data Sync (SDS) with the SDS-R repair extension.
+ *
+ * End-to-end reliability for group messaging over an unreliable transport:
+ * wrap each outgoing payload, unwrap each received message, and the library
+ * tells you when messages are ready to deliver (in causal order), acknowledged,
+ * missing, or in need of a rebroadcast. Wire-compatible with nim-sds.
+ *
+ * This header declares two API families over one engine:
+ *
+ *   - the native API (libsds_* / LIBSDS_*): typed, synchronous results, typed
+ *     events, configurable, with persistence. New code should use it.
+ *   - the nim-sds compatible API (Sds*, RET_*): the nine functions of nim-sds's
+ *     libsds.h with the same signatures, payload formats and callback semantics,
+ *     so a program written for nim-sds links against this library unchanged.
+ *     <libsds.h> includes this header.
+ *
+ * ---------------------------------------------------------------------------
+ * Threading & lifetime (both APIs)
+ * ---------------------------------------------------------------------------
+ *  - Any thread may call any function at any time. Calls on one manager are
+ *    serialized; different managers run in parallel.
+ *  - Events (and the compatible API's result callbacks) are delivered serially,
+ *    in the order they happened, from one library thread per manager — never on
+ *    the caller's thread and never while the library holds the manager's lock.
+ *    Any function, including freeing that manager, may be called from inside
+ *    them; a free from inside a callback completes when that callback returns.
+ *  - The retrieval-hint provider and the persistence methods are different:
+ *    they run synchronously in the middle of an operation, on the caller's
+ *    thread (or a library thread for periodic work), with the manager's lock
+ *    held. A call from one of them into the same manager fails at once with
+ *    LIBSDS_ERR_REENTRANT instead of deadlocking.
+ *  - After libsds_free() returns, no callback of that manager runs any more.
+ *
+ * ---------------------------------------------------------------------------
+ * Memory ownership (native API)
+ * ---------------------------------------------------------------------------
+ *  - Every pointer a function takes is borrowed for the duration of the call
+ *    and copied if kept. Every pointer a callback receives is valid only during
+ *    that callback.
+ *  - Results are returned through out-parameters that the library fills and
+ *    owns until you release them with the matching free function
+ *    (libsds_buffer_free, libsds_unwrapped_free). Nothing the host allocates is
+ *    freed by the library and vice versa.
+ *  - Strings the library returns are NUL-terminated and also carry their
+ *    length: ids travel on the wire as raw bytes and may contain any byte.
+ */
+#ifndef LIBSDS_SDS_H
+#define LIBSDS_SDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define LIBSDS_API __declspec(dllimport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define LIBSDS_API __attribute__((visibility("default")))
+#else
+#define LIBSDS_API
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Versions                                                                  */
+/* ------------------------------------------------------------------------- */
+
+#define LIBSDS_VERSION_MAJOR 0
+#define LIBSDS_VERSION_MINOR 1
+#define LIBSDS_VERSION_PATCH 0
+#define LIBSDS_VERSION "0.1.0"
+/** MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define LIBSDS_VERSION_NUMBER \
+  (LIBSDS_VERSION_MAJOR * 10000 + LIBSDS_VERSION_MINOR * 100 + LIBSDS_VERSION_PATCH)
+/** Equals the shared library's soname major (libsds.so.0); changes only on an ABI break. */
+#define LIBSDS_ABI_VERSION 0
+
+/** Returns the library's LIBSDS_VERSION_NUMBER (compare with the header's). */
+LIBSDS_API int libsds_version_number(void);
+/** Returns the library's version string, e.g. "0.1.0". Static; do not free. */
+LIBSDS_API const char *libsds_version(void);
+/** Returns the library's LIBSDS_ABI_VERSION. */
+LIBSDS_API int libsds_abi_version(void);
+
+/* ------------------------------------------------------------------------- */
+/* Status codes                                                              */
+/* ------------------------------------------------------------------------- */
+
+/** Every native function returns LIBSDS_OK (0) or one of these negative codes. */
+typedef enum libsds_status {
+  LIBSDS_OK = 0,                     /**< success */
+  LIBSDS_ERR = -1,                   /**< unspecified failure */
+  LIBSDS_ERR_BAD_HANDLE = -2,        /**< 0, freed, stale or garbage handle */
+  LIBSDS_ERR_INVALID_ARG = -3,       /**< NULL where a value is required, empty content, bad option */
+  LIBSDS_ERR_TOO_LARGE = -4,         /**< content over 1 MiB, or input over 16 MiB */
+  LIBSDS_ERR_DECODE = -5,            /**< the bytes are not a valid SDS message */
+  LIBSDS_ERR_UNKNOWN_CHANNEL = -6,   /**< the manager has no such channel */
+  LIBSDS_ERR_TOO_MANY_CHANNELS = -7, /**< the operation would exceed the channel limit */
+  LIBSDS_ERR_STORE = -8,             /**< persistence failed; see libsds_free and the store docs */
+  LIBSDS_ERR_UNSUPPORTED = -9,       /**< not available in this build (e.g. SQLite left out) */
+  LIBSDS_ERR_REENTRANT = -10,        /**< called from a hint provider or persistence method of the same manager */
+  LIBSDS_ERR_CLOSED = -11,           /**< the manager is being freed */
+  LIBSDS_ERR_INTERNAL = -12,         /**< a bug in libsds (reported, never a crash) */
+  LIBSDS_ERR_USER = -13              /**< for host persistence methods: "my store failed" */
+} libsds_status;
+
+/** Returns a static, human-readable name for a status ("LIBSDS_ERR_DECODE: ..."). Never NULL. */
+LIBSDS_API const char *libsds_status_str(int status);
+
+/**
+ * Returns a description of the last failure of a native call made on the
+ * calling thread, or "" if that call succeeded. The string is owned by the
+ * library and valid until the next native call on this thread.
+ */
+LIBSDS_API const char *libsds_last_error(void);
+
+/* ------------------------------------------------------------------------- */
+/* Values                                                                    */
+/* ------------------------------------------------------------------------- */
+
+/** An opaque manager handle. 0 is never a valid handle. */
+typedef uint64_t libsds_handle;
+
+/** A string with a length. data is NUL-terminated at data[len] but may contain NULs. */
+typedef struct libsds_str {
+  const char *data;
+  size_t len;
+} libsds_str;
+
+/** Bytes owned by the library; release with libsds_buffer_free. */
+typedef struct libsds_buffer {
+  uint8_t *data; /**< NULL when len == 0 */
+  size_t len;
+} libsds_buffer;
+
+/** Releases a buffer's bytes and zeroes it. NULL and already-freed (zeroed) buffers are fine. */
+LIBSDS_API void libsds_buffer_free(libsds_buffer *buffer);
+
+/** One causal-history entry: a message the described message depends on. */
+typedef struct libsds_history_entry {
+  libsds_str message_id;
+  const uint8_t *retrieval_hint; /**< the sender's hint for fetching the message; may be NULL */
+  size_t retrieval_hint_len;
+  libsds_str sender_id;          /**< original sender (SDS-R); empty if unknown */
+} libsds_history_entry;
+
+/* ------------------------------------------------------------------------- */
+/* Options                                                                   */
+/* ------------------------------------------------------------------------- */
+
+/** Where a manager keeps its state. */
+typedef enum libsds_store_kind {
+  LIBSDS_STORE_NONE = 0,   /**< memory only (nim-sds's behaviour) */
+  LIBSDS_STORE_HOST = 1,   /**< the host's libsds_persistence vtable */
+  LIBSDS_STORE_SQLITE = 2  /**< the bundled SQLite store at sqlite_path */
+} libsds_store_kind;
+
+/** SQLite durability; see docs/persistence.md. */
+typedef enum libsds_durability {
+  LIBSDS_DURABILITY_NORMAL = 0, /**< WAL + synchronous=NORMAL: survives a process crash (default) */
+  LIBSDS_DURABILITY_FULL = 1    /**< WAL + synchronous=FULL: also survives power loss */
+} libsds_durability;
+
+/*
+ * Bits of libsds_options.config_set: a field of the configuration is used only
+ * if its bit is set; otherwise the nim-sds default applies. So a zeroed
+ * options struct means "all defaults", and 0 can still be asked for where it
+ * means something (e.g. max_causal_history = 0).
+ */
+#define LIBSDS_CFG_BLOOM_CAPACITY        (1u << 0)  /**< default 10000 */
+#define LIBSDS_CFG_BLOOM_ERROR_RATE      (1u << 1)  /**< default 0.001 */
+#define LIBSDS_CFG_MAX_MESSAGE_HISTORY   (1u << 2)  /**< default 1000 */
+#define LIBSDS_CFG_MAX_CAUSAL_HISTORY    (1u << 3)  /**< default 10 */
+#define LIBSDS_CFG_RESEND_INTERVAL       (1u << 4)  /**< default 60000 ms */
+#define LIBSDS_CFG_MAX_RESEND_ATTEMPTS   (1u << 5)  /**< default 5 */
+#define LIBSDS_CFG_SYNC_INTERVAL         (1u << 6)  /**< default 30000 ms */
+#define LIBSDS_CFG_BUFFER_SWEEP_INTERVAL (1u << 7)  /**< default 60000 ms */
+#define LIBSDS_CFG_REPAIR_T_MIN          (1u << 8)  /**< default 30000 ms */
+#define LIBSDS_CFG_REPAIR_T_MAX          (1u << 9)  /**< default 300000 ms */
+#define LIBSDS_CFG_NUM_RESPONSE_GROUPS   (1u << 10) /**< default 1 */
+#define LIBSDS_CFG_MAX_REPAIR_REQUESTS   (1u << 11) /**< default 3 */
+#define LIBSDS_CFG_REPAIR_SWEEP_INTERVAL (1u << 12) /**< default 5000 ms */
+#define LIBSDS_CFG_MAX_CHANNELS          (1u << 13) /**< default 10000 */
+#define LIBSDS_CFG_MAX_INCOMING_BUFFER   (1u << 14) /**< default 10000 per channel */
+#define LIBSDS_CFG_MAX_OUTGOING_BUFFER   (1u << 15) /**< default 10000 per channel */
+#define LIBSDS_CFG_REREQUEST_REPAIRS      (1u << 16) /**< default 0 (nim-sds asks once) */
+
+struct libsds_persistence;
+
+/**
+ * Creation options. Versioned by size: set size = sizeof(libsds_options) (the
+ * LIBSDS_OPTIONS_INIT initializer does); fields are only ever appended, and a
+ * library reads no field beyond the size it is given.
+ */
+typedef struct libsds_options {
+  uint32_t size;              /**< sizeof(libsds_options) */
+  uint32_t store_kind;        /**< a libsds_store_kind */
+  const char *participant_id; /**< NULL or "" disables SDS-R; borrowed */
+
+  uint64_t config_set;        /**< LIBSDS_CFG_* bits: which fields below are set */
+  uint32_t bloom_capacity;
+  double bloom_error_rate;    /**< in (0, 1) */
+  uint32_t max_message_history;
+  uint32_t max_causal_history;
+  int64_t resend_interval_ms;
+  uint32_t max_resend_attempts;
+  int64_t sync_interval_ms;
+  int64_t buffer_sweep_interval_ms;
+  int64_t repair_t_min_ms;
+  int64_t repair_t_max_ms;
+  uint32_t num_response_groups;
+  uint32_t max_repair_requests;
+  int64_t repair_sweep_interval_ms;
+  uint32_t max_channels;
+  uint32_t max_incoming_buffer;
+  uint32_t max_outgoing_buffer;
+  uint32_t rerequest_repairs; /**< 0 or 1 */
+
+  /** LIBSDS_STORE_HOST: the host's store; the struct is copied, user_data is not. */
+  const struct libsds_persistence *persistence;
+  /** LIBSDS_STORE_SQLITE: database file path (created if missing); borrowed. */
+  const char *sqlite_path;
+  /** LIBSDS_STORE_SQLITE: the manager's namespace inside the file (NULL = participant id). */
+  const char *sqlite_namespace;
+  uint32_t sqlite_durability; /**< a libsds_durability */
+} libsds_options;
+
+/** Initializer for a libsds_options with every field at its default. */
+#define LIBSDS_OPTIONS_INIT {sizeof(libsds_options), 0, NULL, 0, 0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0}
+
+/* ------------------------------------------------------------------------- */
+/* Persistence vtable (LIBSDS_STORE_HOST)                                    */
+/* ------------------------------------------------------------------------- */
+
+#define LIBSDS_PERSISTENCE_VERSION 1
+
+/**
+ * What a record holds. Records are opaque, versioned byte strings produced and
+ * parsed by the library: store them under their keys and hand them back on
+ * load; never parse them. They exclude each message's bloom filter and carry
+ * times as Unix milliseconds.
+ */
+typedef enum libsds_record_kind {
+  LIBSDS_RECORD_LOG = 1,             /**< a delivered or own message of the local log */
+  LIBSDS_RECORD_OUTGOING = 2,        /**< an unacknowledged message */
+  LIBSDS_RECORD_INCOMING = 3,        /**< a received message waiting for dependencies */
+  LIBSDS_RECORD_OUTGOING_REPAIR = 4, /**< an SDS-R repair request to send */
+  LIBSDS_RECORD_INCOMING_REPAIR = 5  /**< an SDS-R repair response to send */
+} libsds_record_kind;
+
+/** Receives a channel's stored state during load_all_for_channel (opaque). */
+typedef struct libsds_loader libsds_loader;
+
+/** During load_all_for_channel: sets the channel's lamport clock. */
+LIBSDS_API int libsds_loader_set_lamport(libsds_loader *loader, int64_t lamport);
+/**
+ * During load_all_for_channel: hands one stored record back to the library.
+ * Records of each kind must be added in the order they were first saved
+ * (an update keeps the original position). The bytes are copied.
+ */
+LIBSDS_API int libsds_loader_add_record(libsds_loader *loader, uint32_t kind /* libsds_record_kind */,
+                                        const uint8_t *record, size_t record_len);
+/** During list_channels: reports one stored channel id (copied). */
+LIBSDS_API int libsds_loader_add_channel(libsds_loader *loader, const char *channel_id, size_t channel_id_len);
+
+/**
+ * A host-implemented store: the nim-sds persistence contract (13 write
+ * operations and the bootstrap load) plus optional transactions, channel
+ * listing and destruction. Every method returns LIBSDS_OK or a negative code
+ * (LIBSDS_ERR_USER is reserved for it); a failure never crashes the manager.
+ *
+ * Each write is called right after the in-memory change it records, on the
+ * thread running the operation, never concurrently for one manager, with the
+ * manager's lock held (so a method must not call into the same manager).
+ * Every pointer argument is borrowed for the duration of the call.
+ *
+ * Failure policy: if begin/commit are provided, each protocol operation is one
+ * transaction; when any method fails inside it the library calls rollback,
+ * the API call returns LIBSDS_ERR_STORE, the operation's events are dropped and
+ * the channel's state is reloaded from the store on next use — memory never runs
+ * ahead of what was committed. Without begin/commit, failures are reported as
+ * LIBSDS_EVENT_STORE_FAILED events and memory goes on.
+ */
+typedef struct libsds_persistence {
+  uint32_t version; /**< LIBSDS_PERSISTENCE_VERSION; anything else is LIBSDS_ERR_INVALID_ARG */
+  void *user_data;  /**< passed back verbatim to every method */
+
+  /* --- required --- */
+  int (*save_lamport)(void *user_data, libsds_str channel_id, int64_t lamport);
+  int (*append_log_entry)(void *user_data, libsds_str channel_id, libsds_str message_id,
+                          const uint8_t *record, size_t record_len);
+  int (*remove_log_entry)(void *user_data, libsds_str channel_id, libsds_str message_id);
+  /** Records the host's own id -> hint mapping; never read back by the library. */
+  int (*set_retrieval_hint)(void *user_data, libsds_str message_id, const uint8_t *hint, size_t hint_len);
+  int (*save_outgoing)(void *user_data, libsds_str channel_id, libsds_str message_id,
+                       const uint8_t *record, size_t record_len);
+  int (*remove_outgoing)(void *user_data, libsds_str channel_id, libsds_str message_id);
+  int (*save_incoming)(void *user_data, libsds_str channel_id, libsds_str message_id,
+                       const uint8_t *record, size_t record_len);
+  int (*remove_incoming)(void *user_data, libsds_str channel_id, libsds_str message_id);
+  int (*save_outgoing_repair)(void *user_data, libsds_str channel_id, libsds_str message_id,
+                              const uint8_t *record, size_t record_len);
+  int (*remove_outgoing_repair)(void *user_data, libsds_str channel_id, libsds_str message_id);
+  int (*save_incoming_repair)(void *user_data, libsds_str channel_id, libsds_str message_id,
+                              const uint8_t *record, size_t record_len);
+  int (*remove_incoming_repair)(void *user_data, libsds_str channel_id, libsds_str message_id);
+  /** Wipes everything stored for the channel, atomically. */
+  int (*drop_channel)(void *user_data, libsds_str channel_id);
+  /** Hands the channel's stored state to loader (an unknown channel: add nothing). */
+  int (*load_all_for_channel)(void *user_data, libsds_str channel_id, libsds_loader *loader);
+
+  /* --- optional: NULL if not supported --- */
+  int (*begin)(void *user_data);
+  int (*commit)(void *user_data);
+  int (*rollback)(void *user_data);
+  /** Reports every stored channel with libsds_loader_add_channel, so all are restored at creation. */
+  int (*list_channels)(void *user_data, libsds_loader *loader);
+  /** Called once when the manager is freed (or when creation fails after taking the struct). */
+  void (*destroy)(void *user_data);
+} libsds_persistence;
+
+/* ------------------------------------------------------------------------- */
+/* Events                                                                    */
+/* ------------------------------------------------------------------------- */
+
+typedef enum libsds_event_type {
+  LIBSDS_EVENT_MESSAGE_READY = 1,        /**< a received message is delivered, in causal order */
+  LIBSDS_EVENT_MESSAGE_ACKNOWLEDGED = 2, /**< a peer has seen one of our messages */
+  LIBSDS_EVENT_MESSAGE_GIVEN_UP = 3,     /**< one of ours ran out of resend attempts (or buffer room) unacknowledged */
+  LIBSDS_EVENT_MISSING_DEPENDENCIES = 4, /**< a received message waits for missing_deps */
+  LIBSDS_EVENT_PERIODIC_SYNC = 5,        /**< time to send something so peers learn what we have */
+  LIBSDS_EVENT_REPAIR_READY = 6,         /**< SDS-R: rebroadcast `message` (it has an empty bloom filter) */
+  LIBSDS_EVENT_INCOMING_DROPPED = 7,     /**< a waiting message was discarded: the channel's buffer was full */
+  LIBSDS_EVENT_STORE_FAILED = 8          /**< a store without transactions failed a write; `error` says which */
+} libsds_event_type;
+
+/** An event. Everything it points to is valid only during the callback. */
+typedef struct libsds_event {
+  uint32_t size;          /**< sizeof(libsds_event) in this build; fields are only appended */
+  uint32_t type;          /**< a libsds_event_type */
+  libsds_str channel_id;  /**< empty for PERIODIC_SYNC */
+  libsds_str message_id;  /**< empty for PERIODIC_SYNC, REPAIR_READY and STORE_FAILED */
+  const libsds_history_entry *missing_deps; /**< MISSING_DEPENDENCIES, in citation order */
+  size_t missing_deps_len;
+  const uint8_t *message; /**< REPAIR_READY: the wire message to broadcast */
+  size_t message_len;
+  const char *error;      /**< STORE_FAILED: what failed; else NULL */
+} libsds_event;
+
+/** Receives the events of one manager (see Threading & lifetime). */
+typedef void (*libsds_event_cb)(const libsds_event *event, void *user_data);
+
+/**
+ * Retrieval-hint provider: asked for the hint of each causal-history entry of
+ * every outgoing message (e.g. the transport's hash of that message). Copy up
+ * to buf_len bytes into buf and return the hint's full length; if that exceeds
+ * buf_len the library asks again with a buffer of that size. Return 0 (or a
+ * negative value) for no hint. message_id is valid during the call.
+ */
+typedef int64_t (*libsds_hint_provider)(libsds_str message_id, uint8_t *buf, size_t buf_len, void *user_data);
+
+/* ------------------------------------------------------------------------- */
+/* Managers                                                                  */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Creates a manager.
+ * @param options  NULL for all defaults (no SDS-R, no persistence); borrowed.
+ * @param out      receives the handle (0 on failure).
+ * @return LIBSDS_OK, LIBSDS_ERR_INVALID_ARG (bad option: libsds_last_error says
+ *         which), LIBSDS_ERR_STORE (the store could not be opened or loaded),
+ *         LIBSDS_ERR_UNSUPPORTED (a store this build lacks).
+ * With LIBSDS_STORE_HOST, the vtable's destroy (if any) is called if creation fails.
+ */
+LIBSDS_API int libsds_new(const libsds_options *options, libsds_handle *out);
+
+/**
+ * Stops the periodic tasks, delivers the events already queued, closes the
+ * store (persistence is kept on disk, not wiped) and releases the manager. After
+ * it returns no callback of this manager runs. A second free returns
+ * LIBSDS_ERR_BAD_HANDLE. Called from inside one of the manager's event
+ * callbacks, it returns at once and undelivered events are discarded.
+ */
+LIBSDS_API int libsds_free(libsds_handle h);
+
+/** Installs (or with cb NULL removes) the manager's event handler. */
+LIBSDS_API int libsds_set_event_handler(libsds_handle h, libsds_event_cb cb, void *user_data);
+
+/** Installs (or with provider NULL removes) the retrieval-hint provider. */
+LIBSDS_API int libsds_set_hint_provider(libsds_handle h, libsds_hint_provider provider, void *user_data);
+
+/**
+ * Wraps an outgoing payload with SDS metadata; broadcast the result.
+ * @param content     1 byte to 1 MiB; borrowed. NULL only with content_len 0 (an error).
+ * @param message_id  NUL-terminated, unique per message (may be ""); borrowed.
+ * @param channel_id  NUL-terminated, non-empty; borrowed. Created on first use.
+ * @param out         receives the wire message; release with libsds_buffer_free.
+ * @return LIBSDS_OK, LIBSDS_ERR_INVALID_ARG, LIBSDS_ERR_TOO_LARGE, LIBSDS_ERR_TOO_MANY_CHANNELS, LIBSDS_ERR_STORE, ...
+ */
+LIBSDS_API int libsds_wrap(libsds_handle h, const uint8_t *content, size_t content_len,
+                           const char *message_id, const char *channel_id, libsds_buffer *out);
+
+/** The result of libsds_unwrap; release with libsds_unwrapped_free. */
+typedef struct libsds_unwrapped {
+  libsds_buffer content;     /**< the payload, returned even for duplicates and waiting messages */
+  libsds_str channel_id;
+  const libsds_history_entry *missing_deps; /**< non-empty: the message waits for these */
+  size_t missing_deps_len;
+} libsds_unwrapped;
+
+/**
+ * Processes a received wire message: acknowledges our messages it confirms,
+ * handles repair requests, and delivers it (LIBSDS_EVENT_MESSAGE_READY, after
+ * any waiting messages it releases) or reports what it waits for.
+ * @param data  the received bytes (up to 16 MiB); borrowed. NULL only with len 0.
+ * @param out   receives a newly allocated result; release with libsds_unwrapped_free.
+ * @return LIBSDS_OK, LIBSDS_ERR_DECODE, LIBSDS_ERR_TOO_LARGE, LIBSDS_ERR_TOO_MANY_CHANNELS, LIBSDS_ERR_STORE, ...
+ */
+LIBSDS_API int libsds_unwrap(libsds_handle h, const uint8_t *data, size_t len, libsds_unwrapped **out);
+
+/** Releases an unwrap result. NULL is fine. */
+LIBSDS_API void libsds_unwrapped_free(libsds_unwrapped *result);
+
+/**
+ * Tells the manager the application obtained these messages itself (e.g. via
+ * their retrieval hints), so messages waiting for them can be delivered. The
+ * ids are given with lengths because they come from missing_deps.
+ * @param ids  count ids; borrowed. NULL only with count 0.
+ * @return LIBSDS_OK, LIBSDS_ERR_UNKNOWN_CHANNEL, LIBSDS_ERR_INVALID_ARG, LIBSDS_ERR_STORE.
+ */
+LIBSDS_API int libsds_mark_dependencies_met(libsds_handle h, const libsds_str *ids, size_t count,
+                                            const char *channel_id);
+
+/** Forgets every channel, in memory and in the store. Handlers and periodic tasks are kept. */
+LIBSDS_API int libsds_reset(libsds_handle h);
+
+/** Forgets one channel, in memory and in the store. An unknown channel is not an error. */
+LIBSDS_API int libsds_remove_channel(libsds_handle h, const char *channel_id);
+
+/**
+ * Starts the periodic tasks (buffer sweep, sync notification, repair sweep).
+ * Each runs once at once — its events are queued before this returns — then at
+ * its interval. Idempotent: a second start does nothing.
+ */
+LIBSDS_API int libsds_start(libsds_handle h);
+
+/** Stops the periodic tasks and waits for a running one to finish. Idempotent. */
+LIBSDS_API int libsds_stop(libsds_handle h);
+
+#define LIBSDS_TASK_BUFFER_SWEEP (1u << 0) /**< count resend attempts; give up the exhausted */
+#define LIBSDS_TASK_SYNC         (1u << 1) /**< fire LIBSDS_EVENT_PERIODIC_SYNC */
+#define LIBSDS_TASK_REPAIR_SWEEP (1u << 2) /**< fire due SDS-R rebroadcasts, expire old requests */
+
+/** Runs the chosen periodic tasks once now, for hosts that drive their own timers. */
+LIBSDS_API int libsds_run_tasks(libsds_handle h, uint32_t tasks);
+
+/* ------------------------------------------------------------------------- */
+/* nim-sds compatible API (the header nim-sds ships as libsds.h)             */
+/* ------------------------------------------------------------------------- */
+/*
+ * Same names, signatures, return codes, payload text and JSON as nim-sds
+ * (commit 35a33ad); see docs/compat.md. Where this library deliberately
+ * differs, it is safer:
+ *  - a NULL, freed or garbage ctx calls the callback (if any) once with RET_ERR
+ *    and "libsds error: invalid context" and returns RET_ERR — never a crash;
+ *  - a result callback is called exactly once per call that returned RET_OK,
+ *    from the manager's library thread, after the events that call caused;
+ *  - the msg buffer passed to a result callback stays valid after the callback
+ *    returns: the manager keeps its last 64 results alive (older ones are
+ *    released as new ones arrive, all of them at cleanup);
+ *  - events are delivered even when the event userData is NULL;
+ *  - the retrieval-hint provider's buffer is released with free(): allocate
+ *    it with malloc;
+ *  - SdsStartPeriodicTasks is idempotent;
+ *  - SdsCleanupReliabilityManager stops the periodic tasks, delivers pending
+ *    events, releases the manager and calls back exactly once; ctx is invalid
+ *    after that callback.
+ */
+
+#ifndef RET_OK
+#define RET_OK 0
+#endif
+#ifndef RET_ERR
+#define RET_ERR 1
+#endif
+#ifndef RET_MISSING_CALLBACK
+#define RET_MISSING_CALLBACK 2
+#endif
+
+/** msg points to len bytes followed by a NUL; valid after the callback too (see above). */
+typedef void (*SdsCallBack)(int callerRet, const char *msg, size_t len, void *userData);
+/** Set *hint to a malloc'd buffer of *hintLen bytes (the library frees it), or leave NULL. */
+typedef void (*SdsRetrievalHintProvider)(const char *messageId, char **hint, size_t *hintLen, void *userData);
+
+LIBSDS_API void *SdsNewReliabilityManager(SdsCallBack callback, void *userData);
+LIBSDS_API void SdsSetEventCallback(void *ctx, SdsCallBack callback, void *userData);
+LIBSDS_API void SdsSetRetrievalHintProvider(void *ctx, SdsRetrievalHintProvider callback, void *userData);
+LIBSDS_API int SdsCleanupReliabilityManager(void *ctx, SdsCallBack callback, void *userData);
+LIBSDS_API int SdsResetReliabilityManager(void *ctx, SdsCallBack callback, void *userData);
+LIBSDS_API int SdsWrapOutgoingMessage(void *ctx, void *message, size_t messageLen, const char *messageId,
+                                      const char *channelId, SdsCallBack callback, void *userData);
+LIBSDS_API int SdsUnwrapReceivedMessage(void *ctx, void *message, size_t messageLen, SdsCallBack callback,
+                                        void *userData);
+LIBSDS_API int SdsMarkDependenciesMet(void *ctx, char **messageIDs, size_t count, const char *channelId,
+                                      SdsCallBack callback, void *userData);
+LIBSDS_API int SdsStartPeriodicTasks(void *ctx, SdsCallBack callback, void *userData);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBSDS_SDS_H */

@@ -1,0 +1,375 @@
+package main
+
+/*
+#include <stdio.h>
+#include <stdlib.h>
+#include "trampolines.h"
+
+static void libsds_print_missing_callback(void) {
+  printf("error: missing callback in NewReliabilityManager\n");
+  fflush(stdout);
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/logos-messaging/libsds-go/core/engine"
+	"github.com/logos-messaging/libsds-go/libsds/internal/nimcompat"
+)
+
+// resultRing is how many result buffers a compatible manager keeps alive after
+// their callbacks: nim-sds's Go bindings read a result after its callback has
+// returned, so a buffer must outlive it (ABI.md §1.5, §2.6).
+const resultRing = 64
+
+// emptyResult is the "" nim-sds passes for an empty success: static, never freed.
+var emptyResult = C.CString("")
+
+// compatState is what a manager created through the Sds* API adds: nim-sds's
+// callbacks and the ring of result buffers.
+type compatState struct {
+	mu      sync.Mutex
+	eventCB C.SdsCallBack
+	eventUD C.uintptr_t
+	hintCB  C.SdsRetrievalHintProvider
+	hintUD  C.uintptr_t
+
+	// ring and pending are touched on the dispatcher only, except at teardown.
+	ring    [resultRing]unsafe.Pointer
+	next    int
+	pending sync.Map // result buffers posted but not yet delivered
+	// eventBuf is reused C memory for event JSON (dispatcher only).
+	eventBuf  unsafe.Pointer
+	eventCap  int
+	hintIDBuf callScratch // the id passed to the hint provider (engine lock only)
+}
+
+// result is one result callback to make, with its C buffer.
+type result struct {
+	cb  C.SdsCallBack
+	ud  C.uintptr_t
+	ret C.int
+	msg unsafe.Pointer // C memory, NUL-terminated; emptyResult for ""
+	n   int
+}
+
+// newResult copies text into a C buffer for a result callback.
+func newResult(cb C.SdsCallBack, ud C.uintptr_t, ret C.int, text []byte) *result {
+	if len(text) == 0 {
+		return &result{cb: cb, ud: ud, ret: ret, msg: unsafe.Pointer(emptyResult)}
+	}
+	p := C.malloc(C.size_t(len(text) + 1))
+	if p == nil {
+		panic("libsds: out of memory")
+	}
+	dst := unsafe.Slice((*byte)(p), len(text)+1)
+	copy(dst, text)
+	dst[len(text)] = 0
+	return &result{cb: cb, ud: ud, ret: ret, msg: p, n: len(text)}
+}
+
+// post queues the result callback behind the events already queued. Buffers
+// join the ring when delivered, so the last 64 delivered stay readable.
+func (c *compatState) post(m *manager, r *result) {
+	if r.msg != unsafe.Pointer(emptyResult) {
+		c.pending.Store(r.msg, struct{}{})
+	}
+	m.queue.Post(func() { c.deliver(r) })
+}
+
+func (c *compatState) deliver(r *result) {
+	if r.msg != unsafe.Pointer(emptyResult) {
+		c.pending.Delete(r.msg)
+		C.free(c.ring[c.next])
+		c.ring[c.next] = r.msg
+		c.next = (c.next + 1) % resultRing
+	}
+	C.libsds_call_sds(r.cb, r.ret, (*C.char)(r.msg), C.size_t(r.n), r.ud)
+}
+
+// freeBuffers releases every result buffer; the dispatcher has exited.
+func (c *compatState) freeBuffers() {
+	for i := range c.ring {
+		C.free(c.ring[i])
+		c.ring[i] = nil
+	}
+	c.pending.Range(func(k, _ any) bool {
+		C.free(k.(unsafe.Pointer))
+		c.pending.Delete(k)
+		return true
+	})
+	C.free(c.eventBuf)
+	c.eventBuf, c.eventCap = nil, 0
+	c.hintIDBuf.free()
+}
+
+// deliverCompat is a compatible manager's event delivery: nim-sds's JSON to the
+// SdsCallBack, even with a NULL userData (nim-sds 35a33ad dropped those).
+func (m *manager) deliverCompat(evs []engine.Event) {
+	c := m.compat
+	var text []byte
+	for i := range evs {
+		c.mu.Lock()
+		cb, ud := c.eventCB, c.eventUD
+		c.mu.Unlock()
+		if cb == nil {
+			return
+		}
+		text = nimcompat.AppendEvent(text[:0], evs[i])
+		if c.eventCap < len(text)+1 {
+			C.free(c.eventBuf)
+			c.eventCap = max(len(text)+1, 1024)
+			c.eventBuf = C.malloc(C.size_t(c.eventCap))
+		}
+		dst := unsafe.Slice((*byte)(c.eventBuf), len(text)+1)
+		copy(dst, text)
+		dst[len(text)] = 0
+		C.libsds_call_sds(cb, C.RET_OK, (*C.char)(c.eventBuf), C.size_t(len(text)), ud)
+	}
+}
+
+// provideHint asks a nim-sds style provider, which returns a malloc'd buffer
+// that the library releases with free() (nim-sds used its own allocator: a bug).
+func (c *compatState) provideHint(m *manager, id string) []byte {
+	c.mu.Lock()
+	cb, ud := c.hintCB, c.hintUD
+	c.mu.Unlock()
+	if cb == nil {
+		return nil
+	}
+	cid := c.hintIDBuf.str(0, id)
+	var hint *C.char
+	var n C.size_t
+	C.libsds_call_sds_hint(C.uintptr_t(m.handle), cb, cid.data, &hint, &n, ud)
+	if hint == nil {
+		return nil
+	}
+	defer C.free(unsafe.Pointer(hint))
+	return goBytes(unsafe.Pointer(hint), min(n, maxHint))
+}
+
+// compatManager resolves ctx for one Sds* call; it is nil (and release a no-op)
+// if ctx is not a live compatible manager.
+func compatManager(ctx C.uintptr_t) *manager {
+	m, err := acquire(uint64(ctx))
+	if err != nil {
+		return nil
+	}
+	if m.compat == nil {
+		m.release()
+		return nil
+	}
+	return m
+}
+
+// callNow makes a result callback on the caller's thread, as nim-sds does for
+// argument validation; the text is valid during the call (and, being static or
+// copied into a ring-less buffer, not kept).
+func callNow(cb C.SdsCallBack, ud C.uintptr_t, ret C.int, text string) C.int {
+	if cb != nil {
+		b := append([]byte(text), 0)
+		C.libsds_call_sds(cb, ret, (*C.char)(unsafe.Pointer(&b[0])), C.size_t(len(text)), ud)
+	}
+	return ret
+}
+
+// invalidContext is our answer to a NULL, freed or garbage ctx (nim-sds crashes).
+func invalidContext(cb C.SdsCallBack, ud C.uintptr_t) C.int {
+	return callNow(cb, ud, C.RET_ERR, nimcompat.ErrInvalidContext)
+}
+
+// compatGuard keeps panics out of C for the int-returning Sds* functions.
+func compatGuard(rc *C.int, cb C.SdsCallBack, ud C.uintptr_t) {
+	if r := recover(); r != nil {
+		*rc = callNow(cb, ud, C.RET_ERR, fmt.Sprintf("libsds error: internal error: %v", r))
+	}
+}
+
+//export libsdsgo_compat_new
+func libsdsgo_compat_new(cb C.SdsCallBack, ud C.uintptr_t) (ctx C.uintptr_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			callNow(cb, ud, C.RET_ERR, fmt.Sprintf("libsds error: internal error: %v", r))
+			ctx = 0
+		}
+	}()
+	if cb == nil {
+		C.libsds_print_missing_callback()
+		return 0
+	}
+	m, err := newManager(settings{config: engine.DefaultConfig()}, true)
+	if err != nil {
+		callNow(cb, ud, C.RET_ERR, nimcompat.ProcessingError(nimcompat.OpCreate, err))
+		return 0
+	}
+	m.deliver = m.deliverCompat
+	m.compat.post(m, newResult(cb, ud, C.RET_OK, nil))
+	return C.uintptr_t(m.handle)
+}
+
+//export libsdsgo_compat_set_event_callback
+func libsdsgo_compat_set_event_callback(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t) {
+	defer func() { _ = recover() }()
+	m := compatManager(ctx)
+	if m == nil {
+		return
+	}
+	defer m.release()
+	m.compat.mu.Lock()
+	m.compat.eventCB, m.compat.eventUD = cb, ud
+	m.compat.mu.Unlock()
+}
+
+//export libsdsgo_compat_set_hint_provider
+func libsdsgo_compat_set_hint_provider(ctx C.uintptr_t, p C.SdsRetrievalHintProvider, ud C.uintptr_t) {
+	defer func() { _ = recover() }()
+	m := compatManager(ctx)
+	if m == nil {
+		return
+	}
+	defer m.release()
+	m.compat.mu.Lock()
+	m.compat.hintCB, m.compat.hintUD = p, ud
+	m.compat.mu.Unlock()
+}
+
+// compatCall runs one Sds* request: context and callback checks, then op on
+// the caller's thread; its result is queued behind the events it caused.
+func compatCall(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, validate func() string,
+	op func(m *manager) ([]byte, string, error), opName string) (rc C.int) {
+	defer compatGuard(&rc, cb, ud)
+	m := compatManager(ctx)
+	if m == nil {
+		return invalidContext(cb, ud)
+	}
+	defer m.release()
+	if cb == nil {
+		return C.RET_MISSING_CALLBACK
+	}
+	if validate != nil {
+		if msg := validate(); msg != "" {
+			return callNow(cb, ud, C.RET_ERR, msg)
+		}
+	}
+	text, _, err := op(m)
+	if err != nil {
+		m.compat.post(m, newResult(cb, ud, C.RET_ERR, []byte(nimcompat.ProcessingError(opName, err))))
+	} else {
+		m.compat.post(m, newResult(cb, ud, C.RET_OK, text))
+	}
+	return C.RET_OK
+}
+
+//export libsdsgo_compat_wrap
+func libsdsgo_compat_wrap(ctx C.uintptr_t, msg *C.uint8_t, n C.size_t, id, ch *C.char, cb C.SdsCallBack, ud C.uintptr_t) C.int {
+	return compatCall(ctx, cb, ud, func() string {
+		switch {
+		case msg == nil && n > 0:
+			return nimcompat.ErrNullMessage
+		case id == nil:
+			return nimcompat.ErrNullMessageID
+		case ch == nil:
+			return nimcompat.ErrNullChannel
+		case *ch == 0:
+			return nimcompat.ErrEmptyChannel
+		}
+		return ""
+	}, func(m *manager) ([]byte, string, error) {
+		wire, err := m.eng.Wrap(inputBytes(msg, n), C.GoString(id), C.GoString(ch))
+		if err != nil {
+			return nil, "", err
+		}
+		text := make([]byte, 4*len(wire))
+		return text[:nimcompat.PutCSV(text, wire)], "", nil
+	}, nimcompat.OpWrap)
+}
+
+//export libsdsgo_compat_unwrap
+func libsdsgo_compat_unwrap(ctx C.uintptr_t, msg *C.uint8_t, n C.size_t, cb C.SdsCallBack, ud C.uintptr_t) C.int {
+	return compatCall(ctx, cb, ud, func() string {
+		if msg == nil && n > 0 {
+			return nimcompat.ErrNullMessage
+		}
+		return ""
+	}, func(m *manager) ([]byte, string, error) {
+		res, err := m.eng.Unwrap(inputBytes(msg, n))
+		if err != nil {
+			return nil, "", err
+		}
+		return nimcompat.AppendUnwrapResult(nil, res.Content, res.ChannelID, res.MissingDeps), "", nil
+	}, nimcompat.OpUnwrap)
+}
+
+//export libsdsgo_compat_mark_dependencies_met
+func libsdsgo_compat_mark_dependencies_met(ctx C.uintptr_t, ids **C.char, count C.size_t, ch *C.char,
+	cb C.SdsCallBack, ud C.uintptr_t) C.int {
+	return compatCall(ctx, cb, ud, func() string {
+		switch {
+		case ids == nil && count > 0:
+			return nimcompat.ErrNullIDs
+		case ch == nil:
+			return nimcompat.ErrNullChannel
+		case *ch == 0:
+			return nimcompat.ErrEmptyChannel
+		}
+		return ""
+	}, func(m *manager) ([]byte, string, error) {
+		list := make([]string, int(count))
+		if count > 0 {
+			for i, p := range unsafe.Slice(ids, int(count)) {
+				list[i], _ = goString(p) // a NULL element is "", as in nim-sds
+			}
+		}
+		return nil, "", m.eng.MarkDependenciesMet(list, C.GoString(ch))
+	}, nimcompat.OpMark)
+}
+
+//export libsdsgo_compat_reset
+func libsdsgo_compat_reset(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t) C.int {
+	return compatCall(ctx, cb, ud, nil, func(m *manager) ([]byte, string, error) {
+		return nil, "", m.eng.Reset()
+	}, nimcompat.OpReset)
+}
+
+//export libsdsgo_compat_start
+func libsdsgo_compat_start(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t) C.int {
+	return compatCall(ctx, cb, ud, nil, func(m *manager) ([]byte, string, error) {
+		m.runner.Start() // idempotent; the first tick's events are queued before the result
+		return nil, "", nil
+	}, "START_PERIODIC_TASKS")
+}
+
+//export libsdsgo_compat_cleanup
+func libsdsgo_compat_cleanup(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t) (rc C.int) {
+	defer compatGuard(&rc, cb, ud)
+	m, ok := managers.get(uint64(ctx))
+	if !ok || m.compat == nil {
+		return invalidContext(cb, ud)
+	}
+	if cb == nil {
+		return C.RET_MISSING_CALLBACK
+	}
+	c := m.compat
+	done := newResult(cb, ud, C.RET_OK, nil)
+	inside := m.queue.InDispatcher()
+	err := m.free(func() { c.deliver(done) })
+	if errors.Is(err, errBadHandle) {
+		return invalidContext(cb, ud) // another thread cleaned it up first
+	}
+	if !inside {
+		c.freeBuffers() // the dispatcher has exited
+		return C.RET_OK
+	}
+	// Inside one of this manager's callbacks the dispatcher exits once that
+	// callback returns; only then may the buffers it can still read go.
+	go func() {
+		<-m.queue.Done()
+		c.freeBuffers()
+	}()
+	return C.RET_OK
+}

@@ -1,0 +1,249 @@
+package main
+
+/*
+#include <stdlib.h>
+#include "trampolines.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// Every export recovers panics (guard), resolves its handle (acquire) and maps
+// errors to statuses through one table (status). Host pointers arrive as C
+// types or uintptr_t and are never kept as Go pointers.
+
+//export libsdsgo_new
+func libsdsgo_new(o *C.libsds_options, out *C.libsds_handle) (rc C.int) {
+	defer guard(&rc)
+	if out == nil {
+		return status(fmt.Errorf("%w: out is NULL", errInvalidArg))
+	}
+	*out = 0
+	s, err := readOptions(o)
+	if err != nil {
+		destroyOnFailure(o)
+		return status(err)
+	}
+	m, err := newManager(s, false)
+	if err != nil {
+		return status(err)
+	}
+	*out = C.libsds_handle(m.handle)
+	return C.LIBSDS_OK
+}
+
+// destroyOnFailure keeps the promise that a host store's destroy runs even when
+// creation fails before the library took the vtable.
+func destroyOnFailure(o *C.libsds_options) {
+	if o == nil || uintptr(o.size) < unsafe.Offsetof(o.persistence)+unsafe.Sizeof(o.persistence) {
+		return
+	}
+	if o.store_kind == C.LIBSDS_STORE_HOST && o.persistence != nil && o.persistence.version == C.LIBSDS_PERSISTENCE_VERSION {
+		C.libsds_call_destroy(0, o.persistence)
+	}
+}
+
+//export libsdsgo_free
+func libsdsgo_free(h C.libsds_handle) (rc C.int) {
+	defer guard(&rc)
+	m, ok := managers.get(uint64(h))
+	if !ok || m.compat != nil {
+		return status(fmt.Errorf("%w: %#x", errBadHandle, uint64(h)))
+	}
+	return status(m.free(nil))
+}
+
+// native resolves a native manager for one call.
+func native(h C.libsds_handle) (*manager, error) {
+	m, err := acquire(uint64(h))
+	if err != nil {
+		return nil, err
+	}
+	if m.compat != nil {
+		m.release()
+		return nil, fmt.Errorf("%w: %#x belongs to the nim-sds compatible API", errBadHandle, uint64(h))
+	}
+	return m, nil
+}
+
+//export libsdsgo_set_event_handler
+func libsdsgo_set_event_handler(h C.libsds_handle, cb C.libsds_event_cb, ud C.uintptr_t) (rc C.int) {
+	defer guard(&rc)
+	m, err := native(h)
+	if err != nil {
+		return status(err)
+	}
+	defer m.release()
+	m.events.Store(&eventHandler{cb: cb, ud: ud})
+	return C.LIBSDS_OK
+}
+
+//export libsdsgo_set_hint_provider
+func libsdsgo_set_hint_provider(h C.libsds_handle, p C.libsds_hint_provider, ud C.uintptr_t) (rc C.int) {
+	defer guard(&rc)
+	m, err := native(h)
+	if err != nil {
+		return status(err)
+	}
+	defer m.release()
+	m.hints.Store(&hintHandler{cb: p, ud: ud})
+	return C.LIBSDS_OK
+}
+
+//export libsdsgo_wrap
+func libsdsgo_wrap(h C.libsds_handle, content *C.uint8_t, n C.size_t, id, ch *C.char, out *C.libsds_buffer) (rc C.int) {
+	defer guard(&rc)
+	if out == nil {
+		return status(fmt.Errorf("%w: out is NULL", errInvalidArg))
+	}
+	*out = C.libsds_buffer{}
+	m, err := native(h)
+	if err != nil {
+		return status(err)
+	}
+	defer m.release()
+	switch {
+	case content == nil && n > 0:
+		return status(fmt.Errorf("%w: content is NULL but content_len > 0", errInvalidArg))
+	case id == nil:
+		return status(fmt.Errorf("%w: message_id is NULL", errInvalidArg))
+	case ch == nil || *ch == 0:
+		return status(fmt.Errorf("%w: channel_id is NULL or empty", errInvalidArg))
+	}
+	wire, err := m.eng.Wrap(inputBytes(content, n), C.GoString(id), C.GoString(ch))
+	if err != nil {
+		return status(err)
+	}
+	*out = cBuffer(wire)
+	return C.LIBSDS_OK
+}
+
+// inputBytes views the host's input for the duration of the call. The engine
+// copies what it keeps; Wrap and Unwrap never retain their input.
+func inputBytes(p *C.uint8_t, n C.size_t) []byte {
+	if p == nil || n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
+}
+
+//export libsdsgo_unwrap
+func libsdsgo_unwrap(h C.libsds_handle, data *C.uint8_t, n C.size_t, out **C.libsds_unwrapped) (rc C.int) {
+	defer guard(&rc)
+	if out == nil {
+		return status(fmt.Errorf("%w: out is NULL", errInvalidArg))
+	}
+	*out = nil
+	m, err := native(h)
+	if err != nil {
+		return status(err)
+	}
+	defer m.release()
+	if data == nil && n > 0 {
+		return status(fmt.Errorf("%w: data is NULL but len > 0", errInvalidArg))
+	}
+	res, err := m.eng.Unwrap(inputBytes(data, n))
+	if err != nil {
+		return status(err)
+	}
+	size := unsafe.Sizeof(C.libsds_unwrapped{}) + sizeString(len(res.Content)) + sizeString(len(res.ChannelID)) +
+		sizeEntries(res.MissingDeps) + 64
+	b := newBlock(size)
+	u := (*C.libsds_unwrapped)(b.take(unsafe.Sizeof(C.libsds_unwrapped{}), 8))
+	*u = C.libsds_unwrapped{}
+	u.missing_deps = b.entries(res.MissingDeps)
+	u.missing_deps_len = C.size_t(len(res.MissingDeps))
+	u.content = C.libsds_buffer{data: b.bytes(res.Content), len: C.size_t(len(res.Content))}
+	u.channel_id = b.str(res.ChannelID)
+	*out = u
+	return C.LIBSDS_OK
+}
+
+//export libsdsgo_mark_dependencies_met
+func libsdsgo_mark_dependencies_met(h C.libsds_handle, ids *C.libsds_str, count C.size_t, ch *C.char) (rc C.int) {
+	defer guard(&rc)
+	m, err := native(h)
+	if err != nil {
+		return status(err)
+	}
+	defer m.release()
+	if ids == nil && count > 0 {
+		return status(fmt.Errorf("%w: ids is NULL but count > 0", errInvalidArg))
+	}
+	if ch == nil {
+		return status(fmt.Errorf("%w: channel_id is NULL", errInvalidArg))
+	}
+	list := make([]string, int(count))
+	if count > 0 {
+		for i, s := range unsafe.Slice(ids, int(count)) {
+			if s.data == nil && s.len > 0 {
+				return status(fmt.Errorf("%w: ids[%d] is NULL but its len > 0", errInvalidArg, i))
+			}
+			list[i] = goStr(s)
+		}
+	}
+	return status(m.eng.MarkDependenciesMet(list, C.GoString(ch)))
+}
+
+//export libsdsgo_reset
+func libsdsgo_reset(h C.libsds_handle) (rc C.int) {
+	defer guard(&rc)
+	m, err := native(h)
+	if err != nil {
+		return status(err)
+	}
+	defer m.release()
+	return status(m.eng.Reset())
+}
+
+//export libsdsgo_remove_channel
+func libsdsgo_remove_channel(h C.libsds_handle, ch *C.char) (rc C.int) {
+	defer guard(&rc)
+	m, err := native(h)
+	if err != nil {
+		return status(err)
+	}
+	defer m.release()
+	if ch == nil {
+		return status(fmt.Errorf("%w: channel_id is NULL", errInvalidArg))
+	}
+	return status(m.eng.RemoveChannel(C.GoString(ch)))
+}
+
+//export libsdsgo_start
+func libsdsgo_start(h C.libsds_handle) (rc C.int) {
+	defer guard(&rc)
+	m, err := native(h)
+	if err != nil {
+		return status(err)
+	}
+	defer m.release()
+	m.runner.Start()
+	return C.LIBSDS_OK
+}
+
+//export libsdsgo_stop
+func libsdsgo_stop(h C.libsds_handle) (rc C.int) {
+	defer guard(&rc)
+	m, err := native(h)
+	if err != nil {
+		return status(err)
+	}
+	defer m.release()
+	m.runner.Stop()
+	return C.LIBSDS_OK
+}
+
+//export libsdsgo_run_tasks
+func libsdsgo_run_tasks(h C.libsds_handle, tasks C.uint32_t) (rc C.int) {
+	defer guard(&rc)
+	m, err := native(h)
+	if err != nil {
+		return status(err)
+	}
+	defer m.release()
+	return status(m.runTasks(uint32(tasks)))
+}

@@ -1,0 +1,272 @@
+package main
+
+/*
+#include "trampolines.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/logos-messaging/libsds-go/core/dispatch"
+	"github.com/logos-messaging/libsds-go/core/engine"
+	"github.com/logos-messaging/libsds-go/core/scheduler"
+	"github.com/logos-messaging/libsds-go/core/store"
+)
+
+// managers holds every live manager, native and compatible alike: a compat
+// context pointer is its manager's handle, so the re-entry guard in sds.c
+// recognizes both.
+var managers = newRegistry[*manager]()
+
+// manager is one engine with what the C API adds around it: the dispatcher that
+// delivers its events (and compat results) in order, the periodic-task runner,
+// the store it owns, and the host's handlers.
+type manager struct {
+	handle uint64
+	eng    *engine.Manager
+	queue  *dispatch.Queue
+	runner *scheduler.Runner
+	store  io.Closer // closed after the engine at free; nil if none
+
+	// deliver turns a batch of engine events into host callbacks; it runs on
+	// the dispatcher goroutine. Native managers call the libsds_event_cb,
+	// compatible ones the SdsCallBack with nim-sds's JSON.
+	deliver func([]engine.Event)
+	compat  *compatState // nil for a native manager
+
+	// calls is held shared by every API call in progress and exclusively by
+	// free, which therefore waits for them; closed makes late arrivals fail.
+	calls  sync.RWMutex
+	closed atomic.Bool
+
+	events atomic.Pointer[eventHandler]
+	hints  atomic.Pointer[hintHandler]
+	// scratch is C memory for the ids and hints passed to host callouts. The
+	// engine makes callouts one at a time per manager (under its lock).
+	scratch callScratch
+}
+
+type eventHandler struct {
+	cb C.libsds_event_cb
+	ud C.uintptr_t
+}
+
+type hintHandler struct {
+	cb C.libsds_hint_provider
+	ud C.uintptr_t
+}
+
+// settings is what libsds_options asks for, in Go terms.
+type settings struct {
+	participantID string
+	config        engine.Config
+	storeKind     C.uint32_t
+	persistence   *C.libsds_persistence // copied into C memory by the adapter
+	sqlitePath    string
+	sqliteNS      *string
+	durability    C.uint32_t
+}
+
+// newManager builds a manager and registers it. deliver may be nil until the
+// caller sets it (before any event can be produced, since nothing has run).
+func newManager(s settings, compat bool) (*manager, error) {
+	m := &manager{}
+	m.handle = managers.reserve()
+	st, closer, err := m.openStore(s)
+	if err != nil {
+		managers.release(m.handle)
+		return nil, err
+	}
+	m.queue = dispatch.New()
+	m.deliver = m.deliverNative
+	eng, err := engine.New(engine.Options{
+		ParticipantID: s.participantID,
+		Config:        &s.config,
+		Store:         st,
+		Events:        engine.EventSinkFunc(m.post),
+		HintProvider:  m.provideHint,
+	})
+	if err != nil {
+		m.queue.Close()
+		if closer != nil {
+			_ = closer.Close()
+		}
+		managers.release(m.handle)
+		return nil, err
+	}
+	m.eng = eng
+	m.store = closer
+	m.runner = scheduler.New(eng, scheduler.IntervalsOf(s.config), nil)
+	if compat {
+		m.compat = &compatState{}
+	}
+	managers.publish(m.handle, m)
+	return m, nil
+}
+
+// post hands a batch of events to the dispatcher. It runs under the engine's
+// lock and never blocks.
+func (m *manager) post(evs []engine.Event) {
+	m.queue.Post(func() { m.deliver(evs) })
+}
+
+// acquire finds the live manager behind h for one API call; release must be
+// called when the call is done.
+func acquire(h uint64) (*manager, error) {
+	m, ok := managers.get(h)
+	if !ok {
+		return nil, fmt.Errorf("%w: %#x", errBadHandle, h)
+	}
+	m.calls.RLock()
+	if m.closed.Load() {
+		m.calls.RUnlock()
+		return nil, fmt.Errorf("%w: %#x", errBadHandle, h)
+	}
+	return m, nil
+}
+
+func (m *manager) release() { m.calls.RUnlock() }
+
+// free tears the manager down: no new call finds it, calls in progress finish,
+// periodic work stops, queued events are delivered (or, from inside a callback,
+// dropped), then the engine and the store are closed. beforeClose (may be nil)
+// runs on the dispatcher as its last item.
+func (m *manager) free(beforeClose func()) error {
+	if _, ok := managers.remove(m.handle); !ok {
+		return fmt.Errorf("%w: %#x", errBadHandle, m.handle)
+	}
+	m.closed.Store(true)
+	m.calls.Lock()
+	defer m.calls.Unlock()
+	m.runner.Stop()
+	if beforeClose != nil && !m.queue.InDispatcher() {
+		m.queue.Post(beforeClose)
+	}
+	inside := m.queue.InDispatcher()
+	m.queue.Close()
+	if inside && beforeClose != nil {
+		beforeClose()
+	}
+	_ = m.eng.Close()
+	m.scratch.free()
+	if m.store != nil {
+		if err := m.store.Close(); err != nil {
+			return fmt.Errorf("%w: closing the store: %v", engine.ErrStore, err)
+		}
+	}
+	return nil
+}
+
+// openStore builds the store the options ask for.
+func (m *manager) openStore(s settings) (store.Store, io.Closer, error) {
+	switch s.storeKind {
+	case C.LIBSDS_STORE_NONE:
+		return nil, nil, nil
+	case C.LIBSDS_STORE_HOST:
+		if s.persistence == nil {
+			return nil, nil, fmt.Errorf("%w: store_kind HOST needs a persistence vtable", errInvalidArg)
+		}
+		p, err := newHostStore(m, s.persistence)
+		if err != nil {
+			return nil, nil, err
+		}
+		return p.asStore(), p, nil
+	case C.LIBSDS_STORE_SQLITE:
+		ns := s.participantID
+		if s.sqliteNS != nil {
+			ns = *s.sqliteNS
+		}
+		return openSQLite(s.sqlitePath, ns, s.durability)
+	}
+	return nil, nil, fmt.Errorf("%w: unknown store_kind %d", errInvalidArg, s.storeKind)
+}
+
+// readOptions converts libsds_options, reading no field beyond o.size.
+func readOptions(o *C.libsds_options) (settings, error) {
+	s := settings{config: engine.DefaultConfig()}
+	if o == nil {
+		return s, nil
+	}
+	size := uintptr(o.size)
+	if size < unsafe.Offsetof(o.participant_id)+unsafe.Sizeof(o.participant_id) {
+		return s, fmt.Errorf("%w: options.size %d is smaller than any libsds_options", errInvalidArg, size)
+	}
+	has := func(offset, width uintptr) bool { return size >= offset+width }
+	s.storeKind = o.store_kind
+	if o.participant_id != nil {
+		s.participantID = C.GoString(o.participant_id)
+	}
+	if !has(unsafe.Offsetof(o.config_set), unsafe.Sizeof(o.config_set)) {
+		return s, nil
+	}
+	set := uint64(o.config_set)
+	c := &s.config
+	field := func(bit uint64, offset, width uintptr, apply func()) {
+		if set&bit != 0 && has(offset, width) {
+			apply()
+		}
+	}
+	ms := func(v C.int64_t) time.Duration { return time.Duration(v) * time.Millisecond }
+	field(C.LIBSDS_CFG_BLOOM_CAPACITY, unsafe.Offsetof(o.bloom_capacity), 4, func() { c.BloomCapacity = int(o.bloom_capacity) })
+	field(C.LIBSDS_CFG_BLOOM_ERROR_RATE, unsafe.Offsetof(o.bloom_error_rate), 8, func() { c.BloomErrorRate = float64(o.bloom_error_rate) })
+	field(C.LIBSDS_CFG_MAX_MESSAGE_HISTORY, unsafe.Offsetof(o.max_message_history), 4, func() { c.MaxMessageHistory = int(o.max_message_history) })
+	field(C.LIBSDS_CFG_MAX_CAUSAL_HISTORY, unsafe.Offsetof(o.max_causal_history), 4, func() { c.MaxCausalHistory = int(o.max_causal_history) })
+	field(C.LIBSDS_CFG_RESEND_INTERVAL, unsafe.Offsetof(o.resend_interval_ms), 8, func() { c.ResendInterval = ms(o.resend_interval_ms) })
+	field(C.LIBSDS_CFG_MAX_RESEND_ATTEMPTS, unsafe.Offsetof(o.max_resend_attempts), 4, func() { c.MaxResendAttempts = int(o.max_resend_attempts) })
+	field(C.LIBSDS_CFG_SYNC_INTERVAL, unsafe.Offsetof(o.sync_interval_ms), 8, func() { c.SyncInterval = ms(o.sync_interval_ms) })
+	field(C.LIBSDS_CFG_BUFFER_SWEEP_INTERVAL, unsafe.Offsetof(o.buffer_sweep_interval_ms), 8, func() { c.BufferSweepInterval = ms(o.buffer_sweep_interval_ms) })
+	field(C.LIBSDS_CFG_REPAIR_T_MIN, unsafe.Offsetof(o.repair_t_min_ms), 8, func() { c.RepairTMin = ms(o.repair_t_min_ms) })
+	field(C.LIBSDS_CFG_REPAIR_T_MAX, unsafe.Offsetof(o.repair_t_max_ms), 8, func() { c.RepairTMax = ms(o.repair_t_max_ms) })
+	field(C.LIBSDS_CFG_NUM_RESPONSE_GROUPS, unsafe.Offsetof(o.num_response_groups), 4, func() { c.NumResponseGroups = int(o.num_response_groups) })
+	field(C.LIBSDS_CFG_MAX_REPAIR_REQUESTS, unsafe.Offsetof(o.max_repair_requests), 4, func() { c.MaxRepairRequests = int(o.max_repair_requests) })
+	field(C.LIBSDS_CFG_REPAIR_SWEEP_INTERVAL, unsafe.Offsetof(o.repair_sweep_interval_ms), 8, func() { c.RepairSweepInterval = ms(o.repair_sweep_interval_ms) })
+	field(C.LIBSDS_CFG_MAX_CHANNELS, unsafe.Offsetof(o.max_channels), 4, func() { c.MaxChannels = int(o.max_channels) })
+	field(C.LIBSDS_CFG_MAX_INCOMING_BUFFER, unsafe.Offsetof(o.max_incoming_buffer), 4, func() { c.MaxIncomingBuffer = int(o.max_incoming_buffer) })
+	field(C.LIBSDS_CFG_MAX_OUTGOING_BUFFER, unsafe.Offsetof(o.max_outgoing_buffer), 4, func() { c.MaxOutgoingBuffer = int(o.max_outgoing_buffer) })
+	field(C.LIBSDS_CFG_REREQUEST_REPAIRS, unsafe.Offsetof(o.rerequest_repairs), 4, func() { c.RerequestRepairs = o.rerequest_repairs != 0 })
+	if known := uint64(C.LIBSDS_CFG_REREQUEST_REPAIRS)<<1 - 1; set&^known != 0 {
+		return s, fmt.Errorf("%w: unknown config_set bits %#x", errInvalidArg, set&^known)
+	}
+	for _, d := range []time.Duration{c.ResendInterval, c.SyncInterval, c.BufferSweepInterval, c.RepairTMin, c.RepairTMax, c.RepairSweepInterval} {
+		if d < 0 || d > math.MaxInt64/2 {
+			return s, fmt.Errorf("%w: negative or huge interval", errInvalidArg)
+		}
+	}
+	if has(unsafe.Offsetof(o.persistence), unsafe.Sizeof(o.persistence)) {
+		s.persistence = o.persistence
+	}
+	if has(unsafe.Offsetof(o.sqlite_path), unsafe.Sizeof(o.sqlite_path)) && o.sqlite_path != nil {
+		s.sqlitePath = C.GoString(o.sqlite_path)
+	}
+	if has(unsafe.Offsetof(o.sqlite_namespace), unsafe.Sizeof(o.sqlite_namespace)) && o.sqlite_namespace != nil {
+		ns := C.GoString(o.sqlite_namespace)
+		s.sqliteNS = &ns
+	}
+	if has(unsafe.Offsetof(o.sqlite_durability), unsafe.Sizeof(o.sqlite_durability)) {
+		s.durability = o.sqlite_durability
+	}
+	return s, nil
+}
+
+// runTasks runs the selected periodic tasks once.
+func (m *manager) runTasks(tasks uint32) error {
+	var errs []error
+	if tasks&C.LIBSDS_TASK_BUFFER_SWEEP != 0 {
+		errs = append(errs, m.eng.SweepBuffers())
+	}
+	if tasks&C.LIBSDS_TASK_SYNC != 0 {
+		errs = append(errs, m.eng.SyncTick())
+	}
+	if tasks&C.LIBSDS_TASK_REPAIR_SWEEP != 0 {
+		errs = append(errs, m.eng.SweepRepairs())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,304 @@
+package main
+
+/*
+#include <stdlib.h>
+#include <string.h>
+#include "trampolines.h"
+*/
+import "C"
+
+import (
+	"bytes"
+	"fmt"
+	"runtime/cgo"
+	"unsafe"
+
+	"github.com/logos-messaging/libsds-go/core/store"
+)
+
+// hostStore adapts a host's libsds_persistence vtable to store.Store. The
+// vtable is copied into C memory at creation (the host's struct is borrowed);
+// user_data is kept as given.
+type hostStore struct {
+	m      *manager
+	vt     *C.libsds_persistence
+	tx     bool // begin, commit and rollback are all set
+	lister bool
+	closed bool
+}
+
+// newHostStore validates and copies the vtable.
+func newHostStore(m *manager, p *C.libsds_persistence) (*hostStore, error) {
+	if p.version != C.LIBSDS_PERSISTENCE_VERSION {
+		return nil, fmt.Errorf("%w: persistence.version is %d, this library speaks %d",
+			errInvalidArg, p.version, C.LIBSDS_PERSISTENCE_VERSION)
+	}
+	if C.libsds_persistence_complete(p) == 0 {
+		C.libsds_call_destroy(0, p) // the struct is well-formed: its destroy is safe to call
+		return nil, fmt.Errorf("%w: a required persistence method is NULL", errInvalidArg)
+	}
+	nTx := 0
+	for _, f := range []unsafe.Pointer{unsafe.Pointer(p.begin), unsafe.Pointer(p.commit), unsafe.Pointer(p.rollback)} {
+		if f != nil {
+			nTx++
+		}
+	}
+	if nTx != 0 && nTx != 3 {
+		C.libsds_call_destroy(0, p)
+		return nil, fmt.Errorf("%w: set all of persistence begin, commit and rollback, or none", errInvalidArg)
+	}
+	vt := (*C.libsds_persistence)(C.malloc(C.size_t(unsafe.Sizeof(*p))))
+	*vt = *p
+	return &hostStore{m: m, vt: vt, tx: nTx == 3, lister: p.list_channels != nil}, nil
+}
+
+// asStore returns the adapter with exactly the optional capabilities the host
+// provided, so the engine picks the right failure policy.
+func (h *hostStore) asStore() store.Store {
+	switch {
+	case h.tx && h.lister:
+		return struct {
+			*hostStore
+			txMethods
+			listMethod
+		}{h, txMethods{h}, listMethod{h}}
+	case h.tx:
+		return struct {
+			*hostStore
+			txMethods
+		}{h, txMethods{h}}
+	case h.lister:
+		return struct {
+			*hostStore
+			listMethod
+		}{h, listMethod{h}}
+	}
+	return h
+}
+
+// call runs one vtable method; a non-zero status becomes an error naming it.
+func (h *hostStore) call(slot C.int, name, ch, id string, rec []byte, n int64, loader *C.libsds_loader) error {
+	cch := h.m.scratch.str(0, ch)
+	cid := h.m.scratch.str(1, id)
+	var prec *C.uint8_t
+	if len(rec) > 0 {
+		// pointer-free Go memory, read by C during the call only
+		prec = (*C.uint8_t)(unsafe.Pointer(&rec[0]))
+	}
+	rc := C.libsds_call_persist(C.uintptr_t(h.m.handle), h.vt, slot, cch, cid, prec, C.size_t(len(rec)),
+		C.int64_t(n), loader)
+	if rc != 0 {
+		return fmt.Errorf("host persistence %s returned %d (%s)", name, int(rc), C.GoString(C.libsds_status_str(rc)))
+	}
+	return nil
+}
+
+// SaveLamport implements store.Store.
+func (h *hostStore) SaveLamport(ch string, l int64) error {
+	return h.call(C.LIBSDS_P_SAVE_LAMPORT, "save_lamport", ch, "", nil, l, nil)
+}
+
+// AppendLogEntry implements store.Store.
+func (h *hostStore) AppendLogEntry(ch, id string, r []byte) error {
+	return h.call(C.LIBSDS_P_APPEND_LOG, "append_log_entry", ch, id, r, 0, nil)
+}
+
+// RemoveLogEntry implements store.Store.
+func (h *hostStore) RemoveLogEntry(ch, id string) error {
+	return h.call(C.LIBSDS_P_REMOVE_LOG, "remove_log_entry", ch, id, nil, 0, nil)
+}
+
+// SetRetrievalHint implements store.Store.
+func (h *hostStore) SetRetrievalHint(id string, hint []byte) error {
+	return h.call(C.LIBSDS_P_SET_HINT, "set_retrieval_hint", "", id, hint, 0, nil)
+}
+
+// SaveOutgoing implements store.Store.
+func (h *hostStore) SaveOutgoing(ch, id string, r []byte) error {
+	return h.call(C.LIBSDS_P_SAVE_OUTGOING, "save_outgoing", ch, id, r, 0, nil)
+}
+
+// RemoveOutgoing implements store.Store.
+func (h *hostStore) RemoveOutgoing(ch, id string) error {
+	return h.call(C.LIBSDS_P_REMOVE_OUTGOING, "remove_outgoing", ch, id, nil, 0, nil)
+}
+
+// SaveIncoming implements store.Store.
+func (h *hostStore) SaveIncoming(ch, id string, r []byte) error {
+	return h.call(C.LIBSDS_P_SAVE_INCOMING, "save_incoming", ch, id, r, 0, nil)
+}
+
+// RemoveIncoming implements store.Store.
+func (h *hostStore) RemoveIncoming(ch, id string) error {
+	return h.call(C.LIBSDS_P_REMOVE_INCOMING, "remove_incoming", ch, id, nil, 0, nil)
+}
+
+// SaveOutgoingRepair implements store.Store.
+func (h *hostStore) SaveOutgoingRepair(ch, id string, r []byte) error {
+	return h.call(C.LIBSDS_P_SAVE_OUT_REPAIR, "save_outgoing_repair", ch, id, r, 0, nil)
+}
+
+// RemoveOutgoingRepair implements store.Store.
+func (h *hostStore) RemoveOutgoingRepair(ch, id string) error {
+	return h.call(C.LIBSDS_P_REMOVE_OUT_REPAIR, "remove_outgoing_repair", ch, id, nil, 0, nil)
+}
+
+// SaveIncomingRepair implements store.Store.
+func (h *hostStore) SaveIncomingRepair(ch, id string, r []byte) error {
+	return h.call(C.LIBSDS_P_SAVE_IN_REPAIR, "save_incoming_repair", ch, id, r, 0, nil)
+}
+
+// RemoveIncomingRepair implements store.Store.
+func (h *hostStore) RemoveIncomingRepair(ch, id string) error {
+	return h.call(C.LIBSDS_P_REMOVE_IN_REPAIR, "remove_incoming_repair", ch, id, nil, 0, nil)
+}
+
+// DropChannel implements store.Store.
+func (h *hostStore) DropChannel(ch string) error {
+	return h.call(C.LIBSDS_P_DROP_CHANNEL, "drop_channel", ch, "", nil, 0, nil)
+}
+
+// LoadAllForChannel implements store.Store: the host hands records to a loader.
+func (h *hostStore) LoadAllForChannel(ch string) (*store.Snapshot, error) {
+	l := &loader{snap: &store.Snapshot{}}
+	err := withLoader(l, func(cl *C.libsds_loader) error {
+		return h.call(C.LIBSDS_P_LOAD, "load_all_for_channel", ch, "", nil, 0, cl)
+	})
+	if err == nil && l.err != nil {
+		err = l.err
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l.snap, nil
+}
+
+// Close calls the host's destroy once.
+func (h *hostStore) Close() error {
+	if h.closed {
+		return nil
+	}
+	h.closed = true
+	C.libsds_call_destroy(C.uintptr_t(h.m.handle), h.vt)
+	C.free(unsafe.Pointer(h.vt))
+	return nil
+}
+
+type txMethods struct{ h *hostStore }
+
+// Begin implements store.Transactional.
+func (t txMethods) Begin() error { return t.h.call(C.LIBSDS_P_BEGIN, "begin", "", "", nil, 0, nil) }
+
+// Commit implements store.Transactional.
+func (t txMethods) Commit() error { return t.h.call(C.LIBSDS_P_COMMIT, "commit", "", "", nil, 0, nil) }
+
+// Rollback implements store.Transactional.
+func (t txMethods) Rollback() error { return t.h.call(C.LIBSDS_P_ROLLBACK, "rollback", "", "", nil, 0, nil) }
+
+type listMethod struct{ h *hostStore }
+
+// ListChannels implements store.ChannelLister.
+func (l listMethod) ListChannels() ([]string, error) {
+	ld := &loader{listing: true}
+	err := withLoader(ld, func(cl *C.libsds_loader) error {
+		return l.h.call(C.LIBSDS_P_LIST, "list_channels", "", "", nil, 0, cl)
+	})
+	if err == nil {
+		err = ld.err
+	}
+	return ld.channels, err
+}
+
+// loader collects what a host hands back through libsds_loader_* during one
+// load_all_for_channel or list_channels call.
+type loader struct {
+	snap     *store.Snapshot
+	listing  bool
+	channels []string
+	err      error
+}
+
+// withLoader gives f a C libsds_loader bound to l for the duration of f; the
+// host cannot use it afterwards (its magic is cleared before it is freed).
+func withLoader(l *loader, f func(*C.libsds_loader) error) error {
+	cl := (*C.libsds_loader)(C.malloc(C.size_t(unsafe.Sizeof(C.libsds_loader{}))))
+	h := cgo.NewHandle(l)
+	cl.magic = C.LIBSDS_LOADER_MAGIC
+	cl.owner = C.uintptr_t(h)
+	defer func() {
+		cl.magic = 0
+		h.Delete()
+		C.free(unsafe.Pointer(cl))
+	}()
+	return f(cl)
+}
+
+// loaderOf resolves a C loader pointer, rejecting anything that is not a live
+// loader (NULL, stale or garbage are answered with an error, not a crash; a
+// pointer to unmapped memory cannot be detected and remains the host's bug).
+func loaderOf(p C.uintptr_t) *loader {
+	if p == 0 {
+		return nil
+	}
+	cl := (*C.libsds_loader)(unsafe.Pointer(uintptr(p)))
+	if cl.magic != C.LIBSDS_LOADER_MAGIC {
+		return nil
+	}
+	l, _ := cgo.Handle(cl.owner).Value().(*loader)
+	return l
+}
+
+//export libsdsgo_loader_set_lamport
+func libsdsgo_loader_set_lamport(p C.uintptr_t, lamport C.int64_t) (rc C.int) {
+	defer guard(&rc)
+	l := loaderOf(p)
+	if l == nil || l.listing {
+		return status(fmt.Errorf("%w: not a loader of load_all_for_channel", errInvalidArg))
+	}
+	l.snap.Lamport = int64(lamport)
+	return C.LIBSDS_OK
+}
+
+//export libsdsgo_loader_add_record
+func libsdsgo_loader_add_record(p C.uintptr_t, kind C.uint32_t, rec *C.uint8_t, n C.size_t) (rc C.int) {
+	defer guard(&rc)
+	l := loaderOf(p)
+	if l == nil || l.listing {
+		return status(fmt.Errorf("%w: not a loader of load_all_for_channel", errInvalidArg))
+	}
+	if rec == nil && n > 0 {
+		return status(fmt.Errorf("%w: record is NULL but length > 0", errInvalidArg))
+	}
+	b := bytes.Clone(goBytes(unsafe.Pointer(rec), n))
+	switch kind {
+	case C.LIBSDS_RECORD_LOG:
+		l.snap.Log = append(l.snap.Log, b)
+	case C.LIBSDS_RECORD_OUTGOING:
+		l.snap.Outgoing = append(l.snap.Outgoing, b)
+	case C.LIBSDS_RECORD_INCOMING:
+		l.snap.Incoming = append(l.snap.Incoming, b)
+	case C.LIBSDS_RECORD_OUTGOING_REPAIR:
+		l.snap.OutgoingRepairs = append(l.snap.OutgoingRepairs, b)
+	case C.LIBSDS_RECORD_INCOMING_REPAIR:
+		l.snap.IncomingRepairs = append(l.snap.IncomingRepairs, b)
+	default:
+		err := fmt.Errorf("%w: unknown record kind %d", errInvalidArg, kind)
+		l.err = err
+		return status(err)
+	}
+	return C.LIBSDS_OK
+}
+
+//export libsdsgo_loader_add_channel
+func libsdsgo_loader_add_channel(p C.uintptr_t, id *C.char, n C.size_t) (rc C.int) {
+	defer guard(&rc)
+	l := loaderOf(p)
+	if l == nil || !l.listing {
+		return status(fmt.Errorf("%w: not a loader of list_channels", errInvalidArg))
+	}
+	if id == nil {
+		return status(fmt.Errorf("%w: channel id is NULL", errInvalidArg))
+	}
+	l.channels = append(l.channels, string(goBytes(unsafe.Pointer(id), n)))
+	return C.LIBSDS_OK
+}

@@ -1,0 +1,123 @@
+/*
+ * trampolines.h — the only place libsds calls host function pointers. cgo
+ * cannot call a C function pointer directly, so each kind gets a static inline
+ * caller. Included by the cgo preambles; not installed.
+ */
+#ifndef LIBSDS_TRAMPOLINES_H
+#define LIBSDS_TRAMPOLINES_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <pthread.h>
+#include "../include/sds.h"
+
+/*
+ * Re-entry guard: while a host hint provider or persistence method runs, the
+ * thread running it records which manager it is in the middle of. The public
+ * functions in sds.c refuse a call into that same manager from that thread
+ * (LIBSDS_ERR_REENTRANT) instead of deadlocking on its lock.
+ */
+extern __thread uintptr_t sdsi_callout_owner;
+
+#define LIBSDS_CALLOUT(owner, expr)              \
+  do {                                           \
+    uintptr_t libsds_prev = sdsi_callout_owner; \
+    sdsi_callout_owner = (owner);              \
+    expr;                                        \
+    sdsi_callout_owner = libsds_prev;          \
+  } while (0)
+
+/* --- native API ---------------------------------------------------------- */
+
+/* Host user_data travels through Go as uintptr_t: never as a Go pointer type,
+   which the Go garbage collector would inspect. */
+static inline void libsds_call_event(libsds_event_cb cb, const libsds_event *ev, uintptr_t ud) {
+  cb(ev, (void *)ud);
+}
+
+static inline int64_t libsds_call_hint(uintptr_t owner, libsds_hint_provider p, libsds_str id, uint8_t *buf,
+                                       size_t len, uintptr_t ud) {
+  int64_t n;
+  LIBSDS_CALLOUT(owner, n = p(id, buf, len, (void *)ud));
+  return n;
+}
+
+/* Persistence methods, by slot. */
+enum {
+  LIBSDS_P_SAVE_LAMPORT, LIBSDS_P_APPEND_LOG, LIBSDS_P_REMOVE_LOG, LIBSDS_P_SET_HINT,
+  LIBSDS_P_SAVE_OUTGOING, LIBSDS_P_REMOVE_OUTGOING, LIBSDS_P_SAVE_INCOMING, LIBSDS_P_REMOVE_INCOMING,
+  LIBSDS_P_SAVE_OUT_REPAIR, LIBSDS_P_REMOVE_OUT_REPAIR, LIBSDS_P_SAVE_IN_REPAIR, LIBSDS_P_REMOVE_IN_REPAIR,
+  LIBSDS_P_DROP_CHANNEL, LIBSDS_P_LOAD, LIBSDS_P_BEGIN, LIBSDS_P_COMMIT, LIBSDS_P_ROLLBACK, LIBSDS_P_LIST
+};
+
+static inline int libsds_persist_slot(const libsds_persistence *p, int slot, libsds_str ch, libsds_str id,
+                                     const uint8_t *rec, size_t len, int64_t n, libsds_loader *loader) {
+  void *ud = p->user_data;
+  switch (slot) {
+  case LIBSDS_P_SAVE_LAMPORT: return p->save_lamport(ud, ch, n);
+  case LIBSDS_P_APPEND_LOG: return p->append_log_entry(ud, ch, id, rec, len);
+  case LIBSDS_P_REMOVE_LOG: return p->remove_log_entry(ud, ch, id);
+  case LIBSDS_P_SET_HINT: return p->set_retrieval_hint(ud, id, rec, len);
+  case LIBSDS_P_SAVE_OUTGOING: return p->save_outgoing(ud, ch, id, rec, len);
+  case LIBSDS_P_REMOVE_OUTGOING: return p->remove_outgoing(ud, ch, id);
+  case LIBSDS_P_SAVE_INCOMING: return p->save_incoming(ud, ch, id, rec, len);
+  case LIBSDS_P_REMOVE_INCOMING: return p->remove_incoming(ud, ch, id);
+  case LIBSDS_P_SAVE_OUT_REPAIR: return p->save_outgoing_repair(ud, ch, id, rec, len);
+  case LIBSDS_P_REMOVE_OUT_REPAIR: return p->remove_outgoing_repair(ud, ch, id);
+  case LIBSDS_P_SAVE_IN_REPAIR: return p->save_incoming_repair(ud, ch, id, rec, len);
+  case LIBSDS_P_REMOVE_IN_REPAIR: return p->remove_incoming_repair(ud, ch, id);
+  case LIBSDS_P_DROP_CHANNEL: return p->drop_channel(ud, ch);
+  case LIBSDS_P_LOAD: return p->load_all_for_channel(ud, ch, loader);
+  case LIBSDS_P_BEGIN: return p->begin(ud);
+  case LIBSDS_P_COMMIT: return p->commit(ud);
+  case LIBSDS_P_ROLLBACK: return p->rollback(ud);
+  case LIBSDS_P_LIST: return p->list_channels(ud, loader);
+  }
+  return LIBSDS_ERR_INTERNAL;
+}
+
+/* Calls one persistence method, by slot, with the arguments that slot takes. */
+static inline int libsds_call_persist(uintptr_t owner, const libsds_persistence *p, int slot, libsds_str ch,
+                                      libsds_str id, const uint8_t *rec, size_t len, int64_t n,
+                                      libsds_loader *loader) {
+  int rc;
+  LIBSDS_CALLOUT(owner, rc = libsds_persist_slot(p, slot, ch, id, rec, len, n, loader));
+  return rc;
+}
+
+/* Non-zero if every required method is set. */
+static inline int libsds_persistence_complete(const libsds_persistence *p) {
+  return p->save_lamport && p->append_log_entry && p->remove_log_entry && p->set_retrieval_hint &&
+         p->save_outgoing && p->remove_outgoing && p->save_incoming && p->remove_incoming &&
+         p->save_outgoing_repair && p->remove_outgoing_repair && p->save_incoming_repair &&
+         p->remove_incoming_repair && p->drop_channel && p->load_all_for_channel;
+}
+
+static inline void libsds_call_destroy(uintptr_t owner, const libsds_persistence *p) {
+  if (p->destroy) LIBSDS_CALLOUT(owner, p->destroy(p->user_data));
+}
+
+/* The loader handed to load_all_for_channel and list_channels. */
+struct libsds_loader {
+  uint64_t magic;  /* LIBSDS_LOADER_MAGIC while valid */
+  uintptr_t owner; /* cgo.Handle of the Go side */
+};
+#define LIBSDS_LOADER_MAGIC 0x6c6f616465722173ull
+
+/* --- nim-sds compatible API ---------------------------------------------- */
+
+static inline void libsds_call_sds(SdsCallBack cb, int ret, const char *msg, size_t len, uintptr_t ud) {
+  cb(ret, msg, len, (void *)ud);
+}
+
+static inline void libsds_call_sds_hint(uintptr_t owner, SdsRetrievalHintProvider p, const char *id, char **hint,
+                                        size_t *len, uintptr_t ud) {
+  LIBSDS_CALLOUT(owner, p(id, hint, len, (void *)ud));
+}
+
+/* --- thread-local detail of the last failure (libsds_last_error) -------- */
+
+void sdsi_set_last_error(const char *msg, size_t len);
+void sdsi_clear_last_error(void);
+
+#endif
