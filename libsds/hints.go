@@ -5,7 +5,6 @@ package main
 */
 import "C"
 
-
 // maxHint bounds a retrieval hint: a provider claiming more is answered with
 // its first maxHint bytes.
 const maxHint = 1 << 20

@@ -193,7 +193,9 @@ func (t txMethods) Begin() error { return t.h.call(C.LIBSDS_P_BEGIN, "begin", ""
 func (t txMethods) Commit() error { return t.h.call(C.LIBSDS_P_COMMIT, "commit", "", "", nil, 0, nil) }
 
 // Rollback implements store.Transactional.
-func (t txMethods) Rollback() error { return t.h.call(C.LIBSDS_P_ROLLBACK, "rollback", "", "", nil, 0, nil) }
+func (t txMethods) Rollback() error {
+	return t.h.call(C.LIBSDS_P_ROLLBACK, "rollback", "", "", nil, 0, nil)
+}
 
 type listMethod struct{ h *hostStore }
 
@@ -237,14 +239,11 @@ func withLoader(l *loader, f func(*C.libsds_loader) error) error {
 // loader (NULL, stale or garbage are answered with an error, not a crash; a
 // pointer to unmapped memory cannot be detected and remains the host's bug).
 func loaderOf(p C.uintptr_t) *loader {
-	if p == 0 {
+	owner := C.libsds_loader_owner(p)
+	if owner == 0 {
 		return nil
 	}
-	cl := (*C.libsds_loader)(unsafe.Pointer(uintptr(p)))
-	if cl.magic != C.LIBSDS_LOADER_MAGIC {
-		return nil
-	}
-	l, _ := cgo.Handle(cl.owner).Value().(*loader)
+	l, _ := cgo.Handle(owner).Value().(*loader)
 	return l
 }
 

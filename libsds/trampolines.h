@@ -104,6 +104,13 @@ struct libsds_loader {
 };
 #define LIBSDS_LOADER_MAGIC 0x6c6f616465722173ull
 
+/* The Go handle behind a loader pointer the host passed, or 0 if it is not a
+   live loader. */
+static inline uintptr_t libsds_loader_owner(uintptr_t p) {
+  const libsds_loader *l = (const libsds_loader *)p;
+  return l && l->magic == LIBSDS_LOADER_MAGIC ? l->owner : 0;
+}
+
 /* --- nim-sds compatible API ---------------------------------------------- */
 
 static inline void libsds_call_sds(SdsCallBack cb, int ret, const char *msg, size_t len, uintptr_t ud) {
