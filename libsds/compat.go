@@ -73,6 +73,23 @@ func newResult(cb C.SdsCallBack, ud C.uintptr_t, ret C.int, text []byte) *result
 	return &result{cb: cb, ud: ud, ret: ret, msg: p, n: len(text)}
 }
 
+// newCSVResult formats a wrap's wire bytes as nim-sds's comma-separated text
+// straight into the C buffer of a result (no Go copy of ~60 KB per message).
+func newCSVResult(cb C.SdsCallBack, ud C.uintptr_t, wire []byte) *result {
+	if len(wire) == 0 {
+		return newResult(cb, ud, C.RET_OK, nil)
+	}
+	size := 4*len(wire) + 1
+	p := C.malloc(C.size_t(size))
+	if p == nil {
+		panic("libsds: out of memory")
+	}
+	dst := unsafe.Slice((*byte)(p), size)
+	n := nimcompat.PutCSV(dst, wire)
+	dst[n] = 0
+	return &result{cb: cb, ud: ud, ret: C.RET_OK, msg: p, n: n}
+}
+
 // post queues the result callback behind the events already queued. Buffers
 // join the ring when delivered, so the last 64 delivered stay readable.
 func (c *compatState) post(m *manager, r *result) {
@@ -241,7 +258,7 @@ func libsdsgo_compat_set_hint_provider(ctx C.uintptr_t, p C.SdsRetrievalHintProv
 // compatCall runs one Sds* request: context and callback checks, then op on
 // the caller's thread; its result is queued behind the events it caused.
 func compatCall(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, validate func() string,
-	op func(m *manager) ([]byte, string, error), opName string) (rc C.int) {
+	op func(m *manager) (*result, error), opName string) (rc C.int) {
 	defer compatGuard(&rc, cb, ud)
 	m := compatManager(ctx)
 	if m == nil {
@@ -256,12 +273,13 @@ func compatCall(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, validate func
 			return callNow(cb, ud, C.RET_ERR, msg)
 		}
 	}
-	text, _, err := op(m)
+	res, err := op(m)
 	if err != nil {
-		m.compat.post(m, newResult(cb, ud, C.RET_ERR, []byte(nimcompat.ProcessingError(opName, err))))
-	} else {
-		m.compat.post(m, newResult(cb, ud, C.RET_OK, text))
+		res = newResult(cb, ud, C.RET_ERR, []byte(nimcompat.ProcessingError(opName, err)))
+	} else if res == nil {
+		res = newResult(cb, ud, C.RET_OK, nil)
 	}
+	m.compat.post(m, res)
 	return C.RET_OK
 }
 
@@ -279,13 +297,15 @@ func libsdsgo_compat_wrap(ctx C.uintptr_t, msg *C.uint8_t, n C.size_t, id, ch *C
 			return nimcompat.ErrEmptyChannel
 		}
 		return ""
-	}, func(m *manager) ([]byte, string, error) {
-		wire, err := m.eng.Wrap(inputBytes(msg, n), C.GoString(id), C.GoString(ch))
+	}, func(m *manager) (*result, error) {
+		buf := wireBuffers.Get().(*[]byte)
+		defer wireBuffers.Put(buf)
+		wire, err := m.eng.AppendWrap((*buf)[:0], inputBytes(msg, n), C.GoString(id), C.GoString(ch))
+		*buf = wire[:0]
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
-		text := make([]byte, 4*len(wire))
-		return text[:nimcompat.PutCSV(text, wire)], "", nil
+		return newCSVResult(cb, ud, wire), nil
 	}, nimcompat.OpWrap)
 }
 
@@ -296,12 +316,12 @@ func libsdsgo_compat_unwrap(ctx C.uintptr_t, msg *C.uint8_t, n C.size_t, cb C.Sd
 			return nimcompat.ErrNullMessage
 		}
 		return ""
-	}, func(m *manager) ([]byte, string, error) {
+	}, func(m *manager) (*result, error) {
 		res, err := m.eng.Unwrap(inputBytes(msg, n))
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
-		return nimcompat.AppendUnwrapResult(nil, res.Content, res.ChannelID, res.MissingDeps), "", nil
+		return newResult(cb, ud, C.RET_OK, nimcompat.AppendUnwrapResult(nil, res.Content, res.ChannelID, res.MissingDeps)), nil
 	}, nimcompat.OpUnwrap)
 }
 
@@ -318,29 +338,29 @@ func libsdsgo_compat_mark_dependencies_met(ctx C.uintptr_t, ids **C.char, count 
 			return nimcompat.ErrEmptyChannel
 		}
 		return ""
-	}, func(m *manager) ([]byte, string, error) {
+	}, func(m *manager) (*result, error) {
 		list := make([]string, int(count))
 		if count > 0 {
 			for i, p := range unsafe.Slice(ids, int(count)) {
 				list[i], _ = goString(p) // a NULL element is "", as in nim-sds
 			}
 		}
-		return nil, "", m.eng.MarkDependenciesMet(list, C.GoString(ch))
+		return nil, m.eng.MarkDependenciesMet(list, C.GoString(ch))
 	}, nimcompat.OpMark)
 }
 
 //export libsdsgo_compat_reset
 func libsdsgo_compat_reset(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t) C.int {
-	return compatCall(ctx, cb, ud, nil, func(m *manager) ([]byte, string, error) {
-		return nil, "", m.eng.Reset()
+	return compatCall(ctx, cb, ud, nil, func(m *manager) (*result, error) {
+		return nil, m.eng.Reset()
 	}, nimcompat.OpReset)
 }
 
 //export libsdsgo_compat_start
 func libsdsgo_compat_start(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t) C.int {
-	return compatCall(ctx, cb, ud, nil, func(m *manager) ([]byte, string, error) {
+	return compatCall(ctx, cb, ud, nil, func(m *manager) (*result, error) {
 		m.runner.Start() // idempotent; the first tick's events are queued before the result
-		return nil, "", nil
+		return nil, nil
 	}, "START_PERIODIC_TASKS")
 }
 

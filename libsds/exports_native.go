@@ -113,7 +113,10 @@ func libsdsgo_wrap(h C.libsds_handle, content *C.uint8_t, n C.size_t, id, ch *C.
 	case ch == nil || *ch == 0:
 		return status(fmt.Errorf("%w: channel_id is NULL or empty", errInvalidArg))
 	}
-	wire, err := m.eng.Wrap(inputBytes(content, n), C.GoString(id), C.GoString(ch))
+	buf := wireBuffers.Get().(*[]byte)
+	defer wireBuffers.Put(buf)
+	wire, err := m.eng.AppendWrap((*buf)[:0], inputBytes(content, n), C.GoString(id), C.GoString(ch))
+	*buf = wire[:0]
 	if err != nil {
 		return status(err)
 	}

@@ -16,6 +16,12 @@ import (
 // ErrMessageTooLarge, as in nim-sds; an empty messageID is allowed. The channel
 // is created (or loaded from the store) on first use.
 func (m *Manager) Wrap(content []byte, messageID, channelID string) ([]byte, error) {
+	return m.AppendWrap(nil, content, messageID, channelID)
+}
+
+// AppendWrap is Wrap appending the wire message to dst, so that a caller who
+// sends from a reused buffer avoids allocating ~19 KB per message.
+func (m *Manager) AppendWrap(dst, content []byte, messageID, channelID string) ([]byte, error) {
 	if len(content) == 0 {
 		return nil, fmt.Errorf("%w: empty content", ErrInvalidArgument)
 	}
@@ -27,11 +33,14 @@ func (m *Manager) Wrap(content []byte, messageID, channelID string) ([]byte, err
 	if err := m.start(); err != nil {
 		return nil, err
 	}
-	out, err := m.wrap(content, messageID, channelID)
-	return out, m.finish(err)
+	out, err := m.wrap(dst, content, messageID, channelID)
+	if err = m.finish(err); err != nil {
+		return dst, err
+	}
+	return out, nil
 }
 
-func (m *Manager) wrap(content []byte, messageID, channelID string) ([]byte, error) {
+func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte, error) {
 	c, err := m.channelFor(channelID, true)
 	if err != nil {
 		return nil, err
@@ -52,7 +61,7 @@ func (m *Manager) wrap(content []byte, messageID, channelID string) ([]byte, err
 		SenderID:      m.participantID,
 		RepairRequest: repairs,
 	}
-	out := msg.Marshal()
+	out := msg.AppendMarshal(dst)
 	msg.BloomFilter = nil
 	stored := msg.Marshal()
 
