@@ -1,0 +1,29 @@
+// Package sds is a pure-Go Scalable Data Sync reliability manager with the API
+// of sds-go-bindings (github.com/logos-messaging/sds-go-bindings, package sds,
+// at the revision that speaks nim-sds's libsds.h), so that a Go program
+// switches from nim-sds over cgo to this library by changing one import path:
+//
+//	import "github.com/logos-messaging/libsds-go/core/sds"
+//
+// and dropping the cgo flags that located libsds. There is no cgo here, and no
+// shared library to load — a Go program must not load libsds.so, whatever
+// language built it, and this package makes that unnecessary.
+//
+// The behaviour is the bindings' over nim-sds: the same wire bytes, the same
+// results and errors, the same events in the same order, delivered
+// asynchronously — never on the goroutine that made the call — one at a time
+// from a goroutine of the manager's own. Unlike nim-sds, a handler may call
+// the manager (even Cleanup), StartPeriodicTasks is idempotent, and no handler
+// runs after Cleanup returns.
+//
+// Beyond the bindings, NewReliabilityManagerWithOptions takes a participant id
+// (which enables SDS-R repair), a Config, a store (state that survives a
+// restart: core/store/memstore, the SQLite store, or any store.Store) and a
+// clock; and EventCallbacks has optional handlers for the events nim-sds does
+// not report: give-ups told apart from acknowledgements, SDS-R rebroadcasts,
+// dropped messages and store failures.
+//
+// The protocol itself is in package engine; this package maps its typed
+// events onto the bindings' callbacks and runs them through package dispatch,
+// with the periodic tasks of package scheduler.
+package sds

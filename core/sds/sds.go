@@ -1,0 +1,353 @@
+package sds
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/logos-messaging/libsds-go/core/dispatch"
+	"github.com/logos-messaging/libsds-go/core/engine"
+	"github.com/logos-messaging/libsds-go/core/scheduler"
+	"github.com/logos-messaging/libsds-go/core/wire"
+	"github.com/logos-messaging/libsds-go/internal/goid"
+)
+
+// Errors the methods return, wrapped with the method's name; test with
+// errors.Is. All but ErrReentrantCall are the engine's sentinels.
+var (
+	// ErrClosed: the manager was cleaned up.
+	ErrClosed = engine.ErrClosed
+	// ErrInvalidArgument: empty content to wrap, or an empty channel id (the
+	// bindings get these from nim-sds as reInvalidArgument).
+	ErrInvalidArgument = engine.ErrInvalidArgument
+	// ErrMessageTooLarge: content over 1 MiB to wrap (as nim-sds), or unwrap
+	// input over 16 MiB.
+	ErrMessageTooLarge = engine.ErrMessageTooLarge
+	// ErrDeserialization: the unwrap input is not an SDS message.
+	ErrDeserialization = engine.ErrDeserialization
+	// ErrUnknownChannel: MarkDependenciesMet on a channel the manager has never
+	// seen (nim-sds reports reInvalidArgument).
+	ErrUnknownChannel = engine.ErrUnknownChannel
+	// ErrTooManyChannels: the call would create a channel beyond
+	// Config.MaxChannels.
+	ErrTooManyChannels = engine.ErrTooManyChannels
+	// ErrStore: the store failed; with a transactional store the call's changes
+	// were rolled back.
+	ErrStore = engine.ErrStore
+	// ErrInvalidConfig: an Options.Config field is out of range.
+	ErrInvalidConfig = engine.ErrInvalidConfig
+	// ErrReentrantCall: the RetrievalHintProvider called into the manager that
+	// is asking it for a hint.
+	ErrReentrantCall = errors.New("sds: call from the retrieval-hint provider into its own manager")
+)
+
+// errEmptyReliabilityManager is what every method of a nil manager returns,
+// with the bindings' text.
+var errEmptyReliabilityManager = errors.New("empty reliability manager")
+
+// ReliabilityManager is an SDS reliability manager for any number of
+// channels: the pure-Go replacement for the sds-go-bindings type of the same
+// name. Its methods are safe for concurrent use, and may be called from inside
+// its event handlers.
+type ReliabilityManager struct {
+	logger    *zap.Logger
+	engine    *engine.Manager
+	runner    *scheduler.Runner
+	queue     *dispatch.Queue
+	callbacks atomic.Pointer[EventCallbacks]
+
+	mu      sync.Mutex // guards closing, and orders StartPeriodicTasks before Cleanup
+	closing bool
+	closed  atomic.Bool // set when Cleanup begins: later calls fail
+	done    chan struct{}
+	// stopDelivery is set when Cleanup runs inside an event handler: the rest of
+	// the batch being delivered must not run after Cleanup returns.
+	stopDelivery atomic.Bool
+
+	// Detection of a call from the hint provider into this manager: wrapMu
+	// serializes the wraps that may ask for hints, wrapG is the goroutine of the
+	// one in progress, inHint is set while the provider runs.
+	wrapMu sync.Mutex
+	wrapG  atomic.Uint64
+	inHint atomic.Bool
+}
+
+// NewReliabilityManager creates a manager as sds-go-bindings does: nim-sds
+// defaults, no SDS-R, state in memory. A nil logger logs nothing. Register the
+// handlers with RegisterCallbacks, and call Cleanup when done.
+func NewReliabilityManager(logger *zap.Logger) (*ReliabilityManager, error) {
+	return NewReliabilityManagerWithOptions(logger, Options{})
+}
+
+// NewReliabilityManagerWithOptions creates a manager with a participant id
+// (SDS-R), a configuration, a store and a clock; see Options. A store that can
+// list its channels has them all restored now.
+func NewReliabilityManagerWithOptions(logger *zap.Logger, opts Options) (*ReliabilityManager, error) {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	rm := &ReliabilityManager{logger: logger, queue: dispatch.New(), done: make(chan struct{})}
+	rm.logger.Info("creating new reliability manager")
+	m, err := engine.New(engine.Options{
+		ParticipantID: opts.ParticipantID,
+		Config:        opts.Config,
+		Store:         opts.Store,
+		Clock:         opts.Clock,
+		Events:        engine.EventSinkFunc(rm.post),
+		HintProvider:  rm.hint,
+	})
+	if err != nil {
+		rm.queue.Close()
+		return nil, fmt.Errorf("error creating reliability manager: %w", err)
+	}
+	rm.engine = m
+	rm.runner = scheduler.New(m, scheduler.IntervalsOf(m.Config()), func(err error) {
+		rm.logger.Warn("sds periodic task failed", zap.Error(err))
+	})
+	rm.logger.Debug("successfully created reliability manager")
+	return rm, nil
+}
+
+// RegisterCallbacks sets the handlers, replacing any set before. It may be
+// called at any time; an event is given to the handlers registered when it is
+// delivered. Set RetrievalHintProvider before wrapping, not during a wrap.
+func (rm *ReliabilityManager) RegisterCallbacks(callbacks EventCallbacks) {
+	if rm == nil {
+		return
+	}
+	rm.callbacks.Store(&callbacks)
+}
+
+// WrapOutgoingMessage stamps message with the channel's SDS metadata (lamport
+// timestamp, causal history with retrieval hints, bloom filter) and returns
+// the bytes to broadcast. The message waits for an acknowledgement in the
+// outgoing buffer; OnMessageSent reports it. The channel is created on first
+// use.
+//
+// Empty message content or an empty channelId is ErrInvalidArgument, content
+// over 1 MiB is ErrMessageTooLarge, as with nim-sds. An empty messageId is
+// allowed.
+func (rm *ReliabilityManager) WrapOutgoingMessage(message []byte, messageId MessageID, channelId string) ([]byte, error) {
+	const op = "WrapOutgoingMessage"
+	if rm == nil {
+		return nil, errEmptyReliabilityManager
+	}
+	if err := rm.enter(op); err != nil {
+		return nil, err
+	}
+	if channelId == "" {
+		return nil, fail(op, fmt.Errorf("%w: channel ID is empty string", ErrInvalidArgument))
+	}
+	rm.logger.Debug("wrapping outgoing message", zap.String("messageId", string(messageId)))
+	if cbs := rm.callbacks.Load(); cbs != nil && cbs.RetrievalHintProvider != nil {
+		// The provider will run on this goroutine: remember it, so that a call
+		// back from the provider is refused instead of deadlocking.
+		rm.wrapMu.Lock()
+		defer rm.wrapMu.Unlock()
+		rm.wrapG.Store(goid.Current())
+		defer rm.wrapG.Store(0)
+	}
+	out, err := rm.engine.Wrap(message, string(messageId), channelId)
+	if err != nil {
+		return nil, fail(op, err)
+	}
+	return out, nil
+}
+
+// UnwrapReceivedMessage processes a received SDS message and returns its
+// content, channel and missing dependencies. It acknowledges our messages the
+// sender has seen (OnMessageSent), then delivers the message (OnMessageReady,
+// after any buffered messages it releases) or buffers it until its
+// dependencies arrive (OnMissingDependencies). A message already delivered is
+// a duplicate: its content comes back with no event. Input that is not an SDS
+// message is ErrDeserialization.
+func (rm *ReliabilityManager) UnwrapReceivedMessage(message []byte) (*UnwrappedMessage, error) {
+	const op = "UnwrapReceivedMessage"
+	if rm == nil {
+		return nil, errEmptyReliabilityManager
+	}
+	if err := rm.enter(op); err != nil {
+		return nil, err
+	}
+	res, err := rm.engine.Unwrap(message)
+	if err != nil {
+		return nil, fail(op, err)
+	}
+	content := bytes.Clone(res.Content) // the engine's aliases the input
+	if content == nil {
+		content = []byte{}
+	}
+	missing := historyEntries(res.MissingDeps)
+	channelID := res.ChannelID
+	rm.logger.Debug("successfully unwrapped message")
+	return &UnwrappedMessage{Message: &content, MissingDeps: &missing, ChannelId: &channelID}, nil
+}
+
+// MarkDependenciesMet tells the manager that the application obtained the
+// given messages by other means (for example through their retrieval hints),
+// so that messages waiting for them are delivered (OnMessageReady). An empty
+// list does nothing, as in the bindings. Otherwise the channel must exist
+// (ErrUnknownChannel) and not be empty (ErrInvalidArgument).
+func (rm *ReliabilityManager) MarkDependenciesMet(messageIDs []MessageID, channelId string) error {
+	const op = "MarkDependenciesMet"
+	if rm == nil {
+		return errEmptyReliabilityManager
+	}
+	if len(messageIDs) == 0 {
+		return nil
+	}
+	if err := rm.enter(op); err != nil {
+		return err
+	}
+	if channelId == "" {
+		return fail(op, fmt.Errorf("%w: channel ID is empty string", ErrInvalidArgument))
+	}
+	ids := make([]string, len(messageIDs))
+	for i, id := range messageIDs {
+		ids[i] = string(id)
+	}
+	if err := rm.engine.MarkDependenciesMet(ids, channelId); err != nil {
+		return fail(op, err)
+	}
+	rm.logger.Debug("successfully marked dependencies as met")
+	return nil
+}
+
+// StartPeriodicTasks starts the periodic work: the buffer sweep (resend
+// accounting and give-ups), the sync notification (OnPeriodicSync) and the
+// SDS-R repair sweep, at the intervals of the configuration. Each task runs
+// once at once, before StartPeriodicTasks returns, as nim-sds's loops do; the
+// events of that first round are queued by then. Calling it again while the
+// tasks run does nothing (nim-sds would start a second set). Cleanup stops them.
+func (rm *ReliabilityManager) StartPeriodicTasks() error {
+	const op = "StartPeriodicTasks"
+	if rm == nil {
+		return errEmptyReliabilityManager
+	}
+	if err := rm.enter(op); err != nil {
+		return err
+	}
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if rm.closing {
+		return fail(op, ErrClosed)
+	}
+	if rm.runner.Start() {
+		rm.logger.Debug("successfully started periodic tasks")
+	}
+	return nil
+}
+
+// Reset forgets every channel (in the store too, if there is one). The
+// handlers and the periodic tasks are kept, as in nim-sds.
+func (rm *ReliabilityManager) Reset() error {
+	const op = "ResetReliabilityManager"
+	if rm == nil {
+		return errEmptyReliabilityManager
+	}
+	if err := rm.enter(op); err != nil {
+		return err
+	}
+	if err := rm.engine.Reset(); err != nil {
+		return fail(op, err)
+	}
+	rm.logger.Debug("successfully reset reliability manager")
+	return nil
+}
+
+// Cleanup stops the periodic tasks, releases the manager's state (a store is
+// left as it is, not closed) and delivers the events already queued. No
+// handler runs after Cleanup returns; later calls return ErrClosed, and a
+// second Cleanup returns nil. Called from inside a handler it returns at once,
+// dropping the events not yet delivered.
+func (rm *ReliabilityManager) Cleanup() error {
+	if rm == nil {
+		return errEmptyReliabilityManager
+	}
+	if rm.reentrant() {
+		return fail("CleanupReliabilityManager", ErrReentrantCall)
+	}
+	inside := rm.queue.InDispatcher()
+	rm.mu.Lock()
+	if rm.closing {
+		rm.mu.Unlock()
+		if inside {
+			rm.stopDelivery.Store(true)
+		} else {
+			<-rm.done
+		}
+		return nil
+	}
+	rm.closing = true
+	rm.closed.Store(true)
+	rm.mu.Unlock()
+
+	rm.logger.Debug("cleaning up reliability manager")
+	rm.runner.Stop()
+	if err := rm.engine.Close(); err != nil && !errors.Is(err, engine.ErrClosed) {
+		rm.logger.Warn("closing sds engine", zap.Error(err))
+	}
+	if inside {
+		rm.stopDelivery.Store(true)
+	}
+	rm.queue.Close()
+	close(rm.done)
+	rm.logger.Debug("cleaned up reliability manager")
+	return nil
+}
+
+// enter refuses calls after Cleanup and calls from the hint provider.
+func (rm *ReliabilityManager) enter(op string) error {
+	if rm.closed.Load() {
+		return fail(op, ErrClosed)
+	}
+	if rm.reentrant() {
+		return fail(op, ErrReentrantCall)
+	}
+	return nil
+}
+
+// reentrant reports whether the caller is the hint provider of a wrap in
+// progress. It costs an atomic load unless a provider is running.
+func (rm *ReliabilityManager) reentrant() bool {
+	if !rm.inHint.Load() {
+		return false
+	}
+	g := rm.wrapG.Load()
+	return g != 0 && g == goid.Current()
+}
+
+// hint is the engine's hint provider: the application's, if registered.
+func (rm *ReliabilityManager) hint(messageID string) []byte {
+	cbs := rm.callbacks.Load()
+	if cbs == nil || cbs.RetrievalHintProvider == nil {
+		return nil
+	}
+	rm.inHint.Store(true)
+	defer rm.inHint.Store(false)
+	return cbs.RetrievalHintProvider(MessageID(messageID))
+}
+
+// flush waits until the handlers of every event queued so far have run. Tests
+// use it to see a call's events before the next call.
+func (rm *ReliabilityManager) flush() { rm.queue.Flush() }
+
+func fail(op string, err error) error { return fmt.Errorf("error %s: %w", op, err) }
+
+// historyEntries copies the engine's entries; the result is never nil and an
+// empty hint is an empty slice, as the bindings decode them.
+func historyEntries(deps []wire.HistoryEntry) []HistoryEntry {
+	out := make([]HistoryEntry, len(deps))
+	for i, d := range deps {
+		hint := bytes.Clone(d.RetrievalHint)
+		if hint == nil {
+			hint = []byte{}
+		}
+		out[i] = HistoryEntry{MessageID: MessageID(d.MessageID), RetrievalHint: hint}
+	}
+	return out
+}
