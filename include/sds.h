@@ -474,9 +474,11 @@ LIBSDS_API int libsds_run_tasks(libsds_handle h, uint32_t tasks);
  *  - the retrieval-hint provider's buffer is released with free(): allocate
  *    it with malloc;
  *  - SdsStartPeriodicTasks is idempotent;
- *  - SdsCleanupReliabilityManager stops the periodic tasks, delivers pending
- *    events, releases the manager and calls back exactly once; ctx is invalid
- *    after that callback.
+ *  - SdsCleanupReliabilityManager stops the periodic tasks, delivers the
+ *    pending events and results, releases the manager and calls back exactly
+ *    once, last; ctx is invalid from the moment it is called. Called from
+ *    inside one of the manager's callbacks it returns at once and the rest is
+ *    delivered after that callback returns.
  */
 
 #ifndef RET_OK

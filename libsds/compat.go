@@ -14,7 +14,6 @@ import "C"
 
 import (
 	"errors"
-	"fmt"
 	"sync"
 	"unsafe"
 
@@ -184,14 +183,39 @@ func compatManager(ctx C.uintptr_t) *manager {
 	return m
 }
 
-// callNow makes a result callback on the caller's thread, as nim-sds does for
-// argument validation; the text is valid during the call (and, being static or
-// copied into a ring-less buffer, not kept).
-func callNow(cb C.SdsCallBack, ud C.uintptr_t, ret C.int, text string) C.int {
-	if cb != nil {
-		b := append([]byte(text), 0)
-		C.libsds_call_sds(cb, ret, (*C.char)(unsafe.Pointer(&b[0])), C.size_t(len(text)), ud)
+const errInternalText = "libsds error: internal error"
+
+// syncTexts are the texts of the errors reported on the caller's thread, and
+// syncCStrings the same as C strings made once and never freed: like every
+// result, they must stay readable after the callback returns. (A fixed array
+// in the data segment, so leak checkers see them referenced.)
+var (
+	syncTexts = [...]string{nimcompat.ErrNullMessage, nimcompat.ErrNullMessageID, nimcompat.ErrNullChannel,
+		nimcompat.ErrEmptyChannel, nimcompat.ErrNullIDs, nimcompat.ErrInvalidContext, errInternalText}
+	syncCStrings [len(syncTexts)]*C.char
+)
+
+func init() {
+	for i, t := range syncTexts {
+		syncCStrings[i] = C.CString(t)
 	}
+}
+
+// callNow makes a result callback on the caller's thread, as nim-sds does for
+// argument validation. text must be one of syncTexts (anything else is
+// reported as the internal error). The caller must not hold the manager: the
+// callback may clean it up.
+func callNow(cb C.SdsCallBack, ud C.uintptr_t, ret C.int, text string) C.int {
+	if cb == nil {
+		return ret
+	}
+	i := len(syncTexts) - 1
+	for j, t := range syncTexts {
+		if t == text {
+			i = j
+		}
+	}
+	C.libsds_call_sds(cb, ret, syncCStrings[i], C.size_t(len(syncTexts[i])), ud)
 	return ret
 }
 
@@ -203,7 +227,7 @@ func invalidContext(cb C.SdsCallBack, ud C.uintptr_t) C.int {
 // compatGuard keeps panics out of C for the int-returning Sds* functions.
 func compatGuard(rc *C.int, cb C.SdsCallBack, ud C.uintptr_t) {
 	if r := recover(); r != nil {
-		*rc = callNow(cb, ud, C.RET_ERR, fmt.Sprintf("libsds error: internal error: %v", r))
+		*rc = callNow(cb, ud, C.RET_ERR, errInternalText)
 	}
 }
 
@@ -211,7 +235,7 @@ func compatGuard(rc *C.int, cb C.SdsCallBack, ud C.uintptr_t) {
 func libsdsgo_compat_new(cb C.SdsCallBack, ud C.uintptr_t) (ctx C.uintptr_t) {
 	defer func() {
 		if r := recover(); r != nil {
-			callNow(cb, ud, C.RET_ERR, fmt.Sprintf("libsds error: internal error: %v", r))
+			callNow(cb, ud, C.RET_ERR, errInternalText)
 			ctx = 0
 		}
 	}()
@@ -221,7 +245,7 @@ func libsdsgo_compat_new(cb C.SdsCallBack, ud C.uintptr_t) (ctx C.uintptr_t) {
 	}
 	m, err := newManager(settings{config: engine.DefaultConfig()}, true)
 	if err != nil {
-		callNow(cb, ud, C.RET_ERR, nimcompat.ProcessingError(nimcompat.OpCreate, err))
+		callNow(cb, ud, C.RET_ERR, errInternalText) // cannot happen with the default settings
 		return 0
 	}
 	m.deliver = m.deliverCompat
@@ -264,15 +288,17 @@ func compatCall(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, validate func
 	if m == nil {
 		return invalidContext(cb, ud)
 	}
-	defer m.release()
 	if cb == nil {
+		m.release()
 		return C.RET_MISSING_CALLBACK
 	}
 	if validate != nil {
 		if msg := validate(); msg != "" {
+			m.release() // the callback may clean the manager up
 			return callNow(cb, ud, C.RET_ERR, msg)
 		}
 	}
+	defer m.release()
 	res, err := op(m)
 	if err != nil {
 		res = newResult(cb, ud, C.RET_ERR, []byte(nimcompat.ProcessingError(opName, err)))

@@ -136,10 +136,14 @@ func acquire(h uint64) (*manager, error) {
 func (m *manager) release() { m.calls.RUnlock() }
 
 // free tears the manager down: no new call finds it, calls in progress finish,
-// periodic work stops, queued events are delivered (or, from inside a callback,
-// dropped), then the engine and the store are closed. beforeClose (may be nil)
-// runs on the dispatcher as its last item.
-func (m *manager) free(beforeClose func()) error {
+// periodic work stops, then the engine and the store are closed. Queued
+// callbacks are delivered first, and last (may be nil) after them. Called from
+// inside one of the manager's callbacks it cannot wait for the dispatcher:
+// a native manager then drops what is still queued (libsds_free promises no
+// callback after it returns), a compatible one delivers it after the current
+// callback returns (every accepted call gets its one result, and cleanup's
+// own callback comes last).
+func (m *manager) free(last func()) error {
 	if _, ok := managers.remove(m.handle); !ok {
 		return fmt.Errorf("%w: %#x", errBadHandle, m.handle)
 	}
@@ -147,13 +151,13 @@ func (m *manager) free(beforeClose func()) error {
 	m.calls.Lock()
 	defer m.calls.Unlock()
 	m.runner.Stop()
-	if beforeClose != nil && !m.queue.InDispatcher() {
-		m.queue.Post(beforeClose)
+	if last != nil {
+		m.queue.Post(last)
 	}
-	inside := m.queue.InDispatcher()
-	m.queue.Close()
-	if inside && beforeClose != nil {
-		beforeClose()
+	if m.compat != nil {
+		m.queue.CloseLater()
+	} else {
+		m.queue.Close()
 	}
 	_ = m.eng.Close()
 	m.scratch.free()
