@@ -96,7 +96,8 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/testutil.h include/sds.h include/libsds.h 
 	$(CC) $(CFLAGS_TEST) $< -o $@ $(LDFLAGS_TEST)
 
 test-c: lib $(C_TESTS) ## C tests against build/libsds.so, under AddressSanitizer
-	@set -e; for t in $(C_TESTS); do echo "== $$t"; $(ASAN_ENV) $$t; done
+	@failed=""; for t in $(C_TESTS); do echo "== $$t"; $(ASAN_ENV) $$t || failed="$$failed $$t"; done; \
+	  if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
 $(BUILD)/sds_trace: ../shared/tools/trace/sds_trace.c
 	@mkdir -p $(BUILD)

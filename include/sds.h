@@ -372,7 +372,8 @@ typedef int64_t (*libsds_hint_provider)(libsds_str message_id, uint8_t *buf, siz
  * @return LIBSDS_OK, LIBSDS_ERR_INVALID_ARG (bad option: libsds_last_error says
  *         which), LIBSDS_ERR_STORE (the store could not be opened or loaded),
  *         LIBSDS_ERR_UNSUPPORTED (a store this build lacks).
- * With LIBSDS_STORE_HOST, the vtable's destroy (if any) is called if creation fails.
+ * With LIBSDS_STORE_HOST, the vtable's destroy (if any) is called if creation fails —
+ * unless its version is not LIBSDS_PERSISTENCE_VERSION: its layout is then unknown.
  */
 LIBSDS_API int libsds_new(const libsds_options *options, libsds_handle *out);
 
@@ -396,6 +397,7 @@ LIBSDS_API int libsds_set_hint_provider(libsds_handle h, libsds_hint_provider pr
  * @param content     1 byte to 1 MiB; borrowed. NULL only with content_len 0 (an error).
  * @param message_id  NUL-terminated, unique per message (may be ""); borrowed.
  * @param channel_id  NUL-terminated, non-empty; borrowed. Created on first use.
+ *                    (Every channel_id of the native API must be non-empty.)
  * @param out         receives the wire message; release with libsds_buffer_free.
  * @return LIBSDS_OK, LIBSDS_ERR_INVALID_ARG, LIBSDS_ERR_TOO_LARGE, LIBSDS_ERR_TOO_MANY_CHANNELS, LIBSDS_ERR_STORE, ...
  */

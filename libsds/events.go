@@ -29,8 +29,8 @@ var eventTypes = map[engine.EventKind]C.uint32_t{
 func (m *manager) deliverNative(evs []engine.Event) {
 	for i := range evs {
 		h := m.events.Load()
-		if h == nil || h.cb == nil {
-			return
+		if h == nil || h.cb == nil || m.dropEvents.Load() {
+			return // no handler, or libsds_free ran inside the last callback
 		}
 		ev, block := cEvent(&evs[i])
 		C.libsds_call_event(h.cb, ev, h.ud)

@@ -176,8 +176,8 @@ func libsdsgo_mark_dependencies_met(h C.libsds_handle, ids *C.libsds_str, count 
 	if ids == nil && count > 0 {
 		return status(fmt.Errorf("%w: ids is NULL but count > 0", errInvalidArg))
 	}
-	if ch == nil {
-		return status(fmt.Errorf("%w: channel_id is NULL", errInvalidArg))
+	if ch == nil || *ch == 0 {
+		return status(fmt.Errorf("%w: channel_id is NULL or empty", errInvalidArg))
 	}
 	list := make([]string, int(count))
 	if count > 0 {
@@ -210,8 +210,8 @@ func libsdsgo_remove_channel(h C.libsds_handle, ch *C.char) (rc C.int) {
 		return status(err)
 	}
 	defer m.release()
-	if ch == nil {
-		return status(fmt.Errorf("%w: channel_id is NULL", errInvalidArg))
+	if ch == nil || *ch == 0 {
+		return status(fmt.Errorf("%w: channel_id is NULL or empty", errInvalidArg))
 	}
 	return status(m.eng.RemoveChannel(C.GoString(ch)))
 }

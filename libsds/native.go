@@ -46,6 +46,9 @@ type manager struct {
 	// free, which therefore waits for them; closed makes late arrivals fail.
 	calls  sync.RWMutex
 	closed atomic.Bool
+	// dropEvents: a native manager was freed from inside its own event
+	// callback, so the rest of the batch being delivered must not run.
+	dropEvents atomic.Bool
 
 	events atomic.Pointer[eventHandler]
 	hints  atomic.Pointer[hintHandler]
@@ -99,6 +102,7 @@ func newManager(s settings, compat bool) (*manager, error) {
 		if closer != nil {
 			_ = closer.Close()
 		}
+		m.scratch.free()
 		managers.release(m.handle)
 		return nil, err
 	}
@@ -125,7 +129,12 @@ func acquire(h uint64) (*manager, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %#x", errBadHandle, h)
 	}
-	m.calls.RLock()
+	// Only free takes calls exclusively, and it marks the manager closed
+	// first: a failed TryRLock means it is being freed. Never wait here — the
+	// caller may be an event callback that free is itself waiting for.
+	if !m.calls.TryRLock() {
+		return nil, fmt.Errorf("%w: %#x is being freed", errBadHandle, h)
+	}
 	if m.closed.Load() {
 		m.calls.RUnlock()
 		return nil, fmt.Errorf("%w: %#x", errBadHandle, h)
@@ -157,6 +166,9 @@ func (m *manager) free(last func()) error {
 	if m.compat != nil {
 		m.queue.CloseLater()
 	} else {
+		if m.queue.InDispatcher() {
+			m.dropEvents.Store(true)
+		}
 		m.queue.Close()
 	}
 	_ = m.eng.Close()

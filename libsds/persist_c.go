@@ -10,7 +10,7 @@ import "C"
 import (
 	"bytes"
 	"fmt"
-	"runtime/cgo"
+	"sync"
 	"unsafe"
 
 	"github.com/logos-messaging/libsds-go/core/store"
@@ -220,31 +220,34 @@ type loader struct {
 	err      error
 }
 
-// withLoader gives f a C libsds_loader bound to l for the duration of f; the
-// host cannot use it afterwards (its magic is cleared before it is freed).
+// liveLoaders maps the address of every loader handed to a host method in
+// progress to its Go side. A loader pointer is looked up by value, never
+// dereferenced, so NULL, stale and garbage pointers are all simply unknown.
+var liveLoaders sync.Map // uintptr -> *loader
+
+// withLoader gives f a C libsds_loader bound to l for the duration of f.
 func withLoader(l *loader, f func(*C.libsds_loader) error) error {
 	cl := (*C.libsds_loader)(C.malloc(C.size_t(unsafe.Sizeof(C.libsds_loader{}))))
-	h := cgo.NewHandle(l)
+	if cl == nil {
+		panic("libsds: out of memory")
+	}
 	cl.magic = C.LIBSDS_LOADER_MAGIC
-	cl.owner = C.uintptr_t(h)
+	key := uintptr(unsafe.Pointer(cl))
+	liveLoaders.Store(key, l)
 	defer func() {
-		cl.magic = 0
-		h.Delete()
+		liveLoaders.Delete(key)
 		C.free(unsafe.Pointer(cl))
 	}()
 	return f(cl)
 }
 
-// loaderOf resolves a C loader pointer, rejecting anything that is not a live
-// loader (NULL, stale or garbage are answered with an error, not a crash; a
-// pointer to unmapped memory cannot be detected and remains the host's bug).
+// loaderOf resolves a loader pointer a host passed back, or nil.
 func loaderOf(p C.uintptr_t) *loader {
-	owner := C.libsds_loader_owner(p)
-	if owner == 0 {
+	l, ok := liveLoaders.Load(uintptr(p))
+	if !ok {
 		return nil
 	}
-	l, _ := cgo.Handle(owner).Value().(*loader)
-	return l
+	return l.(*loader)
 }
 
 //export libsdsgo_loader_set_lamport

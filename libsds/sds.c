@@ -13,13 +13,14 @@
 #include "_cgo_export.h"
 #include "trampolines.h"
 
-__thread uintptr_t sdsi_callout_owner;
+__thread uintptr_t sdsi_callouts[SDSI_CALLOUT_DEPTH];
+__thread unsigned sdsi_callout_depth;
 
 /* Refuses a call into the manager whose hint provider or persistence method is
    running on this thread (see trampolines.h). */
 #define REFUSE_REENTRY(h)                                                                   \
   do {                                                                                      \
-    if ((h) != 0 && sdsi_callout_owner == (uintptr_t)(h)) {                               \
+    if ((h) != 0 && sdsi_in_callout((uintptr_t)(h))) {                                   \
       static const char msg[] = "called from a hint provider or persistence method of the same manager"; \
       sdsi_set_last_error(msg, sizeof msg - 1);                                           \
       return LIBSDS_ERR_REENTRANT;                                                          \
@@ -32,7 +33,7 @@ static const char compat_reentry[] =
 /* The compatible API reports a refused re-entry like any invalid call. */
 #define REFUSE_COMPAT_REENTRY(ctx, cb, ud)                                    \
   do {                                                                        \
-    if ((ctx) != NULL && sdsi_callout_owner == (uintptr_t)(ctx)) {          \
+    if ((ctx) != NULL && sdsi_in_callout((uintptr_t)(ctx))) {               \
       if (cb) (cb)(RET_ERR, compat_reentry, sizeof compat_reentry - 1, (ud)); \
       return RET_ERR;                                                         \
     }                                                                         \

@@ -13,19 +13,33 @@
 
 /*
  * Re-entry guard: while a host hint provider or persistence method runs, the
- * thread running it records which manager it is in the middle of. The public
- * functions in sds.c refuse a call into that same manager from that thread
- * (LIBSDS_ERR_REENTRANT) instead of deadlocking on its lock.
+ * thread running it records which manager it is in the middle of — a stack,
+ * since a provider of manager A may call into B, whose provider may call into
+ * A. The public functions in sds.c refuse a call into any manager on the
+ * calling thread's stack (LIBSDS_ERR_REENTRANT) instead of deadlocking on its
+ * lock. Beyond SDSI_CALLOUT_DEPTH nested callouts, calls are refused outright.
  */
-extern __thread uintptr_t sdsi_callout_owner;
+#define SDSI_CALLOUT_DEPTH 16
+extern __thread uintptr_t sdsi_callouts[SDSI_CALLOUT_DEPTH];
+extern __thread unsigned sdsi_callout_depth;
 
-#define LIBSDS_CALLOUT(owner, expr)              \
-  do {                                           \
-    uintptr_t libsds_prev = sdsi_callout_owner; \
-    sdsi_callout_owner = (owner);              \
-    expr;                                        \
-    sdsi_callout_owner = libsds_prev;          \
+#define LIBSDS_CALLOUT(owner, expr)                                          \
+  do {                                                                       \
+    unsigned sdsi_d = sdsi_callout_depth;                                    \
+    if (sdsi_d < SDSI_CALLOUT_DEPTH) sdsi_callouts[sdsi_d] = (owner);        \
+    sdsi_callout_depth = sdsi_d + 1;                                         \
+    expr;                                                                    \
+    sdsi_callout_depth = sdsi_d;                                             \
   } while (0)
+
+/* Non-zero if the calling thread is inside a callout of manager h. */
+static inline int sdsi_in_callout(uintptr_t h) {
+  unsigned d = sdsi_callout_depth;
+  if (d > SDSI_CALLOUT_DEPTH) return 1;
+  for (unsigned i = 0; i < d; i++)
+    if (sdsi_callouts[i] == h) return 1;
+  return 0;
+}
 
 /* --- native API ---------------------------------------------------------- */
 
@@ -97,19 +111,13 @@ static inline void libsds_call_destroy(uintptr_t owner, const libsds_persistence
   if (p->destroy) LIBSDS_CALLOUT(owner, p->destroy(p->user_data));
 }
 
-/* The loader handed to load_all_for_channel and list_channels. */
+/* The loader handed to load_all_for_channel and list_channels: its address
+   identifies it (the Go side keeps a table of live ones); the content only
+   makes it recognizable in a debugger. */
 struct libsds_loader {
-  uint64_t magic;  /* LIBSDS_LOADER_MAGIC while valid */
-  uintptr_t owner; /* cgo.Handle of the Go side */
+  uint64_t magic;
 };
 #define LIBSDS_LOADER_MAGIC 0x6c6f616465722173ull
-
-/* The Go handle behind a loader pointer the host passed, or 0 if it is not a
-   live loader. */
-static inline uintptr_t libsds_loader_owner(uintptr_t p) {
-  const libsds_loader *l = (const libsds_loader *)p;
-  return l && l->magic == LIBSDS_LOADER_MAGIC ? l->owner : 0;
-}
 
 /* --- nim-sds compatible API ---------------------------------------------- */
 

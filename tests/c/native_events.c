@@ -1,0 +1,810 @@
+/* native_events: typed events and synchronous results of the native API —
+   MESSAGE_READY, MESSAGE_ACKNOWLEDGED (via causal history, distinct from
+   GIVEN_UP), MISSING_DEPENDENCIES with ids in citation order, release order,
+   libsds_unwrapped's fields, libsds_mark_dependencies_met with libsds_str ids
+   (embedded NULs), PERIODIC_SYNC via run_tasks and libsds_start, delivery on a
+   library thread in order, the event size field, GIVEN_UP, the SDS-R repair
+   round trip (REPAIR_READY), and the retrieval-hint provider protocol. */
+#include "testutil.h"
+
+/* ---- a minimal protobuf reader/writer for SDS wire messages ---- */
+
+typedef struct {
+  uint32_t num, wt;
+  uint64_t v;
+  const uint8_t *data;
+  size_t len;
+  size_t start, end; /* the whole field's span in the input */
+} pb_field;
+
+static int pb_varint(const uint8_t *b, size_t n, size_t *i, uint64_t *v) {
+  *v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*i >= n) return -1;
+    uint8_t c = b[(*i)++];
+    *v |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) return 0;
+  }
+  return -1;
+}
+
+static int pb_next(const uint8_t *b, size_t n, size_t *i, pb_field *f) {
+  if (*i >= n) return 0;
+  f->start = *i;
+  uint64_t key;
+  if (pb_varint(b, n, i, &key)) return -1;
+  f->num = (uint32_t)(key >> 3);
+  f->wt = (uint32_t)(key & 7);
+  f->data = NULL;
+  f->len = 0;
+  f->v = 0;
+  int r = -1;
+  switch (f->wt) {
+  case 0: r = pb_varint(b, n, i, &f->v) ? -1 : 1; break;
+  case 2: {
+    uint64_t len;
+    if (pb_varint(b, n, i, &len) || len > n - *i) return -1;
+    f->data = b + *i;
+    f->len = (size_t)len;
+    *i += (size_t)len;
+    r = 1;
+    break;
+  }
+  case 1: if (n - *i < 8) return -1; *i += 8; r = 1; break;
+  case 5: if (n - *i < 4) return -1; *i += 4; r = 1; break;
+  }
+  f->end = *i;
+  return r;
+}
+
+static int pb_count(const uint8_t *b, size_t n, uint32_t num) {
+  size_t i = 0;
+  pb_field f;
+  int c = 0, r;
+  while ((r = pb_next(b, n, &i, &f)) == 1)
+    if (f.num == num) c++;
+  return r < 0 ? -1 : c;
+}
+
+static int pb_get(const uint8_t *b, size_t n, uint32_t num, pb_field *out) {
+  size_t i = 0;
+  pb_field f;
+  int found = 0;
+  while (pb_next(b, n, &i, &f) == 1)
+    if (f.num == num) {
+      *out = f;
+      found = 1;
+    }
+  return found;
+}
+
+/* The k-th (0-based) top-level field numbered num. */
+static int pb_nth(const uint8_t *b, size_t n, uint32_t num, int k, pb_field *out) {
+  size_t i = 0;
+  pb_field f;
+  while (pb_next(b, n, &i, &f) == 1)
+    if (f.num == num && k-- == 0) {
+      *out = f;
+      return 1;
+    }
+  return 0;
+}
+
+static int field_is(const pb_field *f, const char *s) {
+  return f->wt == 2 && f->len == strlen(s) && memcmp(f->data, s, f->len) == 0;
+}
+
+/* A history entry (field 3 or 13) as strings; the hint is returned raw. */
+typedef struct {
+  char id[64];
+  char sender[64];
+  const uint8_t *hint;
+  size_t hint_len;
+  int has_hint;
+} wire_entry;
+
+static int entry_at(const uint8_t *b, size_t n, uint32_t num, int k, wire_entry *e) {
+  pb_field f, g;
+  memset(e, 0, sizeof *e);
+  if (!pb_nth(b, n, num, k, &f)) return 0;
+  if (pb_get(f.data, f.len, 1, &g)) snprintf(e->id, sizeof e->id, "%.*s", (int)g.len, (const char *)g.data);
+  if (pb_get(f.data, f.len, 3, &g)) snprintf(e->sender, sizeof e->sender, "%.*s", (int)g.len, (const char *)g.data);
+  if (pb_get(f.data, f.len, 2, &g)) {
+    e->has_hint = 1;
+    e->hint = g.data;
+    e->hint_len = g.len;
+  }
+  return 1;
+}
+
+/* A growable byte buffer for writing messages by hand. */
+typedef struct {
+  uint8_t b[4096];
+  size_t n;
+} pb_buf;
+
+static void pb_put_varint(pb_buf *p, uint64_t v) {
+  do {
+    uint8_t c = v & 0x7f;
+    v >>= 7;
+    p->b[p->n++] = c | (v ? 0x80 : 0);
+  } while (v);
+}
+
+static void pb_put_bytes(pb_buf *p, uint32_t num, const void *d, size_t len) {
+  pb_put_varint(p, (uint64_t)num << 3 | 2);
+  pb_put_varint(p, len);
+  memcpy(p->b + p->n, d, len);
+  p->n += len;
+}
+
+/* Copies a message leaving out every top-level field numbered drop. */
+static size_t pb_strip(const uint8_t *b, size_t n, uint32_t drop, uint8_t *out) {
+  size_t i = 0, k = 0;
+  pb_field f;
+  while (pb_next(b, n, &i, &f) == 1) {
+    if (f.num == drop) continue;
+    memcpy(out + k, b + f.start, f.end - f.start);
+    k += f.end - f.start;
+  }
+  return k;
+}
+
+/* ---- an event recorder ---- */
+
+#define MAX_EVENTS 256
+
+typedef struct {
+  uint32_t size, type;
+  char ch[64], id[64];
+  size_t ch_len, id_len;
+  int ch_nul_ok, id_nul_ok; /* data[len] == 0 */
+  int ndeps;
+  char deps[8][64];
+  size_t dep_len[8];
+  char dep_sender[8][64];
+  char dep_hint[8][64];
+  uint8_t *msg;
+  size_t msg_len;
+  int has_error;
+  pthread_t thread;
+} rec_event;
+
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  rec_event ev[MAX_EVENTS];
+  int n;
+} recorder;
+
+static void rec_init(recorder *r) {
+  memset(r, 0, sizeof *r);
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->cv, NULL);
+}
+
+static void rec_destroy(recorder *r) {
+  for (int i = 0; i < r->n; i++) free(r->ev[i].msg);
+  pthread_mutex_destroy(&r->mu);
+  pthread_cond_destroy(&r->cv);
+}
+
+static void copy_str(char *dst, size_t cap, libsds_str s) {
+  size_t n = s.len < cap - 1 ? s.len : cap - 1;
+  if (s.data && n) memcpy(dst, s.data, n);
+  dst[n] = 0;
+}
+
+static void on_event(const libsds_event *e, void *ud) {
+  recorder *r = ud;
+  pthread_mutex_lock(&r->mu);
+  if (r->n < MAX_EVENTS) {
+    rec_event *x = &r->ev[r->n];
+    memset(x, 0, sizeof *x);
+    x->size = e->size;
+    x->type = e->type;
+    copy_str(x->ch, sizeof x->ch, e->channel_id);
+    copy_str(x->id, sizeof x->id, e->message_id);
+    x->ch_len = e->channel_id.len;
+    x->id_len = e->message_id.len;
+    x->ch_nul_ok = e->channel_id.data && e->channel_id.data[e->channel_id.len] == 0;
+    x->id_nul_ok = e->message_id.data && e->message_id.data[e->message_id.len] == 0;
+    x->ndeps = (int)e->missing_deps_len;
+    for (size_t i = 0; i < e->missing_deps_len && i < 8; i++) {
+      copy_str(x->deps[i], 64, e->missing_deps[i].message_id);
+      x->dep_len[i] = e->missing_deps[i].message_id.len;
+      copy_str(x->dep_sender[i], 64, e->missing_deps[i].sender_id);
+      libsds_str h = {(const char *)e->missing_deps[i].retrieval_hint, e->missing_deps[i].retrieval_hint_len};
+      copy_str(x->dep_hint[i], 64, h);
+    }
+    if (e->message && e->message_len) {
+      x->msg = malloc(e->message_len);
+      memcpy(x->msg, e->message, e->message_len);
+      x->msg_len = e->message_len;
+    }
+    x->has_error = e->error != NULL;
+    x->thread = pthread_self();
+  }
+  r->n++;
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+}
+
+/* Waits until the recorder has at least n events (5 s at most). */
+static int rec_wait(recorder *r, int n) {
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += 5;
+  int ok = 1;
+  pthread_mutex_lock(&r->mu);
+  while (r->n < n)
+    if (pthread_cond_timedwait(&r->cv, &r->mu, &dl) == ETIMEDOUT) {
+      ok = 0;
+      break;
+    }
+  pthread_mutex_unlock(&r->mu);
+  if (!ok) {
+    fprintf(stderr, "rec_wait: timed out waiting for event %d (have %d)\n", n, r->n);
+    tu_failures++;
+  }
+  return ok;
+}
+
+static int rec_count(recorder *r) {
+  pthread_mutex_lock(&r->mu);
+  int n = r->n;
+  pthread_mutex_unlock(&r->mu);
+  return n;
+}
+
+/* Checks event i's type and message id (NULL: don't check the id). */
+static void check_ev(recorder *r, int i, int type, const char *mid, int line) {
+  pthread_mutex_lock(&r->mu);
+  int have = i < r->n && i < MAX_EVENTS;
+  const rec_event *e = &r->ev[i];
+  if (!have || e->type != (uint32_t)type || (mid && strcmp(e->id, mid) != 0)) {
+    fprintf(stderr, "%s:%d: event %d is (type %u, id \"%s\"), want (type %d, id \"%s\")\n", __FILE__, line, i,
+            have ? e->type : 0, have ? e->id : "<none>", type, mid ? mid : "*");
+    tu_failures++;
+  }
+  pthread_mutex_unlock(&r->mu);
+}
+#define CHECK_EV(r, i, t, mid) check_ev((r), (i), (t), (mid), __LINE__)
+
+/* ---- helpers ---- */
+
+static pthread_t main_thread;
+
+static libsds_handle new_manager(const char *pid, recorder *r, uint64_t set, int64_t tmin, int64_t tmax) {
+  libsds_options o = LIBSDS_OPTIONS_INIT;
+  o.participant_id = pid;
+  o.config_set = set;
+  o.repair_t_min_ms = tmin;
+  o.repair_t_max_ms = tmax;
+  libsds_handle h = 0;
+  CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+  if (r) CHECK_EQ_INT(libsds_set_event_handler(h, on_event, r), LIBSDS_OK);
+  return h;
+}
+
+static libsds_buffer wrap(libsds_handle h, const char *content, const char *id, const char *ch) {
+  libsds_buffer b = {0};
+  CHECK_EQ_INT(libsds_wrap(h, (const uint8_t *)content, strlen(content), id, ch, &b), LIBSDS_OK);
+  return b;
+}
+
+/* Unwraps and returns the number of missing deps (-1 on error); keeps the result in *out if given. */
+static int unwrap(libsds_handle h, const uint8_t *d, size_t n, libsds_unwrapped **out) {
+  libsds_unwrapped *u = NULL;
+  int rc = libsds_unwrap(h, d, n, &u);
+  CHECK_EQ_INT(rc, LIBSDS_OK);
+  if (rc != LIBSDS_OK || !u) return -1;
+  int deps = (int)u->missing_deps_len;
+  if (out)
+    *out = u;
+  else
+    libsds_unwrapped_free(u);
+  return deps;
+}
+
+static int str_is(libsds_str s, const char *want) {
+  return s.data && s.len == strlen(want) && memcmp(s.data, want, s.len) == 0 && s.data[s.len] == 0;
+}
+
+/* ---- the tests ---- */
+
+static void test_round_trip_and_ack(void) {
+  recorder ra, rb;
+  rec_init(&ra);
+  rec_init(&rb);
+  libsds_handle a = new_manager("alice", &ra, 0, 0, 0);
+  libsds_handle b = new_manager(NULL, &rb, 0, 0, 0);
+
+  libsds_buffer a1 = wrap(a, "hello bob", "a1", "room");
+  libsds_unwrapped *u = NULL;
+  CHECK_EQ_INT(unwrap(b, a1.data, a1.len, &u), 0);
+  if (u) {
+    CHECK_EQ_INT(u->content.len, 9);
+    CHECK(u->content.data && memcmp(u->content.data, "hello bob", 9) == 0);
+    CHECK(str_is(u->channel_id, "room"));
+    CHECK(u->missing_deps == NULL);
+    libsds_unwrapped_free(u);
+  }
+  rec_wait(&rb, 1);
+  CHECK_EV(&rb, 0, LIBSDS_EVENT_MESSAGE_READY, "a1");
+  CHECK_STR(rb.ev[0].ch, "room");
+  CHECK_EQ_INT(rb.ev[0].ch_len, 4);
+  CHECK_EQ_INT(rb.ev[0].id_len, 2);
+  CHECK(rb.ev[0].ch_nul_ok && rb.ev[0].id_nul_ok);
+  CHECK_EQ_INT(rb.ev[0].size, sizeof(libsds_event));
+  CHECK_EQ_INT(rb.ev[0].ndeps, 0);
+  CHECK(rb.ev[0].msg == NULL && !rb.ev[0].has_error);
+  CHECK(!pthread_equal(rb.ev[0].thread, main_thread));
+
+  /* A duplicate: content again, no event. */
+  CHECK_EQ_INT(unwrap(b, a1.data, a1.len, &u), 0);
+  if (u) {
+    CHECK(u->content.len == 9 && memcmp(u->content.data, "hello bob", 9) == 0);
+    libsds_unwrapped_free(u);
+  }
+
+  /* b1 cites a1. Strip b1's bloom filter so that only the causal history can acknowledge. */
+  libsds_buffer b1 = wrap(b, "hi alice", "b1", "room");
+  wire_entry e;
+  CHECK(entry_at(b1.data, b1.len, 3, 0, &e) && strcmp(e.id, "a1") == 0);
+  CHECK_STR(e.sender, "alice");
+  uint8_t *stripped = malloc(b1.len);
+  size_t sn = pb_strip(b1.data, b1.len, 6, stripped);
+  CHECK(sn < b1.len && pb_count(stripped, sn, 6) == 0);
+  CHECK_EQ_INT(unwrap(a, stripped, sn, NULL), 0);
+  rec_wait(&ra, 2);
+  CHECK_EV(&ra, 0, LIBSDS_EVENT_MESSAGE_ACKNOWLEDGED, "a1");
+  CHECK_STR(ra.ev[0].ch, "room");
+  CHECK_EV(&ra, 1, LIBSDS_EVENT_MESSAGE_READY, "b1");
+  for (int i = 0; i < 2; i++) CHECK(!pthread_equal(ra.ev[i].thread, main_thread));
+  tu_sleep_ms(30);
+  CHECK_EQ_INT(rec_count(&ra), 2); /* acknowledged once, never also given up */
+  CHECK_EQ_INT(rec_count(&rb), 1);
+  free(stripped);
+
+  libsds_buffer_free(&a1);
+  libsds_buffer_free(&b1);
+  CHECK_EQ_INT(libsds_free(a), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_free(b), LIBSDS_OK);
+  rec_destroy(&ra);
+  rec_destroy(&rb);
+}
+
+static void test_out_of_order(void) {
+  recorder rb;
+  rec_init(&rb);
+  libsds_handle a = new_manager("alice", NULL, 0, 0, 0);
+  libsds_handle b = new_manager(NULL, &rb, 0, 0, 0);
+  libsds_buffer m[5];
+  char id[16], content[16];
+  for (int i = 1; i <= 4; i++) {
+    snprintf(id, sizeof id, "m%d", i);
+    snprintf(content, sizeof content, "c%d", i);
+    m[i] = wrap(a, content, id, "chain");
+  }
+  /* m4, m3, m2: each waits for everything it cites that b lacks, in citation order. */
+  for (int i = 4; i >= 2; i--) {
+    libsds_unwrapped *u = NULL;
+    CHECK_EQ_INT(unwrap(b, m[i].data, m[i].len, &u), i - 1);
+    if (!u) continue;
+    snprintf(content, sizeof content, "c%d", i);
+    CHECK(u->content.len == 2 && memcmp(u->content.data, content, 2) == 0);
+    CHECK(str_is(u->channel_id, "chain"));
+    for (size_t k = 0; k < u->missing_deps_len; k++) {
+      snprintf(id, sizeof id, "m%d", (int)k + 1);
+      CHECK(str_is(u->missing_deps[k].message_id, id));
+      CHECK(str_is(u->missing_deps[k].sender_id, "alice"));
+      CHECK(u->missing_deps[k].retrieval_hint == NULL && u->missing_deps[k].retrieval_hint_len == 0);
+    }
+    libsds_unwrapped_free(u);
+  }
+  rec_wait(&rb, 3);
+  for (int k = 0; k < 3; k++) {
+    snprintf(id, sizeof id, "m%d", 4 - k);
+    CHECK_EV(&rb, k, LIBSDS_EVENT_MISSING_DEPENDENCIES, id);
+    CHECK_STR(rb.ev[k].ch, "chain");
+    CHECK_EQ_INT(rb.ev[k].ndeps, 3 - k);
+    for (int d = 0; d < rb.ev[k].ndeps && d < 8; d++) {
+      snprintf(id, sizeof id, "m%d", d + 1);
+      CHECK_STR(rb.ev[k].deps[d], id);
+      CHECK_EQ_INT(rb.ev[k].dep_len[d], 2);
+      CHECK_STR(rb.ev[k].dep_sender[d], "alice");
+    }
+  }
+  /* m1 releases m2, m3, m4 (released messages first), then m1 itself. */
+  CHECK_EQ_INT(unwrap(b, m[1].data, m[1].len, NULL), 0);
+  rec_wait(&rb, 7);
+  CHECK_EV(&rb, 3, LIBSDS_EVENT_MESSAGE_READY, "m2");
+  CHECK_EV(&rb, 4, LIBSDS_EVENT_MESSAGE_READY, "m3");
+  CHECK_EV(&rb, 5, LIBSDS_EVENT_MESSAGE_READY, "m4");
+  CHECK_EV(&rb, 6, LIBSDS_EVENT_MESSAGE_READY, "m1");
+  for (int k = 0; k < 7 && k < rb.n; k++) {
+    CHECK(!pthread_equal(rb.ev[k].thread, main_thread));
+    CHECK_EQ_INT(rb.ev[k].size, sizeof(libsds_event));
+  }
+  tu_sleep_ms(20);
+  CHECK_EQ_INT(rec_count(&rb), 7);
+  for (int i = 1; i <= 4; i++) libsds_buffer_free(&m[i]);
+  CHECK_EQ_INT(libsds_free(a), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_free(b), LIBSDS_OK);
+  rec_destroy(&rb);
+}
+
+/* A hand-written message with id, a causal history of raw ids, channel and content. */
+static size_t craft(pb_buf *p, const char *id, size_t id_len, const char *dep, size_t dep_len, const char *ch) {
+  p->n = 0;
+  pb_put_bytes(p, 1, id, id_len);
+  pb_put_varint(p, 2 << 3 | 0);
+  pb_put_varint(p, 5);
+  if (dep) {
+    pb_buf e = {.n = 0};
+    pb_put_bytes(&e, 1, dep, dep_len);
+    pb_put_bytes(p, 3, e.b, e.n);
+  }
+  pb_put_bytes(p, 4, ch, strlen(ch));
+  pb_put_bytes(p, 5, "x", 1);
+  return p->n;
+}
+
+static void test_mark_dependencies_met(void) {
+  recorder rb;
+  rec_init(&rb);
+  libsds_handle a = new_manager(NULL, NULL, 0, 0, 0);
+  libsds_handle b = new_manager(NULL, &rb, 0, 0, 0);
+
+  libsds_buffer x1 = wrap(a, "one", "x1", "mk");
+  libsds_buffer x2 = wrap(a, "two", "x2", "mk");
+  CHECK_EQ_INT(unwrap(b, x2.data, x2.len, NULL), 1);
+  rec_wait(&rb, 1);
+  CHECK_EV(&rb, 0, LIBSDS_EVENT_MISSING_DEPENDENCIES, "x2");
+
+  /* An id with an embedded NUL is accepted and matches nothing ("x1\0zz" is not "x1"). */
+  libsds_str nul_id[1] = {{"x1\0zz", 5}};
+  CHECK_EQ_INT(libsds_mark_dependencies_met(b, nul_id, 1, "mk"), LIBSDS_OK);
+  libsds_str prefix[1] = {{"x1", 2}};
+  tu_sleep_ms(30);
+  CHECK_EQ_INT(rec_count(&rb), 1);
+  /* The real id. */
+  CHECK_EQ_INT(libsds_mark_dependencies_met(b, prefix, 1, "mk"), LIBSDS_OK);
+  rec_wait(&rb, 2);
+  CHECK_EV(&rb, 1, LIBSDS_EVENT_MESSAGE_READY, "x2");
+  /* x1 itself now arrives and is delivered (mark does not put it in the log). */
+  CHECK_EQ_INT(unwrap(b, x1.data, x1.len, NULL), 0);
+  rec_wait(&rb, 3);
+  CHECK_EV(&rb, 2, LIBSDS_EVENT_MESSAGE_READY, "x1");
+
+  /* Ids with embedded NULs on the wire: a message citing "d\0x" (3 bytes). */
+  pb_buf p;
+  size_t n = craft(&p, "w\0w", 3, "d\0x", 3, "nul");
+  libsds_unwrapped *u = NULL;
+  CHECK_EQ_INT(unwrap(b, p.b, n, &u), 1);
+  if (u && u->missing_deps_len == 1) {
+    CHECK_EQ_INT(u->missing_deps[0].message_id.len, 3);
+    CHECK(memcmp(u->missing_deps[0].message_id.data, "d\0x", 4) == 0); /* and NUL-terminated */
+  }
+  libsds_unwrapped_free(u);
+  rec_wait(&rb, 4);
+  CHECK_EV(&rb, 3, LIBSDS_EVENT_MISSING_DEPENDENCIES, NULL);
+  CHECK_EQ_INT(rb.ev[3].id_len, 3);
+  CHECK_EQ_INT(rb.ev[3].dep_len[0], 3);
+  libsds_str just_d[1] = {{"d", 1}};
+  CHECK_EQ_INT(libsds_mark_dependencies_met(b, just_d, 1, "nul"), LIBSDS_OK);
+  tu_sleep_ms(30);
+  CHECK_EQ_INT(rec_count(&rb), 4); /* "d" is not "d\0x" */
+  libsds_str full[2] = {{"", 0}, {"d\0x", 3}};
+  CHECK_EQ_INT(libsds_mark_dependencies_met(b, full, 2, "nul"), LIBSDS_OK);
+  rec_wait(&rb, 5);
+  CHECK_EV(&rb, 4, LIBSDS_EVENT_MESSAGE_READY, NULL);
+  CHECK_EQ_INT(rb.ev[4].id_len, 3);
+  CHECK(memcmp(rb.ev[4].id, "w\0w", 4) == 0);
+  CHECK_STR(rb.ev[4].ch, "nul");
+
+  libsds_buffer_free(&x1);
+  libsds_buffer_free(&x2);
+  CHECK_EQ_INT(libsds_free(a), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_free(b), LIBSDS_OK);
+  rec_destroy(&rb);
+}
+
+static void test_periodic_sync(void) {
+  recorder r;
+  rec_init(&r);
+  libsds_handle h = new_manager(NULL, &r, 0, 0, 0);
+  CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_SYNC), LIBSDS_OK);
+  rec_wait(&r, 1);
+  CHECK_EV(&r, 0, LIBSDS_EVENT_PERIODIC_SYNC, "");
+  CHECK_EQ_INT(r.ev[0].ch_len, 0);
+  CHECK_EQ_INT(r.ev[0].id_len, 0);
+  CHECK_EQ_INT(r.ev[0].size, sizeof(libsds_event));
+  CHECK(!pthread_equal(r.ev[0].thread, main_thread));
+  /* The other tasks have nothing to report. */
+  CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_BUFFER_SWEEP | LIBSDS_TASK_REPAIR_SWEEP), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_run_tasks(h, 0), LIBSDS_OK);
+  tu_sleep_ms(20);
+  CHECK_EQ_INT(rec_count(&r), 1);
+
+  /* start: the first tick at once (its events queued before start returns);
+     a second start starts nothing; stop is idempotent. Default interval 30 s. */
+  CHECK_EQ_INT(libsds_start(h), LIBSDS_OK);
+  rec_wait(&r, 2);
+  CHECK_EV(&r, 1, LIBSDS_EVENT_PERIODIC_SYNC, "");
+  CHECK_EQ_INT(libsds_start(h), LIBSDS_OK);
+  tu_sleep_ms(50);
+  CHECK_EQ_INT(rec_count(&r), 2);
+  CHECK_EQ_INT(libsds_stop(h), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_stop(h), LIBSDS_OK);
+  /* start after stop runs the first tick again */
+  CHECK_EQ_INT(libsds_start(h), LIBSDS_OK);
+  rec_wait(&r, 3);
+  CHECK_EV(&r, 2, LIBSDS_EVENT_PERIODIC_SYNC, "");
+  CHECK_EQ_INT(libsds_stop(h), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+  CHECK_EQ_INT(rec_count(&r), 3);
+
+  /* A short interval: ticks keep coming, on a library thread. */
+  rec_destroy(&r);
+  rec_init(&r);
+  libsds_options o = LIBSDS_OPTIONS_INIT;
+  o.config_set = LIBSDS_CFG_SYNC_INTERVAL;
+  o.sync_interval_ms = 5;
+  CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_set_event_handler(h, on_event, &r), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_start(h), LIBSDS_OK);
+  rec_wait(&r, 4);
+  CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+  for (int i = 0; i < r.n && i < MAX_EVENTS; i++) {
+    CHECK_EQ_INT(r.ev[i].type, LIBSDS_EVENT_PERIODIC_SYNC);
+    CHECK(!pthread_equal(r.ev[i].thread, main_thread));
+  }
+  rec_destroy(&r);
+}
+
+static void test_given_up(void) {
+  recorder r;
+  rec_init(&r);
+  libsds_handle h = 0;
+  libsds_options o = LIBSDS_OPTIONS_INIT;
+  o.config_set = LIBSDS_CFG_RESEND_INTERVAL | LIBSDS_CFG_MAX_RESEND_ATTEMPTS;
+  o.resend_interval_ms = 1;
+  o.max_resend_attempts = 0;
+  CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_set_event_handler(h, on_event, &r), LIBSDS_OK);
+  libsds_buffer w = wrap(h, "lonely", "g1", "void");
+  CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_BUFFER_SWEEP), LIBSDS_OK); /* not overdue yet */
+  tu_sleep_ms(5);
+  CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_BUFFER_SWEEP), LIBSDS_OK);
+  rec_wait(&r, 1);
+  CHECK_EV(&r, 0, LIBSDS_EVENT_MESSAGE_GIVEN_UP, "g1");
+  CHECK_STR(r.ev[0].ch, "void");
+  CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_BUFFER_SWEEP), LIBSDS_OK);
+  tu_sleep_ms(20);
+  CHECK_EQ_INT(rec_count(&r), 1); /* given up once */
+  libsds_buffer_free(&w);
+  CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+  rec_destroy(&r);
+}
+
+static void test_repair(void) {
+  const uint64_t set = LIBSDS_CFG_REPAIR_T_MIN | LIBSDS_CFG_REPAIR_T_MAX;
+  recorder ra, rb, rc;
+  rec_init(&ra);
+  rec_init(&rb);
+  rec_init(&rc);
+  libsds_handle alice = new_manager("alice", &ra, set, 1, 20);
+  libsds_handle bob = new_manager("bob", &rb, set, 1, 20);
+  libsds_handle carol = new_manager("carol", &rc, set, 1, 20);
+
+  libsds_buffer m1 = wrap(alice, "first", "m1", "grp");
+  libsds_buffer m2 = wrap(alice, "second", "m2", "grp");
+  CHECK_EQ_INT(unwrap(carol, m1.data, m1.len, NULL), 0);
+  CHECK_EQ_INT(unwrap(carol, m2.data, m2.len, NULL), 0);
+  rec_wait(&rc, 2);
+  /* bob misses m1 */
+  CHECK_EQ_INT(unwrap(bob, m2.data, m2.len, NULL), 1);
+  rec_wait(&rb, 1);
+  CHECK_EV(&rb, 0, LIBSDS_EVENT_MISSING_DEPENDENCIES, "m2");
+  CHECK_STR(rb.ev[0].deps[0], "m1");
+  CHECK_STR(rb.ev[0].dep_sender[0], "alice");
+
+  /* After T_req (< 20 ms) bob's next message asks for m1. */
+  tu_sleep_ms(30);
+  libsds_buffer b1 = wrap(bob, "bob here", "b1", "grp");
+  CHECK_EQ_INT(pb_count(b1.data, b1.len, 13), 1);
+  wire_entry e;
+  CHECK(entry_at(b1.data, b1.len, 13, 0, &e));
+  CHECK_STR(e.id, "m1");
+  CHECK_STR(e.sender, "alice");
+  /* asked once: the next message carries no request */
+  libsds_buffer b2 = wrap(bob, "bob again", "b2", "grp");
+  CHECK_EQ_INT(pb_count(b2.data, b2.len, 13), 0);
+
+  /* carol holds m1 and answers after T_resp (< 20 ms). */
+  CHECK_EQ_INT(unwrap(carol, b1.data, b1.len, NULL), 0);
+  tu_sleep_ms(30);
+  int before = rec_count(&rc);
+  CHECK_EQ_INT(libsds_run_tasks(carol, LIBSDS_TASK_REPAIR_SWEEP), LIBSDS_OK);
+  rec_wait(&rc, before + 1);
+  uint8_t *rep = NULL;
+  size_t rep_len = 0;
+  pthread_mutex_lock(&rc.mu);
+  for (int i = before; i < rc.n; i++)
+    if (rc.ev[i].type == LIBSDS_EVENT_REPAIR_READY) {
+      CHECK_STR(rc.ev[i].ch, "grp");
+      CHECK_EQ_INT(rc.ev[i].id_len, 0); /* message_id is empty for REPAIR_READY */
+      rep = rc.ev[i].msg;
+      rep_len = rc.ev[i].msg_len;
+      break;
+    }
+  pthread_mutex_unlock(&rc.mu);
+  CHECK(rep != NULL);
+  if (rep) {
+    pb_field f;
+    CHECK(pb_get(rep, rep_len, 1, &f) && field_is(&f, "m1"));
+    CHECK(pb_get(rep, rep_len, 7, &f) && field_is(&f, "alice")); /* still alice's message */
+    CHECK(pb_get(rep, rep_len, 6, &f) && f.len == 0);             /* with an empty filter */
+    /* bob: m1 arrives, releasing m2 — released messages are reported first */
+    int nb = rec_count(&rb);
+    libsds_unwrapped *u = NULL;
+    CHECK_EQ_INT(unwrap(bob, rep, rep_len, &u), 0);
+    if (u) {
+      CHECK(u->content.len == 5 && memcmp(u->content.data, "first", 5) == 0);
+      libsds_unwrapped_free(u);
+    }
+    rec_wait(&rb, nb + 2);
+    CHECK_EV(&rb, nb, LIBSDS_EVENT_MESSAGE_READY, "m2");
+    CHECK_EV(&rb, nb + 1, LIBSDS_EVENT_MESSAGE_READY, "m1");
+  }
+  /* the response was sent once */
+  before = rec_count(&rc);
+  CHECK_EQ_INT(libsds_run_tasks(carol, LIBSDS_TASK_REPAIR_SWEEP), LIBSDS_OK);
+  tu_sleep_ms(20);
+  CHECK_EQ_INT(rec_count(&rc), before);
+
+  libsds_buffer_free(&m1);
+  libsds_buffer_free(&m2);
+  libsds_buffer_free(&b1);
+  libsds_buffer_free(&b2);
+  CHECK_EQ_INT(libsds_free(alice), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_free(bob), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_free(carol), LIBSDS_OK);
+  rec_destroy(&ra);
+  rec_destroy(&rb);
+  rec_destroy(&rc);
+}
+
+/* ---- hint provider ---- */
+
+enum { HINT_PREFIX, HINT_BIG, HINT_ZERO, HINT_NEGATIVE };
+
+typedef struct {
+  int mode;
+  int calls;
+  size_t buf_len[16];
+  char ids[16][32];
+} hint_state;
+
+#define BIG_HINT 1000
+
+static int64_t provider(libsds_str id, uint8_t *buf, size_t buf_len, void *ud) {
+  hint_state *s = ud;
+  if (s->calls < 16) {
+    s->buf_len[s->calls] = buf_len;
+    copy_str(s->ids[s->calls], 32, id);
+  }
+  s->calls++;
+  if (!id.data || id.data[id.len] != 0) return 0;
+  switch (s->mode) {
+  case HINT_PREFIX: {
+    char h[128];
+    int n = snprintf(h, sizeof h, "hint:%.*s", (int)id.len, id.data);
+    memcpy(buf, h, (size_t)n < buf_len ? (size_t)n : buf_len);
+    return n;
+  }
+  case HINT_BIG:
+    for (size_t i = 0; i < buf_len && i < BIG_HINT; i++) buf[i] = (uint8_t)('a' + i % 26);
+    return BIG_HINT;
+  case HINT_ZERO:
+    if (buf_len) buf[0] = 'z'; /* written but not claimed */
+    return 0;
+  case HINT_NEGATIVE:
+    if (buf_len) buf[0] = 'n';
+    return -7;
+  }
+  return 0;
+}
+
+static void test_hints(void) {
+  hint_state s = {.mode = HINT_PREFIX};
+  recorder rb;
+  rec_init(&rb);
+  libsds_handle a = new_manager("alice", NULL, 0, 0, 0);
+  libsds_handle b = new_manager(NULL, &rb, 0, 0, 0);
+  CHECK_EQ_INT(libsds_set_hint_provider(a, provider, &s), LIBSDS_OK);
+
+  libsds_buffer m1 = wrap(a, "one", "m1", "h");
+  CHECK_EQ_INT(s.calls, 0); /* nothing to cite yet */
+  libsds_buffer m2 = wrap(a, "two", "m2", "h");
+  CHECK_EQ_INT(s.calls, 1);
+  CHECK_STR(s.ids[0], "m1");
+  CHECK(s.buf_len[0] > 0);
+  wire_entry e;
+  CHECK(entry_at(m2.data, m2.len, 3, 0, &e));
+  CHECK_STR(e.id, "m1");
+  CHECK(e.has_hint && e.hint_len == 7 && memcmp(e.hint, "hint:m1", 7) == 0);
+  /* the receiver sees the hint in missing_deps */
+  libsds_unwrapped *u = NULL;
+  CHECK_EQ_INT(unwrap(b, m2.data, m2.len, &u), 1);
+  if (u && u->missing_deps_len == 1) {
+    CHECK_EQ_INT(u->missing_deps[0].retrieval_hint_len, 7);
+    CHECK(u->missing_deps[0].retrieval_hint && memcmp(u->missing_deps[0].retrieval_hint, "hint:m1", 7) == 0);
+  }
+  libsds_unwrapped_free(u);
+  rec_wait(&rb, 1);
+  CHECK_STR(rb.ev[0].dep_hint[0], "hint:m1");
+
+  /* m3 cites m1 and m2: one call each, in citation order */
+  s.calls = 0;
+  libsds_buffer m3 = wrap(a, "three", "m3", "h");
+  CHECK_EQ_INT(s.calls, 2);
+  CHECK_STR(s.ids[0], "m1");
+  CHECK_STR(s.ids[1], "m2");
+  CHECK(entry_at(m3.data, m3.len, 3, 1, &e));
+  CHECK(e.has_hint && e.hint_len == 7 && memcmp(e.hint, "hint:m2", 7) == 0);
+
+  /* a hint larger than the buffer: asked again with a buffer of its size */
+  libsds_handle c = new_manager(NULL, NULL, 0, 0, 0);
+  hint_state big = {.mode = HINT_BIG};
+  CHECK_EQ_INT(libsds_set_hint_provider(c, provider, &big), LIBSDS_OK);
+  libsds_buffer c1 = wrap(c, "one", "c1", "h");
+  libsds_buffer c2 = wrap(c, "two", "c2", "h");
+  CHECK_EQ_INT(big.calls, 2);
+  CHECK(big.buf_len[0] < BIG_HINT);
+  CHECK_EQ_INT(big.buf_len[1], BIG_HINT);
+  CHECK_STR(big.ids[1], "c1");
+  CHECK(entry_at(c2.data, c2.len, 3, 0, &e));
+  CHECK_EQ_INT(e.hint_len, BIG_HINT);
+  int same = e.has_hint && e.hint_len == BIG_HINT;
+  for (size_t i = 0; same && i < BIG_HINT; i++) same = e.hint[i] == (uint8_t)('a' + i % 26);
+  CHECK(same);
+
+  /* 0 and negative: no hint */
+  hint_state zero = {.mode = HINT_ZERO}, neg = {.mode = HINT_NEGATIVE};
+  CHECK_EQ_INT(libsds_set_hint_provider(c, provider, &zero), LIBSDS_OK);
+  libsds_buffer c3 = wrap(c, "three", "c3", "h");
+  CHECK_EQ_INT(zero.calls, 2);
+  CHECK(entry_at(c3.data, c3.len, 3, 0, &e) && !e.has_hint);
+  CHECK(entry_at(c3.data, c3.len, 3, 1, &e) && !e.has_hint);
+  CHECK_EQ_INT(libsds_set_hint_provider(c, provider, &neg), LIBSDS_OK);
+  libsds_buffer c4 = wrap(c, "four", "c4", "h");
+  CHECK_EQ_INT(neg.calls, 3);
+  for (int k = 0; k < 3; k++) CHECK(entry_at(c4.data, c4.len, 3, k, &e) && !e.has_hint);
+  /* removed provider: not called */
+  CHECK_EQ_INT(libsds_set_hint_provider(c, NULL, NULL), LIBSDS_OK);
+  libsds_buffer c5 = wrap(c, "five", "c5", "h");
+  CHECK_EQ_INT(neg.calls, 3);
+  CHECK(entry_at(c5.data, c5.len, 3, 0, &e) && !e.has_hint);
+
+  libsds_buffer bufs[] = {m1, m2, m3, c1, c2, c3, c4, c5};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) libsds_buffer_free(&bufs[i]);
+  CHECK_EQ_INT(libsds_free(a), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_free(b), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_free(c), LIBSDS_OK);
+  rec_destroy(&rb);
+}
+
+int main(void) {
+  main_thread = pthread_self();
+  test_round_trip_and_ack();
+  test_out_of_order();
+  test_mark_dependencies_met();
+  test_periodic_sync();
+  test_given_up();
+  test_repair();
+  test_hints();
+  return tu_done("native_events");
+}

@@ -1,0 +1,385 @@
+/* native_options: libsds_options — NULL, LIBSDS_OPTIONS_INIT and a zeroed struct
+   mean defaults; the config_set mask decides which fields are read (checked on
+   the wire); unknown bits, invalid values and size 0 are rejected with
+   last_error naming the problem; a short size hides the fields beyond it;
+   participant_id becomes the sender id; the store kinds. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <stddef.h>
+#include <unistd.h>
+
+/* ---- a minimal protobuf reader for SDS wire messages ---- */
+
+typedef struct {
+  uint32_t num, wt;
+  uint64_t v;
+  const uint8_t *data;
+  size_t len;
+} pb_field;
+
+static int pb_varint(const uint8_t *b, size_t n, size_t *i, uint64_t *v) {
+  *v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*i >= n) return -1;
+    uint8_t c = b[(*i)++];
+    *v |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) return 0;
+  }
+  return -1;
+}
+
+/* 1: a field was read; 0: end of input; -1: malformed. */
+static int pb_next(const uint8_t *b, size_t n, size_t *i, pb_field *f) {
+  if (*i >= n) return 0;
+  uint64_t key;
+  if (pb_varint(b, n, i, &key)) return -1;
+  f->num = (uint32_t)(key >> 3);
+  f->wt = (uint32_t)(key & 7);
+  f->data = NULL;
+  f->len = 0;
+  f->v = 0;
+  switch (f->wt) {
+  case 0: return pb_varint(b, n, i, &f->v) ? -1 : 1;
+  case 2: {
+    uint64_t len;
+    if (pb_varint(b, n, i, &len) || len > n - *i) return -1;
+    f->data = b + *i;
+    f->len = (size_t)len;
+    *i += (size_t)len;
+    return 1;
+  }
+  case 1: if (n - *i < 8) return -1; *i += 8; return 1;
+  case 5: if (n - *i < 4) return -1; *i += 4; return 1;
+  }
+  return -1;
+}
+
+/* Counts top-level fields numbered num; -1 if the message is malformed. */
+static int pb_count(const uint8_t *b, size_t n, uint32_t num) {
+  size_t i = 0;
+  pb_field f;
+  int c = 0, r;
+  while ((r = pb_next(b, n, &i, &f)) == 1)
+    if (f.num == num) c++;
+  return r < 0 ? -1 : c;
+}
+
+/* Finds the last top-level field numbered num. */
+static int pb_get(const uint8_t *b, size_t n, uint32_t num, pb_field *out) {
+  size_t i = 0;
+  pb_field f;
+  int found = 0;
+  while (pb_next(b, n, &i, &f) == 1)
+    if (f.num == num) {
+      *out = f;
+      found = 1;
+    }
+  return found;
+}
+
+static int field_is(const pb_field *f, const char *s) {
+  return f->wt == 2 && f->len == strlen(s) && memcmp(f->data, s, f->len) == 0;
+}
+
+/* ---- helpers ---- */
+
+static const uint8_t payload[] = "payload";
+
+/* Wraps n messages on a new channel and returns the number of causal-history
+   entries (field 3) of the last one. */
+static int history_after(libsds_handle h, int n) {
+  int entries = -2;
+  char ch[32];
+  static int channel_seq;
+  snprintf(ch, sizeof ch, "hist-%d", ++channel_seq);
+  for (int i = 0; i < n; i++) {
+    char id[32];
+    snprintf(id, sizeof id, "h%d", i);
+    libsds_buffer w = {0};
+    int rc = libsds_wrap(h, payload, sizeof payload - 1, id, ch, &w);
+    CHECK_EQ_INT(rc, LIBSDS_OK);
+    if (i == n - 1 && rc == LIBSDS_OK) entries = pb_count(w.data, w.len, 3);
+    libsds_buffer_free(&w);
+  }
+  return entries;
+}
+
+/* Lowercases s and drops underscores, so "bloom_error_rate" and
+   "BloomErrorRate" both become "bloomerrorrate". */
+static void squash(const char *s, char *out, size_t cap) {
+  size_t k = 0;
+  for (; *s && k + 1 < cap; s++) {
+    if (*s == '_') continue;
+    out[k++] = (char)((*s >= 'A' && *s <= 'Z') ? *s - 'A' + 'a' : *s);
+  }
+  out[k] = 0;
+}
+
+static int last_error_names(const char *field) {
+  char a[512], b[64];
+  squash(libsds_last_error(), a, sizeof a);
+  squash(field, b, sizeof b);
+  if (!strstr(a, b)) {
+    fprintf(stderr, "last_error \"%s\" does not name %s\n", libsds_last_error(), field);
+    return 0;
+  }
+  return 1;
+}
+
+/* Expects libsds_new to fail with want and a last_error naming field (if not NULL). */
+static void expect_new_fails(const libsds_options *o, int want, const char *field, int line) {
+  libsds_handle h = 0x55;
+  int rc = libsds_new(o, &h);
+  if (rc != want) {
+    fprintf(stderr, "line %d: libsds_new = %d (%s), want %d\n", line, rc, libsds_last_error(), want);
+    tu_failures++;
+  }
+  if (h != 0) {
+    fprintf(stderr, "line %d: handle not zeroed on failure\n", line);
+    tu_failures++;
+  }
+  if (!libsds_last_error()[0]) {
+    fprintf(stderr, "line %d: empty last_error\n", line);
+    tu_failures++;
+  }
+  if (field && !last_error_names(field)) {
+    fprintf(stderr, "  (line %d)\n", line);
+    tu_failures++;
+  }
+  if (rc == LIBSDS_OK) libsds_free(h);
+}
+
+static void rm_rf_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+      char p[512];
+      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+      unlink(p);
+    }
+    closedir(d);
+  }
+  rmdir(dir);
+}
+
+int main(void) {
+  libsds_handle h;
+
+  /* ---- defaults three ways: 10 causal-history entries after 12 wraps ---- */
+  h = 0;
+  CHECK_EQ_INT(libsds_new(NULL, &h), LIBSDS_OK);
+  CHECK(h != 0);
+  CHECK_EQ_INT(history_after(h, 12), 10);
+  {
+    /* no participant id: no sender id field */
+    libsds_buffer w = {0};
+    CHECK_EQ_INT(libsds_wrap(h, payload, 3, "x", "c", &w), LIBSDS_OK);
+    CHECK_EQ_INT(pb_count(w.data, w.len, 7), 0);
+    libsds_buffer_free(&w);
+  }
+  CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+
+  {
+    libsds_options o = LIBSDS_OPTIONS_INIT;
+    CHECK_EQ_INT(o.size, sizeof(libsds_options));
+    h = 0;
+    CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+    CHECK_EQ_INT(history_after(h, 12), 10);
+    CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+  }
+  {
+    libsds_options o;
+    memset(&o, 0, sizeof o);
+    o.size = sizeof o;
+    h = 0;
+    CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+    CHECK_EQ_INT(history_after(h, 12), 10);
+    CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+  }
+
+  /* ---- config_set decides ---- */
+  {
+    libsds_options o = LIBSDS_OPTIONS_INIT;
+    o.max_causal_history = 0;
+    o.config_set = LIBSDS_CFG_MAX_CAUSAL_HISTORY;
+    h = 0;
+    CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+    CHECK_EQ_INT(history_after(h, 12), 0); /* a real 0: no field 3 at all */
+    CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+
+    o.config_set = 0; /* same value, bit not set: ignored */
+    CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+    CHECK_EQ_INT(history_after(h, 12), 10);
+    CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+
+    o.max_causal_history = 3;
+    o.config_set = LIBSDS_CFG_MAX_CAUSAL_HISTORY;
+    CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+    CHECK_EQ_INT(history_after(h, 12), 3);
+    CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+
+    /* invalid values in fields whose bit is not set are not read */
+    o.config_set = 0;
+    o.bloom_error_rate = 1.5;
+    o.num_response_groups = 0;
+    o.bloom_capacity = 0;
+    o.sync_interval_ms = -5;
+    CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+    CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+  }
+
+  /* ---- rejected options ---- */
+  {
+    libsds_options o = LIBSDS_OPTIONS_INIT;
+    o.config_set = 1ull << 17; /* the first unknown bit */
+    expect_new_fails(&o, LIBSDS_ERR_INVALID_ARG, NULL, __LINE__);
+    o.config_set = 1ull << 63;
+    expect_new_fails(&o, LIBSDS_ERR_INVALID_ARG, NULL, __LINE__);
+    o.config_set = LIBSDS_CFG_MAX_CAUSAL_HISTORY | (1ull << 40);
+    expect_new_fails(&o, LIBSDS_ERR_INVALID_ARG, NULL, __LINE__);
+
+    libsds_options e = LIBSDS_OPTIONS_INIT;
+    e.bloom_error_rate = 1.5;
+    e.config_set = LIBSDS_CFG_BLOOM_ERROR_RATE;
+    expect_new_fails(&e, LIBSDS_ERR_INVALID_ARG, "bloom_error_rate", __LINE__);
+    e.bloom_error_rate = 0.0;
+    expect_new_fails(&e, LIBSDS_ERR_INVALID_ARG, "bloom_error_rate", __LINE__);
+
+    libsds_options g = LIBSDS_OPTIONS_INIT;
+    g.num_response_groups = 0;
+    g.config_set = LIBSDS_CFG_NUM_RESPONSE_GROUPS;
+    expect_new_fails(&g, LIBSDS_ERR_INVALID_ARG, "num_response_groups", __LINE__);
+
+    libsds_options t = LIBSDS_OPTIONS_INIT;
+    t.repair_t_min_ms = 100;
+    t.repair_t_max_ms = 50;
+    t.config_set = LIBSDS_CFG_REPAIR_T_MIN | LIBSDS_CFG_REPAIR_T_MAX;
+    expect_new_fails(&t, LIBSDS_ERR_INVALID_ARG, "repair_t_max", __LINE__);
+
+    libsds_options s = LIBSDS_OPTIONS_INIT;
+    s.sync_interval_ms = 0;
+    s.config_set = LIBSDS_CFG_SYNC_INTERVAL;
+    expect_new_fails(&s, LIBSDS_ERR_INVALID_ARG, "sync_interval", __LINE__);
+
+    libsds_options z = LIBSDS_OPTIONS_INIT;
+    z.size = 0;
+    expect_new_fails(&z, LIBSDS_ERR_INVALID_ARG, NULL, __LINE__);
+    z.size = 4;
+    expect_new_fails(&z, LIBSDS_ERR_INVALID_ARG, NULL, __LINE__);
+  }
+
+  /* ---- size versioning: nothing beyond size is read ---- */
+  {
+    libsds_options o = LIBSDS_OPTIONS_INIT;
+    o.participant_id = "shorty";
+    o.config_set = LIBSDS_CFG_MAX_CAUSAL_HISTORY | (1ull << 50); /* would be invalid if read */
+    o.max_causal_history = 0;
+    o.store_kind = LIBSDS_STORE_NONE;
+    o.size = (uint32_t)offsetof(libsds_options, config_set);
+    h = 0;
+    CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+    CHECK_EQ_INT(history_after(h, 12), 10);
+    libsds_buffer w = {0};
+    CHECK_EQ_INT(libsds_wrap(h, payload, 3, "x", "c", &w), LIBSDS_OK);
+    pb_field f;
+    CHECK(pb_get(w.data, w.len, 7, &f) && field_is(&f, "shorty")); /* within size: read */
+    libsds_buffer_free(&w);
+    CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+
+    /* config_set inside, max_causal_history just beyond: the bit is ignored */
+    o.config_set = LIBSDS_CFG_MAX_CAUSAL_HISTORY;
+    o.size = (uint32_t)offsetof(libsds_options, max_causal_history);
+    CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+    CHECK_EQ_INT(history_after(h, 12), 10);
+    CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+
+    /* ... and exactly covering it: read */
+    o.size = (uint32_t)(offsetof(libsds_options, max_causal_history) + sizeof o.max_causal_history);
+    CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+    CHECK_EQ_INT(history_after(h, 12), 0);
+    CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+
+    /* a host store beyond size is not seen: the manager is memory-only */
+    libsds_options p = LIBSDS_OPTIONS_INIT;
+    p.store_kind = LIBSDS_STORE_HOST;
+    p.persistence = NULL;
+    p.size = (uint32_t)offsetof(libsds_options, persistence);
+    expect_new_fails(&p, LIBSDS_ERR_INVALID_ARG, NULL, __LINE__); /* HOST without a vtable */
+  }
+
+  /* ---- participant id becomes the sender id (field 7) ---- */
+  {
+    libsds_options o = LIBSDS_OPTIONS_INIT;
+    char pid[] = "alice";
+    o.participant_id = pid;
+    h = 0;
+    CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+    pid[0] = 'X'; /* borrowed: the library copied it */
+    libsds_buffer w1 = {0}, w2 = {0};
+    CHECK_EQ_INT(libsds_wrap(h, payload, 3, "a1", "c", &w1), LIBSDS_OK);
+    CHECK_EQ_INT(libsds_wrap(h, payload, 3, "a2", "c", &w2), LIBSDS_OK);
+    pb_field f;
+    CHECK(pb_get(w1.data, w1.len, 7, &f) && field_is(&f, "alice"));
+    CHECK_EQ_INT(pb_count(w2.data, w2.len, 7), 1);
+    /* a2's history entry for a1 names alice as its sender (entry field 3) */
+    CHECK(pb_get(w2.data, w2.len, 3, &f));
+    pb_field e;
+    CHECK(pb_get(f.data, f.len, 1, &e) && field_is(&e, "a1"));
+    CHECK(pb_get(f.data, f.len, 3, &e) && field_is(&e, "alice"));
+    libsds_buffer_free(&w1);
+    libsds_buffer_free(&w2);
+    CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+
+    o.participant_id = ""; /* "" disables SDS-R: no sender id */
+    CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+    CHECK_EQ_INT(libsds_wrap(h, payload, 3, "a1", "c", &w1), LIBSDS_OK);
+    CHECK_EQ_INT(pb_count(w1.data, w1.len, 7), 0);
+    libsds_buffer_free(&w1);
+    CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+  }
+
+  /* ---- store kinds ---- */
+  {
+    char dir[] = "/tmp/native_options_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[600];
+    snprintf(path, sizeof path, "%s/sds.db", dir);
+    libsds_options o = LIBSDS_OPTIONS_INIT;
+    o.store_kind = LIBSDS_STORE_SQLITE;
+    o.sqlite_path = path;
+    o.participant_id = "sq";
+    h = 0;
+    int rc = libsds_new(&o, &h);
+    if (rc == LIBSDS_OK) {
+      printf("native_options: this build has SQLite (LIBSDS_STORE_SQLITE -> LIBSDS_OK)\n");
+      CHECK(h != 0);
+      libsds_buffer w = {0};
+      CHECK_EQ_INT(libsds_wrap(h, payload, 3, "s1", "c", &w), LIBSDS_OK);
+      libsds_buffer_free(&w);
+      CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+      CHECK_EQ_INT(access(path, F_OK), 0);
+    } else {
+      printf("native_options: this build lacks SQLite (LIBSDS_STORE_SQLITE -> %s: %s)\n",
+             libsds_status_str(rc), libsds_last_error());
+      CHECK_EQ_INT(rc, LIBSDS_ERR_UNSUPPORTED);
+      CHECK(h == 0);
+      CHECK(strlen(libsds_last_error()) > 0);
+      CHECK(strstr(libsds_last_error(), "SQLite") != NULL || strstr(libsds_last_error(), "sqlite") != NULL);
+    }
+    rm_rf_dir(dir);
+
+    libsds_options k = LIBSDS_OPTIONS_INIT;
+    k.store_kind = 99;
+    expect_new_fails(&k, LIBSDS_ERR_INVALID_ARG, "store_kind", __LINE__);
+
+    libsds_options n = LIBSDS_OPTIONS_INIT;
+    n.store_kind = LIBSDS_STORE_HOST;
+    n.persistence = NULL;
+    expect_new_fails(&n, LIBSDS_ERR_INVALID_ARG, "persistence", __LINE__);
+  }
+
+  return tu_done("native_options");
+}
