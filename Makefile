@@ -121,9 +121,14 @@ $(BUILD)/abi_bench: ../shared/tools/abi-bench/abi_bench.c
 	@mkdir -p $(BUILD)
 	$(CC) -O2 -o $@ $< -ldl -lpthread
 
-bench-c: lib $(BUILD)/abi_bench ## C benchmark through the ABI (compatible API, N = 2000 and 5000)
+$(BUILD)/native_bench: tests/bench/native_bench.c include/sds.h $(BUILD)/$(LIBFILE)
+	$(CC) -std=c99 -O2 -Wall -Iinclude $< -o $@ -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds
+
+bench-c: lib $(BUILD)/abi_bench $(BUILD)/native_bench ## C benchmarks through the ABI: compatible API (shared driver) and native API, N = 2000 and 5000
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 5000 100 1
+	$(BUILD)/native_bench 2000 100 1
+	$(BUILD)/native_bench 5000 100 1
 
 demo: lib ## build the library and run the demo
 	@echo "the demo arrives with issue #6"

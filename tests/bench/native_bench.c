@@ -1,0 +1,81 @@
+/* native_bench: the native API's counterpart of ../shared/tools/abi-bench:
+   wrap message i on manager A, unwrap it on manager B, for N messages of P
+   bytes on C channels; report µs per wrap and per unwrap (each call timed on
+   its own), the first and last 5% averages, and peak RSS.
+   Usage: native_bench [N] [payload bytes] [channels]   (linked against build/libsds.so) */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <sds.h>
+
+static long ready, acked;
+
+static void on_event(const libsds_event *ev, void *ud) {
+  (void)ud;
+  if (ev->type == LIBSDS_EVENT_MESSAGE_READY) __atomic_add_fetch(&ready, 1, __ATOMIC_RELAXED);
+  if (ev->type == LIBSDS_EVENT_MESSAGE_ACKNOWLEDGED) __atomic_add_fetch(&acked, 1, __ATOMIC_RELAXED);
+}
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+  int N = argc > 1 ? atoi(argv[1]) : 2000, P = argc > 2 ? atoi(argv[2]) : 100, C = argc > 3 ? atoi(argv[3]) : 1;
+  libsds_handle a, b;
+  if (libsds_new(NULL, &a) != LIBSDS_OK || libsds_new(NULL, &b) != LIBSDS_OK) {
+    fprintf(stderr, "libsds_new: %s\n", libsds_last_error());
+    return 1;
+  }
+  libsds_set_event_handler(a, on_event, NULL);
+  libsds_set_event_handler(b, on_event, NULL);
+  uint8_t *payload = malloc((size_t)P);
+  for (int i = 0; i < P; i++) payload[i] = (uint8_t)('a' + i % 26);
+  int edge = N / 20 > 0 ? N / 20 : 1;
+  double wsum = 0, usum = 0, wfirst = 0, wlast = 0, ufirst = 0, ulast = 0;
+  size_t bytes = 0;
+  char id[64], ch[64];
+  for (int i = 0; i < N; i++) {
+    snprintf(id, sizeof id, "msg-%d", i);
+    snprintf(ch, sizeof ch, "chan-%d", i % C);
+    libsds_buffer wire;
+    double t0 = now();
+    if (libsds_wrap(a, payload, (size_t)P, id, ch, &wire) != LIBSDS_OK) {
+      fprintf(stderr, "wrap: %s\n", libsds_last_error());
+      return 1;
+    }
+    double t1 = now();
+    libsds_unwrapped *res;
+    if (libsds_unwrap(b, wire.data, wire.len, &res) != LIBSDS_OK) {
+      fprintf(stderr, "unwrap: %s\n", libsds_last_error());
+      return 1;
+    }
+    double t2 = now();
+    bytes += wire.len;
+    libsds_unwrapped_free(res);
+    libsds_buffer_free(&wire);
+    double w = (t1 - t0) * 1e6, u = (t2 - t1) * 1e6;
+    wsum += w;
+    usum += u;
+    if (i < edge) wfirst += w, ufirst += u;
+    if (i >= N - edge) wlast += w, ulast += u;
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("native API: N=%d payload=%d channels=%d\n", N, P, C);
+  printf("  wrap   %8.2f us/msg  (first 5%% %.2f, last 5%% %.2f)\n", wsum / N, wfirst / edge, wlast / edge);
+  printf("  unwrap %8.2f us/msg  (first 5%% %.2f, last 5%% %.2f)\n", usum / N, ufirst / edge, ulast / edge);
+  printf("  wire   %8.0f bytes/msg, peak RSS %.1f MiB\n", (double)bytes / N, ru.ru_maxrss / 1024.0);
+  libsds_free(a);
+  libsds_free(b);
+  printf("  events: %ld ready, %ld acknowledged\n", ready, acked);
+  free(payload);
+  return ready == N ? 0 : 1;
+}
