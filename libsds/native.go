@@ -88,7 +88,7 @@ func newManager(s settings, compat bool) (*manager, error) {
 		managers.release(m.handle)
 		return nil, err
 	}
-	m.queue = dispatch.New()
+	m.queue = dispatch.NewWithParker(newCParker())
 	m.deliver = m.deliverNative
 	eng, err := engine.New(engine.Options{
 		ParticipantID: s.participantID,
