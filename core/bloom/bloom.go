@@ -224,10 +224,7 @@ func (f *Filter) insert(a, b uint64) {
 	for range f.k {
 		bs.Set(uint(pos))
 		ser[pos>>3] |= 1 << (pos & 7)
-		pos += b
-		if pos >= f.m {
-			pos -= f.m
-		}
+		pos = step(pos, b, f.m)
 	}
 }
 
@@ -250,10 +247,7 @@ func (f *Filter) test(a, b uint64) bool {
 		if words[pos>>6]&(1<<(pos&63)) == 0 {
 			return false
 		}
-		pos += b
-		if pos >= f.m {
-			pos -= f.m
-		}
+		pos = step(pos, b, f.m)
 	}
 	return true
 }
