@@ -117,6 +117,13 @@ func TestTransactionalFailureOnWrapAndSweeps(t *testing.T) {
 	w.FailOn(failing("dropChannel"))
 	require.ErrorIs(t, p.Reset(), engine.ErrStore)
 	require.Equal(t, []string{"c"}, p.Channels(), "a failed reset keeps the channel")
+	w.FailOn(failing("commit"))
+	require.ErrorIs(t, p.Reset(), engine.ErrStore)
+	require.Equal(t, []string{"c"}, p.Channels(), "a reset whose commit failed keeps the channel")
+	require.Equal(t, before.Log, p.state("c").Log, "reloaded from the store")
+	w.FailOn(failing("commit"))
+	require.ErrorIs(t, p.RemoveChannel("c"), engine.ErrStore)
+	require.Equal(t, []string{"c"}, p.Channels(), "a removal whose commit failed keeps the channel")
 	require.NoError(t, p.Reset())
 	require.Empty(t, p.Channels())
 }

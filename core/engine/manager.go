@@ -176,12 +176,12 @@ func (m *Manager) finish(err error) error {
 		}
 	}
 	if o.failed != nil {
-		// Memory went ahead of what the store kept: forget it and reload.
+		// Memory went ahead of what the store kept: forget it and reload — also
+		// for channels the operation already forgot (reset, removal), which
+		// the store still holds.
 		for _, id := range o.touched {
-			if _, ok := m.channels[id]; ok {
-				delete(m.channels, id)
-				m.stale[id] = struct{}{}
-			}
+			delete(m.channels, id)
+			m.stale[id] = struct{}{}
 		}
 		err = fmt.Errorf("%w: %v", ErrStore, o.failed)
 	} else if len(o.events) > 0 {
