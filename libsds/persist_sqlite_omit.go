@@ -1,3 +1,5 @@
+//go:build libsds_nosqlite
+
 package main
 
 /*
@@ -12,7 +14,8 @@ import (
 	"github.com/logos-messaging/libsds-go/core/store"
 )
 
-// openSQLite answers LIBSDS_ERR_UNSUPPORTED in a build without SQLite.
+// openSQLite answers LIBSDS_ERR_UNSUPPORTED in a build without SQLite (make
+// SQLITE=none).
 func openSQLite(path, namespace string, durability C.uint32_t) (store.Store, io.Closer, error) {
-	return nil, nil, fmt.Errorf("%w: this libsds was built without the SQLite store", errUnsupported)
+	return nil, nil, fmt.Errorf("%w: the SQLite store was left out of this libsds (built with SQLITE=none)", errUnsupported)
 }
