@@ -129,6 +129,8 @@ bench-c: lib $(BUILD)/abi_bench $(BUILD)/native_bench ## C benchmarks through th
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 5000 100 1
 	$(BUILD)/native_bench 2000 100 1
 	$(BUILD)/native_bench 5000 100 1
+	$(BUILD)/native_bench 2000 100 1 normal $(BUILD)
+	$(BUILD)/native_bench 2000 100 1 full $(BUILD)
 
 demo: lib ## build the library and run the demo
 	@echo "the demo arrives with issue #6"

@@ -2,7 +2,9 @@
    wrap message i on manager A, unwrap it on manager B, for N messages of P
    bytes on C channels; report µs per wrap and per unwrap (each call timed on
    its own), the first and last 5% averages, and peak RSS.
-   Usage: native_bench [N] [payload bytes] [channels]   (linked against build/libsds.so) */
+   Usage: native_bench [N] [payload bytes] [channels] [memory|normal|full] [dir]
+   With normal or full, each manager keeps its state in its own SQLite file
+   in dir (default /tmp) at that durability. Linked against build/libsds.so. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sds.h>
 
@@ -29,8 +32,21 @@ static double now(void) {
 
 int main(int argc, char **argv) {
   int N = argc > 1 ? atoi(argv[1]) : 2000, P = argc > 2 ? atoi(argv[2]) : 100, C = argc > 3 ? atoi(argv[3]) : 1;
+  const char *store = argc > 4 ? argv[4] : "memory";
+  const char *dir = argc > 5 ? argv[5] : "/tmp";
+  libsds_options oa = LIBSDS_OPTIONS_INIT, ob = LIBSDS_OPTIONS_INIT;
+  char pa[512], pb[512];
+  if (strcmp(store, "memory") != 0) {
+    snprintf(pa, sizeof pa, "%s/native_bench_a_%d.db", dir, (int)getpid());
+    snprintf(pb, sizeof pb, "%s/native_bench_b_%d.db", dir, (int)getpid());
+    oa.store_kind = ob.store_kind = LIBSDS_STORE_SQLITE;
+    oa.sqlite_path = pa;
+    ob.sqlite_path = pb;
+    oa.sqlite_durability = ob.sqlite_durability =
+        strcmp(store, "full") == 0 ? LIBSDS_DURABILITY_FULL : LIBSDS_DURABILITY_NORMAL;
+  }
   libsds_handle a, b;
-  if (libsds_new(NULL, &a) != LIBSDS_OK || libsds_new(NULL, &b) != LIBSDS_OK) {
+  if (libsds_new(&oa, &a) != LIBSDS_OK || libsds_new(&ob, &b) != LIBSDS_OK) {
     fprintf(stderr, "libsds_new: %s\n", libsds_last_error());
     return 1;
   }
@@ -69,7 +85,7 @@ int main(int argc, char **argv) {
   }
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  printf("native API: N=%d payload=%d channels=%d\n", N, P, C);
+  printf("native API: N=%d payload=%d channels=%d store=%s\n", N, P, C, store);
   printf("  wrap   %8.2f us/msg  (first 5%% %.2f, last 5%% %.2f)\n", wsum / N, wfirst / edge, wlast / edge);
   printf("  unwrap %8.2f us/msg  (first 5%% %.2f, last 5%% %.2f)\n", usum / N, ufirst / edge, ulast / edge);
   printf("  wire   %8.0f bytes/msg, peak RSS %.1f MiB\n", (double)bytes / N, ru.ru_maxrss / 1024.0);
@@ -77,5 +93,15 @@ int main(int argc, char **argv) {
   libsds_free(b);
   printf("  events: %ld ready, %ld acknowledged\n", ready, acked);
   free(payload);
+  if (strcmp(store, "memory") != 0) {
+    const char *suffix[] = {"", "-wal", "-shm"};
+    char f[600];
+    for (int i = 0; i < 3; i++) {
+      snprintf(f, sizeof f, "%s%s", pa, suffix[i]);
+      unlink(f);
+      snprintf(f, sizeof f, "%s%s", pb, suffix[i]);
+      unlink(f);
+    }
+  }
   return ready == N ? 0 : 1;
 }
