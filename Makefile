@@ -61,14 +61,23 @@ install: lib ## install the library, sds.h, libsds.h and libsds.pc under $(DESTD
 	install -m 0755 $(BUILD)/$(LIBFILE) $(DESTDIR)$(PREFIX)/lib/$(LIBFILE)
 	ln -sf $(LIBFILE) $(DESTDIR)$(PREFIX)/lib/$(LIBLINK)
 	install -m 0644 include/sds.h include/libsds.h $(DESTDIR)$(PREFIX)/include/
-	install -m 0644 $(BUILD)/libsds.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsds.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' libsds.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsds.pc
+
+test-install: lib ## install into build/stage and build a nim-sds style program with pkg-config
+	rm -rf $(BUILD)/stage
+	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(BUILD)/stage
+	PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/stage/lib/pkgconfig $(CC) -std=c99 -Wall -Werror tests/install/nim_style.c \
+	  $$(PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/stage/lib/pkgconfig pkg-config --cflags --libs libsds) -lpthread \
+	  -Wl,-rpath,$(CURDIR)/$(BUILD)/stage/lib -o $(BUILD)/nim_style
+	$(BUILD)/nim_style
+	@test ! -e $(BUILD)/stage/include/libsds.so.h && ls $(BUILD)/stage/include | tr '\n' ' ' && echo "(no cgo header installed)"
 
 uninstall: ## remove what install installed
 	rm -f $(DESTDIR)$(PREFIX)/lib/$(LIBFILE) $(DESTDIR)$(PREFIX)/lib/$(LIBLINK) \
 	  $(DESTDIR)$(PREFIX)/include/sds.h $(DESTDIR)$(PREFIX)/include/libsds.h \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsds.pc
 
-test: test-go test-fuzz headercheck symbols test-c test-trace test-python ## every test: Go (-race), fuzz, header, symbols, C (ASan), trace, Python
+test: test-go test-fuzz headercheck symbols test-install test-c test-trace test-python ## every test: Go (-race), fuzz, header, symbols, install, C (ASan), trace, Python
 
 test-go: ## Go tests with the race detector
 	$(GO) vet ./...
