@@ -1,0 +1,87 @@
+"""Config: None means the library default, a set field sets its config_set bit."""
+
+from __future__ import annotations
+
+import datetime
+import unittest
+
+import sds
+from sds_testutil import ManagerTest, history_ids
+
+
+class ConfigConversionTest(unittest.TestCase):
+    def test_empty_config_sets_nothing(self) -> None:
+        self.assertEqual(sds.Config()._native(), (0, {}))
+
+    def test_bits_and_units(self) -> None:
+        bits, values = sds.Config(
+            max_causal_history=0,
+            resend_interval=1.5,
+            sync_interval=datetime.timedelta(milliseconds=250),
+            repair_t_min=0.0001,  # below 0.5 ms: 1 ms, never 0
+            repair_t_max=0,
+            bloom_error_rate=0.01,
+            rerequest_repairs=False,
+        )._native()
+        self.assertEqual(bits, (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 9) | (1 << 1) | (1 << 16))
+        self.assertEqual(
+            values,
+            {
+                "max_causal_history": 0,
+                "resend_interval_ms": 1500,
+                "sync_interval_ms": 250,
+                "repair_t_min_ms": 1,
+                "repair_t_max_ms": 0,
+                "bloom_error_rate": 0.01,
+                "rerequest_repairs": 0,
+            },
+        )
+        self.assertEqual(sds.Config(rerequest_repairs=True)._native(), (1 << 16, {"rerequest_repairs": 1}))
+        self.assertEqual(sds.Config(sync_interval=0.007)._native()[1], {"sync_interval_ms": 7})
+
+    def test_every_field_has_a_distinct_bit(self) -> None:
+        import dataclasses
+
+        seen = 0
+        for f in dataclasses.fields(sds.Config):
+            value = True if f.name == "rerequest_repairs" else 1
+            bits, _ = sds.Config(**{f.name: value})._native()
+            self.assertEqual(bin(bits).count("1"), 1, f.name)
+            self.assertFalse(seen & bits, f.name)
+            seen |= bits
+        self.assertEqual(seen, (1 << 17) - 1)
+
+    def test_type_errors(self) -> None:
+        with self.assertRaises(TypeError):
+            sds.Config(max_channels=True)._native()  # a bool is not a count
+        with self.assertRaises(TypeError):
+            sds.Config(sync_interval="1s")._native()  # type: ignore[arg-type]
+
+
+class ConfigBehaviourTest(ManagerTest):
+    def _missing_after_gap(self, config: sds.Config | None) -> int:
+        sender = self.manager("alice", config=config)
+        for i in range(3):
+            sender.wrap(b"early", f"e{i}", "ch")
+        late = sender.wrap(b"late", "late", "ch")
+        fresh = self.manager()  # missed e0..e2
+        return len(fresh.unwrap(late).missing_deps)
+
+    def test_default_causal_history(self) -> None:
+        self.assertEqual(self._missing_after_gap(None), 3)
+        self.assertEqual(self._missing_after_gap(sds.Config()), 3)
+
+    def test_explicit_zero_causal_history(self) -> None:
+        # 0 is asked for explicitly: no causal history, so nothing is missing.
+        self.assertEqual(self._missing_after_gap(sds.Config(max_causal_history=0)), 0)
+
+    def test_small_causal_history(self) -> None:
+        self.assertEqual(self._missing_after_gap(sds.Config(max_causal_history=2)), 2)
+        m = self.manager(config=sds.Config(max_causal_history=1))
+        m.wrap(b"1", "a", "c")
+        m.wrap(b"2", "b", "c")
+        self.assertEqual(history_ids(m.wrap(b"3", "c", "c")), [b"b"])
+
+
+if __name__ == "__main__":
+    unittest.main()
