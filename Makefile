@@ -38,8 +38,8 @@ LDFLAGS_TEST := -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds -lpthread
 # our C tests, the Go heap is not C heap.
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/c/lsan.supp
 
-.PHONY: all lib install uninstall test test-go test-fuzz test-c test-trace test-python headercheck symbols \
-        bench bench-go bench-c demo clean help
+.PHONY: all lib install uninstall test test-go test-fuzz test-c test-crash test-trace test-python headercheck symbols \
+        bench bench-go bench-c demo test-demo clean help
 
 all: lib ## build build/libsds.so and build/libsds.pc (default)
 
@@ -77,7 +77,7 @@ uninstall: ## remove what install installed
 	  $(DESTDIR)$(PREFIX)/include/sds.h $(DESTDIR)$(PREFIX)/include/libsds.h \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsds.pc
 
-test: test-go test-fuzz headercheck symbols test-install test-c test-trace test-python ## every test: Go (-race), fuzz, header, symbols, install, C (ASan), trace, Python
+test: test-go test-fuzz headercheck symbols test-install test-c test-crash test-trace test-python test-demo ## every test: Go (-race), fuzz, header, symbols, install, C (ASan), crash, trace, Python, demo
 
 test-go: ## Go tests with the race detector
 	$(GO) vet ./...
@@ -107,6 +107,14 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/testutil.h include/sds.h include/libsds.h 
 test-c: lib $(C_TESTS) ## C tests against build/libsds.so, under AddressSanitizer
 	@failed=""; for t in $(C_TESTS); do echo "== $$t"; $(ASAN_ENV) $$t || failed="$$failed $$t"; done; \
 	  if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
+
+$(BUILD)/tests/crash_child: tests/crash/crash_child.c include/sds.h $(BUILD)/$(LIBFILE)
+	@mkdir -p $(BUILD)/tests
+	$(CC) -std=c99 -O1 -g -Wall -Wextra -Werror -Iinclude $< -o $@ -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds -lpthread
+
+test-crash: lib $(BUILD)/tests/crash_child ## SIGKILL a child using the SQLite store mid-operation (>= 50 times), check the database after each kill
+	SDS_CRASH_CHILD=$(CURDIR)/$(BUILD)/tests/crash_child SDS_LIBRARY=$(CURDIR)/$(BUILD)/$(LIBLINK) \
+	  $(GO) test -count=1 -run TestCrash -v ./tests/crash/
 
 $(BUILD)/sds_trace: ../shared/tools/trace/sds_trace.c
 	@mkdir -p $(BUILD)
@@ -141,8 +149,17 @@ bench-c: lib $(BUILD)/abi_bench $(BUILD)/native_bench ## C benchmarks through th
 	$(BUILD)/native_bench 2000 100 1 normal $(BUILD)
 	$(BUILD)/native_bench 2000 100 1 full $(BUILD)
 
-demo: lib ## build the library and run the demo
-	@echo "the demo arrives with issue #6"
+CFLAGS_DEMO := -std=c99 -O2 -Wall -Wextra -Werror -Iinclude
+
+$(BUILD)/sds_demo: demo/sds_demo.c include/sds.h $(BUILD)/$(LIBFILE)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_DEMO) $< -o $@ -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds -lpthread
+
+demo: lib $(BUILD)/sds_demo ## build the library and run the demo: a lossy group chat that converges (DEMO_FLAGS=--help)
+	$(BUILD)/sds_demo $(DEMO_FLAGS)
+
+test-demo: lib $(BUILD)/sds_demo ## the demo as an end-to-end test: short seeded runs, and the same seed twice gives the same run
+	demo/check_determinism.sh $(BUILD)/sds_demo
 
 clean: ## remove build outputs
 	rm -rf $(BUILD)

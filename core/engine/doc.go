@@ -29,9 +29,11 @@
 // order. Deliberate differences, all for safety or memory: malformed remote
 // filters count as no filter (nim-sds crashes), lamport saturates at MaxInt64,
 // unwrap input is limited to MaxWireSize, channels and buffers are bounded (see
-// Config), history keeps each message without its bloom filter (so a repair
-// rebroadcast carries an empty filter), and a message delivered directly also
-// leaves the dependency buffer if an older copy of it waited there.
+// Config), history keeps each message without its bloom filter and repair
+// requests (so a repair rebroadcast carries neither), a message held in the
+// dependency buffer is not asked for by SDS-R, and a message delivered
+// directly also leaves the dependency buffer if an older copy of it waited
+// there.
 //
 // # Persistence
 //

@@ -59,8 +59,9 @@ type Event struct {
 	// the order the message cites them, with their retrieval hints.
 	MissingDeps []wire.HistoryEntry
 	// Message is the SDS wire message a RepairReady event asks to rebroadcast. It
-	// carries an empty bloom filter: the engine does not keep each message's
-	// 18.8 KB filter, and receivers accept a message without one.
+	// carries an empty bloom filter and no repair requests: the engine does not
+	// keep each message's 18.8 KB filter (receivers accept a message without
+	// one), and the original's requests are stale by now.
 	Message []byte
 	// Err is the store's error for StoreFailed.
 	Err error

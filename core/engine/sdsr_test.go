@@ -344,3 +344,46 @@ func TestRequestsAreSentOnceUnlessRerequestEnabled(t *testing.T) {
 		require.Empty(t, bob.state("c").OutgoingRepairs)
 	}
 }
+
+func TestRebroadcastCarriesNoStaleRepairRequests(t *testing.T) {
+	alice, bob, carol := newPeer(t, withID("alice")), newPeer(t, withID("bob")), newPeer(t, withID("carol"))
+	alice.wrap("m1", "c")
+	bob.unwrap(alice.wrap("m2", "c")) // bob misses m1
+	bob.clk.Advance(tMax)
+	b1 := bob.wrap("b1", "c") // carries a request for m1
+	require.Equal(t, []string{"m1"}, ids(decode(t, b1).RepairRequest))
+	carol.unwrap(alice.wrap("m0", "c")) // unrelated: carol must hold b1 to answer for it
+	carol.unwrap(b1)
+	// dave asks carol for b1; carol's rebroadcast of b1 must not repeat b1's request for m1
+	ask := wire.Message{MessageID: "ask", Lamport: 1, ChannelID: "c", Content: []byte{1},
+		RepairRequest: []wire.HistoryEntry{historyEntry("b1", "bob")}}
+	carol.unwrap(ask.Marshal())
+	carol.clk.Advance(tMax)
+	carol.ev.take()
+	require.NoError(t, carol.SweepRepairs())
+	var found bool
+	for _, e := range carol.ev.take() {
+		if e.Kind == engine.RepairReady {
+			found = true
+			rebroadcast := decode(t, e.Message)
+			require.Equal(t, "b1", rebroadcast.MessageID)
+			require.Empty(t, rebroadcast.RepairRequest, "the original's request for m1 is stale")
+			require.Empty(t, rebroadcast.BloomFilter)
+		}
+	}
+	require.True(t, found)
+}
+
+func TestNoRepairRequestForAMessageHeldInTheDependencyBuffer(t *testing.T) {
+	alice, bob := newPeer(t, withID("alice")), newPeer(t, withID("bob"))
+	alice.wrap("m1", "c")
+	m2 := alice.wrap("m2", "c")
+	m3 := alice.wrap("m3", "c")
+	bob.unwrap(m2) // waits for m1: asks for m1
+	bob.unwrap(m3) // waits for m1 and m2; m2 is here, waiting: ask only for m1
+	var asked []string
+	for _, r := range bob.state("c").OutgoingRepairs {
+		asked = append(asked, r.Entry.MessageID)
+	}
+	require.Equal(t, []string{"m1"}, asked)
+}

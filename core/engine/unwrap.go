@@ -73,8 +73,7 @@ func (m *Manager) unwrap(msg *wire.Message) (*Unwrapped, error) {
 			missing = append(missing, dep)
 		}
 	}
-	msg.BloomFilter = nil
-	stored := msg.Marshal()
+	stored := storedForm(msg)
 	if len(missing) == 0 {
 		m.deliver(c, id, msg.SenderID, stored)
 		return res, nil
@@ -115,9 +114,11 @@ func (m *Manager) buffer(c *channel, id, senderID string, stored []byte, missing
 }
 
 // requestRepair schedules an SDS-R repair request for a missing message unless
-// one is pending; it goes out with the first outgoing message after T_req.
+// one is pending; it goes out with the first outgoing message after T_req. A
+// message we hold in the dependency buffer is not asked for (nim-sds asks):
+// it has arrived and only waits for its own dependencies.
 func (m *Manager) requestRepair(c *channel, dep wire.HistoryEntry, now time.Time) {
-	if c.outRepairs.Has(dep.MessageID) {
+	if c.outRepairs.Has(dep.MessageID) || c.incoming.Has(dep.MessageID) {
 		return
 	}
 	due := now.Add(repair.TReq(m.participantID, dep.MessageID, m.cfg.RepairTMin, m.cfg.RepairTMax))
@@ -170,6 +171,19 @@ func (m *Manager) answerRepairRequests(c *channel, msg *wire.Message) {
 			m.check("saveIncomingRepair", c.id, m.store.SaveIncomingRepair(c.id, req.MessageID, rec.Marshal()))
 		}
 	}
+}
+
+// storedForm is the encoding the engine keeps of a message (log, buffers,
+// store records) and rebroadcasts for SDS-R: without its bloom filter (18.8 KB
+// that the rebroadcast's receivers do not need) and without its repair
+// requests (stale by the time it is rebroadcast: receivers would cancel their
+// own pending requests for them). nim-sds keeps and resends both.
+func storedForm(msg *wire.Message) []byte {
+	filter, requests := msg.BloomFilter, msg.RepairRequest
+	msg.BloomFilter, msg.RepairRequest = nil, nil
+	b := msg.Marshal()
+	msg.BloomFilter, msg.RepairRequest = filter, requests
+	return b
 }
 
 func cloneEntries(es []wire.HistoryEntry) []wire.HistoryEntry {

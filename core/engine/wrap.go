@@ -62,8 +62,7 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 		RepairRequest: repairs,
 	}
 	out := msg.AppendMarshal(dst)
-	msg.BloomFilter = nil
-	stored := msg.Marshal()
+	stored := storedForm(&msg)
 
 	o := &outgoingMsg{id: messageID, key: bloom.NewKey(messageID), message: stored, sendTime: now}
 	c.addOutgoing(o)
