@@ -149,10 +149,25 @@ func (r *Remote) ContainsKey(k *Key) bool {
 	return r.test(k.reduce(r.m))
 }
 
-func (r *Remote) test(a, b uint64) bool {
+// MBits is the filter's size in bits, the size its Probes must be made for.
+func (r *Remote) MBits() uint64 { return r.m }
+
+// MayContain tests the four bits of a Probe made for r.MBits(): false means
+// the id is certainly absent; true means ContainsKey must decide (a filter
+// with k < 4 is always decided by ContainsKey).
+func (r *Remote) MayContain(p *Probe) bool {
+	if r.k < 4 {
+		return true
+	}
+	w := r.words
+	return (w[p[0]>>3]>>(p[0]&7))&(w[p[1]>>3]>>(p[1]&7))&(w[p[2]>>3]>>(p[2]&7))&(w[p[3]>>3]>>(p[3]&7))&1 != 0
+}
+
+func (r *Remote) test(a, b uint64) bool { return r.testFrom(a, b, r.k) }
+
+// testFrom checks n positions starting at pos.
+func (r *Remote) testFrom(pos, b, n uint64) bool {
 	words, m := r.words, r.m
-	pos := a
-	n := r.k
 	// Most ack-review lookups are for ids the peer has not seen, and with a filter
 	// a third to half full the first unset bit is a coin toss: testing four bits
 	// per branch instead of one avoids most branch mispredictions.

@@ -22,6 +22,12 @@ type channel struct {
 	bloom   *bloom.Rolling
 
 	outgoing []*outgoingMsg          // unacknowledged, in send order
+	outKeys  []bloom.Key             // outgoing[i]'s cached hashes
+	// outProbes[i] are outgoing[i]'s first four bit positions in filters of
+	// probeM bits: ack review scans them (16 bytes per message, contiguous)
+	// for every received filter, so the scan stays in the CPU's first cache.
+	outProbes []bloom.Probe
+	probeM    uint64
 	outIndex map[string]*outgoingMsg // id → newest outgoing entry with that id
 	ackGen   uint64                  // marks entries acknowledged by causal history
 
@@ -45,8 +51,7 @@ type logEntry struct {
 
 type outgoingMsg struct {
 	id       string
-	key      bloom.Key // cached hashes: ack review tests ~every received filter
-	message  []byte    // wire encoding, empty bloom filter
+	message  []byte // stored form (see storedForm)
 	sendTime time.Time
 	attempts int
 	ackMark  uint64
@@ -180,7 +185,6 @@ func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 		}
 		c.addOutgoing(&outgoingMsg{
 			id:       msg.MessageID,
-			key:      bloom.NewKey(msg.MessageID),
 			message:  bytes.Clone(r.Message),
 			sendTime: time.UnixMilli(r.SendTimeMs),
 			attempts: r.ResendAttempts,

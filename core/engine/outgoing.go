@@ -7,11 +7,60 @@ import (
 )
 
 // addOutgoing appends to the outgoing buffer (duplicate ids are kept, as in
-// nim-sds) and indexes the entry by id.
-func (c *channel) addOutgoing(o *outgoingMsg) {
+// nim-sds), with the id's bloom key, and indexes the entry by id.
+func (c *channel) addOutgoing(o *outgoingMsg) *bloom.Key {
 	c.outgoing = append(c.outgoing, o)
+	c.outKeys = append(c.outKeys, bloom.NewKey(o.id))
+	k := &c.outKeys[len(c.outKeys)-1]
+	p, _ := k.ProbeFor(c.probeM)
+	c.outProbes = append(c.outProbes, p)
 	o.sameID = c.outIndex[o.id]
 	c.outIndex[o.id] = o
+	return k
+}
+
+// probesFor makes the probes valid for filters of m bits; false if m does not
+// fit a probe (then ack review tests every key in full).
+func (c *channel) probesFor(m uint64) bool {
+	if c.probeM == m {
+		return m != 0
+	}
+	for i := range c.outKeys {
+		p, ok := c.outKeys[i].ProbeFor(m)
+		if !ok {
+			c.probeM = 0
+			return false
+		}
+		c.outProbes[i] = p
+	}
+	c.probeM = m
+	return true
+}
+
+// dropOldestOutgoing removes the first entry of the outgoing buffer.
+func (c *channel) dropOldestOutgoing() *outgoingMsg {
+	o := c.outgoing[0]
+	c.outgoing[0] = nil
+	c.outgoing = c.outgoing[1:]
+	c.outKeys = c.outKeys[1:]
+	c.outProbes = c.outProbes[1:]
+	return o
+}
+
+// keepOutgoing compacts the outgoing buffer to the entries keep reports true
+// for, in order, together with their keys.
+func (c *channel) keepOutgoing(keep func(i int, o *outgoingMsg) bool) {
+	n := 0
+	for i, o := range c.outgoing {
+		if keep(i, o) {
+			if n != i { // nothing moves until the first removal (the usual case)
+				c.outgoing[n], c.outKeys[n], c.outProbes[n] = o, c.outKeys[i], c.outProbes[i]
+			}
+			n++
+		}
+	}
+	clear(c.outgoing[n:])
+	c.outgoing, c.outKeys, c.outProbes = c.outgoing[:n], c.outKeys[:n], c.outProbes[:n]
 }
 
 // unindex removes o from the id index; the caller removes it from the slice.
@@ -51,10 +100,7 @@ func (m *Manager) removeOutgoing(c *channel, o *outgoingMsg, kind EventKind) {
 // enforceOutgoingBound gives up the oldest messages beyond MaxOutgoingBuffer.
 func (m *Manager) enforceOutgoingBound(c *channel) {
 	for len(c.outgoing) > m.cfg.MaxOutgoingBuffer {
-		o := c.outgoing[0]
-		c.outgoing[0] = nil
-		c.outgoing = c.outgoing[1:]
-		m.removeOutgoing(c, o, MessageGivenUp)
+		m.removeOutgoing(c, c.dropOldestOutgoing(), MessageGivenUp)
 	}
 }
 
@@ -84,16 +130,15 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message) {
 	if !cited && !hasFilter {
 		return
 	}
-	kept := c.outgoing[:0]
-	for _, o := range c.outgoing {
-		if o.ackMark == c.ackGen || (hasFilter && filter.ContainsKey(&o.key)) {
+	probes := hasFilter && c.probesFor(filter.MBits())
+	c.keepOutgoing(func(i int, o *outgoingMsg) bool {
+		if o.ackMark == c.ackGen || (hasFilter && (!probes || filter.MayContain(&c.outProbes[i])) &&
+			filter.ContainsKey(&c.outKeys[i])) {
 			m.removeOutgoing(c, o, MessageAcknowledged)
-			continue
+			return false
 		}
-		kept = append(kept, o)
-	}
-	clear(c.outgoing[len(kept):])
-	c.outgoing = kept
+		return true
+	})
 }
 
 // sweepOutgoing is nim-sds's checkUnacknowledgedMessages: a message unanswered
@@ -101,22 +146,18 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message) {
 // after MaxResendAttempts it is given up.
 func (m *Manager) sweepOutgoing(c *channel) {
 	now := m.clock.Now()
-	kept := c.outgoing[:0]
-	for _, o := range c.outgoing {
+	c.keepOutgoing(func(_ int, o *outgoingMsg) bool {
 		if now.Sub(o.sendTime) <= m.cfg.ResendInterval {
-			kept = append(kept, o)
-			continue
+			return true
 		}
 		m.touch(c)
 		if o.attempts < m.cfg.MaxResendAttempts {
 			o.attempts++
 			o.sendTime = now
 			m.saveOutgoing(c, o)
-			kept = append(kept, o)
-			continue
+			return true
 		}
 		m.removeOutgoing(c, o, MessageGivenUp)
-	}
-	clear(c.outgoing[len(kept):])
-	c.outgoing = kept
+		return false
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/logos-messaging/libsds-go/core/bloom"
 	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
@@ -64,11 +63,10 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 	out := msg.AppendMarshal(dst)
 	stored := storedForm(&msg)
 
-	o := &outgoingMsg{id: messageID, key: bloom.NewKey(messageID), message: stored, sendTime: now}
-	c.addOutgoing(o)
+	o := &outgoingMsg{id: messageID, message: stored, sendTime: now}
+	c.bloom.AddKey(messageID, c.addOutgoing(o))
 	m.saveOutgoing(c, o)
 	m.enforceOutgoingBound(c)
-	c.bloom.AddKey(messageID, &o.key)
 	m.addToHistory(c, messageID, m.participantID, stored)
 	return out, nil
 }
