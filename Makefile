@@ -100,7 +100,7 @@ symbols: lib ## the library exports exactly tests/abi/exports.txt
 
 C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(filter-out tests/c/headercheck.c,$(wildcard tests/c/*.c)))
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/testutil.h include/sds.h include/libsds.h $(BUILD)/$(LIBFILE)
+$(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) include/sds.h include/libsds.h $(BUILD)/$(LIBFILE)
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_TEST) $< -o $@ $(LDFLAGS_TEST)
 

@@ -5,7 +5,6 @@
 package dispatch
 
 import (
-	"io"
 	"sync"
 
 	"github.com/logos-messaging/libsds-go/internal/goid"
@@ -14,7 +13,7 @@ import (
 // Queue is an unbounded FIFO of functions run by one goroutine.
 type Queue struct {
 	mu      sync.Mutex
-	parker  Parker
+	wake    chan struct{} // capacity 1: a pending wake-up
 	items   []func()
 	closed  bool
 	runner  uint64 // goroutine id of the dispatcher
@@ -22,38 +21,21 @@ type Queue struct {
 	done    chan struct{}
 }
 
-// Parker puts the idle dispatcher to sleep and wakes it. Unpark may be called
-// any number of times; Park returns once an Unpark happened since the last
-// Park returned (the dispatcher re-checks its queue, so wake-ups may merge).
-// If the parker is also an io.Closer, the dispatcher closes it when it exits.
-type Parker interface {
-	Park()
-	Unpark()
-}
-
-// chanParker parks the dispatcher goroutine on a channel.
-type chanParker chan struct{}
-
-func (p chanParker) Park() { <-p }
-func (p chanParker) Unpark() {
-	select {
-	case p <- struct{}{}:
-	default: // a wake-up is already pending
-	}
-}
-
-// New starts a queue and its dispatcher goroutine, parked on a channel while idle.
-func New() *Queue { return NewWithParker(make(chanParker, 1)) }
-
-// NewWithParker starts a queue whose idle dispatcher sleeps through p. The C
-// library parks it on a C condition variable: waking a goroutine parked by the
-// Go scheduler from a C caller's thread took 50-110 µs on small VMs, waking a
-// thread parked in C about 15 µs.
-func NewWithParker(p Parker) *Queue {
-	q := &Queue{parker: p, started: make(chan struct{}), done: make(chan struct{})}
+// New starts a queue and its dispatcher goroutine.
+func New() *Queue {
+	q := &Queue{wake: make(chan struct{}, 1), started: make(chan struct{}), done: make(chan struct{})}
 	go q.run()
 	<-q.started
 	return q
+}
+
+// unpark wakes the dispatcher if it is idle; wake-ups merge, and the dispatcher
+// re-checks its queue after each one.
+func (q *Queue) unpark() {
+	select {
+	case q.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
 }
 
 func (q *Queue) run() {
@@ -62,9 +44,6 @@ func (q *Queue) run() {
 	q.mu.Unlock()
 	close(q.started)
 	defer close(q.done)
-	if c, ok := q.parker.(io.Closer); ok {
-		defer c.Close() // the dispatcher is the parker's last user
-	}
 	for {
 		q.mu.Lock()
 		if len(q.items) == 0 {
@@ -73,7 +52,7 @@ func (q *Queue) run() {
 			if closed {
 				return
 			}
-			q.parker.Park()
+			<-q.wake
 			continue
 		}
 		f := q.items[0]
@@ -93,7 +72,7 @@ func (q *Queue) Post(f func()) bool {
 	}
 	q.items = append(q.items, f)
 	q.mu.Unlock()
-	q.parker.Unpark()
+	q.unpark()
 	return true
 }
 
@@ -128,7 +107,7 @@ func (q *Queue) CloseLater() {
 	q.mu.Lock()
 	q.closed = true
 	q.mu.Unlock()
-	q.parker.Unpark()
+	q.unpark()
 	if !inside {
 		<-q.done
 	}
@@ -147,7 +126,7 @@ func (q *Queue) Close() {
 		q.items = nil
 	}
 	q.mu.Unlock()
-	q.parker.Unpark()
+	q.unpark()
 	if !inside {
 		<-q.done
 	}

@@ -57,7 +57,9 @@ func TestConcurrentPostersKeepPerPosterOrder(t *testing.T) {
 func TestCloseLaterFromInsideDeliversTheRest(t *testing.T) {
 	q := dispatch.New()
 	var order []int
+	gate := make(chan struct{}) // holds the first item until all four are queued
 	q.Post(func() {
+		<-gate
 		order = append(order, 1)
 		q.CloseLater() // returns at once
 		order = append(order, 2)
@@ -65,6 +67,7 @@ func TestCloseLaterFromInsideDeliversTheRest(t *testing.T) {
 	})
 	q.Post(func() { order = append(order, 3) })
 	q.Post(func() { order = append(order, 4) })
+	close(gate)
 	<-q.Done()
 	require.Equal(t, []int{1, 2, 3, 4}, order)
 	q.CloseLater() // idempotent, from outside
@@ -85,39 +88,4 @@ func TestCloseFromInsideDiscardsRestAndDoesNotDeadlock(t *testing.T) {
 	q.Close() // waits for the dispatcher to exit
 	require.Zero(t, after.Load())
 	require.False(t, q.InDispatcher())
-}
-
-type countingParker struct {
-	ch             chan struct{}
-	parks, unparks atomic.Int32
-	closed         atomic.Bool
-}
-
-func (p *countingParker) Park() { p.parks.Add(1); <-p.ch }
-func (p *countingParker) Unpark() {
-	p.unparks.Add(1)
-	select {
-	case p.ch <- struct{}{}:
-	default:
-	}
-}
-func (p *countingParker) Close() error {
-	p.closed.Store(true)
-	return nil
-}
-
-func TestCustomParkerIsUsedAndClosedWhenTheDispatcherExits(t *testing.T) {
-	p := &countingParker{ch: make(chan struct{}, 1)}
-	q := dispatch.NewWithParker(p)
-	var n atomic.Int32
-	for i := 0; i < 100; i++ {
-		q.Post(func() { n.Add(1) })
-	}
-	q.Flush()
-	require.Equal(t, int32(100), n.Load())
-	require.Positive(t, p.unparks.Load())
-	require.Positive(t, p.parks.Load())
-	require.False(t, p.closed.Load())
-	q.Close()
-	require.True(t, p.closed.Load())
 }

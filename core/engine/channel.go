@@ -21,15 +21,15 @@ type channel struct {
 	log     *ordmap.Map[string, logEntry] // delivered and own messages, oldest first
 	bloom   *bloom.Rolling
 
-	outgoing []*outgoingMsg          // unacknowledged, in send order
-	outKeys  []bloom.Key             // outgoing[i]'s cached hashes
+	outgoing []*outgoingMsg // unacknowledged, in send order
+	outKeys  []bloom.Key    // outgoing[i]'s cached hashes
 	// outProbes[i] are outgoing[i]'s first four bit positions in filters of
 	// probeM bits: ack review scans them (16 bytes per message, contiguous)
 	// for every received filter, so the scan stays in the CPU's first cache.
 	outProbes []bloom.Probe
 	probeM    uint64
-	outIndex map[string]*outgoingMsg // id → newest outgoing entry with that id
-	ackGen   uint64                  // marks entries acknowledged by causal history
+	outIndex  map[string]*outgoingMsg // id → newest outgoing entry with that id
+	ackGen    uint64                  // marks entries acknowledged by causal history
 
 	incoming   *ordmap.Map[string, *incomingMsg] // waiting for dependencies, by arrival
 	waiting    map[string][]*incomingMsg         // missing id → messages waiting for it
