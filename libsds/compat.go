@@ -3,7 +3,7 @@ package main
 /*
 #include <stdio.h>
 #include <stdlib.h>
-#include "trampolines.h"
+#include "cdispatch.h"
 
 static void libsds_print_missing_callback(void) {
   printf("error: missing callback in NewReliabilityManager\n");
@@ -21,31 +21,24 @@ import (
 	"github.com/logos-messaging/libsds-go/libsds/internal/nimcompat"
 )
 
-// resultRing is how many result buffers a compatible manager keeps alive after
-// their callbacks: nim-sds's Go bindings read a result after its callback has
-// returned, so a buffer must outlive it (ABI.md §1.5, §2.6).
-const resultRing = 64
+// resultWaitMicros bounds how long a compatible call waits for its result to
+// be delivered before returning.
+const resultWaitMicros = 500
 
 // emptyResult is the "" nim-sds passes for an empty success: static, never freed.
 var emptyResult = C.CString("")
 
 // compatState is what a manager created through the Sds* API adds: nim-sds's
-// callbacks and the ring of result buffers.
+// retrieval-hint provider. (Its event callback lives with the dispatcher, and
+// so does the ring of result buffers kept alive after their callbacks:
+// nim-sds's Go bindings read a result after its callback has returned, ABI.md
+// §1.5, §2.6.)
 type compatState struct {
-	mu      sync.Mutex
-	eventCB C.SdsCallBack
-	eventUD C.uintptr_t
-	hintCB  C.SdsRetrievalHintProvider
-	hintUD  C.uintptr_t
-
-	// ring and pending are touched on the dispatcher only, except at teardown.
-	ring    [resultRing]unsafe.Pointer
-	next    int
-	pending sync.Map // result buffers posted but not yet delivered
-	// eventBuf is reused C memory for event JSON (dispatcher only).
-	eventBuf  unsafe.Pointer
-	eventCap  int
+	mu        sync.Mutex
+	hintCB    C.SdsRetrievalHintProvider
+	hintUD    C.uintptr_t
 	hintIDBuf callScratch // the id passed to the hint provider (engine lock only)
+	events    []byte      // reused for formatting event JSON (engine lock only)
 }
 
 // result is one result callback to make, with its C buffer.
@@ -57,11 +50,8 @@ type result struct {
 	n   int
 }
 
-// newResult copies text into a C buffer for a result callback.
-func newResult(cb C.SdsCallBack, ud C.uintptr_t, ret C.int, text []byte) *result {
-	if len(text) == 0 {
-		return &result{cb: cb, ud: ud, ret: ret, msg: unsafe.Pointer(emptyResult)}
-	}
+// cText copies text into a malloc'd, NUL-terminated C buffer.
+func cText(text []byte) unsafe.Pointer {
 	p := C.malloc(C.size_t(len(text) + 1))
 	if p == nil {
 		panic("libsds: out of memory")
@@ -69,7 +59,15 @@ func newResult(cb C.SdsCallBack, ud C.uintptr_t, ret C.int, text []byte) *result
 	dst := unsafe.Slice((*byte)(p), len(text)+1)
 	copy(dst, text)
 	dst[len(text)] = 0
-	return &result{cb: cb, ud: ud, ret: ret, msg: p, n: len(text)}
+	return p
+}
+
+// newResult copies text into a C buffer for a result callback.
+func newResult(cb C.SdsCallBack, ud C.uintptr_t, ret C.int, text []byte) *result {
+	if len(text) == 0 {
+		return &result{cb: cb, ud: ud, ret: ret, msg: unsafe.Pointer(emptyResult)}
+	}
+	return &result{cb: cb, ud: ud, ret: ret, msg: cText(text), n: len(text)}
 }
 
 // newCSVResult formats a wrap's wire bytes as nim-sds's comma-separated text
@@ -89,63 +87,24 @@ func newCSVResult(cb C.SdsCallBack, ud C.uintptr_t, wire []byte) *result {
 	return &result{cb: cb, ud: ud, ret: C.RET_OK, msg: p, n: n}
 }
 
-// post queues the result callback behind the events already queued. Buffers
-// join the ring when delivered, so the last 64 delivered stay readable.
-func (c *compatState) post(m *manager, r *result) {
-	if r.msg != unsafe.Pointer(emptyResult) {
-		c.pending.Store(r.msg, struct{}{})
+// postResult queues a result callback behind the events already queued and
+// returns its ticket. The dispatcher keeps the buffer alive after the callback,
+// among the manager's last SDSI_RING results.
+func (m *manager) postResult(r *result) C.uint64_t {
+	keep := 1
+	if r.msg == unsafe.Pointer(emptyResult) {
+		keep = 0
 	}
-	m.queue.Post(func() { c.deliver(r) })
+	return C.sdsi_post_sds_result(m.d, r.cb, r.ud, r.ret, (*C.char)(r.msg), C.size_t(r.n), C.int(keep))
 }
 
-func (c *compatState) deliver(r *result) {
-	if r.msg != unsafe.Pointer(emptyResult) {
-		c.pending.Delete(r.msg)
-		C.free(c.ring[c.next])
-		c.ring[c.next] = r.msg
-		c.next = (c.next + 1) % resultRing
-	}
-	C.libsds_call_sds(r.cb, r.ret, (*C.char)(r.msg), C.size_t(r.n), r.ud)
-}
-
-// freeBuffers releases every result buffer; the dispatcher has exited.
-func (c *compatState) freeBuffers() {
-	for i := range c.ring {
-		C.free(c.ring[i])
-		c.ring[i] = nil
-	}
-	c.pending.Range(func(k, _ any) bool {
-		C.free(k.(unsafe.Pointer))
-		c.pending.Delete(k)
-		return true
-	})
-	C.free(c.eventBuf)
-	c.eventBuf, c.eventCap = nil, 0
-	c.hintIDBuf.free()
-}
-
-// deliverCompat is a compatible manager's event delivery: nim-sds's JSON to the
-// SdsCallBack, even with a NULL userData (nim-sds 35a33ad dropped those).
-func (m *manager) deliverCompat(evs []engine.Event) {
-	c := m.compat
-	var text []byte
+// postEvents queues a compatible manager's events as nim-sds's JSON, for the
+// SdsCallBack set by SdsSetEventCallback (even with a NULL userData, which
+// nim-sds 35a33ad dropped).
+func (c *compatState) postEvents(m *manager, evs []engine.Event) {
 	for i := range evs {
-		c.mu.Lock()
-		cb, ud := c.eventCB, c.eventUD
-		c.mu.Unlock()
-		if cb == nil {
-			return
-		}
-		text = nimcompat.AppendEvent(text[:0], evs[i])
-		if c.eventCap < len(text)+1 {
-			C.free(c.eventBuf)
-			c.eventCap = max(len(text)+1, 1024)
-			c.eventBuf = C.malloc(C.size_t(c.eventCap))
-		}
-		dst := unsafe.Slice((*byte)(c.eventBuf), len(text)+1)
-		copy(dst, text)
-		dst[len(text)] = 0
-		C.libsds_call_sds(cb, C.RET_OK, (*C.char)(c.eventBuf), C.size_t(len(text)), ud)
+		c.events = nimcompat.AppendEvent(c.events[:0], evs[i])
+		C.sdsi_post_sds_event(m.d, (*C.char)(cText(c.events)), C.size_t(len(c.events)))
 	}
 }
 
@@ -248,8 +207,7 @@ func libsdsgo_compat_new(cb C.SdsCallBack, ud C.uintptr_t) (ctx C.uintptr_t) {
 		callNow(cb, ud, C.RET_ERR, errInternalText) // cannot happen with the default settings
 		return 0
 	}
-	m.deliver = m.deliverCompat
-	m.compat.post(m, newResult(cb, ud, C.RET_OK, nil))
+	m.postResult(newResult(cb, ud, C.RET_OK, nil))
 	return C.uintptr_t(m.handle)
 }
 
@@ -261,9 +219,7 @@ func libsdsgo_compat_set_event_callback(ctx C.uintptr_t, cb C.SdsCallBack, ud C.
 		return
 	}
 	defer m.release()
-	m.compat.mu.Lock()
-	m.compat.eventCB, m.compat.eventUD = cb, ud
-	m.compat.mu.Unlock()
+	C.sdsi_set_sds_event_cb(m.d, cb, ud)
 }
 
 //export libsdsgo_compat_set_hint_provider
@@ -299,13 +255,18 @@ func compatCall(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, validate func
 		}
 	}
 	defer m.release()
+	C.sdsi_expect(m.d) // the dispatcher wakes while op runs
 	res, err := op(m)
 	if err != nil {
 		res = newResult(cb, ud, C.RET_ERR, []byte(nimcompat.ProcessingError(opName, err)))
 	} else if res == nil {
 		res = newResult(cb, ud, C.RET_OK, nil)
 	}
-	m.compat.post(m, res)
+	// Give the dispatcher a moment to deliver the result before returning: a
+	// caller that waits for its callback then finds it done instead of going
+	// to sleep and being woken. Bounded, so a callback blocked on something
+	// the caller holds only delays it.
+	C.sdsi_wait_delivered(m.d, m.postResult(res), resultWaitMicros)
 	return C.RET_OK
 }
 
@@ -400,22 +361,10 @@ func libsdsgo_compat_cleanup(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t) 
 	if cb == nil {
 		return C.RET_MISSING_CALLBACK
 	}
-	c := m.compat
-	done := newResult(cb, ud, C.RET_OK, nil)
-	inside := m.queue.InDispatcher()
-	err := m.free(func() { c.deliver(done) })
+	err := m.free(newResult(cb, ud, C.RET_OK, nil))
 	if errors.Is(err, errBadHandle) {
 		return invalidContext(cb, ud) // another thread cleaned it up first
 	}
-	if !inside {
-		c.freeBuffers() // the dispatcher has exited
-		return C.RET_OK
-	}
-	// Inside one of this manager's callbacks the dispatcher exits once that
-	// callback returns; only then may the buffers it can still read go.
-	go func() {
-		<-m.queue.Done()
-		c.freeBuffers()
-	}()
+	m.compat.hintIDBuf.free()
 	return C.RET_OK
 }

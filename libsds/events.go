@@ -23,21 +23,6 @@ var eventTypes = map[engine.EventKind]C.uint32_t{
 	engine.StoreFailed:         C.LIBSDS_EVENT_STORE_FAILED,
 }
 
-// deliverNative calls the host's libsds_event_cb for each event, on the
-// dispatcher goroutine. Without a handler the events have no audience and are
-// not kept.
-func (m *manager) deliverNative(evs []engine.Event) {
-	for i := range evs {
-		h := m.events.Load()
-		if h == nil || h.cb == nil || m.dropEvents.Load() {
-			return // no handler, or libsds_free ran inside the last callback
-		}
-		ev, block := cEvent(&evs[i])
-		C.libsds_call_event(h.cb, ev, h.ud)
-		block.free()
-	}
-}
-
 // cEvent lays an event out in one C block.
 func cEvent(e *engine.Event) (*C.libsds_event, *cBlock) {
 	errText := ""

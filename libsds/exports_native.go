@@ -2,7 +2,7 @@ package main
 
 /*
 #include <stdlib.h>
-#include "trampolines.h"
+#include "cdispatch.h"
 */
 import "C"
 
@@ -77,7 +77,7 @@ func libsdsgo_set_event_handler(h C.libsds_handle, cb C.libsds_event_cb, ud C.ui
 		return status(err)
 	}
 	defer m.release()
-	m.events.Store(&eventHandler{cb: cb, ud: ud})
+	C.sdsi_set_event_cb(m.d, cb, ud)
 	return C.LIBSDS_OK
 }
 

@@ -1,7 +1,8 @@
 package main
 
 /*
-#include "trampolines.h"
+#include <stdlib.h>
+#include "cdispatch.h"
 */
 import "C"
 
@@ -15,7 +16,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/logos-messaging/libsds-go/core/dispatch"
 	"github.com/logos-messaging/libsds-go/core/engine"
 	"github.com/logos-messaging/libsds-go/core/scheduler"
 	"github.com/logos-messaging/libsds-go/core/store"
@@ -32,34 +32,23 @@ var managers = newRegistry[*manager]()
 type manager struct {
 	handle uint64
 	eng    *engine.Manager
-	queue  *dispatch.Queue
+	// d delivers the manager's callbacks on its own C thread, in order:
+	// events (native structs or, for a compatible manager, nim-sds's JSON),
+	// and the compatible API's results (cdispatch.h).
+	d      *C.sdsi_dispatcher
 	runner *scheduler.Runner
-	store  io.Closer // closed after the engine at free; nil if none
-
-	// deliver turns a batch of engine events into host callbacks; it runs on
-	// the dispatcher goroutine. Native managers call the libsds_event_cb,
-	// compatible ones the SdsCallBack with nim-sds's JSON.
-	deliver func([]engine.Event)
-	compat  *compatState // nil for a native manager
+	store  io.Closer    // closed after the engine at free; nil if none
+	compat *compatState // nil for a native manager
 
 	// calls is held shared by every API call in progress and exclusively by
 	// free, which therefore waits for them; closed makes late arrivals fail.
 	calls  sync.RWMutex
 	closed atomic.Bool
-	// dropEvents: a native manager was freed from inside its own event
-	// callback, so the rest of the batch being delivered must not run.
-	dropEvents atomic.Bool
 
-	events atomic.Pointer[eventHandler]
-	hints  atomic.Pointer[hintHandler]
+	hints atomic.Pointer[hintHandler]
 	// scratch is C memory for the ids and hints passed to host callouts. The
 	// engine makes callouts one at a time per manager (under its lock).
 	scratch callScratch
-}
-
-type eventHandler struct {
-	cb C.libsds_event_cb
-	ud C.uintptr_t
 }
 
 type hintHandler struct {
@@ -78,18 +67,26 @@ type settings struct {
 	durability    C.uint32_t
 }
 
-// newManager builds a manager and registers it. deliver may be nil until the
-// caller sets it (before any event can be produced, since nothing has run).
+// newManager builds a manager and registers it.
 func newManager(s settings, compat bool) (*manager, error) {
 	m := &manager{}
+	if compat {
+		m.compat = &compatState{}
+	}
 	m.handle = managers.reserve()
 	st, closer, err := m.openStore(s)
 	if err != nil {
 		managers.release(m.handle)
 		return nil, err
 	}
-	m.queue = dispatch.NewWithParker(newCParker())
-	m.deliver = m.deliverNative
+	if m.d = C.sdsi_dispatcher_start(); m.d == nil {
+		if closer != nil {
+			_ = closer.Close()
+		}
+		m.scratch.free()
+		managers.release(m.handle)
+		return nil, fmt.Errorf("%w: cannot start the dispatcher thread", errInternal)
+	}
 	eng, err := engine.New(engine.Options{
 		ParticipantID: s.participantID,
 		Config:        &s.config,
@@ -98,7 +95,7 @@ func newManager(s settings, compat bool) (*manager, error) {
 		HintProvider:  m.provideHint,
 	})
 	if err != nil {
-		m.queue.Close()
+		C.sdsi_dispatcher_close(m.d, 1)
 		if closer != nil {
 			_ = closer.Close()
 		}
@@ -109,17 +106,22 @@ func newManager(s settings, compat bool) (*manager, error) {
 	m.eng = eng
 	m.store = closer
 	m.runner = scheduler.New(eng, scheduler.IntervalsOf(s.config), nil)
-	if compat {
-		m.compat = &compatState{}
-	}
 	managers.publish(m.handle, m)
 	return m, nil
 }
 
-// post hands a batch of events to the dispatcher. It runs under the engine's
-// lock and never blocks.
+// post hands a batch of events to the dispatcher, built as C data: a native
+// manager's as libsds_event structs, a compatible one's as nim-sds's JSON. It
+// runs under the engine's lock and never blocks.
 func (m *manager) post(evs []engine.Event) {
-	m.queue.Post(func() { m.deliver(evs) })
+	if m.compat != nil {
+		m.compat.postEvents(m, evs)
+		return
+	}
+	for i := range evs {
+		ev, block := cEvent(&evs[i])
+		C.sdsi_post_event(m.d, block.base, ev)
+	}
 }
 
 // acquire finds the live manager behind h for one API call; release must be
@@ -146,13 +148,13 @@ func (m *manager) release() { m.calls.RUnlock() }
 
 // free tears the manager down: no new call finds it, calls in progress finish,
 // periodic work stops, then the engine and the store are closed. Queued
-// callbacks are delivered first, and last (may be nil) after them. Called from
-// inside one of the manager's callbacks it cannot wait for the dispatcher:
-// a native manager then drops what is still queued (libsds_free promises no
-// callback after it returns), a compatible one delivers it after the current
-// callback returns (every accepted call gets its one result, and cleanup's
-// own callback comes last).
-func (m *manager) free(last func()) error {
+// callbacks are delivered first, and last (may be nil, a compatible result)
+// after them. Called from inside one of the manager's callbacks it cannot wait
+// for the dispatcher: a native manager then drops what is still queued
+// (libsds_free promises no callback after it returns), a compatible one
+// delivers it after the current callback returns (every accepted call gets its
+// one result, and cleanup's own callback comes last).
+func (m *manager) free(last *result) error {
 	if _, ok := managers.remove(m.handle); !ok {
 		return fmt.Errorf("%w: %#x", errBadHandle, m.handle)
 	}
@@ -161,16 +163,11 @@ func (m *manager) free(last func()) error {
 	defer m.calls.Unlock()
 	m.runner.Stop()
 	if last != nil {
-		m.queue.Post(last)
+		m.postResult(last)
 	}
-	if m.compat != nil {
-		m.queue.CloseLater()
-	} else {
-		if m.queue.InDispatcher() {
-			m.dropEvents.Store(true)
-		}
-		m.queue.Close()
-	}
+	discard := m.compat == nil && C.sdsi_in_dispatcher(m.d) != 0
+	C.sdsi_dispatcher_close(m.d, C.int(boolInt(discard)))
+	m.d = nil
 	_ = m.eng.Close()
 	m.scratch.free()
 	if m.store != nil {
@@ -285,4 +282,11 @@ func (m *manager) runTasks(tasks uint32) error {
 		errs = append(errs, m.eng.SweepRepairs())
 	}
 	return errors.Join(errs...)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
