@@ -9,40 +9,10 @@
    periodic loops deliver to the new owner: trace steps 1120-1128.) A NULL
    callback gives RET_MISSING_CALLBACK and cleans nothing up. */
 #include "testutil.h"
+#include "testcompat.h"
+#include "testcompatlog.h"
 
 static const char invalid_text[] = "libsds error: invalid context";
-
-/* One log of events and results, in arrival order. */
-typedef struct {
-  char kind; /* 'E' event, 'R' result */
-  int ret;
-  char *msg;
-  size_t len;
-  void *ud;
-} entry;
-
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t log_cv = PTHREAD_COND_INITIALIZER;
-static entry log_e[1024];
-static int log_n;
-
-static void log_add(char kind, int ret, const char *msg, size_t len, void *ud) {
-  pthread_mutex_lock(&log_mu);
-  if (log_n < (int)(sizeof log_e / sizeof log_e[0])) {
-    entry *e = &log_e[log_n++];
-    e->kind = kind;
-    e->ret = ret;
-    e->msg = malloc(len + 1);
-    memcpy(e->msg, msg, len);
-    e->msg[len] = 0;
-    e->len = len;
-    e->ud = ud;
-  }
-  pthread_cond_broadcast(&log_cv);
-  pthread_mutex_unlock(&log_mu);
-}
-static void ev_cb(int ret, const char *msg, size_t len, void *ud) { log_add('E', ret, msg, len, ud); }
-static void res_cb(int ret, const char *msg, size_t len, void *ud) { log_add('R', ret, msg, len, ud); }
 
 static int count(char kind, void *ud) {
   int n = 0;
@@ -88,29 +58,6 @@ static int wait_for(char kind, void *ud, int n) {
     tu_failures++;
   }
   return ok;
-}
-
-static void *new_mgr(void) {
-  tu_result r;
-  tu_result_init(&r);
-  void *ctx = SdsNewReliabilityManager(tu_result_cb, &r);
-  CHECK(ctx != NULL);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  tu_result_destroy(&r);
-  return ctx;
-}
-
-static unsigned char *wrap(void *ctx, const char *content, const char *id, const char *ch, size_t *n) {
-  tu_result r;
-  tu_result_init(&r);
-  CHECK_EQ_INT(SdsWrapOutgoingMessage(ctx, (void *)content, strlen(content), id, ch, tu_result_cb, &r), RET_OK);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  unsigned char *w = malloc(r.len / 2 + 1);
-  *n = tu_parse_csv(r.msg, r.len, w);
-  tu_result_destroy(&r);
-  return w;
 }
 
 /* Every int-returning function on a dead ctx: one synchronous invalid-context callback. */

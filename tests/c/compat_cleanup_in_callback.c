@@ -13,45 +13,7 @@
       with RET_OK and calls back once.
    A watchdog fails the program if a step hangs for 3 s. */
 #include "testutil.h"
-#include <unistd.h>
-
-/* ---- watchdog ---- */
-
-static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wd_cv = PTHREAD_COND_INITIALIZER;
-static const char *wd_stage = "start";
-static int wd_done, wd_gen;
-
-/* Names the step in progress; each step gets 3 s. */
-static void stage(const char *s) {
-  pthread_mutex_lock(&wd_mu);
-  wd_stage = s;
-  wd_gen++;
-  pthread_cond_signal(&wd_cv);
-  pthread_mutex_unlock(&wd_mu);
-}
-
-static void *watchdog(void *arg) {
-  (void)arg;
-  pthread_mutex_lock(&wd_mu);
-  int gen = -1;
-  struct timespec deadline;
-  while (!wd_done) {
-    if (gen != wd_gen) {
-      gen = wd_gen;
-      clock_gettime(CLOCK_REALTIME, &deadline);
-      deadline.tv_sec += 3;
-    }
-    if (pthread_cond_timedwait(&wd_cv, &wd_mu, &deadline) == ETIMEDOUT && gen == wd_gen) {
-      fprintf(stderr, "compat_cleanup_in_callback: HUNG (deadlock) in stage: %s\n", wd_stage);
-      fprintf(stderr, "compat_cleanup_in_callback: %d earlier check(s) FAILED\n", tu_failures);
-      fflush(stderr);
-      _exit(1);
-    }
-  }
-  pthread_mutex_unlock(&wd_mu);
-  return NULL;
-}
+#include "testcompat.h"
 
 /* ---- helpers ---- */
 
@@ -73,38 +35,6 @@ static int calls_of(tu_result *r) {
   int n = r->calls;
   pthread_mutex_unlock(&r->mu);
   return n;
-}
-
-static void *new_mgr(void) {
-  tu_result r;
-  tu_result_init(&r);
-  void *ctx = SdsNewReliabilityManager(tu_result_cb, &r);
-  CHECK(ctx != NULL);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  tu_result_destroy(&r);
-  return ctx;
-}
-
-static void cleanup_mgr(void *ctx) {
-  tu_result r;
-  tu_result_init(&r);
-  CHECK_EQ_INT(SdsCleanupReliabilityManager(ctx, tu_result_cb, &r), RET_OK);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  tu_result_destroy(&r);
-}
-
-static unsigned char *wrap(void *ctx, const char *content, const char *id, const char *ch, size_t *n) {
-  tu_result r;
-  tu_result_init(&r);
-  CHECK_EQ_INT(SdsWrapOutgoingMessage(ctx, (void *)content, strlen(content), id, ch, tu_result_cb, &r), RET_OK);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  unsigned char *w = malloc(r.len / 2 + 1);
-  *n = tu_parse_csv(r.msg, r.len, w);
-  tu_result_destroy(&r);
-  return w;
 }
 
 /* ---- 1. wrap + cleanup inside a result callback ---- */
@@ -229,18 +159,13 @@ static void test_cleanup_in_validation_cb(void) {
 }
 
 int main(void) {
-  pthread_t wd;
-  pthread_create(&wd, NULL, watchdog, NULL);
+  watchdog_start("compat_cleanup_in_callback", 3);
   void *sender = new_mgr();
   test_wrap_then_cleanup_in_result_cb();
   test_cleanup_in_event_cb(sender);
   test_cleanup_in_validation_cb();
   stage("final cleanup");
   cleanup_mgr(sender);
-  pthread_mutex_lock(&wd_mu);
-  wd_done = 1;
-  pthread_cond_signal(&wd_cv);
-  pthread_mutex_unlock(&wd_mu);
-  pthread_join(wd, NULL);
+  watchdog_stop();
   return tu_done("compat_cleanup_in_callback");
 }

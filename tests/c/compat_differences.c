@@ -7,41 +7,9 @@
    - a result buffer stays readable after its callback: the manager keeps its
      last 64 results alive (sds-go-bindings reads msg after the callback). */
 #include "testutil.h"
+#include "testcompat.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-
-static void *new_mgr(void) {
-  tu_result r;
-  tu_result_init(&r);
-  void *ctx = SdsNewReliabilityManager(tu_result_cb, &r);
-  CHECK(ctx != NULL);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  tu_result_destroy(&r);
-  return ctx;
-}
-
-static void cleanup_mgr(void *ctx) {
-  tu_result r;
-  tu_result_init(&r);
-  CHECK_EQ_INT(SdsCleanupReliabilityManager(ctx, tu_result_cb, &r), RET_OK);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  tu_result_destroy(&r);
-}
-
-/* Wraps content as id on ch; returns the malloc'd wire bytes. */
-static unsigned char *wrap(void *ctx, const char *content, const char *id, const char *ch, size_t *n) {
-  tu_result r;
-  tu_result_init(&r);
-  CHECK_EQ_INT(SdsWrapOutgoingMessage(ctx, (void *)content, strlen(content), id, ch, tu_result_cb, &r), RET_OK);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  unsigned char *w = malloc(r.len / 2 + 1);
-  *n = tu_parse_csv(r.msg, r.len, w);
-  tu_result_destroy(&r);
-  return w;
-}
 
 /* ---- events with a NULL userData ---- */
 

@@ -9,39 +9,9 @@
    - a NULL callback: RET_MISSING_CALLBACK (2) from every int-returning
      function, nothing done; SdsNewReliabilityManager(NULL, x) is NULL. */
 #include "testutil.h"
+#include "testcompat.h"
 
 #define PREFIX "libsds error: handleRes fireSyncRes error: error processing "
-
-typedef struct {
-  tu_result r;
-  pthread_t thr;
-} rec;
-
-static void rec_cb(int ret, const char *msg, size_t len, void *ud) {
-  rec *x = ud;
-  x->thr = pthread_self();
-  tu_result_cb(ret, msg, len, &x->r);
-}
-
-static void *new_mgr(void) {
-  tu_result r;
-  tu_result_init(&r);
-  void *ctx = SdsNewReliabilityManager(tu_result_cb, &r);
-  CHECK(ctx != NULL);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  tu_result_destroy(&r);
-  return ctx;
-}
-
-static void cleanup_mgr(void *ctx) {
-  tu_result r;
-  tu_result_init(&r);
-  CHECK_EQ_INT(SdsCleanupReliabilityManager(ctx, tu_result_cb, &r), RET_OK);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  tu_result_destroy(&r);
-}
 
 /* After a call that failed validation: rc RET_ERR, exactly one callback,
    already made, on this thread, with RET_ERR and text. */

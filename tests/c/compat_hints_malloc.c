@@ -6,6 +6,7 @@
    LeakSanitizer must see no error and no leak. The hints reach the wire: Q
    unwraps h2 without h1 and reports h1 with retrievalHint base64("hint:h1"). */
 #include "testutil.h"
+#include "testcompat.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int provider_calls;
@@ -54,28 +55,9 @@ static void q_event_cb(int ret, const char *msg, size_t len, void *ud) {
   pthread_mutex_unlock(&mu);
 }
 
-/* tu_result_cb mallocs a copy of every result on the library thread, as the
-   hint-malloc probe's callback did (that made nim-sds crash sooner). */
-static void *new_mgr(void) {
-  tu_result r;
-  tu_result_init(&r);
-  void *ctx = SdsNewReliabilityManager(tu_result_cb, &r);
-  CHECK(ctx != NULL);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  tu_result_destroy(&r);
-  return ctx;
-}
-
-static void cleanup_mgr(void *ctx) {
-  tu_result r;
-  tu_result_init(&r);
-  CHECK_EQ_INT(SdsCleanupReliabilityManager(ctx, tu_result_cb, &r), RET_OK);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  tu_result_destroy(&r);
-}
-
+/* new_mgr and cleanup_mgr (testcompat.h) use tu_result_cb, which mallocs a copy of every
+   result on the library thread, as the hint-malloc probe's callback did (that made nim-sds
+   crash sooner). */
 int main(void) {
   void *p = new_mgr();
   void *q = new_mgr();

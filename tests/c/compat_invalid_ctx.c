@@ -6,20 +6,9 @@
    harmless no-ops on such a ctx. (nim-sds 35a33ad segfaults on a NULL ctx:
    trace probe null-ctx.) */
 #include "testutil.h"
+#include "testcompat.h"
 
 static const char invalid_text[] = "libsds error: invalid context";
-
-/* A result slot that also remembers the thread it was called on. */
-typedef struct {
-  tu_result r;
-  pthread_t thr;
-} rec;
-
-static void rec_cb(int ret, const char *msg, size_t len, void *ud) {
-  rec *x = ud;
-  x->thr = pthread_self();
-  tu_result_cb(ret, msg, len, &x->r);
-}
 
 /* Counts every call of a callback that must never be called. */
 static pthread_mutex_t never_mu = PTHREAD_MUTEX_INITIALIZER;

@@ -5,40 +5,9 @@
    back on the caller's thread, inside the call (ABI.md §1.5, §2.2, §2.5).
    Events and results are recorded in one sequence under one mutex. */
 #include "testutil.h"
+#include "testcompatlog.h"
 
-typedef struct {
-  char kind; /* 'E' event, 'R' result */
-  int ret;
-  char *msg;
-  size_t len;
-  void *ud;
-  pthread_t thr;
-} entry;
-
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t log_cv = PTHREAD_COND_INITIALIZER;
-static entry log_e[2048];
-static int log_n;
 static pthread_t main_thr;
-
-static void log_add(char kind, int ret, const char *msg, size_t len, void *ud) {
-  pthread_mutex_lock(&log_mu);
-  if (log_n < (int)(sizeof log_e / sizeof log_e[0])) {
-    entry *e = &log_e[log_n++];
-    e->kind = kind;
-    e->ret = ret;
-    e->msg = malloc(len + 1);
-    if (len) memcpy(e->msg, msg, len);
-    e->msg[len] = 0;
-    e->len = len;
-    e->ud = ud;
-    e->thr = pthread_self();
-  }
-  pthread_cond_broadcast(&log_cv);
-  pthread_mutex_unlock(&log_mu);
-}
-static void ev_cb(int ret, const char *msg, size_t len, void *ud) { log_add('E', ret, msg, len, ud); }
-static void res_cb(int ret, const char *msg, size_t len, void *ud) { log_add('R', ret, msg, len, ud); }
 
 static int log_size(void) {
   pthread_mutex_lock(&log_mu);

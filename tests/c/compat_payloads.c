@@ -8,6 +8,7 @@
    - Nim escapeJson for ids and channels with " \ newline tab 0x01 <& é and
      \b 0x0B \f \r 0x0E 0x1F 0x7F / > U+2028 (trace steps 96-100). */
 #include "testutil.h"
+#include "testcompat.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -68,7 +69,8 @@ static int evcount(evlog *l) {
   return n;
 }
 
-static void *new_mgr(evlog *l) {
+/* Creates a manager (checking its empty RET_OK result) whose events go to l, if given. */
+static void *new_logged_mgr(evlog *l) {
   tu_result r;
   tu_result_init(&r);
   void *ctx = SdsNewReliabilityManager(tu_result_cb, &r);
@@ -80,15 +82,6 @@ static void *new_mgr(evlog *l) {
   tu_result_destroy(&r);
   if (l) SdsSetEventCallback(ctx, ev_cb, l);
   return ctx;
-}
-
-static void cleanup_mgr(void *ctx) {
-  tu_result r;
-  tu_result_init(&r);
-  CHECK_EQ_INT(SdsCleanupReliabilityManager(ctx, tu_result_cb, &r), RET_OK);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  tu_result_destroy(&r);
 }
 
 /* Is s[0..n) the canonical CSV form of some bytes: decimals 0..255 without
@@ -112,8 +105,8 @@ static int csv_canonical(const char *s, size_t n) {
 
 /* Wraps; checks the CSV form and that it decodes as an SDS message with this
    id (field 1 first: 0x0a, length, id bytes; then the lamport tag 0x10). */
-static unsigned char *wrap(void *ctx, const void *content, size_t clen, const char *id, const char *ch,
-                           size_t *n) {
+static unsigned char *wrap_checked(void *ctx, const void *content, size_t clen, const char *id, const char *ch,
+                                   size_t *n) {
   tu_result r;
   tu_result_init(&r);
   CHECK_EQ_INT(SdsWrapOutgoingMessage(ctx, (void *)content, clen, id, ch, tu_result_cb, &r), RET_OK);
@@ -158,11 +151,11 @@ static void unwrap(void *ctx, const unsigned char *w, size_t n, const char *want
 
 static void test_basic(void) {
   evlog la = {0}, lb = {0}, lc = {0};
-  void *a = new_mgr(&la), *b = new_mgr(&lb), *c = new_mgr(&lc);
+  void *a = new_logged_mgr(&la), *b = new_logged_mgr(&lb), *c = new_logged_mgr(&lc);
   size_t n1, nr1, n2;
 
   /* A wraps m1; B unwraps it: message_ready */
-  unsigned char *m1 = wrap(a, "hello m1", 8, "m1", "c1", &n1);
+  unsigned char *m1 = wrap_checked(a, "hello m1", 8, "m1", "c1", &n1);
   /* the wrap result has no event */
   CHECK_EQ_INT(evcount(&la), 0);
   unwrap(b, m1, n1, "{\"message\":[104,101,108,108,111,32,109,49],\"channelId\":\"c1\",\"missingDeps\":[]}");
@@ -174,14 +167,14 @@ static void test_basic(void) {
   check_events("B gets m1 again", &lb, 0, b_ready);
 
   /* B wraps r1 (history [m1]); A unwraps it: message_sent m1, message_ready r1 */
-  unsigned char *r1 = wrap(b, "reply r1", 8, "r1", "c1", &nr1);
+  unsigned char *r1 = wrap_checked(b, "reply r1", 8, "r1", "c1", &nr1);
   unwrap(a, r1, nr1, "{\"message\":[114,101,112,108,121,32,114,49],\"channelId\":\"c1\",\"missingDeps\":[]}");
   const char *a_ack[] = {"{\"messageId\":\"m1\",\"channelId\":\"c1\",\"eventType\":\"message_sent\"}",
                          "{\"messageId\":\"r1\",\"channelId\":\"c1\",\"eventType\":\"message_ready\"}", NULL};
   check_events("A gets r1", &la, 0, a_ack);
 
   /* A wraps m2 (history [m1, r1], oldest first); C gets only m2: missing both, hint "" */
-  unsigned char *m2 = wrap(a, "hello m2", 8, "m2", "c1", &n2);
+  unsigned char *m2 = wrap_checked(a, "hello m2", 8, "m2", "c1", &n2);
   unwrap(c, m2, n2,
          "{\"message\":[104,101,108,108,111,32,109,50],\"channelId\":\"c1\",\"missingDeps\":"
          "[{\"messageId\":\"m1\",\"retrievalHint\":\"\"},{\"messageId\":\"r1\",\"retrievalHint\":\"\"}]}");
@@ -260,12 +253,12 @@ static const char step100_result[] =
 
 static void test_escaping(void) {
   evlog la = {0}, lb = {0}, lc = {0};
-  void *a = new_mgr(&la), *b = new_mgr(&lb), *c = new_mgr(&lc);
+  void *a = new_logged_mgr(&la), *b = new_logged_mgr(&lb), *c = new_logged_mgr(&lc);
   unsigned char all[256];
   for (int i = 0; i < 256; i++) all[i] = (unsigned char)i;
   size_t n1, n2;
-  unsigned char *w1 = wrap(a, all, sizeof all, W1_ID, ODD_CH, &n1);
-  unsigned char *w2 = wrap(a, "w2 body", 7, W2_ID, ODD_CH, &n2);
+  unsigned char *w1 = wrap_checked(a, all, sizeof all, W1_ID, ODD_CH, &n1);
+  unsigned char *w2 = wrap_checked(a, "w2 body", 7, W2_ID, ODD_CH, &n2);
 
   /* step 98: B receives w1 (content: all 256 byte values) */
   char want98[2048];
@@ -288,7 +281,7 @@ static void test_escaping(void) {
 
   /* a message_sent with the odd ids: A learns from B's reply that w1, w2 arrived */
   size_t nr;
-  unsigned char *rep = wrap(b, "ok", 2, "rep", ODD_CH, &nr);
+  unsigned char *rep = wrap_checked(b, "ok", 2, "rep", ODD_CH, &nr);
   unwrap(a, rep, nr, "{\"message\":[111,107],\"channelId\":\"ch\\\"\\\\\\n\\t\\u0001<&\303\251\",\"missingDeps\":[]}");
   const char *ea[] = {
       "{\"messageId\":\"w\\\"1\\\\\\n\\t\\u0001<&\303\251\",\"channelId\":\"ch\\\"\\\\\\n\\t\\u0001<&\303\251\","
@@ -301,7 +294,7 @@ static void test_escaping(void) {
 
   /* the empty message id is allowed */
   size_t ne;
-  unsigned char *we = wrap(a, "e", 1, "", "c1", &ne);
+  unsigned char *we = wrap_checked(a, "e", 1, "", "c1", &ne);
   unwrap(c, we, ne, "{\"message\":[101],\"channelId\":\"c1\",\"missingDeps\":[]}");
   const char *ee[] = {step100_event, "{\"messageId\":\"\",\"channelId\":\"c1\",\"eventType\":\"message_ready\"}", NULL};
   check_events("empty id", &lc, 0, ee);

@@ -11,78 +11,7 @@
      the outer wrap succeeds; a call into another manager works.
    A watchdog ends the program with a failure if anything hangs. */
 #include "testutil.h"
-#include <unistd.h>
-
-/* ---- watchdog ---- */
-
-static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wd_cv = PTHREAD_COND_INITIALIZER;
-static const char *wd_stage = "start";
-static int wd_done, wd_gen;
-
-/* Names the step in progress; each step gets 5 s. */
-static void stage(const char *s) {
-  pthread_mutex_lock(&wd_mu);
-  wd_stage = s;
-  wd_gen++;
-  pthread_cond_signal(&wd_cv);
-  pthread_mutex_unlock(&wd_mu);
-}
-
-static void *watchdog(void *arg) {
-  (void)arg;
-  pthread_mutex_lock(&wd_mu);
-  int gen = -1;
-  struct timespec deadline;
-  while (!wd_done) {
-    if (gen != wd_gen) {
-      gen = wd_gen;
-      clock_gettime(CLOCK_REALTIME, &deadline);
-      deadline.tv_sec += 5;
-    }
-    if (pthread_cond_timedwait(&wd_cv, &wd_mu, &deadline) == ETIMEDOUT && gen == wd_gen) {
-      fprintf(stderr, "compat_reentry: HUNG (deadlock?) in stage: %s\n", wd_stage);
-      fflush(stderr);
-      _exit(1);
-    }
-  }
-  pthread_mutex_unlock(&wd_mu);
-  return NULL;
-}
-
-/* ---- helpers ---- */
-
-static void *new_mgr(void) {
-  tu_result r;
-  tu_result_init(&r);
-  void *ctx = SdsNewReliabilityManager(tu_result_cb, &r);
-  CHECK(ctx != NULL);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  tu_result_destroy(&r);
-  return ctx;
-}
-
-static void cleanup_mgr(void *ctx) {
-  tu_result r;
-  tu_result_init(&r);
-  CHECK_EQ_INT(SdsCleanupReliabilityManager(ctx, tu_result_cb, &r), RET_OK);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  tu_result_destroy(&r);
-}
-
-static unsigned char *wrap(void *ctx, const char *content, const char *id, const char *ch, size_t *n) {
-  tu_result r;
-  tu_result_init(&r);
-  CHECK_EQ_INT(SdsWrapOutgoingMessage(ctx, (void *)content, strlen(content), id, ch, tu_result_cb, &r), RET_OK);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  unsigned char *w = malloc(r.len / 2 + 1);
-  *n = tu_parse_csv(r.msg, r.len, w);
-  tu_result_destroy(&r);
-  return w;
-}
+#include "testcompat.h"
 
 /* ---- (a) from inside a result callback ---- */
 
@@ -383,8 +312,7 @@ static void test_provider(void) {
 }
 
 int main(void) {
-  pthread_t wd;
-  pthread_create(&wd, NULL, watchdog, NULL);
+  watchdog_start("compat_reentry", 5);
   void *sender = new_mgr();
   test_result_callback(sender);
   test_event_callback(sender);
@@ -392,10 +320,6 @@ int main(void) {
   test_provider();
   stage("final cleanup");
   cleanup_mgr(sender);
-  pthread_mutex_lock(&wd_mu);
-  wd_done = 1;
-  pthread_cond_signal(&wd_cv);
-  pthread_mutex_unlock(&wd_mu);
-  pthread_join(wd, NULL);
+  watchdog_stop();
   return tu_done("compat_reentry");
 }

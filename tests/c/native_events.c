@@ -6,93 +6,11 @@
    library thread in order, the event size field, GIVEN_UP, the SDS-R repair
    round trip (REPAIR_READY), and the retrieval-hint provider protocol. */
 #include "testutil.h"
+#include "testevents.h"
+#include "testnative.h"
+#include "testwire.h"
 
-/* ---- a minimal protobuf reader/writer for SDS wire messages ---- */
-
-typedef struct {
-  uint32_t num, wt;
-  uint64_t v;
-  const uint8_t *data;
-  size_t len;
-  size_t start, end; /* the whole field's span in the input */
-} pb_field;
-
-static int pb_varint(const uint8_t *b, size_t n, size_t *i, uint64_t *v) {
-  *v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (*i >= n) return -1;
-    uint8_t c = b[(*i)++];
-    *v |= (uint64_t)(c & 0x7f) << shift;
-    if (!(c & 0x80)) return 0;
-  }
-  return -1;
-}
-
-static int pb_next(const uint8_t *b, size_t n, size_t *i, pb_field *f) {
-  if (*i >= n) return 0;
-  f->start = *i;
-  uint64_t key;
-  if (pb_varint(b, n, i, &key)) return -1;
-  f->num = (uint32_t)(key >> 3);
-  f->wt = (uint32_t)(key & 7);
-  f->data = NULL;
-  f->len = 0;
-  f->v = 0;
-  int r = -1;
-  switch (f->wt) {
-  case 0: r = pb_varint(b, n, i, &f->v) ? -1 : 1; break;
-  case 2: {
-    uint64_t len;
-    if (pb_varint(b, n, i, &len) || len > n - *i) return -1;
-    f->data = b + *i;
-    f->len = (size_t)len;
-    *i += (size_t)len;
-    r = 1;
-    break;
-  }
-  case 1: if (n - *i < 8) return -1; *i += 8; r = 1; break;
-  case 5: if (n - *i < 4) return -1; *i += 4; r = 1; break;
-  }
-  f->end = *i;
-  return r;
-}
-
-static int pb_count(const uint8_t *b, size_t n, uint32_t num) {
-  size_t i = 0;
-  pb_field f;
-  int c = 0, r;
-  while ((r = pb_next(b, n, &i, &f)) == 1)
-    if (f.num == num) c++;
-  return r < 0 ? -1 : c;
-}
-
-static int pb_get(const uint8_t *b, size_t n, uint32_t num, pb_field *out) {
-  size_t i = 0;
-  pb_field f;
-  int found = 0;
-  while (pb_next(b, n, &i, &f) == 1)
-    if (f.num == num) {
-      *out = f;
-      found = 1;
-    }
-  return found;
-}
-
-/* The k-th (0-based) top-level field numbered num. */
-static int pb_nth(const uint8_t *b, size_t n, uint32_t num, int k, pb_field *out) {
-  size_t i = 0;
-  pb_field f;
-  while (pb_next(b, n, &i, &f) == 1)
-    if (f.num == num && k-- == 0) {
-      *out = f;
-      return 1;
-    }
-  return 0;
-}
-
-static int field_is(const pb_field *f, const char *s) {
-  return f->wt == 2 && f->len == strlen(s) && memcmp(f->data, s, f->len) == 0;
-}
+/* ---- wire helpers (the rest are in testwire.h) ---- */
 
 /* A history entry (field 3 or 13) as strings; the hint is returned raw. */
 typedef struct {
@@ -117,160 +35,6 @@ static int entry_at(const uint8_t *b, size_t n, uint32_t num, int k, wire_entry 
   return 1;
 }
 
-/* A growable byte buffer for writing messages by hand. */
-typedef struct {
-  uint8_t b[4096];
-  size_t n;
-} pb_buf;
-
-static void pb_put_varint(pb_buf *p, uint64_t v) {
-  do {
-    uint8_t c = v & 0x7f;
-    v >>= 7;
-    p->b[p->n++] = c | (v ? 0x80 : 0);
-  } while (v);
-}
-
-static void pb_put_bytes(pb_buf *p, uint32_t num, const void *d, size_t len) {
-  pb_put_varint(p, (uint64_t)num << 3 | 2);
-  pb_put_varint(p, len);
-  memcpy(p->b + p->n, d, len);
-  p->n += len;
-}
-
-/* Copies a message leaving out every top-level field numbered drop. */
-static size_t pb_strip(const uint8_t *b, size_t n, uint32_t drop, uint8_t *out) {
-  size_t i = 0, k = 0;
-  pb_field f;
-  while (pb_next(b, n, &i, &f) == 1) {
-    if (f.num == drop) continue;
-    memcpy(out + k, b + f.start, f.end - f.start);
-    k += f.end - f.start;
-  }
-  return k;
-}
-
-/* ---- an event recorder ---- */
-
-#define MAX_EVENTS 256
-
-typedef struct {
-  uint32_t size, type;
-  char ch[64], id[64];
-  size_t ch_len, id_len;
-  int ch_nul_ok, id_nul_ok; /* data[len] == 0 */
-  int ndeps;
-  char deps[8][64];
-  size_t dep_len[8];
-  char dep_sender[8][64];
-  char dep_hint[8][64];
-  uint8_t *msg;
-  size_t msg_len;
-  int has_error;
-  pthread_t thread;
-} rec_event;
-
-typedef struct {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  rec_event ev[MAX_EVENTS];
-  int n;
-} recorder;
-
-static void rec_init(recorder *r) {
-  memset(r, 0, sizeof *r);
-  pthread_mutex_init(&r->mu, NULL);
-  pthread_cond_init(&r->cv, NULL);
-}
-
-static void rec_destroy(recorder *r) {
-  for (int i = 0; i < r->n; i++) free(r->ev[i].msg);
-  pthread_mutex_destroy(&r->mu);
-  pthread_cond_destroy(&r->cv);
-}
-
-static void copy_str(char *dst, size_t cap, libsds_str s) {
-  size_t n = s.len < cap - 1 ? s.len : cap - 1;
-  if (s.data && n) memcpy(dst, s.data, n);
-  dst[n] = 0;
-}
-
-static void on_event(const libsds_event *e, void *ud) {
-  recorder *r = ud;
-  pthread_mutex_lock(&r->mu);
-  if (r->n < MAX_EVENTS) {
-    rec_event *x = &r->ev[r->n];
-    memset(x, 0, sizeof *x);
-    x->size = e->size;
-    x->type = e->type;
-    copy_str(x->ch, sizeof x->ch, e->channel_id);
-    copy_str(x->id, sizeof x->id, e->message_id);
-    x->ch_len = e->channel_id.len;
-    x->id_len = e->message_id.len;
-    x->ch_nul_ok = e->channel_id.data && e->channel_id.data[e->channel_id.len] == 0;
-    x->id_nul_ok = e->message_id.data && e->message_id.data[e->message_id.len] == 0;
-    x->ndeps = (int)e->missing_deps_len;
-    for (size_t i = 0; i < e->missing_deps_len && i < 8; i++) {
-      copy_str(x->deps[i], 64, e->missing_deps[i].message_id);
-      x->dep_len[i] = e->missing_deps[i].message_id.len;
-      copy_str(x->dep_sender[i], 64, e->missing_deps[i].sender_id);
-      libsds_str h = {(const char *)e->missing_deps[i].retrieval_hint, e->missing_deps[i].retrieval_hint_len};
-      copy_str(x->dep_hint[i], 64, h);
-    }
-    if (e->message && e->message_len) {
-      x->msg = malloc(e->message_len);
-      memcpy(x->msg, e->message, e->message_len);
-      x->msg_len = e->message_len;
-    }
-    x->has_error = e->error != NULL;
-    x->thread = pthread_self();
-  }
-  r->n++;
-  pthread_cond_broadcast(&r->cv);
-  pthread_mutex_unlock(&r->mu);
-}
-
-/* Waits until the recorder has at least n events (5 s at most). */
-static int rec_wait(recorder *r, int n) {
-  struct timespec dl;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  dl.tv_sec += 5;
-  int ok = 1;
-  pthread_mutex_lock(&r->mu);
-  while (r->n < n)
-    if (pthread_cond_timedwait(&r->cv, &r->mu, &dl) == ETIMEDOUT) {
-      ok = 0;
-      break;
-    }
-  pthread_mutex_unlock(&r->mu);
-  if (!ok) {
-    fprintf(stderr, "rec_wait: timed out waiting for event %d (have %d)\n", n, r->n);
-    tu_failures++;
-  }
-  return ok;
-}
-
-static int rec_count(recorder *r) {
-  pthread_mutex_lock(&r->mu);
-  int n = r->n;
-  pthread_mutex_unlock(&r->mu);
-  return n;
-}
-
-/* Checks event i's type and message id (NULL: don't check the id). */
-static void check_ev(recorder *r, int i, int type, const char *mid, int line) {
-  pthread_mutex_lock(&r->mu);
-  int have = i < r->n && i < MAX_EVENTS;
-  const rec_event *e = &r->ev[i];
-  if (!have || e->type != (uint32_t)type || (mid && strcmp(e->id, mid) != 0)) {
-    fprintf(stderr, "%s:%d: event %d is (type %u, id \"%s\"), want (type %d, id \"%s\")\n", __FILE__, line, i,
-            have ? e->type : 0, have ? e->id : "<none>", type, mid ? mid : "*");
-    tu_failures++;
-  }
-  pthread_mutex_unlock(&r->mu);
-}
-#define CHECK_EV(r, i, t, mid) check_ev((r), (i), (t), (mid), __LINE__)
-
 /* ---- helpers ---- */
 
 static pthread_t main_thread;
@@ -285,12 +49,6 @@ static libsds_handle new_manager(const char *pid, recorder *r, uint64_t set, int
   CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
   if (r) CHECK_EQ_INT(libsds_set_event_handler(h, on_event, r), LIBSDS_OK);
   return h;
-}
-
-static libsds_buffer wrap(libsds_handle h, const char *content, const char *id, const char *ch) {
-  libsds_buffer b = {0};
-  CHECK_EQ_INT(libsds_wrap(h, (const uint8_t *)content, strlen(content), id, ch, &b), LIBSDS_OK);
-  return b;
 }
 
 /* Unwraps and returns the number of missing deps (-1 on error); keeps the result in *out if given. */
@@ -320,7 +78,7 @@ static void test_round_trip_and_ack(void) {
   libsds_handle a = new_manager("alice", &ra, 0, 0, 0);
   libsds_handle b = new_manager(NULL, &rb, 0, 0, 0);
 
-  libsds_buffer a1 = wrap(a, "hello bob", "a1", "room");
+  libsds_buffer a1 = wrap_msg(a, "hello bob", "a1", "room");
   libsds_unwrapped *u = NULL;
   CHECK_EQ_INT(unwrap(b, a1.data, a1.len, &u), 0);
   if (u) {
@@ -349,7 +107,7 @@ static void test_round_trip_and_ack(void) {
   }
 
   /* b1 cites a1. Strip b1's bloom filter so that only the causal history can acknowledge. */
-  libsds_buffer b1 = wrap(b, "hi alice", "b1", "room");
+  libsds_buffer b1 = wrap_msg(b, "hi alice", "b1", "room");
   wire_entry e;
   CHECK(entry_at(b1.data, b1.len, 3, 0, &e) && strcmp(e.id, "a1") == 0);
   CHECK_STR(e.sender, "alice");
@@ -385,7 +143,7 @@ static void test_out_of_order(void) {
   for (int i = 1; i <= 4; i++) {
     snprintf(id, sizeof id, "m%d", i);
     snprintf(content, sizeof content, "c%d", i);
-    m[i] = wrap(a, content, id, "chain");
+    m[i] = wrap_msg(a, content, id, "chain");
   }
   /* m4, m3, m2: each waits for everything it cites that b lacks, in citation order. */
   for (int i = 4; i >= 2; i--) {
@@ -435,30 +193,14 @@ static void test_out_of_order(void) {
   rec_destroy(&rb);
 }
 
-/* A hand-written message with id, a causal history of raw ids, channel and content. */
-static size_t craft(pb_buf *p, const char *id, size_t id_len, const char *dep, size_t dep_len, const char *ch) {
-  p->n = 0;
-  pb_put_bytes(p, 1, id, id_len);
-  pb_put_varint(p, 2 << 3 | 0);
-  pb_put_varint(p, 5);
-  if (dep) {
-    pb_buf e = {.n = 0};
-    pb_put_bytes(&e, 1, dep, dep_len);
-    pb_put_bytes(p, 3, e.b, e.n);
-  }
-  pb_put_bytes(p, 4, ch, strlen(ch));
-  pb_put_bytes(p, 5, "x", 1);
-  return p->n;
-}
-
 static void test_mark_dependencies_met(void) {
   recorder rb;
   rec_init(&rb);
   libsds_handle a = new_manager(NULL, NULL, 0, 0, 0);
   libsds_handle b = new_manager(NULL, &rb, 0, 0, 0);
 
-  libsds_buffer x1 = wrap(a, "one", "x1", "mk");
-  libsds_buffer x2 = wrap(a, "two", "x2", "mk");
+  libsds_buffer x1 = wrap_msg(a, "one", "x1", "mk");
+  libsds_buffer x2 = wrap_msg(a, "two", "x2", "mk");
   CHECK_EQ_INT(unwrap(b, x2.data, x2.len, NULL), 1);
   rec_wait(&rb, 1);
   CHECK_EV(&rb, 0, LIBSDS_EVENT_MISSING_DEPENDENCIES, "x2");
@@ -480,7 +222,7 @@ static void test_mark_dependencies_met(void) {
 
   /* Ids with embedded NULs on the wire: a message citing "d\0x" (3 bytes). */
   pb_buf p;
-  size_t n = craft(&p, "w\0w", 3, "d\0x", 3, "nul");
+  size_t n = pb_craft(&p, "w\0w", 3, 5, (const char *const[]){"d\0x"}, (const size_t[]){3}, 1, "nul");
   libsds_unwrapped *u = NULL;
   CHECK_EQ_INT(unwrap(b, p.b, n, &u), 1);
   if (u && u->missing_deps_len == 1) {
@@ -574,7 +316,7 @@ static void test_given_up(void) {
   o.max_resend_attempts = 0;
   CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
   CHECK_EQ_INT(libsds_set_event_handler(h, on_event, &r), LIBSDS_OK);
-  libsds_buffer w = wrap(h, "lonely", "g1", "void");
+  libsds_buffer w = wrap_msg(h, "lonely", "g1", "void");
   CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_BUFFER_SWEEP), LIBSDS_OK); /* not overdue yet */
   tu_sleep_ms(5);
   CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_BUFFER_SWEEP), LIBSDS_OK);
@@ -599,8 +341,8 @@ static void test_repair(void) {
   libsds_handle bob = new_manager("bob", &rb, set, 1, 20);
   libsds_handle carol = new_manager("carol", &rc, set, 1, 20);
 
-  libsds_buffer m1 = wrap(alice, "first", "m1", "grp");
-  libsds_buffer m2 = wrap(alice, "second", "m2", "grp");
+  libsds_buffer m1 = wrap_msg(alice, "first", "m1", "grp");
+  libsds_buffer m2 = wrap_msg(alice, "second", "m2", "grp");
   CHECK_EQ_INT(unwrap(carol, m1.data, m1.len, NULL), 0);
   CHECK_EQ_INT(unwrap(carol, m2.data, m2.len, NULL), 0);
   rec_wait(&rc, 2);
@@ -613,14 +355,14 @@ static void test_repair(void) {
 
   /* After T_req (< 20 ms) bob's next message asks for m1. */
   tu_sleep_ms(30);
-  libsds_buffer b1 = wrap(bob, "bob here", "b1", "grp");
+  libsds_buffer b1 = wrap_msg(bob, "bob here", "b1", "grp");
   CHECK_EQ_INT(pb_count(b1.data, b1.len, 13), 1);
   wire_entry e;
   CHECK(entry_at(b1.data, b1.len, 13, 0, &e));
   CHECK_STR(e.id, "m1");
   CHECK_STR(e.sender, "alice");
   /* asked once: the next message carries no request */
-  libsds_buffer b2 = wrap(bob, "bob again", "b2", "grp");
+  libsds_buffer b2 = wrap_msg(bob, "bob again", "b2", "grp");
   CHECK_EQ_INT(pb_count(b2.data, b2.len, 13), 0);
 
   /* carol holds m1 and answers after T_resp (< 20 ms). */
@@ -726,9 +468,9 @@ static void test_hints(void) {
   libsds_handle b = new_manager(NULL, &rb, 0, 0, 0);
   CHECK_EQ_INT(libsds_set_hint_provider(a, provider, &s), LIBSDS_OK);
 
-  libsds_buffer m1 = wrap(a, "one", "m1", "h");
+  libsds_buffer m1 = wrap_msg(a, "one", "m1", "h");
   CHECK_EQ_INT(s.calls, 0); /* nothing to cite yet */
-  libsds_buffer m2 = wrap(a, "two", "m2", "h");
+  libsds_buffer m2 = wrap_msg(a, "two", "m2", "h");
   CHECK_EQ_INT(s.calls, 1);
   CHECK_STR(s.ids[0], "m1");
   CHECK(s.buf_len[0] > 0);
@@ -749,7 +491,7 @@ static void test_hints(void) {
 
   /* m3 cites m1 and m2: one call each, in citation order */
   s.calls = 0;
-  libsds_buffer m3 = wrap(a, "three", "m3", "h");
+  libsds_buffer m3 = wrap_msg(a, "three", "m3", "h");
   CHECK_EQ_INT(s.calls, 2);
   CHECK_STR(s.ids[0], "m1");
   CHECK_STR(s.ids[1], "m2");
@@ -760,8 +502,8 @@ static void test_hints(void) {
   libsds_handle c = new_manager(NULL, NULL, 0, 0, 0);
   hint_state big = {.mode = HINT_BIG};
   CHECK_EQ_INT(libsds_set_hint_provider(c, provider, &big), LIBSDS_OK);
-  libsds_buffer c1 = wrap(c, "one", "c1", "h");
-  libsds_buffer c2 = wrap(c, "two", "c2", "h");
+  libsds_buffer c1 = wrap_msg(c, "one", "c1", "h");
+  libsds_buffer c2 = wrap_msg(c, "two", "c2", "h");
   CHECK_EQ_INT(big.calls, 2);
   CHECK(big.buf_len[0] < BIG_HINT);
   CHECK_EQ_INT(big.buf_len[1], BIG_HINT);
@@ -775,17 +517,17 @@ static void test_hints(void) {
   /* 0 and negative: no hint */
   hint_state zero = {.mode = HINT_ZERO}, neg = {.mode = HINT_NEGATIVE};
   CHECK_EQ_INT(libsds_set_hint_provider(c, provider, &zero), LIBSDS_OK);
-  libsds_buffer c3 = wrap(c, "three", "c3", "h");
+  libsds_buffer c3 = wrap_msg(c, "three", "c3", "h");
   CHECK_EQ_INT(zero.calls, 2);
   CHECK(entry_at(c3.data, c3.len, 3, 0, &e) && !e.has_hint);
   CHECK(entry_at(c3.data, c3.len, 3, 1, &e) && !e.has_hint);
   CHECK_EQ_INT(libsds_set_hint_provider(c, provider, &neg), LIBSDS_OK);
-  libsds_buffer c4 = wrap(c, "four", "c4", "h");
+  libsds_buffer c4 = wrap_msg(c, "four", "c4", "h");
   CHECK_EQ_INT(neg.calls, 3);
   for (int k = 0; k < 3; k++) CHECK(entry_at(c4.data, c4.len, 3, k, &e) && !e.has_hint);
   /* removed provider: not called */
   CHECK_EQ_INT(libsds_set_hint_provider(c, NULL, NULL), LIBSDS_OK);
-  libsds_buffer c5 = wrap(c, "five", "c5", "h");
+  libsds_buffer c5 = wrap_msg(c, "five", "c5", "h");
   CHECK_EQ_INT(neg.calls, 3);
   CHECK(entry_at(c5.data, c5.len, 3, 0, &e) && !e.has_hint);
 

@@ -4,83 +4,11 @@
    last_error naming the problem; a short size hides the fields beyond it;
    participant_id becomes the sender id; the store kinds. */
 #include "testutil.h"
+#include "testnative.h"
+#include "testwire.h"
 
-#include <dirent.h>
 #include <stddef.h>
 #include <unistd.h>
-
-/* ---- a minimal protobuf reader for SDS wire messages ---- */
-
-typedef struct {
-  uint32_t num, wt;
-  uint64_t v;
-  const uint8_t *data;
-  size_t len;
-} pb_field;
-
-static int pb_varint(const uint8_t *b, size_t n, size_t *i, uint64_t *v) {
-  *v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (*i >= n) return -1;
-    uint8_t c = b[(*i)++];
-    *v |= (uint64_t)(c & 0x7f) << shift;
-    if (!(c & 0x80)) return 0;
-  }
-  return -1;
-}
-
-/* 1: a field was read; 0: end of input; -1: malformed. */
-static int pb_next(const uint8_t *b, size_t n, size_t *i, pb_field *f) {
-  if (*i >= n) return 0;
-  uint64_t key;
-  if (pb_varint(b, n, i, &key)) return -1;
-  f->num = (uint32_t)(key >> 3);
-  f->wt = (uint32_t)(key & 7);
-  f->data = NULL;
-  f->len = 0;
-  f->v = 0;
-  switch (f->wt) {
-  case 0: return pb_varint(b, n, i, &f->v) ? -1 : 1;
-  case 2: {
-    uint64_t len;
-    if (pb_varint(b, n, i, &len) || len > n - *i) return -1;
-    f->data = b + *i;
-    f->len = (size_t)len;
-    *i += (size_t)len;
-    return 1;
-  }
-  case 1: if (n - *i < 8) return -1; *i += 8; return 1;
-  case 5: if (n - *i < 4) return -1; *i += 4; return 1;
-  }
-  return -1;
-}
-
-/* Counts top-level fields numbered num; -1 if the message is malformed. */
-static int pb_count(const uint8_t *b, size_t n, uint32_t num) {
-  size_t i = 0;
-  pb_field f;
-  int c = 0, r;
-  while ((r = pb_next(b, n, &i, &f)) == 1)
-    if (f.num == num) c++;
-  return r < 0 ? -1 : c;
-}
-
-/* Finds the last top-level field numbered num. */
-static int pb_get(const uint8_t *b, size_t n, uint32_t num, pb_field *out) {
-  size_t i = 0;
-  pb_field f;
-  int found = 0;
-  while (pb_next(b, n, &i, &f) == 1)
-    if (f.num == num) {
-      *out = f;
-      found = 1;
-    }
-  return found;
-}
-
-static int field_is(const pb_field *f, const char *s) {
-  return f->wt == 2 && f->len == strlen(s) && memcmp(f->data, s, f->len) == 0;
-}
 
 /* ---- helpers ---- */
 
@@ -148,21 +76,6 @@ static void expect_new_fails(const libsds_options *o, int want, const char *fiel
     tu_failures++;
   }
   if (rc == LIBSDS_OK) libsds_free(h);
-}
-
-static void rm_rf_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      char p[512];
-      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      unlink(p);
-    }
-    closedir(d);
-  }
-  rmdir(dir);
 }
 
 int main(void) {
@@ -369,7 +282,7 @@ int main(void) {
       CHECK(strlen(libsds_last_error()) > 0);
       CHECK(strstr(libsds_last_error(), "SQLite") != NULL || strstr(libsds_last_error(), "sqlite") != NULL);
     }
-    rm_rf_dir(dir);
+    rm_rf(dir);
 
     libsds_options k = LIBSDS_OPTIONS_INIT;
     k.store_kind = 99;

@@ -12,137 +12,11 @@
    (d) invalid vtables are rejected and destroy runs exactly once;
    (e) misused loaders (stale, NULL, wrong kind) answer with an error. */
 #include "testutil.h"
+#include "testevents.h"
+#include "testnative.h"
+#include "testwire.h"
 
 #include <unistd.h>
-
-/* ======================================================================== */
-/* wire helpers                                                              */
-/* ======================================================================== */
-
-typedef struct {
-  uint32_t num, wt;
-  uint64_t v;
-  const uint8_t *data;
-  size_t len;
-  size_t start, end;
-} pb_field;
-
-static int pb_varint(const uint8_t *b, size_t n, size_t *i, uint64_t *v) {
-  *v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (*i >= n) return -1;
-    uint8_t c = b[(*i)++];
-    *v |= (uint64_t)(c & 0x7f) << shift;
-    if (!(c & 0x80)) return 0;
-  }
-  return -1;
-}
-
-static int pb_next(const uint8_t *b, size_t n, size_t *i, pb_field *f) {
-  if (*i >= n) return 0;
-  f->start = *i;
-  uint64_t key;
-  if (pb_varint(b, n, i, &key)) return -1;
-  f->num = (uint32_t)(key >> 3);
-  f->wt = (uint32_t)(key & 7);
-  f->data = NULL;
-  f->len = 0;
-  int r = -1;
-  switch (f->wt) {
-  case 0: r = pb_varint(b, n, i, &f->v) ? -1 : 1; break;
-  case 2: {
-    uint64_t len;
-    if (pb_varint(b, n, i, &len) || len > n - *i) return -1;
-    f->data = b + *i;
-    f->len = (size_t)len;
-    *i += (size_t)len;
-    r = 1;
-    break;
-  }
-  case 1: if (n - *i < 8) return -1; *i += 8; r = 1; break;
-  case 5: if (n - *i < 4) return -1; *i += 4; r = 1; break;
-  }
-  f->end = *i;
-  return r;
-}
-
-static int pb_get(const uint8_t *b, size_t n, uint32_t num, pb_field *out) {
-  size_t i = 0;
-  pb_field f;
-  int found = 0;
-  while (pb_next(b, n, &i, &f) == 1)
-    if (f.num == num) {
-      *out = f;
-      found = 1;
-    }
-  return found;
-}
-
-/* Writes the ids of the top-level entries numbered num (3 or 13), comma-separated. */
-static void entry_ids(const uint8_t *b, size_t n, uint32_t num, char *out, size_t cap) {
-  size_t i = 0, k = 0;
-  pb_field f, g;
-  out[0] = 0;
-  while (pb_next(b, n, &i, &f) == 1) {
-    if (f.num != num || f.wt != 2) continue;
-    if (!pb_get(f.data, f.len, 1, &g)) continue;
-    k += (size_t)snprintf(out + k, cap > k ? cap - k : 0, "%s%.*s", k ? "," : "", (int)g.len, (const char *)g.data);
-  }
-}
-
-static int id_of(const uint8_t *b, size_t n, char *out, size_t cap) {
-  pb_field f;
-  if (!pb_get(b, n, 1, &f)) return 0;
-  snprintf(out, cap, "%.*s", (int)f.len, (const char *)f.data);
-  return 1;
-}
-
-typedef struct {
-  uint8_t b[4096];
-  size_t n;
-} pb_buf;
-
-static void pb_put_varint(pb_buf *p, uint64_t v) {
-  do {
-    uint8_t c = v & 0x7f;
-    v >>= 7;
-    p->b[p->n++] = c | (v ? 0x80 : 0);
-  } while (v);
-}
-
-static void pb_put_bytes(pb_buf *p, uint32_t num, const void *d, size_t len) {
-  pb_put_varint(p, (uint64_t)num << 3 | 2);
-  pb_put_varint(p, len);
-  memcpy(p->b + p->n, d, len);
-  p->n += len;
-}
-
-/* A message with a causal history citing deps (comma-free list), no bloom filter. */
-static void craft(pb_buf *p, const char *id, const char *const *deps, int ndeps, const char *ch) {
-  p->n = 0;
-  pb_put_bytes(p, 1, id, strlen(id));
-  pb_put_varint(p, 2 << 3);
-  pb_put_varint(p, 1);
-  for (int i = 0; i < ndeps; i++) {
-    pb_buf e = {.n = 0};
-    pb_put_bytes(&e, 1, deps[i], strlen(deps[i]));
-    pb_put_bytes(p, 3, e.b, e.n);
-  }
-  pb_put_bytes(p, 4, ch, strlen(ch));
-  pb_put_bytes(p, 5, "x", 1);
-}
-
-/* Copies a message leaving out its bloom filter (field 6). */
-static size_t strip_bloom(const uint8_t *b, size_t n, uint8_t *out) {
-  size_t i = 0, k = 0;
-  pb_field f;
-  while (pb_next(b, n, &i, &f) == 1) {
-    if (f.num == 6) continue;
-    memcpy(out + k, b + f.start, f.end - f.start);
-    k += f.end - f.start;
-  }
-  return k;
-}
 
 /* ======================================================================== */
 /* the in-memory store                                                       */
@@ -580,106 +454,8 @@ static void ids_of(store *s, int kind, char *out, size_t cap) {
 }
 
 /* ======================================================================== */
-/* events                                                                    */
-/* ======================================================================== */
-
-#define MAX_EVENTS 128
-
-typedef struct {
-  uint32_t type;
-  char ch[64], id[64];
-  uint8_t *msg;
-  size_t msg_len;
-  char error[256];
-  int has_error;
-} rec_event;
-
-typedef struct {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  rec_event ev[MAX_EVENTS];
-  int n;
-} recorder;
-
-static void rec_init(recorder *r) {
-  memset(r, 0, sizeof *r);
-  pthread_mutex_init(&r->mu, NULL);
-  pthread_cond_init(&r->cv, NULL);
-}
-
-static void rec_destroy(recorder *r) {
-  for (int i = 0; i < r->n && i < MAX_EVENTS; i++) free(r->ev[i].msg);
-  pthread_mutex_destroy(&r->mu);
-  pthread_cond_destroy(&r->cv);
-}
-
-static void on_event(const libsds_event *e, void *ud) {
-  recorder *r = ud;
-  pthread_mutex_lock(&r->mu);
-  if (r->n < MAX_EVENTS) {
-    rec_event *x = &r->ev[r->n];
-    memset(x, 0, sizeof *x);
-    x->type = e->type;
-    snprintf(x->ch, sizeof x->ch, "%.*s", (int)e->channel_id.len, e->channel_id.data ? e->channel_id.data : "");
-    snprintf(x->id, sizeof x->id, "%.*s", (int)e->message_id.len, e->message_id.data ? e->message_id.data : "");
-    if (e->message_len) {
-      x->msg = malloc(e->message_len);
-      memcpy(x->msg, e->message, e->message_len);
-      x->msg_len = e->message_len;
-    }
-    if (e->error) {
-      x->has_error = 1;
-      snprintf(x->error, sizeof x->error, "%s", e->error);
-    }
-  }
-  r->n++;
-  pthread_cond_broadcast(&r->cv);
-  pthread_mutex_unlock(&r->mu);
-}
-
-static int rec_wait(recorder *r, int n) {
-  struct timespec dl;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  dl.tv_sec += 5;
-  int ok = 1;
-  pthread_mutex_lock(&r->mu);
-  while (r->n < n)
-    if (pthread_cond_timedwait(&r->cv, &r->mu, &dl) == ETIMEDOUT) {
-      ok = 0;
-      break;
-    }
-  pthread_mutex_unlock(&r->mu);
-  if (!ok) {
-    fprintf(stderr, "rec_wait: timed out waiting for event %d (have %d)\n", n, r->n);
-    tu_failures++;
-  }
-  return ok;
-}
-
-static int rec_count(recorder *r) {
-  pthread_mutex_lock(&r->mu);
-  int n = r->n;
-  pthread_mutex_unlock(&r->mu);
-  return n;
-}
-
-static void check_ev(recorder *r, int i, int type, const char *id, int line) {
-  pthread_mutex_lock(&r->mu);
-  int have = i < r->n && i < MAX_EVENTS;
-  if (!have || r->ev[i].type != (uint32_t)type || (id && strcmp(r->ev[i].id, id) != 0)) {
-    fprintf(stderr, "%s:%d: event %d is (type %u, id \"%s\"), want (type %d, id \"%s\")\n", __FILE__, line, i,
-            have ? r->ev[i].type : 0, have ? r->ev[i].id : "<none>", type, id ? id : "*");
-    tu_failures++;
-  }
-  pthread_mutex_unlock(&r->mu);
-}
-#define CHECK_EV(r, i, t, id) check_ev((r), (i), (t), (id), __LINE__)
-
-/* ======================================================================== */
 /* helpers                                                                   */
 /* ======================================================================== */
-
-static const uint64_t SDSR_BITS = LIBSDS_CFG_REPAIR_T_MIN | LIBSDS_CFG_REPAIR_T_MAX;
 
 static libsds_options host_options(const libsds_persistence *p, const char *pid) {
   libsds_options o = LIBSDS_OPTIONS_INIT;
@@ -691,50 +467,6 @@ static libsds_options host_options(const libsds_persistence *p, const char *pid)
   o.repair_t_max_ms = 20;
   o.max_message_history = 5;
   return o;
-}
-
-static libsds_handle memory_manager(const char *pid, uint64_t extra_bits, uint32_t max_repair) {
-  libsds_options o = LIBSDS_OPTIONS_INIT;
-  o.participant_id = pid;
-  o.config_set = SDSR_BITS | extra_bits;
-  o.repair_t_min_ms = 1;
-  o.repair_t_max_ms = 20;
-  o.max_repair_requests = max_repair;
-  libsds_handle h = 0;
-  CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
-  return h;
-}
-
-static libsds_buffer wrap(libsds_handle h, const char *id) {
-  libsds_buffer b = {0};
-  CHECK_EQ_INT(libsds_wrap(h, (const uint8_t *)id, strlen(id), id, "ch", &b), LIBSDS_OK);
-  return b;
-}
-
-static int unwrap_rc(libsds_handle h, const uint8_t *d, size_t n) {
-  libsds_unwrapped *u = NULL;
-  int rc = libsds_unwrap(h, d, n, &u);
-  libsds_unwrapped_free(u);
-  return rc;
-}
-
-/* Checks that a comma-separated list holds exactly the given ids, in any order. */
-static int same_set(const char *list, const char *const *want, int n) {
-  int found = 0, items = 0;
-  const char *p = list;
-  while (*p) {
-    const char *e = strchr(p, ',');
-    size_t len = e ? (size_t)(e - p) : strlen(p);
-    items++;
-    for (int i = 0; i < n; i++)
-      if (strlen(want[i]) == len && memcmp(want[i], p, len) == 0) found++;
-    p += len + (e ? 1 : 0);
-  }
-  if (items != n || found != n) {
-    fprintf(stderr, "list \"%s\" is not the expected set of %d ids\n", list, n);
-    return 0;
-  }
-  return 1;
 }
 
 /* ======================================================================== */
@@ -862,7 +594,7 @@ static void test_restart(void) {
   /* an acknowledgement of a restored outgoing message */
   pb_buf ack;
   const char *cite[] = {"a5"};
-  craft(&ack, "ack1", cite, 1, "ch");
+  pb_craft(&ack, "ack1", 4, 1, cite, NULL, 1, "ch");
   CHECK_EQ_INT(unwrap_rc(m2, ack.b, ack.n), LIBSDS_OK);
   rec_wait(&r2, 6);
   CHECK_EV(&r2, 4, LIBSDS_EVENT_MESSAGE_ACKNOWLEDGED, "a5");

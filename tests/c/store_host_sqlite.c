@@ -12,8 +12,9 @@
    rule builds it. Without a system libsqlite3 the host half is skipped. */
 #define _GNU_SOURCE
 #include "testutil.h"
+#include "testnative.h"
+#include "testwire.h"
 
-#include <dirent.h>
 #include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -91,7 +92,8 @@ typedef struct {
   int ready, acked;
 } counts;
 
-static void on_event(const libsds_event *e, void *ud) {
+/* Counts MESSAGE_READY and MESSAGE_ACKNOWLEDGED events (not testevents.h's recorder: only counts matter here). */
+static void count_event(const libsds_event *e, void *ud) {
   counts *c = ud;
   pthread_mutex_lock(&c->mu);
   if (e->type == LIBSDS_EVENT_MESSAGE_READY) c->ready++;
@@ -114,75 +116,6 @@ static void wait_counts(counts *c, int ready, int acked) {
     tu_failures++;
   }
   pthread_mutex_unlock(&c->mu);
-}
-
-static int pb_varint(const uint8_t *b, size_t n, size_t *i, uint64_t *v) {
-  *v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (*i >= n) return -1;
-    uint8_t c = b[(*i)++];
-    *v |= (uint64_t)(c & 0x7f) << shift;
-    if (!(c & 0x80)) return 0;
-  }
-  return -1;
-}
-
-/* Writes the ids of a wire message's causal history (field 3, each entry's
-   field 1), comma-separated. */
-static void history_ids(const uint8_t *b, size_t n, char *out, size_t cap) {
-  size_t i = 0, k = 0;
-  out[0] = 0;
-  while (i < n) {
-    uint64_t key, v;
-    if (pb_varint(b, n, &i, &key)) return;
-    switch (key & 7) {
-    case 0: if (pb_varint(b, n, &i, &v)) return; break;
-    case 1: i += 8; break;
-    case 5: i += 4; break;
-    case 2: {
-      if (pb_varint(b, n, &i, &v) || v > n - i) return;
-      if ((key >> 3) == 3) {
-        const uint8_t *e = b + i;
-        size_t p = 0;
-        uint64_t ek, el;
-        if (!pb_varint(e, (size_t)v, &p, &ek) && ek == (1 << 3 | 2) && !pb_varint(e, (size_t)v, &p, &el) &&
-            el <= v - p)
-          k += (size_t)snprintf(out + k, cap > k ? cap - k : 0, "%s%.*s", k ? "," : "", (int)el, (const char *)(e + p));
-      }
-      i += (size_t)v;
-      break;
-    }
-    default: return;
-    }
-  }
-}
-
-static libsds_buffer wrap(libsds_handle h, const char *id) {
-  libsds_buffer b = {0};
-  CHECK_EQ_INT(libsds_wrap(h, (const uint8_t *)id, strlen(id), id, "ch", &b), LIBSDS_OK);
-  return b;
-}
-
-static int unwrap_rc(libsds_handle h, const uint8_t *d, size_t n) {
-  libsds_unwrapped *u = NULL;
-  int rc = libsds_unwrap(h, d, n, &u);
-  libsds_unwrapped_free(u);
-  return rc;
-}
-
-static void rm_rf(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      char p[600];
-      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      unlink(p);
-    }
-    closedir(d);
-  }
-  rmdir(dir);
 }
 
 /* (a) libsds exports no sqlite3_* symbol. */
@@ -267,7 +200,7 @@ int main(void) {
     counts c = {.ready = 0};
     pthread_mutex_init(&c.mu, NULL);
     pthread_cond_init(&c.cv, NULL);
-    CHECK_EQ_INT(libsds_set_event_handler(h, on_event, &c), LIBSDS_OK);
+    CHECK_EQ_INT(libsds_set_event_handler(h, count_event, &c), LIBSDS_OK);
     libsds_handle peer = 0;
     CHECK_EQ_INT(libsds_new(NULL, &peer), LIBSDS_OK);
 
@@ -300,7 +233,7 @@ int main(void) {
     CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
     libsds_buffer h3 = wrap(h, "h3");
     char ids[128];
-    history_ids(h3.data, h3.len, ids, sizeof ids);
+    entry_ids(h3.data, h3.len, 3, ids, sizeof ids);
     CHECK_STR(ids, "h1,h2,g1");
     if (have_host) {
       Q(mem, "UPDATE t SET v = upper(v)");

@@ -18,244 +18,13 @@
    A build without SQLite (make SQLITE=none) answers LIBSDS_ERR_UNSUPPORTED:
    the test then only checks that and passes. */
 #include "testutil.h"
+#include "testevents.h"
+#include "testnative.h"
+#include "testwire.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* ======================================================================== */
-/* wire helpers                                                              */
-/* ======================================================================== */
-
-typedef struct {
-  uint32_t num, wt;
-  uint64_t v;
-  const uint8_t *data;
-  size_t len;
-  size_t start, end;
-} pb_field;
-
-static int pb_varint(const uint8_t *b, size_t n, size_t *i, uint64_t *v) {
-  *v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (*i >= n) return -1;
-    uint8_t c = b[(*i)++];
-    *v |= (uint64_t)(c & 0x7f) << shift;
-    if (!(c & 0x80)) return 0;
-  }
-  return -1;
-}
-
-static int pb_next(const uint8_t *b, size_t n, size_t *i, pb_field *f) {
-  if (*i >= n) return 0;
-  f->start = *i;
-  uint64_t key;
-  if (pb_varint(b, n, i, &key)) return -1;
-  f->num = (uint32_t)(key >> 3);
-  f->wt = (uint32_t)(key & 7);
-  f->data = NULL;
-  f->len = 0;
-  f->v = 0;
-  int r = -1;
-  switch (f->wt) {
-  case 0: r = pb_varint(b, n, i, &f->v) ? -1 : 1; break;
-  case 2: {
-    uint64_t len;
-    if (pb_varint(b, n, i, &len) || len > n - *i) return -1;
-    f->data = b + *i;
-    f->len = (size_t)len;
-    *i += (size_t)len;
-    r = 1;
-    break;
-  }
-  case 1: if (n - *i < 8) return -1; *i += 8; r = 1; break;
-  case 5: if (n - *i < 4) return -1; *i += 4; r = 1; break;
-  }
-  f->end = *i;
-  return r;
-}
-
-static int pb_get(const uint8_t *b, size_t n, uint32_t num, pb_field *out) {
-  size_t i = 0;
-  pb_field f;
-  int found = 0;
-  while (pb_next(b, n, &i, &f) == 1)
-    if (f.num == num) {
-      *out = f;
-      found = 1;
-    }
-  return found;
-}
-
-/* The lamport timestamp (field 2) of a wire message, or -1. */
-static int64_t lamport_of(const libsds_buffer *b) {
-  pb_field f;
-  if (!pb_get(b->data, b->len, 2, &f) || f.wt != 0) return -1;
-  return (int64_t)f.v;
-}
-
-/* Writes the ids of the top-level entries numbered num (3: causal history, 13:
-   repair requests), comma-separated, in wire order. */
-static void entry_ids(const uint8_t *b, size_t n, uint32_t num, char *out, size_t cap) {
-  size_t i = 0, k = 0;
-  pb_field f, g;
-  out[0] = 0;
-  while (pb_next(b, n, &i, &f) == 1) {
-    if (f.num != num || f.wt != 2) continue;
-    if (!pb_get(f.data, f.len, 1, &g)) continue;
-    k += (size_t)snprintf(out + k, cap > k ? cap - k : 0, "%s%.*s", k ? "," : "", (int)g.len, (const char *)g.data);
-  }
-}
-
-static int id_of(const uint8_t *b, size_t n, char *out, size_t cap) {
-  pb_field f;
-  if (!pb_get(b, n, 1, &f)) return 0;
-  snprintf(out, cap, "%.*s", (int)f.len, (const char *)f.data);
-  return 1;
-}
-
-typedef struct {
-  uint8_t b[4096];
-  size_t n;
-} pb_buf;
-
-static void pb_put_varint(pb_buf *p, uint64_t v) {
-  do {
-    uint8_t c = v & 0x7f;
-    v >>= 7;
-    p->b[p->n++] = c | (v ? 0x80 : 0);
-  } while (v);
-}
-
-static void pb_put_bytes(pb_buf *p, uint32_t num, const void *d, size_t len) {
-  pb_put_varint(p, (uint64_t)num << 3 | 2);
-  pb_put_varint(p, len);
-  memcpy(p->b + p->n, d, len);
-  p->n += len;
-}
-
-/* A message with the given lamport and causal history, no bloom filter. */
-static void craft(pb_buf *p, const char *id, uint64_t lamport, const char *const *deps, int ndeps, const char *ch) {
-  p->n = 0;
-  pb_put_bytes(p, 1, id, strlen(id));
-  pb_put_varint(p, 2 << 3);
-  pb_put_varint(p, lamport);
-  for (int i = 0; i < ndeps; i++) {
-    pb_buf e = {.n = 0};
-    pb_put_bytes(&e, 1, deps[i], strlen(deps[i]));
-    pb_put_bytes(p, 3, e.b, e.n);
-  }
-  pb_put_bytes(p, 4, ch, strlen(ch));
-  pb_put_bytes(p, 5, "x", 1);
-}
-
-/* Copies a message leaving out its bloom filter (field 6). */
-static size_t strip_bloom(const uint8_t *b, size_t n, uint8_t *out) {
-  size_t i = 0, k = 0;
-  pb_field f;
-  while (pb_next(b, n, &i, &f) == 1) {
-    if (f.num == 6) continue;
-    memcpy(out + k, b + f.start, f.end - f.start);
-    k += f.end - f.start;
-  }
-  return k;
-}
-
-/* ======================================================================== */
-/* events                                                                    */
-/* ======================================================================== */
-
-#define MAX_EVENTS 128
-
-typedef struct {
-  uint32_t type;
-  char ch[64], id[64];
-  uint8_t *msg;
-  size_t msg_len;
-  char missing[256];
-} rec_event;
-
-typedef struct {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  rec_event ev[MAX_EVENTS];
-  int n;
-} recorder;
-
-static void rec_init(recorder *r) {
-  memset(r, 0, sizeof *r);
-  pthread_mutex_init(&r->mu, NULL);
-  pthread_cond_init(&r->cv, NULL);
-}
-
-static void rec_destroy(recorder *r) {
-  for (int i = 0; i < r->n && i < MAX_EVENTS; i++) free(r->ev[i].msg);
-  pthread_mutex_destroy(&r->mu);
-  pthread_cond_destroy(&r->cv);
-}
-
-static void on_event(const libsds_event *e, void *ud) {
-  recorder *r = ud;
-  pthread_mutex_lock(&r->mu);
-  if (r->n < MAX_EVENTS) {
-    rec_event *x = &r->ev[r->n];
-    memset(x, 0, sizeof *x);
-    x->type = e->type;
-    snprintf(x->ch, sizeof x->ch, "%.*s", (int)e->channel_id.len, e->channel_id.data ? e->channel_id.data : "");
-    snprintf(x->id, sizeof x->id, "%.*s", (int)e->message_id.len, e->message_id.data ? e->message_id.data : "");
-    if (e->message_len) {
-      x->msg = malloc(e->message_len);
-      memcpy(x->msg, e->message, e->message_len);
-      x->msg_len = e->message_len;
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < e->missing_deps_len; i++)
-      k += (size_t)snprintf(x->missing + k, sizeof x->missing > k ? sizeof x->missing - k : 0, "%s%.*s",
-                            i ? "," : "", (int)e->missing_deps[i].message_id.len, e->missing_deps[i].message_id.data);
-  }
-  r->n++;
-  pthread_cond_broadcast(&r->cv);
-  pthread_mutex_unlock(&r->mu);
-}
-
-static int rec_wait(recorder *r, int n) {
-  struct timespec dl;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  dl.tv_sec += 5;
-  int ok = 1;
-  pthread_mutex_lock(&r->mu);
-  while (r->n < n)
-    if (pthread_cond_timedwait(&r->cv, &r->mu, &dl) == ETIMEDOUT) {
-      ok = 0;
-      break;
-    }
-  pthread_mutex_unlock(&r->mu);
-  if (!ok) {
-    fprintf(stderr, "rec_wait: timed out waiting for event %d (have %d)\n", n, r->n);
-    tu_failures++;
-  }
-  return ok;
-}
-
-static int rec_count(recorder *r) {
-  pthread_mutex_lock(&r->mu);
-  int n = r->n;
-  pthread_mutex_unlock(&r->mu);
-  return n;
-}
-
-static void check_ev(recorder *r, int i, int type, const char *id, int line) {
-  pthread_mutex_lock(&r->mu);
-  int have = i < r->n && i < MAX_EVENTS;
-  if (!have || r->ev[i].type != (uint32_t)type || (id && strcmp(r->ev[i].id, id) != 0)) {
-    fprintf(stderr, "%s:%d: event %d is (type %u, id \"%s\"), want (type %d, id \"%s\")\n", __FILE__, line, i,
-            have ? r->ev[i].type : 0, have ? r->ev[i].id : "<none>", type, id ? id : "*");
-    tu_failures++;
-  }
-  pthread_mutex_unlock(&r->mu);
-}
-#define CHECK_EV(r, i, t, id) check_ev((r), (i), (t), (id), __LINE__)
 
 /* ======================================================================== */
 /* helpers                                                                   */
@@ -264,28 +33,6 @@ static void check_ev(recorder *r, int i, int type, const char *id, int line) {
 static char g_dir[256];
 
 static void path_in(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", g_dir, name); }
-
-static void rm_rf(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      char p[600];
-      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      struct stat st;
-      if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-        rm_rf(p);
-      } else {
-        unlink(p);
-      }
-    }
-    closedir(d);
-  }
-  rmdir(dir);
-}
-
-static const uint64_t SDSR_BITS = LIBSDS_CFG_REPAIR_T_MIN | LIBSDS_CFG_REPAIR_T_MAX;
 
 static libsds_options sqlite_options(const char *path, const char *pid, const char *ns, uint32_t durability) {
   libsds_options o = LIBSDS_OPTIONS_INIT;
@@ -299,50 +46,6 @@ static libsds_options sqlite_options(const char *path, const char *pid, const ch
   o.repair_t_max_ms = 20;
   o.max_message_history = 5;
   return o;
-}
-
-static libsds_handle memory_manager(const char *pid, uint64_t extra_bits, uint32_t max_repair) {
-  libsds_options o = LIBSDS_OPTIONS_INIT;
-  o.participant_id = pid;
-  o.config_set = SDSR_BITS | extra_bits;
-  o.repair_t_min_ms = 1;
-  o.repair_t_max_ms = 20;
-  o.max_repair_requests = max_repair;
-  libsds_handle h = 0;
-  CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
-  return h;
-}
-
-static libsds_buffer wrap(libsds_handle h, const char *id) {
-  libsds_buffer b = {0};
-  CHECK_EQ_INT(libsds_wrap(h, (const uint8_t *)id, strlen(id), id, "ch", &b), LIBSDS_OK);
-  return b;
-}
-
-static int unwrap_rc(libsds_handle h, const uint8_t *d, size_t n) {
-  libsds_unwrapped *u = NULL;
-  int rc = libsds_unwrap(h, d, n, &u);
-  libsds_unwrapped_free(u);
-  return rc;
-}
-
-/* Checks that a comma-separated list holds exactly the given ids, in any order. */
-static int same_set(const char *list, const char *const *want, int n) {
-  int found = 0, items = 0;
-  const char *p = list;
-  while (*p) {
-    const char *e = strchr(p, ',');
-    size_t len = e ? (size_t)(e - p) : strlen(p);
-    items++;
-    for (int i = 0; i < n; i++)
-      if (strlen(want[i]) == len && memcmp(want[i], p, len) == 0) found++;
-    p += len + (e ? 1 : 0);
-  }
-  if (items != n || found != n) {
-    fprintf(stderr, "list \"%s\" is not the expected set of %d ids\n", list, n);
-    return 0;
-  }
-  return 1;
 }
 
 /* libsds_new must fail with want, leave the handle 0 and say something that
@@ -390,8 +93,8 @@ static void test_restart(uint32_t durability) {
     char id[8];
     snprintf(id, sizeof id, "a%d", i);
     a[i] = wrap(m1, id);
-    CHECK(lamport_of(&a[i]) > last);
-    last = lamport_of(&a[i]);
+    CHECK(wire_lamport(&a[i]) > last);
+    last = wire_lamport(&a[i]);
   }
 
   /* incoming repair: peer misses a2..a6 (a7 cites them) and asks for them */
@@ -418,7 +121,7 @@ static void test_restart(uint32_t durability) {
   /* a message from the future pushes the lamport clock far above the wall
      clock, so a clock lost in the restart could not hide behind time */
   pb_buf hi;
-  craft(&hi, "hi", HIGH_LAMPORT, NULL, 0, "ch");
+  pb_craft(&hi, "hi", 2, HIGH_LAMPORT, NULL, NULL, 0, "ch");
   CHECK_EQ_INT(unwrap_rc(m1, hi.b, hi.n), LIBSDS_OK); /* log a5,a6,a7,p1,hi */
 
   rec_wait(&r1, 3);
@@ -447,7 +150,7 @@ static void test_restart(uint32_t durability) {
      q1 goes out */
   tu_sleep_ms(25);
   libsds_buffer w1 = wrap(m2, "w1");
-  CHECK_EQ_INT(lamport_of(&w1), (int64_t)HIGH_LAMPORT + 2);
+  CHECK_EQ_INT(wire_lamport(&w1), (int64_t)HIGH_LAMPORT + 2);
   char ids[256];
   entry_ids(w1.data, w1.len, 3, ids, sizeof ids);
   CHECK_STR(ids, "a5,a6,a7,p1,hi");
@@ -472,7 +175,7 @@ static void test_restart(uint32_t durability) {
   /* an acknowledgement of a restored outgoing message */
   pb_buf ack;
   const char *cite[] = {"a7"}; /* a5 left the log: citing it would make ack1 wait */
-  craft(&ack, "ack1", 1, cite, 1, "ch");
+  pb_craft(&ack, "ack1", 4, 1, cite, NULL, 1, "ch");
   CHECK_EQ_INT(unwrap_rc(m2, ack.b, ack.n), LIBSDS_OK);
   rec_wait(&r2, 6);
   CHECK_EV(&r2, 4, LIBSDS_EVENT_MESSAGE_ACKNOWLEDGED, "a7");
@@ -505,7 +208,7 @@ static void test_restart(uint32_t durability) {
   tu_sleep_ms(25);
   libsds_buffer w2 = wrap(m3, "w2");
   /* receipts of ack1 (lamport 1) and q1 each add one: hi+2 (w1), +1, +1, +1 */
-  CHECK_EQ_INT(lamport_of(&w2), (int64_t)HIGH_LAMPORT + 5);
+  CHECK_EQ_INT(wire_lamport(&w2), (int64_t)HIGH_LAMPORT + 5);
   entry_ids(w2.data, w2.len, 3, ids, sizeof ids);
   CHECK_STR(ids, "hi,w1,ack1,q1,q2"); /* q1 joined the log before the q2 it released */
   entry_ids(w2.data, w2.len, 13, ids, sizeof ids);
