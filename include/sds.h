@@ -469,6 +469,8 @@ LIBSDS_API int libsds_run_tasks(libsds_handle h, uint32_t tasks);
  *    and "libsds error: invalid context" and returns RET_ERR — never a crash;
  *  - a result callback is called exactly once per call that returned RET_OK,
  *    from the manager's library thread, after the events that call caused;
+ *    it may run before or after the call returns (the call waits up to
+ *    500 us for it, so usually before);
  *  - the msg buffer passed to a result callback stays valid after the callback
  *    returns: the manager keeps its last 64 results alive (older ones are
  *    released as new ones arrive, all of them at cleanup);
