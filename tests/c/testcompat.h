@@ -9,7 +9,8 @@
 
 #include <unistd.h>
 
-/* Creates a manager, checking that its result callback says RET_OK. */
+/* Creates a manager, checking that its result callback says RET_OK with an
+   empty message, as nim-sds's does. */
 static inline void *new_mgr(void) {
   tu_result r;
   tu_result_init(&r);
@@ -17,6 +18,8 @@ static inline void *new_mgr(void) {
   CHECK(ctx != NULL);
   CHECK(tu_wait(&r, 1));
   CHECK_EQ_INT(r.ret, RET_OK);
+  CHECK_EQ_INT(r.len, 0);
+  CHECK_STR(r.msg, "");
   tu_result_destroy(&r);
   return ctx;
 }
