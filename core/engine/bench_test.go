@@ -8,6 +8,7 @@ import (
 
 	"github.com/logos-messaging/libsds-go/core/clock"
 	"github.com/logos-messaging/libsds-go/core/engine"
+	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
@@ -27,7 +28,7 @@ func steadyPeer(b *testing.B, id string, n int) *engine.Manager {
 	cfg := engine.DefaultConfig()
 	cfg.MaxOutgoingBuffer = 1000
 	m, err := engine.New(engine.Options{ParticipantID: id, Config: &cfg, HintProvider: hint,
-		Clock: clock.NewFake(epoch), Events: engine.EventSinkFunc(func([]engine.Event) {})})
+		Clock: clock.NewFake(et.Epoch), Events: engine.EventSinkFunc(func([]engine.Event) {})})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestFullHistoryChannelHeap(t *testing.T) {
 		runtime.ReadMemStats(&ms)
 		return ms.HeapAlloc
 	}
-	m, err := engine.New(engine.Options{Clock: clock.NewFake(epoch)})
+	m, err := engine.New(engine.Options{Clock: clock.NewFake(et.Epoch)})
 	if err != nil {
 		t.Fatal(err)
 	}

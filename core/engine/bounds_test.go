@@ -7,35 +7,36 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/logos-messaging/libsds-go/core/engine"
+	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
 func TestChannelBound(t *testing.T) {
-	p := newPeer(t, withConfig(func(c *engine.Config) { c.MaxChannels = 3 }))
+	p := et.NewPeer(t, et.WithConfig(func(c *engine.Config) { c.MaxChannels = 3 }))
 	for i := 0; i < 3; i++ {
-		p.wrap("m", fmt.Sprintf("c%d", i))
+		p.MustWrap("m", fmt.Sprintf("c%d", i))
 	}
 	_, err := p.Wrap([]byte{1}, "m", "c3")
 	require.ErrorIs(t, err, engine.ErrTooManyChannels)
-	other := newPeer(t).wrap("x", "c4")
+	other := et.NewPeer(t).MustWrap("x", "c4")
 	_, err = p.Unwrap(other)
 	require.ErrorIs(t, err, engine.ErrTooManyChannels, "an unwrap that would create one more fails")
 	require.Len(t, p.Channels(), 3)
-	p.wrap("again", "c1") // existing channels still work
+	p.MustWrap("again", "c1") // existing channels still work
 	require.NoError(t, p.RemoveChannel("c0"))
-	p.unwrap(other)
+	p.MustUnwrap(other)
 	require.Equal(t, []string{"c1", "c2", "c4"}, p.Channels())
 }
 
 // smallFilter keeps the default-bound tests cheap: 10,000 channels of default
 // 18.8 KB filters would be most of their cost. The bounds stay at their defaults.
-var smallFilter = withConfig(func(c *engine.Config) { c.BloomCapacity = 16 })
+var smallFilter = et.WithConfig(func(c *engine.Config) { c.BloomCapacity = 16 })
 
 func TestChannelBoundDefaultIsTenThousand(t *testing.T) {
-	p := newPeer(t, smallFilter)
+	p := et.NewPeer(t, smallFilter)
 	for i := 0; i < 10_000; i++ {
 		bare := wire.Message{MessageID: "m", Lamport: 1, ChannelID: fmt.Sprintf("c%d", i), Content: []byte{1}}
-		p.unwrap(bare.Marshal())
+		p.MustUnwrap(bare.Marshal())
 	}
 	bare := wire.Message{MessageID: "m", Lamport: 1, ChannelID: "one-more", Content: []byte{1}}
 	_, err := p.Unwrap(bare.Marshal())
@@ -50,11 +51,11 @@ func waiting(id string) []byte {
 }
 
 func TestIncomingBoundDropsOldestWithEvent(t *testing.T) {
-	p := newPeer(t, withConfig(func(c *engine.Config) { c.MaxIncomingBuffer = 3 }))
+	p := et.NewPeer(t, et.WithConfig(func(c *engine.Config) { c.MaxIncomingBuffer = 3 }))
 	for i := 0; i < 5; i++ {
-		p.unwrap(waiting(fmt.Sprintf("w%d", i)))
+		p.MustUnwrap(waiting(fmt.Sprintf("w%d", i)))
 	}
-	evs := summary(p.ev.take())
+	evs := et.Summary(p.Events.Take())
 	require.Equal(t, []string{
 		"missing_dependencies:w0[never-w0]@c",
 		"missing_dependencies:w1[never-w1]@c",
@@ -62,57 +63,57 @@ func TestIncomingBoundDropsOldestWithEvent(t *testing.T) {
 		"missing_dependencies:w3[never-w3]@c", "incoming_dropped:w0@c",
 		"missing_dependencies:w4[never-w4]@c", "incoming_dropped:w1@c",
 	}, evs)
-	st := p.state("c")
+	st := p.MustState("c")
 	require.Len(t, st.Incoming, 3)
 	require.Equal(t, "w2", st.Incoming[0].ID)
 	// the dropped message's dependency no longer releases anything
 	require.NoError(t, p.MarkDependenciesMet([]string{"never-w0"}, "c"))
-	require.Empty(t, p.ev.take())
+	require.Empty(t, p.Events.Take())
 	require.NoError(t, p.MarkDependenciesMet([]string{"never-w3"}, "c"))
-	require.Equal(t, []string{"message_ready:w3@c"}, summary(p.ev.take()))
+	require.Equal(t, []string{"message_ready:w3@c"}, et.Summary(p.Events.Take()))
 }
 
 func TestIncomingBoundDefaultIsTenThousand(t *testing.T) {
-	p := newPeer(t, smallFilter)
+	p := et.NewPeer(t, smallFilter)
 	for i := 0; i < 10_000; i++ {
-		p.unwrap(waiting(fmt.Sprintf("w%d", i)))
+		p.MustUnwrap(waiting(fmt.Sprintf("w%d", i)))
 	}
-	p.ev.take()
-	p.unwrap(waiting("one-more"))
-	require.Equal(t, []string{"missing_dependencies:one-more[never-one-more]@c", "incoming_dropped:w0@c"}, summary(p.ev.take()))
-	require.Len(t, p.state("c").Incoming, 10_000)
+	p.Events.Take()
+	p.MustUnwrap(waiting("one-more"))
+	require.Equal(t, []string{"missing_dependencies:one-more[never-one-more]@c", "incoming_dropped:w0@c"}, et.Summary(p.Events.Take()))
+	require.Len(t, p.MustState("c").Incoming, 10_000)
 }
 
 func TestOutgoingBoundGivesUpOldest(t *testing.T) {
-	p := newPeer(t, withConfig(func(c *engine.Config) { c.MaxOutgoingBuffer = 2 }))
-	p.wrap("o1", "c")
-	p.wrap("o2", "c")
-	require.Empty(t, p.ev.take())
-	p.wrap("o3", "c")
-	require.Equal(t, []string{"message_given_up:o1@c"}, summary(p.ev.take()))
-	st := p.state("c")
+	p := et.NewPeer(t, et.WithConfig(func(c *engine.Config) { c.MaxOutgoingBuffer = 2 }))
+	p.MustWrap("o1", "c")
+	p.MustWrap("o2", "c")
+	require.Empty(t, p.Events.Take())
+	p.MustWrap("o3", "c")
+	require.Equal(t, []string{"message_given_up:o1@c"}, et.Summary(p.Events.Take()))
+	st := p.MustState("c")
 	require.Equal(t, "o2", st.Outgoing[0].ID)
 	require.Equal(t, "o3", st.Outgoing[1].ID)
 }
 
 func TestOutgoingBoundDefaultIsTenThousand(t *testing.T) {
-	p := newPeer(t, smallFilter)
+	p := et.NewPeer(t, smallFilter)
 	for i := 0; i < 10_000; i++ {
-		p.wrap(fmt.Sprintf("o%d", i), "c")
+		p.MustWrap(fmt.Sprintf("o%d", i), "c")
 	}
-	require.Empty(t, p.ev.take())
-	p.wrap("one-more", "c")
-	require.Equal(t, []string{"message_given_up:o0@c"}, summary(p.ev.take()))
+	require.Empty(t, p.Events.Take())
+	p.MustWrap("one-more", "c")
+	require.Equal(t, []string{"message_given_up:o0@c"}, et.Summary(p.Events.Take()))
 }
 
 func TestDuplicateOutgoingIdsAreBothAcknowledged(t *testing.T) {
-	a, b := newPeer(t), newPeer(t)
-	b.unwrap(a.wrap("dup", "c"))
-	a.wrap("dup", "c")
-	require.Len(t, a.state("c").Outgoing, 2)
-	require.Equal(t, []string{"dup"}, a.state("c").Log, "the log keeps one entry, replaced in place")
-	a.ev.take()
-	a.unwrap(b.wrap("r", "c"))
+	a, b := et.NewPeer(t), et.NewPeer(t)
+	b.MustUnwrap(a.MustWrap("dup", "c"))
+	a.MustWrap("dup", "c")
+	require.Len(t, a.MustState("c").Outgoing, 2)
+	require.Equal(t, []string{"dup"}, a.MustState("c").Log, "the log keeps one entry, replaced in place")
+	a.Events.Take()
+	a.MustUnwrap(b.MustWrap("r", "c"))
 	require.Equal(t, []string{"message_acknowledged:dup@c", "message_acknowledged:dup@c", "message_ready:r@c"},
-		summary(a.ev.take()))
+		et.Summary(a.Events.Take()))
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/logos-messaging/libsds-go/core/bloom"
 	"github.com/logos-messaging/libsds-go/core/engine"
+	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
@@ -59,39 +60,39 @@ func TestInvalidConfigRejected(t *testing.T) {
 }
 
 func TestWrapAndUnwrapBasic(t *testing.T) {
-	a, b := newPeer(t), newPeer(t)
-	wireBytes := a.wrap("m1", "c1")
-	msg := decode(t, wireBytes)
+	a, b := et.NewPeer(t), et.NewPeer(t)
+	wireBytes := a.MustWrap("m1", "c1")
+	msg := et.Decode(t, wireBytes)
 	require.Equal(t, "m1", msg.MessageID)
 	require.Equal(t, "c1", msg.ChannelID)
 	require.Equal(t, []byte("body of m1"), msg.Content)
 	require.Empty(t, msg.CausalHistory)
 	require.Empty(t, msg.SenderID, "no participant id, no sender id")
 	require.Len(t, msg.BloomFilter, 18768, "the default empty filter")
-	require.Equal(t, epoch.Unix()+1, msg.Lamport)
+	require.Equal(t, et.Epoch.Unix()+1, msg.Lamport)
 
-	res := b.unwrap(wireBytes)
+	res := b.MustUnwrap(wireBytes)
 	require.Equal(t, []byte("body of m1"), res.Content)
 	require.Empty(t, res.MissingDeps)
 	require.Equal(t, "c1", res.ChannelID)
-	require.Equal(t, []string{"message_ready:m1@c1"}, summary(b.ev.take()))
-	require.Empty(t, a.ev.take(), "wrap fires no events")
+	require.Equal(t, []string{"message_ready:m1@c1"}, et.Summary(b.Events.Take()))
+	require.Empty(t, a.Events.Take(), "wrap fires no events")
 }
 
 func TestWrapArgumentErrors(t *testing.T) {
-	a := newPeer(t)
+	a := et.NewPeer(t)
 	_, err := a.Wrap(nil, "x", "c")
 	require.ErrorIs(t, err, engine.ErrInvalidArgument)
 	_, err = a.Wrap(make([]byte, engine.MaxContentSize+1), "x", "c")
 	require.ErrorIs(t, err, engine.ErrMessageTooLarge)
 	out, err := a.Wrap(make([]byte, engine.MaxContentSize), "", "c")
 	require.NoError(t, err, "1 MiB exactly and an empty id are fine")
-	require.Equal(t, "", decode(t, out).MessageID)
+	require.Equal(t, "", et.Decode(t, out).MessageID)
 	require.Empty(t, a.Channels()[1:], "failed wraps created nothing beyond c")
 }
 
 func TestUnwrapBadInput(t *testing.T) {
-	b := newPeer(t)
+	b := et.NewPeer(t)
 	for _, in := range [][]byte{nil, {}, {0xff}, {0x0a, 0x05, 'a'}, bytes.Repeat([]byte{0x80}, 20)} {
 		_, err := b.Unwrap(in)
 		require.ErrorIs(t, err, engine.ErrDeserialization, "%x", in)
@@ -99,54 +100,54 @@ func TestUnwrapBadInput(t *testing.T) {
 	_, err := b.Unwrap(make([]byte, engine.MaxWireSize+1))
 	require.ErrorIs(t, err, engine.ErrMessageTooLarge)
 	require.Empty(t, b.Channels(), "nothing was created")
-	require.Empty(t, b.ev.take())
+	require.Empty(t, b.Events.Take())
 }
 
 func TestLamportRules(t *testing.T) {
-	a, b := newPeer(t), newPeer(t)
-	require.Equal(t, epoch.Unix()+1, decode(t, a.wrap("m1", "c")).Lamport)
-	require.Equal(t, epoch.Unix()+2, decode(t, a.wrap("m2", "c")).Lamport, "max(now, L)+1 with L ahead of now")
-	a.clk.Advance(10 * time.Second)
-	require.Equal(t, epoch.Unix()+11, decode(t, a.wrap("m3", "c")).Lamport)
+	a, b := et.NewPeer(t), et.NewPeer(t)
+	require.Equal(t, et.Epoch.Unix()+1, et.Decode(t, a.MustWrap("m1", "c")).Lamport)
+	require.Equal(t, et.Epoch.Unix()+2, et.Decode(t, a.MustWrap("m2", "c")).Lamport, "max(now, L)+1 with L ahead of now")
+	a.Clock.Advance(10 * time.Second)
+	require.Equal(t, et.Epoch.Unix()+11, et.Decode(t, a.MustWrap("m3", "c")).Lamport)
 
 	// receive: max(msg, L) + 1 at receipt, even for a buffered message
-	far := wire.Message{MessageID: "x", Lamport: epoch.Unix() + 1000, ChannelID: "c", Content: []byte{1},
+	far := wire.Message{MessageID: "x", Lamport: et.Epoch.Unix() + 1000, ChannelID: "c", Content: []byte{1},
 		CausalHistory: []wire.HistoryEntry{{MessageID: "unknown"}}}
-	b.unwrap(far.Marshal())
-	require.Equal(t, epoch.Unix()+1001, b.state("c").Lamport)
+	b.MustUnwrap(far.Marshal())
+	require.Equal(t, et.Epoch.Unix()+1001, b.MustState("c").Lamport)
 
 	// values >= 2^63 arrive negative and are ignored by max
 	neg := wire.Message{MessageID: "n", Lamport: -5, ChannelID: "c", Content: []byte{1}}
-	b.unwrap(neg.Marshal())
-	require.Equal(t, epoch.Unix()+1002, b.state("c").Lamport)
+	b.MustUnwrap(neg.Marshal())
+	require.Equal(t, et.Epoch.Unix()+1002, b.MustState("c").Lamport)
 
 	// saturation instead of overflow
 	top := wire.Message{MessageID: "top", Lamport: math.MaxInt64, ChannelID: "c", Content: []byte{1}}
-	b.unwrap(top.Marshal())
-	require.Equal(t, int64(math.MaxInt64), b.state("c").Lamport)
+	b.MustUnwrap(top.Marshal())
+	require.Equal(t, int64(math.MaxInt64), b.MustState("c").Lamport)
 	top.MessageID = "top2"
-	b.unwrap(top.Marshal())
-	require.Equal(t, int64(math.MaxInt64), b.state("c").Lamport)
-	require.Equal(t, int64(math.MaxInt64), decode(t, b.wrap("after", "c")).Lamport)
+	b.MustUnwrap(top.Marshal())
+	require.Equal(t, int64(math.MaxInt64), b.MustState("c").Lamport)
+	require.Equal(t, int64(math.MaxInt64), et.Decode(t, b.MustWrap("after", "c")).Lamport)
 }
 
 func TestCausalHistoryIsLastTenOldestFirstWithHintsAndSenders(t *testing.T) {
 	calls := 0
-	a := newPeer(t, withID("alice"), withHints(func(id string) []byte {
+	a := et.NewPeer(t, et.WithID("alice"), et.WithHints(func(id string) []byte {
 		calls++
 		if id == "m3" {
 			return nil
 		}
 		return []byte("hint:" + id)
 	}))
-	bob := newPeer(t, withID("bob"))
-	a.unwrap(bob.wrap("b0", "c")) // a received message keeps its sender's id
-	for _, id := range nids("m", 12) {
-		a.wrap(id, "c")
+	bob := et.NewPeer(t, et.WithID("bob"))
+	a.MustUnwrap(bob.MustWrap("b0", "c")) // a received message keeps its sender's id
+	for _, id := range et.Numbered("m", 12) {
+		a.MustWrap(id, "c")
 	}
 	calls = 0
-	msg := decode(t, a.wrap("last", "c"))
-	require.Equal(t, []string{"m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "m10", "m11"}, ids(msg.CausalHistory))
+	msg := et.Decode(t, a.MustWrap("last", "c"))
+	require.Equal(t, []string{"m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "m10", "m11"}, et.IDsOf(msg.CausalHistory))
 	require.Equal(t, 10, calls, "the provider is asked once per entry on every wrap")
 	for _, e := range msg.CausalHistory {
 		require.Equal(t, "alice", e.SenderID)
@@ -158,19 +159,19 @@ func TestCausalHistoryIsLastTenOldestFirstWithHintsAndSenders(t *testing.T) {
 	}
 	require.Equal(t, "alice", msg.SenderID)
 
-	c := newPeer(t, withID("carol"))
-	c.unwrap(newPeer(t, withID("bob")).wrap("b1", "c"))
-	c.unwrap(newPeer(t, withID("alice")).wrap("a1", "c"))
-	msg = decode(t, c.wrap("c1", "c"))
-	require.Equal(t, []string{"b1", "a1"}, ids(msg.CausalHistory))
+	c := et.NewPeer(t, et.WithID("carol"))
+	c.MustUnwrap(et.NewPeer(t, et.WithID("bob")).MustWrap("b1", "c"))
+	c.MustUnwrap(et.NewPeer(t, et.WithID("alice")).MustWrap("a1", "c"))
+	msg = et.Decode(t, c.MustWrap("c1", "c"))
+	require.Equal(t, []string{"b1", "a1"}, et.IDsOf(msg.CausalHistory))
 	require.Equal(t, "bob", msg.CausalHistory[0].SenderID)
 	require.Equal(t, "alice", msg.CausalHistory[1].SenderID)
 }
 
 func TestOutgoingFilterIsSnapshotBeforeTheMessage(t *testing.T) {
-	a := newPeer(t)
-	m1 := decode(t, a.wrap("m1", "c"))
-	m2 := decode(t, a.wrap("m2", "c"))
+	a := et.NewPeer(t)
+	m1 := et.Decode(t, a.MustWrap("m1", "c"))
+	m2 := et.Decode(t, a.MustWrap("m2", "c"))
 	f1, err := bloom.ParseRemote(m1.BloomFilter)
 	require.NoError(t, err)
 	require.False(t, f1.Contains("m1"), "a message's own id is not in the filter it carries")
@@ -182,93 +183,93 @@ func TestOutgoingFilterIsSnapshotBeforeTheMessage(t *testing.T) {
 
 func TestOutOfOrderChainReleasesLikeNimSds(t *testing.T) {
 	// PROTOCOL.md §2.4 and the trace's section 03: m4, m3, m2 then m1.
-	a, c := newPeer(t), newPeer(t)
+	a, c := et.NewPeer(t), et.NewPeer(t)
 	w := map[string][]byte{}
 	for _, id := range []string{"m1", "m2", "m3", "m4"} {
-		w[id] = a.wrap(id, "c1")
+		w[id] = a.MustWrap(id, "c1")
 	}
-	res := c.unwrap(w["m4"])
-	require.Equal(t, []string{"m1", "m2", "m3"}, ids(res.MissingDeps))
-	c.unwrap(w["m3"])
-	c.unwrap(w["m2"])
+	res := c.MustUnwrap(w["m4"])
+	require.Equal(t, []string{"m1", "m2", "m3"}, et.IDsOf(res.MissingDeps))
+	c.MustUnwrap(w["m3"])
+	c.MustUnwrap(w["m2"])
 	require.Equal(t, []string{
 		"missing_dependencies:m4[m1,m2,m3]@c1",
 		"missing_dependencies:m3[m1,m2]@c1",
 		"missing_dependencies:m2[m1]@c1",
-	}, summary(c.ev.take()))
-	res = c.unwrap(w["m1"])
+	}, et.Summary(c.Events.Take()))
+	res = c.MustUnwrap(w["m1"])
 	require.Empty(t, res.MissingDeps)
 	require.Equal(t, []string{"message_ready:m2@c1", "message_ready:m3@c1", "message_ready:m4@c1", "message_ready:m1@c1"},
-		summary(c.ev.take()))
-	st := c.state("c1")
+		et.Summary(c.Events.Take()))
+	st := c.MustState("c1")
 	require.Equal(t, []string{"m1", "m2", "m3", "m4"}, st.Log)
 	require.Empty(t, st.Incoming)
 }
 
 func TestIndependentReleasesFollowArrivalOrder(t *testing.T) {
-	a, b, c := newPeer(t), newPeer(t), newPeer(t)
-	root := a.wrap("root", "c")
-	b.unwrap(root)
+	a, b, c := et.NewPeer(t), et.NewPeer(t), et.NewPeer(t)
+	root := a.MustWrap("root", "c")
+	b.MustUnwrap(root)
 	// three messages each citing only root, received in a chosen order
 	var replies [][]byte
 	for _, id := range []string{"x", "y", "z"} {
-		p := newPeer(t)
-		p.unwrap(root)
-		replies = append(replies, p.wrap(id, "c"))
+		p := et.NewPeer(t)
+		p.MustUnwrap(root)
+		replies = append(replies, p.MustWrap(id, "c"))
 	}
 	for _, i := range []int{2, 0, 1} { // z, x, y
-		c.unwrap(replies[i])
+		c.MustUnwrap(replies[i])
 	}
-	c.ev.take()
-	c.unwrap(root)
+	c.Events.Take()
+	c.MustUnwrap(root)
 	require.Equal(t, []string{"message_ready:z@c", "message_ready:x@c", "message_ready:y@c", "message_ready:root@c"},
-		summary(c.ev.take()))
+		et.Summary(c.Events.Take()))
 }
 
 func TestAckViaCausalHistory(t *testing.T) {
-	a, b := newPeer(t), newPeer(t)
-	b.unwrap(a.wrap("m1", "c1"))
-	r1 := b.wrap("r1", "c1")
-	a.ev.take()
-	a.unwrap(r1)
-	require.Equal(t, []string{"message_acknowledged:m1@c1", "message_ready:r1@c1"}, summary(a.ev.take()))
-	require.Empty(t, a.state("c1").Outgoing)
+	a, b := et.NewPeer(t), et.NewPeer(t)
+	b.MustUnwrap(a.MustWrap("m1", "c1"))
+	r1 := b.MustWrap("r1", "c1")
+	a.Events.Take()
+	a.MustUnwrap(r1)
+	require.Equal(t, []string{"message_acknowledged:m1@c1", "message_ready:r1@c1"}, et.Summary(a.Events.Take()))
+	require.Empty(t, a.MustState("c1").Outgoing)
 }
 
 func TestAckViaBloomAndCausalHistory(t *testing.T) {
 	// The trace's section 06: a1..a12; r2 cites a3..a12, a1 and a2 only in its filter.
-	a, b := newPeer(t), newPeer(t)
-	for _, id := range nids("a", 13)[1:] {
-		b.unwrap(a.wrap(id, "c2"))
+	a, b := et.NewPeer(t), et.NewPeer(t)
+	for _, id := range et.Numbered("a", 13)[1:] {
+		b.MustUnwrap(a.MustWrap(id, "c2"))
 	}
-	r2 := b.wrap("r2", "c2")
-	require.Equal(t, nids("a", 13)[3:], ids(decode(t, r2).CausalHistory))
-	a.unwrap(r2)
+	r2 := b.MustWrap("r2", "c2")
+	require.Equal(t, et.Numbered("a", 13)[3:], et.IDsOf(et.Decode(t, r2).CausalHistory))
+	a.MustUnwrap(r2)
 	var want []string
-	for _, id := range nids("a", 13)[1:] {
+	for _, id := range et.Numbered("a", 13)[1:] {
 		want = append(want, "message_acknowledged:"+id+"@c2")
 	}
-	require.Equal(t, append(want, "message_ready:r2@c2"), summary(a.ev.take()))
+	require.Equal(t, append(want, "message_ready:r2@c2"), et.Summary(a.Events.Take()))
 }
 
 func TestAckViaBloomWithEmptyAndNonEmptyFilter(t *testing.T) {
-	a := newPeer(t)
-	a.wrap("m1", "c")
+	a := et.NewPeer(t)
+	a.MustWrap("m1", "c")
 	// a message without a filter and without causal history acknowledges nothing
 	bare := wire.Message{MessageID: "o1", Lamport: 1, ChannelID: "c", Content: []byte{1}}
-	a.unwrap(bare.Marshal())
-	require.Equal(t, []string{"message_ready:o1@c"}, summary(a.ev.take()))
+	a.MustUnwrap(bare.Marshal())
+	require.Equal(t, []string{"message_ready:o1@c"}, et.Summary(a.Events.Take()))
 	// a filter containing m1 acknowledges it
 	f := bloom.NewFilter(bloom.NewParams(10000, 0.001))
 	f.Add("m1")
 	withFilter := wire.Message{MessageID: "o2", Lamport: 1, ChannelID: "c", Content: []byte{1}, BloomFilter: f.Serialized()}
-	a.unwrap(withFilter.Marshal())
-	require.Equal(t, []string{"message_acknowledged:m1@c", "message_ready:o2@c"}, summary(a.ev.take()))
+	a.MustUnwrap(withFilter.Marshal())
+	require.Equal(t, []string{"message_acknowledged:m1@c", "message_ready:o2@c"}, et.Summary(a.Events.Take()))
 }
 
 func TestInvalidRemoteFilterCountsAsNoFilter(t *testing.T) {
-	a := newPeer(t)
-	a.wrap("m1", "c")
+	a := et.NewPeer(t)
+	a.MustWrap("m1", "c")
 	f := bloom.NewFilter(bloom.NewParams(10000, 0.001))
 	f.Add("m1")
 	good := f.Serialized()
@@ -281,158 +282,158 @@ func TestInvalidRemoteFilterCountsAsNoFilter(t *testing.T) {
 		res, err := a.Unwrap(msg.Marshal())
 		require.NoError(t, err, name)
 		require.Empty(t, res.MissingDeps)
-		require.Equal(t, []string{"message_ready:o-" + name + "@c"}, summary(a.ev.take()), name)
+		require.Equal(t, []string{"message_ready:o-" + name + "@c"}, et.Summary(a.Events.Take()), name)
 	}
-	require.Len(t, a.state("c").Outgoing, 1)
+	require.Len(t, a.MustState("c").Outgoing, 1)
 }
 
 func TestDuplicates(t *testing.T) {
-	a, b := newPeer(t), newPeer(t)
-	m1 := a.wrap("m1", "c")
-	b.unwrap(m1)
-	b.ev.take()
-	res := b.unwrap(m1)
+	a, b := et.NewPeer(t), et.NewPeer(t)
+	m1 := a.MustWrap("m1", "c")
+	b.MustUnwrap(m1)
+	b.Events.Take()
+	res := b.MustUnwrap(m1)
 	require.Equal(t, []byte("body of m1"), res.Content, "content is returned for a duplicate")
-	require.Empty(t, b.ev.take())
-	a.unwrap(m1) // own message
-	require.Empty(t, a.ev.take())
-	require.Len(t, a.state("c").Outgoing, 1, "own message is not acknowledged by itself")
+	require.Empty(t, b.Events.Take())
+	a.MustUnwrap(m1) // own message
+	require.Empty(t, a.Events.Take())
+	require.Len(t, a.MustState("c").Outgoing, 1, "own message is not acknowledged by itself")
 
 	// a re-received message that is still buffered is processed again
-	m2 := a.wrap("m2", "c")
-	m3 := a.wrap("m3", "c")
-	c := newPeer(t)
-	c.unwrap(m3)
-	c.unwrap(m3)
-	require.Equal(t, []string{"missing_dependencies:m3[m1,m2]@c", "missing_dependencies:m3[m1,m2]@c"}, summary(c.ev.take()))
-	require.Len(t, c.state("c").Incoming, 1)
-	c.unwrap(m1)
-	c.unwrap(m2)
-	require.Equal(t, []string{"message_ready:m1@c", "message_ready:m3@c", "message_ready:m2@c"}, summary(c.ev.take()))
+	m2 := a.MustWrap("m2", "c")
+	m3 := a.MustWrap("m3", "c")
+	c := et.NewPeer(t)
+	c.MustUnwrap(m3)
+	c.MustUnwrap(m3)
+	require.Equal(t, []string{"missing_dependencies:m3[m1,m2]@c", "missing_dependencies:m3[m1,m2]@c"}, et.Summary(c.Events.Take()))
+	require.Len(t, c.MustState("c").Incoming, 1)
+	c.MustUnwrap(m1)
+	c.MustUnwrap(m2)
+	require.Equal(t, []string{"message_ready:m1@c", "message_ready:m3@c", "message_ready:m2@c"}, et.Summary(c.Events.Take()))
 }
 
 func TestMarkDependenciesMet(t *testing.T) {
-	a, b := newPeer(t), newPeer(t)
-	m1 := a.wrap("m1", "c")
+	a, b := et.NewPeer(t), et.NewPeer(t)
+	m1 := a.MustWrap("m1", "c")
 	_ = m1
-	m2 := a.wrap("m2", "c")
-	m3 := a.wrap("m3", "c")
-	b.unwrap(m1)
-	b.unwrap(m3)
-	require.Equal(t, []string{"message_ready:m1@c", "missing_dependencies:m3[m2]@c"}, summary(b.ev.take()))
+	m2 := a.MustWrap("m2", "c")
+	m3 := a.MustWrap("m3", "c")
+	b.MustUnwrap(m1)
+	b.MustUnwrap(m3)
+	require.Equal(t, []string{"message_ready:m1@c", "missing_dependencies:m3[m2]@c"}, et.Summary(b.Events.Take()))
 	require.ErrorIs(t, b.MarkDependenciesMet([]string{"m2"}, "nochan"), engine.ErrUnknownChannel)
 	require.NoError(t, b.MarkDependenciesMet(nil, "c"))
 	require.NoError(t, b.MarkDependenciesMet([]string{"m2"}, "c"))
-	require.Equal(t, []string{"message_ready:m3@c"}, summary(b.ev.take()))
-	st := b.state("c")
+	require.Equal(t, []string{"message_ready:m3@c"}, et.Summary(b.Events.Take()))
+	st := b.MustState("c")
 	require.Equal(t, []string{"m1", "m3"}, st.Log, "marked ids join the filter, not the log")
 	require.True(t, b.BloomContains("c", "m2"))
 	// as in the wire vectors: B's reply cites m1 and m3 only, its filter has m2
-	r1 := decode(t, b.wrap("r1", "c"))
-	require.Equal(t, []string{"m1", "m3"}, ids(r1.CausalHistory))
+	r1 := et.Decode(t, b.MustWrap("r1", "c"))
+	require.Equal(t, []string{"m1", "m3"}, et.IDsOf(r1.CausalHistory))
 	f, err := bloom.ParseRemote(r1.BloomFilter)
 	require.NoError(t, err)
 	require.True(t, f.Contains("m2"))
 	// delivering m2 itself later is a new message (not in the log)
-	b.unwrap(m2)
-	require.Equal(t, []string{"message_ready:m2@c"}, summary(b.ev.take()))
+	b.MustUnwrap(m2)
+	require.Equal(t, []string{"message_ready:m2@c"}, et.Summary(b.Events.Take()))
 }
 
 func TestBufferSweepCountsAttemptsThenGivesUp(t *testing.T) {
-	a := newPeer(t)
-	a.wrap("m1", "c")
-	a.clk.Advance(30 * time.Second)
-	a.wrap("m2", "c")
-	a.clk.Advance(30 * time.Second) // m1 is exactly 60 s old: not overdue yet
+	a := et.NewPeer(t)
+	a.MustWrap("m1", "c")
+	a.Clock.Advance(30 * time.Second)
+	a.MustWrap("m2", "c")
+	a.Clock.Advance(30 * time.Second) // m1 is exactly 60 s old: not overdue yet
 	require.NoError(t, a.SweepBuffers())
-	st := a.state("c")
+	st := a.MustState("c")
 	require.Equal(t, 0, st.Outgoing[0].ResendAttempts)
 	for attempt := 1; attempt <= 5; attempt++ {
-		a.clk.Advance(61 * time.Second)
+		a.Clock.Advance(61 * time.Second)
 		require.NoError(t, a.SweepBuffers())
-		st = a.state("c")
+		st = a.MustState("c")
 		require.Len(t, st.Outgoing, 2)
 		require.Equal(t, attempt, st.Outgoing[0].ResendAttempts)
-		require.Equal(t, a.clk.Now(), st.Outgoing[0].SendTime)
+		require.Equal(t, a.Clock.Now(), st.Outgoing[0].SendTime)
 	}
-	require.Empty(t, a.ev.take())
-	a.clk.Advance(61 * time.Second)
+	require.Empty(t, a.Events.Take())
+	a.Clock.Advance(61 * time.Second)
 	require.NoError(t, a.SweepBuffers())
-	require.Equal(t, []string{"message_given_up:m1@c", "message_given_up:m2@c"}, summary(a.ev.take()))
-	require.Empty(t, a.state("c").Outgoing)
+	require.Equal(t, []string{"message_given_up:m1@c", "message_given_up:m2@c"}, et.Summary(a.Events.Take()))
+	require.Empty(t, a.MustState("c").Outgoing)
 }
 
 func TestSyncTick(t *testing.T) {
-	a := newPeer(t)
+	a := et.NewPeer(t)
 	require.NoError(t, a.SyncTick())
-	evs := a.ev.take()
+	evs := a.Events.Take()
 	require.Len(t, evs, 1)
 	require.Equal(t, engine.PeriodicSync, evs[0].Kind)
 	require.Empty(t, evs[0].ChannelID)
 }
 
 func TestHistoryLimitAndEviction(t *testing.T) {
-	a := newPeer(t)
-	first := a.wrap("e0", "c")
-	for _, id := range nids("e", 1001)[1:] {
-		a.wrap(id, "c")
+	a := et.NewPeer(t)
+	first := a.MustWrap("e0", "c")
+	for _, id := range et.Numbered("e", 1001)[1:] {
+		a.MustWrap(id, "c")
 	}
-	st := a.state("c")
+	st := a.MustState("c")
 	require.Len(t, st.Log, 1000)
 	require.Equal(t, "e1", st.Log[0])
-	last := decode(t, a.wrap("e1001", "c"))
-	require.Equal(t, nids("e", 1001)[991:], ids(last.CausalHistory))
+	last := et.Decode(t, a.MustWrap("e1001", "c"))
+	require.Equal(t, et.Numbered("e", 1001)[991:], et.IDsOf(last.CausalHistory))
 	// an evicted message of our own comes back as new (trace step 1109)
-	a.ev.take()
-	a.unwrap(first)
-	require.Equal(t, []string{"message_ready:e0@c"}, summary(a.ev.take()))
+	a.Events.Take()
+	a.MustUnwrap(first)
+	require.Equal(t, []string{"message_ready:e0@c"}, et.Summary(a.Events.Take()))
 }
 
 func TestMultiChannelIsolation(t *testing.T) {
-	a, b := newPeer(t), newPeer(t)
-	y1 := a.wrap("y1", "c5")
-	z1 := a.wrap("z1", "c6")
-	b.unwrap(y1)
-	b.unwrap(z1)
-	r := decode(t, b.wrap("r", "c5"))
-	require.Equal(t, []string{"y1"}, ids(r.CausalHistory))
+	a, b := et.NewPeer(t), et.NewPeer(t)
+	y1 := a.MustWrap("y1", "c5")
+	z1 := a.MustWrap("z1", "c6")
+	b.MustUnwrap(y1)
+	b.MustUnwrap(z1)
+	r := et.Decode(t, b.MustWrap("r", "c5"))
+	require.Equal(t, []string{"y1"}, et.IDsOf(r.CausalHistory))
 	f, err := bloom.ParseRemote(r.BloomFilter)
 	require.NoError(t, err)
 	require.False(t, f.Contains("z1"))
-	a.ev.take()
-	a.unwrap(r.Marshal())
-	require.Equal(t, []string{"message_acknowledged:y1@c5", "message_ready:r@c5"}, summary(a.ev.take()))
-	require.Len(t, a.state("c6").Outgoing, 1)
+	a.Events.Take()
+	a.MustUnwrap(r.Marshal())
+	require.Equal(t, []string{"message_acknowledged:y1@c5", "message_ready:r@c5"}, et.Summary(a.Events.Take()))
+	require.Len(t, a.MustState("c6").Outgoing, 1)
 	require.Equal(t, []string{"c5", "c6"}, a.Channels())
 	// a message citing another channel's id reports it missing in its own channel
 	cross := wire.Message{MessageID: "q", Lamport: 1, ChannelID: "c6", Content: []byte{1},
 		CausalHistory: []wire.HistoryEntry{{MessageID: "y1"}}}
-	b.ev.take()
-	b.unwrap(cross.Marshal())
-	require.Equal(t, []string{"missing_dependencies:q[y1]@c6"}, summary(b.ev.take()))
+	b.Events.Take()
+	b.MustUnwrap(cross.Marshal())
+	require.Equal(t, []string{"missing_dependencies:q[y1]@c6"}, et.Summary(b.Events.Take()))
 }
 
 func TestResetForgetsEverything(t *testing.T) {
-	a, b := newPeer(t), newPeer(t)
-	m1 := a.wrap("m1", "c1")
-	b.unwrap(m1)
-	b.wrap("r", "c1")
-	b.ev.take()
+	a, b := et.NewPeer(t), et.NewPeer(t)
+	m1 := a.MustWrap("m1", "c1")
+	b.MustUnwrap(m1)
+	b.MustWrap("r", "c1")
+	b.Events.Take()
 	require.NoError(t, b.Reset())
 	require.Empty(t, b.Channels())
-	b.unwrap(m1)
-	require.Equal(t, []string{"message_ready:m1@c1"}, summary(b.ev.take()), "new again after reset")
-	require.Equal(t, epoch.Unix()+2, b.state("c1").Lamport, "lamport restarted from the message")
+	b.MustUnwrap(m1)
+	require.Equal(t, []string{"message_ready:m1@c1"}, et.Summary(b.Events.Take()), "new again after reset")
+	require.Equal(t, et.Epoch.Unix()+2, b.MustState("c1").Lamport, "lamport restarted from the message")
 }
 
 func TestClose(t *testing.T) {
-	a := newPeer(t)
-	a.wrap("m", "c")
+	a := et.NewPeer(t)
+	a.MustWrap("m", "c")
 	require.NoError(t, a.Close())
 	require.ErrorIs(t, a.Close(), engine.ErrClosed)
 	_, err := a.Wrap([]byte{1}, "x", "c")
 	require.ErrorIs(t, err, engine.ErrClosed)
-	_, err = a.Unwrap(newPeer(t).wrap("q", "c"))
+	_, err = a.Unwrap(et.NewPeer(t).MustWrap("q", "c"))
 	require.ErrorIs(t, err, engine.ErrClosed)
 	require.ErrorIs(t, a.MarkDependenciesMet(nil, "c"), engine.ErrClosed)
 	require.ErrorIs(t, a.SweepBuffers(), engine.ErrClosed)

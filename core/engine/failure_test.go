@@ -7,24 +7,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/logos-messaging/libsds-go/core/engine"
+	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 	"github.com/logos-messaging/libsds-go/core/store/memstore"
 	"github.com/logos-messaging/libsds-go/core/store/storetest"
-	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
 var errDisk = errors.New("disk full")
-
-// failing returns a FailOn predicate that fails the first call to op.
-func failing(op string) func(storetest.Call) error {
-	done := false
-	return func(c storetest.Call) error {
-		if !done && c.Op == op {
-			done = true
-			return errDisk
-		}
-		return nil
-	}
-}
 
 // TestTransactionalFailureLeavesMemoryEqualToDisk fails each kind of write in
 // turn inside several operations and checks the documented policy: the call
@@ -32,48 +20,17 @@ func failing(op string) func(storetest.Call) error {
 // exactly what a fresh manager reads from the store — the state before the
 // operation. Every store operation must be covered by at least one case.
 func TestTransactionalFailureLeavesMemoryEqualToDisk(t *testing.T) {
-	storeOps := []string{
-		"begin", "commit", "saveLamport", "appendLogEntry", "removeLogEntry", "setRetrievalHint",
-		"saveOutgoing", "removeOutgoing", "saveIncoming", "removeIncoming",
-		"saveOutgoingRepair", "removeOutgoingRepair", "saveIncomingRepair", "removeIncomingRepair",
-	}
-	operations := map[string]func(t *testing.T, alice, bob *peer) error{
-		"unwrap acking, delivering, evicting, cancelling": func(t *testing.T, alice, bob *peer) error {
-			gap1 := decode(t, alice.wrap("gap1-again", "c"))
-			gap1.MessageID = "gap1"
-			gap1.CausalHistory = []wire.HistoryEntry{historyEntry("b1", "bob"), historyEntry("b2", "bob")}
-			gap1.RepairRequest = []wire.HistoryEntry{historyEntry("early3", "alice")}
-			_, err := bob.Unwrap(gap1.Marshal())
-			return err
-		},
-		"unwrap with new missing dependencies": func(t *testing.T, alice, bob *peer) error {
-			m := decode(t, alice.wrap("x", "c"))
-			m.CausalHistory = []wire.HistoryEntry{historyEntry("unseen1", "alice"), historyEntry("unseen2", "alice")}
-			_, err := bob.Unwrap(m.Marshal())
-			return err
-		},
-		"mark releasing a waiting message": func(t *testing.T, alice, bob *peer) error {
-			return bob.MarkDependenciesMet([]string{"gap1", "gap2"}, "c")
-		},
-		"wrap with hints and due repair requests": func(t *testing.T, alice, bob *peer) error {
-			_, err := bob.Wrap([]byte("w"), "b9", "c")
-			return err
-		},
-		"repair sweep": func(t *testing.T, alice, bob *peer) error {
-			bob.clk.Advance(tMax)
-			return bob.SweepRepairs()
-		},
-	}
+	storeOps := append([]string{"begin", "commit"}, storetest.WriteOps...)
 	covered := map[string]bool{}
-	for name, operation := range operations {
+	for name, operation := range et.Operations {
 		for _, op := range storeOps {
 			t.Run(name+"/"+op, func(t *testing.T) {
 				w := storetest.Wrap(memstore.New())
-				hints := withHints(func(id string) []byte { return []byte("hint-" + id) })
-				alice, bob := busyChannel(t, w, withConfig(func(c *engine.Config) { c.MaxMessageHistory = 8 }), hints)
-				before := bob.state("c")
-				bob.ev.take()
-				w.FailOn(failing(op))
+				hints := et.WithHints(func(id string) []byte { return []byte("hint-" + id) })
+				alice, bob := et.BusyChannel(t, w, et.WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 8 }), hints)
+				before := bob.MustState("c")
+				bob.Events.Take()
+				w.FailOn(storetest.FailFirst(op, errDisk))
 				err := operation(t, alice, bob)
 				w.FailOn(nil)
 				if !errors.Is(err, engine.ErrStore) {
@@ -82,12 +39,12 @@ func TestTransactionalFailureLeavesMemoryEqualToDisk(t *testing.T) {
 				}
 				covered[op] = true
 				require.ErrorContains(t, err, "disk full")
-				require.Empty(t, bob.ev.take(), "events of a failed operation are not delivered")
-				require.Equal(t, withoutBloom(before), withoutBloom(bob.state("c")), "memory reloaded from the store")
+				require.Empty(t, bob.Events.Take(), "events of a failed operation are not delivered")
+				require.Equal(t, et.WithoutBloom(before), et.WithoutBloom(bob.MustState("c")), "memory reloaded from the store")
 				fresh := restart(t, bob, w, hints)
-				require.Equal(t, withoutBloom(before), withoutBloom(fresh.state("c")))
+				require.Equal(t, et.WithoutBloom(before), et.WithoutBloom(fresh.MustState("c")))
 				// the operation can simply be retried
-				fresh.clk.Set(alice.clk.Now())
+				fresh.Clock.Set(alice.Clock.Now())
 				require.NoError(t, operation(t, alice, fresh))
 			})
 		}
@@ -99,29 +56,29 @@ func TestTransactionalFailureLeavesMemoryEqualToDisk(t *testing.T) {
 
 func TestTransactionalFailureOnWrapAndSweeps(t *testing.T) {
 	w := storetest.Wrap(memstore.New())
-	p := newPeer(t, withStore(w))
-	p.wrap("m1", "c")
-	before := p.state("c")
-	w.FailOn(failing("saveOutgoing"))
+	p := et.NewPeer(t, et.WithStore(w))
+	p.MustWrap("m1", "c")
+	before := p.MustState("c")
+	w.FailOn(storetest.FailFirst("saveOutgoing", errDisk))
 	_, err := p.Wrap([]byte("x"), "m2", "c")
 	require.ErrorIs(t, err, engine.ErrStore)
-	require.Equal(t, before, p.state("c"))
+	require.Equal(t, before, p.MustState("c"))
 
-	p.clk.Advance(61e9)
-	w.FailOn(failing("saveOutgoing"))
+	p.Clock.Advance(61e9)
+	w.FailOn(storetest.FailFirst("saveOutgoing", errDisk))
 	require.ErrorIs(t, p.SweepBuffers(), engine.ErrStore)
-	require.Equal(t, before, p.state("c"), "the failed sweep changed nothing")
+	require.Equal(t, before, p.MustState("c"), "the failed sweep changed nothing")
 	require.NoError(t, p.SweepBuffers())
-	require.Equal(t, 1, p.state("c").Outgoing[0].ResendAttempts)
+	require.Equal(t, 1, p.MustState("c").Outgoing[0].ResendAttempts)
 
-	w.FailOn(failing("dropChannel"))
+	w.FailOn(storetest.FailFirst("dropChannel", errDisk))
 	require.ErrorIs(t, p.Reset(), engine.ErrStore)
 	require.Equal(t, []string{"c"}, p.Channels(), "a failed reset keeps the channel")
-	w.FailOn(failing("commit"))
+	w.FailOn(storetest.FailFirst("commit", errDisk))
 	require.ErrorIs(t, p.Reset(), engine.ErrStore)
 	require.Equal(t, []string{"c"}, p.Channels(), "a reset whose commit failed keeps the channel")
-	require.Equal(t, before.Log, p.state("c").Log, "reloaded from the store")
-	w.FailOn(failing("commit"))
+	require.Equal(t, before.Log, p.MustState("c").Log, "reloaded from the store")
+	w.FailOn(storetest.FailFirst("commit", errDisk))
 	require.ErrorIs(t, p.RemoveChannel("c"), engine.ErrStore)
 	require.Equal(t, []string{"c"}, p.Channels(), "a removal whose commit failed keeps the channel")
 	require.NoError(t, p.Reset())
@@ -130,32 +87,32 @@ func TestTransactionalFailureOnWrapAndSweeps(t *testing.T) {
 
 func TestNonTransactionalFailureIsReportedAndMemoryGoesOn(t *testing.T) {
 	w := storetest.Wrap(memstore.New())
-	p := newPeer(t, withStore(storetest.Plain(w)))
-	w.FailOn(failing("appendLogEntry"))
+	p := et.NewPeer(t, et.WithStore(storetest.Plain(w)))
+	w.FailOn(storetest.FailFirst("appendLogEntry", errDisk))
 	_, err := p.Wrap([]byte("x"), "m1", "c")
 	require.NoError(t, err)
-	evs := p.ev.take()
+	evs := p.Events.Take()
 	require.Len(t, evs, 1)
 	require.Equal(t, engine.StoreFailed, evs[0].Kind)
 	require.Equal(t, "c", evs[0].ChannelID)
 	require.ErrorIs(t, evs[0].Err, errDisk)
-	require.Equal(t, []string{"m1"}, p.state("c").Log)
+	require.Equal(t, []string{"m1"}, p.MustState("c").Log)
 }
 
 func TestLoadFailureCreatesNothing(t *testing.T) {
 	w := storetest.Wrap(storetest.Plain(memstore.New()))
-	p := newPeer(t, withStore(w))
-	w.FailOn(failing("loadAllForChannel"))
+	p := et.NewPeer(t, et.WithStore(w))
+	w.FailOn(storetest.FailFirst("loadAllForChannel", errDisk))
 	_, err := p.Wrap([]byte("x"), "m1", "c")
 	require.ErrorIs(t, err, engine.ErrStore)
 	require.Empty(t, p.Channels())
-	p.wrap("m1", "c")
+	p.MustWrap("m1", "c")
 	require.Equal(t, []string{"c"}, p.Channels())
 }
 
 func TestListingFailureFailsConstruction(t *testing.T) {
 	w := storetest.Wrap(memstore.New())
-	w.FailOn(failing("listChannels"))
+	w.FailOn(storetest.FailFirst("listChannels", errDisk))
 	_, err := engine.New(engine.Options{Store: w})
 	require.ErrorIs(t, err, engine.ErrStore)
 }

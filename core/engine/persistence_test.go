@@ -3,6 +3,8 @@ package engine_test
 import (
 	"errors"
 	"fmt"
+	"github.com/logos-messaging/libsds-go/core/clock"
+	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 	"testing"
 	"time"
 
@@ -17,84 +19,37 @@ import (
 
 // restart builds a new manager on the same store and clock, as a process
 // restart would.
-func restart(t *testing.T, p *peer, s store.Store, opts ...peerOption) *peer {
+func restart(t *testing.T, p *et.Peer, s store.Store, opts ...et.Option) *et.Peer {
 	t.Helper()
 	require.NoError(t, p.Close())
-	return newPeer(t, append([]peerOption{withID(p.ParticipantID()), withStore(s), withClock(p.clk)}, opts...)...)
-}
-
-// busyChannel gives bob on channel "c" something in every buffer: log (with
-// evictions), outgoing, incoming with missing ids, both repair buffers.
-func busyChannel(t *testing.T, s store.Store, opts ...peerOption) (alice, bob *peer) {
-	clk := newFakeClock()
-	alice = newPeer(t, withID("alice"), withClock(clk))
-	bob = newPeer(t, append([]peerOption{withID("bob"), withStore(s), withClock(clk)}, opts...)...)
-	carol := newPeer(t, withID("carol"), withClock(clk))
-	for _, id := range nids("early", 5) {
-		bob.unwrap(alice.wrap(id, "c"))
-	}
-	bob.wrap("b1", "c")
-	clk.Advance(1500 * time.Millisecond)
-	bob.wrap("b2", "c")
-	alice.wrap("gap1", "c")
-	alice.wrap("gap2", "c")
-	bob.unwrap(alice.wrap("after-gap", "c")) // waits for gap1, gap2; schedules repairs
-	early := alice.wrap("e-ask", "c")
-	carol.unwrap(early)
-	clk.Advance(tMax)
-	// dave asks for early4, which bob holds: bob schedules a response
-	ask := carol.wrap("carol-ask", "c")
-	_ = ask
-	req := newPeer(t, withID("dave"), withClock(clk))
-	reqMsg := reqFor(t, req, "early4", "alice")
-	bob.unwrap(reqMsg)
-	st := bob.state("c")
-	require.NotEmpty(t, st.Log)
-	require.NotEmpty(t, st.Outgoing)
-	require.NotEmpty(t, st.Incoming)
-	require.NotEmpty(t, st.OutgoingRepairs)
-	require.NotEmpty(t, st.IncomingRepairs)
-	return alice, bob
-}
-
-// reqFor makes p emit a message carrying a repair request for id.
-func reqFor(t *testing.T, p *peer, id, sender string) []byte {
-	t.Helper()
-	w := decode(t, p.wrap("req-for-"+id, "c"))
-	w.RepairRequest = append(w.RepairRequest, historyEntry(id, sender))
-	return w.Marshal()
-}
-
-func withoutBloom(s engine.ChannelState) engine.ChannelState {
-	s.BloomIDs = nil
-	return s
+	return et.NewPeer(t, append([]et.Option{et.WithID(p.ParticipantID()), et.WithStore(s), et.WithClock(p.Clock)}, opts...)...)
 }
 
 func TestRestartRestoresEveryBuffer(t *testing.T) {
 	s := memstore.New()
-	_, bob := busyChannel(t, s, withConfig(func(c *engine.Config) { c.MaxMessageHistory = 6 }))
-	before := bob.state("c")
+	_, bob := et.BusyChannel(t, s, et.WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 6 }))
+	before := bob.MustState("c")
 	require.Len(t, before.Log, 6, "history bound applied before the restart")
-	bob2 := restart(t, bob, s, withConfig(func(c *engine.Config) { c.MaxMessageHistory = 6 }))
+	bob2 := restart(t, bob, s, et.WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 6 }))
 	require.Equal(t, []string{"c"}, bob2.Channels(), "a listing store restores channels at construction")
-	after := bob2.state("c")
-	require.Equal(t, withoutBloom(before), withoutBloom(after))
+	after := bob2.MustState("c")
+	require.Equal(t, et.WithoutBloom(before), et.WithoutBloom(after))
 	require.Equal(t, before.Log, after.BloomIDs, "the filter is rebuilt from the log, oldest first")
 	// the restored state keeps working: FIFO eviction continues from the stored order
-	bob2.wrap("b3", "c")
-	require.Equal(t, append(before.Log[1:], "b3"), bob2.state("c").Log)
+	bob2.MustWrap("b3", "c")
+	require.Equal(t, append(before.Log[1:], "b3"), bob2.MustState("c").Log)
 }
 
 func TestRestartWithoutListingLoadsOnFirstUse(t *testing.T) {
 	s := storetest.Plain(memstore.New())
-	_, bob := busyChannel(t, s)
-	before := bob.state("c")
+	_, bob := et.BusyChannel(t, s)
+	before := bob.MustState("c")
 	bob2 := restart(t, bob, s)
 	require.Empty(t, bob2.Channels())
 	require.ErrorIs(t, bob2.MarkDependenciesMet([]string{"gap1"}, "c"), engine.ErrUnknownChannel,
 		"as in nim-sds, marking does not load a channel")
-	bob2.unwrap(newPeer(t).wrap("later", "c"))
-	after := bob2.state("c")
+	bob2.MustUnwrap(et.NewPeer(t).MustWrap("later", "c"))
+	after := bob2.MustState("c")
 	require.Equal(t, before.Outgoing, after.Outgoing)
 	require.Equal(t, before.Incoming, after.Incoming)
 	require.Equal(t, before.IncomingRepairs, after.IncomingRepairs)
@@ -102,70 +57,70 @@ func TestRestartWithoutListingLoadsOnFirstUse(t *testing.T) {
 
 func TestRestartedTimersResumeFromAbsoluteTimes(t *testing.T) {
 	s := memstore.New()
-	_, bob := busyChannel(t, s)
-	before := bob.state("c")
+	_, bob := et.BusyChannel(t, s)
+	before := bob.MustState("c")
 	bob2 := restart(t, bob, s)
-	bob2.clk.Set(before.IncomingRepairs[0].Due)
+	bob2.Clock.Set(before.IncomingRepairs[0].Due)
 	require.NoError(t, bob2.SweepRepairs())
 	var repairs int
-	for _, e := range bob2.ev.take() {
+	for _, e := range bob2.Events.Take() {
 		if e.Kind == engine.RepairReady {
 			repairs++
-			require.Equal(t, "early4", decode(t, e.Message).MessageID)
+			require.Equal(t, "early4", et.Decode(t, e.Message).MessageID)
 		}
 	}
 	require.Equal(t, 1, repairs)
 	// resend attempts continue from the stored send time
-	bob2.clk.Set(before.Outgoing[0].SendTime.Add(61 * time.Second))
+	bob2.Clock.Set(before.Outgoing[0].SendTime.Add(61 * time.Second))
 	require.NoError(t, bob2.SweepBuffers())
-	require.Equal(t, 1, bob2.state("c").Outgoing[0].ResendAttempts)
+	require.Equal(t, 1, bob2.MustState("c").Outgoing[0].ResendAttempts)
 }
 
 func TestAckAfterRestartRemovesStoredOutgoing(t *testing.T) {
 	s := memstore.New()
-	a, b := newPeer(t, withStore(s)), newPeer(t)
-	b.unwrap(a.wrap("m1", "c"))
+	a, b := et.NewPeer(t, et.WithStore(s)), et.NewPeer(t)
+	b.MustUnwrap(a.MustWrap("m1", "c"))
 	a2 := restart(t, a, s)
-	a2.unwrap(b.wrap("r1", "c"))
-	require.Equal(t, []string{"message_acknowledged:m1@c", "message_ready:r1@c"}, summary(a2.ev.take()))
+	a2.MustUnwrap(b.MustWrap("r1", "c"))
+	require.Equal(t, []string{"message_acknowledged:m1@c", "message_ready:r1@c"}, et.Summary(a2.Events.Take()))
 	a3 := restart(t, a2, s)
-	require.Empty(t, a3.state("c").Outgoing)
+	require.Empty(t, a3.MustState("c").Outgoing)
 }
 
 func TestLamportMonotonicAcrossRestarts(t *testing.T) {
 	s := memstore.New()
-	p := newPeer(t, withStore(s))
+	p := et.NewPeer(t, et.WithStore(s))
 	var last int64
 	for cycle := 0; cycle < 4; cycle++ {
 		for i := 0; i < 3; i++ {
-			l := decode(t, p.wrap(fmt.Sprintf("m%d-%d", cycle, i), "c")).Lamport
+			l := et.Decode(t, p.MustWrap(fmt.Sprintf("m%d-%d", cycle, i), "c")).Lamport
 			require.Greater(t, l, last)
 			last = l
 		}
 		p = restart(t, p, s)
-		require.Equal(t, last, p.state("c").Lamport)
+		require.Equal(t, last, p.MustState("c").Lamport)
 	}
-	require.Len(t, p.state("c").Log, 12)
+	require.Len(t, p.MustState("c").Log, 12)
 }
 
 func TestRemovedChannelIsGoneFromStore(t *testing.T) {
 	w := storetest.Wrap(memstore.New())
-	p := newPeer(t, withStore(w))
+	p := et.NewPeer(t, et.WithStore(w))
 	for i := 0; i < 5; i++ {
-		p.wrap(fmt.Sprintf("m%d", i), "c")
+		p.MustWrap(fmt.Sprintf("m%d", i), "c")
 	}
 	w.Reset()
 	require.NoError(t, p.RemoveChannel("c"))
 	require.Equal(t, []string{"begin", "dropChannel(c)", "commit"}, callStrings(w.Calls()))
 	p2 := restart(t, p, w)
 	require.Empty(t, p2.Channels())
-	l := decode(t, p2.wrap("fresh", "c")).Lamport
-	require.Equal(t, epoch.Unix()+1, l, "a recreated channel does not inherit the old lamport")
+	l := et.Decode(t, p2.MustWrap("fresh", "c")).Lamport
+	require.Equal(t, et.Epoch.Unix()+1, l, "a recreated channel does not inherit the old lamport")
 }
 
 func TestNoOpStoreKeepsWorking(t *testing.T) {
-	p := newPeer(t, withStore(store.NoOp{}))
-	p.wrap("m", "c")
+	p := et.NewPeer(t, et.WithStore(store.NoOp{}))
+	p.MustWrap("m", "c")
 	p2 := restart(t, p, store.NoOp{})
 	require.Empty(t, p2.Channels())
 }
@@ -174,12 +129,12 @@ func TestCascadeResumedAcrossRestart(t *testing.T) {
 	// A store without transactions loses the tail of an operation in a crash.
 	// Simulate one: after m2's missing set is saved empty, no later write lands.
 	w := storetest.Wrap(memstore.New())
-	a := newPeer(t)
-	m1, m2, m3 := a.wrap("m1", "c"), a.wrap("m2", "c"), a.wrap("m3", "c")
+	a := et.NewPeer(t)
+	m1, m2, m3 := a.MustWrap("m1", "c"), a.MustWrap("m2", "c"), a.MustWrap("m3", "c")
 	_ = m1
-	b := newPeer(t, withStore(storetest.Plain(w)))
-	b.unwrap(m3) // missing m1, m2
-	b.unwrap(m2) // missing m1
+	b := et.NewPeer(t, et.WithStore(storetest.Plain(w)))
+	b.MustUnwrap(m3) // missing m1, m2
+	b.MustUnwrap(m2) // missing m1
 	crashed := false
 	w.FailOn(func(c storetest.Call) error {
 		if crashed {
@@ -190,10 +145,10 @@ func TestCascadeResumedAcrossRestart(t *testing.T) {
 		}
 		return nil
 	})
-	b.unwrap(m1) // the failures are reported as events; memory goes on
+	b.MustUnwrap(m1) // the failures are reported as events; memory goes on
 	require.True(t, crashed)
 	var failures int
-	for _, e := range b.ev.take() {
+	for _, e := range b.Events.Take() {
 		if e.Kind == engine.StoreFailed {
 			failures++
 			require.ErrorContains(t, e.Err, "process is gone")
@@ -202,14 +157,14 @@ func TestCascadeResumedAcrossRestart(t *testing.T) {
 	require.Positive(t, failures)
 	w.FailOn(nil)
 	b2 := restart(t, b, w)
-	st := b2.state("c")
+	st := b2.MustState("c")
 	require.Equal(t, []engine.IncomingState{{ID: "m3", Missing: []string{"m2"}}, {ID: "m2", Missing: []string{}}}, st.Incoming)
 	require.Equal(t, []string{"m1"}, st.Log, "m1 was logged before the crash, m2 was not")
 	// the next delivery of anything resumes the cascade
-	b2.unwrap(newPeer(t).wrap("x", "c"))
-	require.Equal(t, []string{"message_ready:m2@c", "message_ready:m3@c", "message_ready:x@c"}, summary(b2.ev.take()))
-	require.Equal(t, []string{"m1", "x", "m2", "m3"}, b2.state("c").Log, "x is logged before what it released")
-	require.Empty(t, b2.state("c").Incoming)
+	b2.MustUnwrap(et.NewPeer(t).MustWrap("x", "c"))
+	require.Equal(t, []string{"message_ready:m2@c", "message_ready:m3@c", "message_ready:x@c"}, et.Summary(b2.Events.Take()))
+	require.Equal(t, []string{"m1", "x", "m2", "m3"}, b2.MustState("c").Log, "x is logged before what it released")
+	require.Empty(t, b2.MustState("c").Incoming)
 }
 
 func callStrings(calls []storetest.Call) []string {
@@ -222,21 +177,21 @@ func callStrings(calls []storetest.Call) []string {
 
 func TestPersistenceCallsFollowProtocolSteps(t *testing.T) {
 	w := storetest.Wrap(memstore.New())
-	clk := newFakeClock()
-	alice := newPeer(t, withID("alice"), withClock(clk))
-	bob := newPeer(t, withID("bob"), withStore(w), withClock(clk), withConfig(func(c *engine.Config) { c.MaxMessageHistory = 3 }),
-		withHints(func(id string) []byte {
+	clk := clock.NewFake(et.Epoch)
+	alice := et.NewPeer(t, et.WithID("alice"), et.WithClock(clk))
+	bob := et.NewPeer(t, et.WithID("bob"), et.WithStore(w), et.WithClock(clk), et.WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 3 }),
+		et.WithHints(func(id string) []byte {
 			if id == "a1" {
 				return []byte("h")
 			}
 			return nil
 		}))
-	a1 := alice.wrap("a1", "c")
-	a2 := alice.wrap("a2", "c")
-	a3 := alice.wrap("a3", "c")
+	a1 := alice.MustWrap("a1", "c")
+	a2 := alice.MustWrap("a2", "c")
+	a3 := alice.MustWrap("a3", "c")
 
 	w.Reset()
-	bob.unwrap(a3)
+	bob.MustUnwrap(a3)
 	calls := callStrings(w.Calls())
 	require.Equal(t, []string{
 		"loadAllForChannel(c)",
@@ -247,7 +202,7 @@ func TestPersistenceCallsFollowProtocolSteps(t *testing.T) {
 	}, calls, "unwrap with missing dependencies")
 
 	w.Reset()
-	bob.unwrap(a1)
+	bob.MustUnwrap(a1)
 	require.Equal(t, []string{
 		"begin", "removeOutgoingRepair(c,a1)", "saveLamport(c)",
 		"appendLogEntry(c,a1)", "saveIncoming(c,a3)",
@@ -255,7 +210,7 @@ func TestPersistenceCallsFollowProtocolSteps(t *testing.T) {
 	}, callStrings(w.Calls()), "deliverable, releases nothing yet")
 
 	w.Reset()
-	bob.unwrap(a2)
+	bob.MustUnwrap(a2)
 	require.Equal(t, []string{
 		"begin", "removeOutgoingRepair(c,a2)", "saveLamport(c)",
 		"appendLogEntry(c,a2)", "saveIncoming(c,a3)",
@@ -265,11 +220,11 @@ func TestPersistenceCallsFollowProtocolSteps(t *testing.T) {
 	}, callStrings(w.Calls()), "deliverable, releases a3")
 
 	w.Reset()
-	bob.unwrap(a2)
+	bob.MustUnwrap(a2)
 	require.Empty(t, w.Calls(), "a duplicate with nothing to cancel writes nothing")
 
 	w.Reset()
-	bob.wrap("b1", "c")
+	bob.MustWrap("b1", "c")
 	require.Equal(t, []string{
 		"begin", "saveLamport(c)", "setRetrievalHint(a1)", "saveOutgoing(c,b1)",
 		"appendLogEntry(c,b1)", "removeLogEntry(c,a1)",
@@ -277,9 +232,9 @@ func TestPersistenceCallsFollowProtocolSteps(t *testing.T) {
 	}, callStrings(w.Calls()), "wrap with a hint and an eviction")
 
 	w.Reset()
-	ack := decode(t, newPeer(t).wrap("ack", "c"))
-	ack.CausalHistory = []wire.HistoryEntry{historyEntry("b1", "bob")}
-	bob.unwrap(ack.Marshal())
+	ack := et.Decode(t, et.NewPeer(t).MustWrap("ack", "c"))
+	ack.CausalHistory = []wire.HistoryEntry{et.Entry("b1", "bob")}
+	bob.MustUnwrap(ack.Marshal())
 	require.Equal(t, []string{
 		"begin", "saveLamport(c)", "removeOutgoing(c,b1)",
 		"appendLogEntry(c,ack)", "removeLogEntry(c,a2)",
@@ -288,7 +243,7 @@ func TestPersistenceCallsFollowProtocolSteps(t *testing.T) {
 
 	w.Reset()
 	clk.Advance(time.Hour)
-	bob.wrap("b2", "c")
+	bob.MustWrap("b2", "c")
 	w.Reset()
 	clk.Advance(61 * time.Second)
 	require.NoError(t, bob.SweepBuffers())

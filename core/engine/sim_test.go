@@ -11,6 +11,7 @@ import (
 
 	"github.com/logos-messaging/libsds-go/core/clock"
 	"github.com/logos-messaging/libsds-go/core/engine"
+	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 )
 
 // simNet is a seeded lossy broadcast network between managers sharing one fake
@@ -22,7 +23,7 @@ type simNet struct {
 	rng      *rand.Rand
 	clk      *clock.Fake
 	peers    []*engine.Manager
-	sinks    []*recorder
+	sinks    []*et.Recorder
 	inflight []simPacket
 	round    int
 	lossy    bool
@@ -54,7 +55,7 @@ type simParams struct {
 
 func newSimNet(t *testing.T, p simParams) *simNet {
 	n := &simNet{
-		t: t, rng: rand.New(rand.NewPCG(p.seed, p.seed^0x5d5)), clk: clock.NewFake(epoch),
+		t: t, rng: rand.New(rand.NewPCG(p.seed, p.seed^0x5d5)), clk: clock.NewFake(et.Epoch),
 		loss: p.loss, dup: p.dup, maxDelay: p.maxDelay,
 		deps: map[string][]string{}, sentBy: map[string]int{}, lastRound: map[string]bool{},
 	}
@@ -62,7 +63,7 @@ func newSimNet(t *testing.T, p simParams) *simNet {
 	cfg.RerequestRepairs = true
 	cfg.MaxResendAttempts = 20 // the lossless phase must outlast the slowest repair
 	for i := 0; i < p.participants; i++ {
-		rec := &recorder{}
+		rec := &et.Recorder{}
 		m, err := engine.New(engine.Options{ParticipantID: fmt.Sprintf("p%d", i), Config: &cfg, Clock: n.clk, Events: rec})
 		require.NoError(t, err)
 		n.peers = append(n.peers, m)
@@ -99,7 +100,7 @@ func (n *simNet) broadcast(from int, data []byte) {
 
 // drain handles a participant's events: counts them and rebroadcasts repairs.
 func (n *simNet) drain(i int) {
-	for _, e := range n.sinks[i].take() {
+	for _, e := range n.sinks[i].Take() {
 		switch e.Kind {
 		case engine.MessageReady:
 			n.ready[i][e.MessageID]++
@@ -125,7 +126,7 @@ func (n *simNet) step(send bool) {
 			id := fmt.Sprintf("p%d-r%d", i, n.round)
 			out, err := n.peers[i].Wrap([]byte("payload "+id), id, "chat")
 			require.NoError(n.t, err)
-			n.deps[id] = ids(decode(n.t, out).CausalHistory)
+			n.deps[id] = et.IDsOf(et.Decode(n.t, out).CausalHistory)
 			n.sentBy[id] = i
 			n.lastRound[id] = true
 			n.broadcast(i, out)

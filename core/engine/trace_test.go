@@ -16,6 +16,7 @@ import (
 
 	"github.com/logos-messaging/libsds-go/core/clock"
 	"github.com/logos-messaging/libsds-go/core/engine"
+	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 	"github.com/logos-messaging/libsds-go/internal/trace"
 	"github.com/logos-messaging/libsds-go/internal/vectors"
 )
@@ -35,7 +36,7 @@ func TestReplayNimSdsTrace(t *testing.T) {
 
 	type mgr struct {
 		m        *engine.Manager
-		ev       *recorder
+		ev       *et.Recorder
 		hints    *[]string
 		userData bool
 	}
@@ -76,7 +77,7 @@ func TestReplayNimSdsTrace(t *testing.T) {
 				*p.hints = nil
 			}
 			err := f()
-			got = p.ev.take()
+			got = p.ev.Take()
 			if p.hints != nil {
 				gotHints = *p.hints
 			}
@@ -85,7 +86,7 @@ func TestReplayNimSdsTrace(t *testing.T) {
 		switch c.Op {
 		case "new":
 			clk := clock.NewFake(start)
-			rec := &recorder{}
+			rec := &et.Recorder{}
 			m, err := engine.New(engine.Options{Clock: clk, Events: rec})
 			require.NoError(t, err)
 			managers[c.Mgr] = &mgr{m: m, ev: rec}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/logos-messaging/libsds-go/core/clock"
 	"github.com/logos-messaging/libsds-go/core/engine"
+	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 	"github.com/logos-messaging/libsds-go/core/store"
 	"github.com/logos-messaging/libsds-go/core/store/memstore"
 	"github.com/logos-messaging/libsds-go/core/store/sqlite"
@@ -88,7 +89,7 @@ func BenchmarkWrapUnwrapPair(b *testing.B) {
 	for _, kind := range []string{"memory", "normal", "full", "normal-shared"} {
 		b.Run(kind, func(b *testing.B) {
 			sa, sb, _ := benchStores(b, strings.TrimSuffix(kind, "-shared"), strings.HasSuffix(kind, "-shared"))
-			clk := clock.NewFake(epoch)
+			clk := clock.NewFake(et.Epoch)
 			alice, bob := benchManager(b, "alice", sa, clk), benchManager(b, "bob", sb, clk)
 			for i := 0; i < 1200; i++ {
 				pair(b, alice, bob, fmt.Sprint("warm-", i), "c")
@@ -117,7 +118,7 @@ func BenchmarkGrowth(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		sa, sb, paths := benchStores(b, "normal", false)
-		clk := clock.NewFake(epoch)
+		clk := clock.NewFake(et.Epoch)
 		alice, bob := benchManager(b, "alice", sa, clk), benchManager(b, "bob", sb, clk)
 		b.StartTimer()
 		var first, last time.Duration

@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/logos-messaging/libsds-go/core/engine"
+	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 	"github.com/logos-messaging/libsds-go/core/store/sqlite"
 	"github.com/logos-messaging/libsds-go/core/store/storetest"
-	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
 // Restart survival of every piece of engine state through the SQLite store,
@@ -25,21 +25,21 @@ import (
 // in memory also holds evicted and buffered ids).
 func requireSameState(t *testing.T, want, got engine.ChannelState) {
 	t.Helper()
-	require.Equal(t, withoutBloom(want), withoutBloom(got))
+	require.Equal(t, et.WithoutBloom(want), et.WithoutBloom(got))
 	require.Equal(t, got.Log, got.BloomIDs, "the filter is rebuilt from the log, oldest first")
 }
 
 func TestEngineRestartRestoresEveryBuffer(t *testing.T) {
 	path := dbPath(t)
 	s := openStore(t, path, "bob")
-	hist := withConfig(func(c *engine.Config) { c.MaxMessageHistory = 6 })
-	alice, bob := busyChannel(t, s, hist)
-	before := bob.state("c")
+	hist := et.WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 6 })
+	alice, bob := et.BusyChannel(t, s, hist)
+	before := bob.MustState("c")
 	require.Len(t, before.Log, 6, "history bound applied before the restart")
 
 	bob, s = restart(t, bob, s, path)
 	require.Equal(t, []string{"c"}, bob.Channels(), "ListChannels restores channels at construction")
-	after := bob.state("c")
+	after := bob.MustState("c")
 	requireSameState(t, before, after)
 	// every piece of state, spelled out
 	require.Equal(t, before.Lamport, after.Lamport)
@@ -50,79 +50,79 @@ func TestEngineRestartRestoresEveryBuffer(t *testing.T) {
 	require.NotEmpty(t, after.IncomingRepairs[0].Message)
 
 	// FIFO eviction continues from the stored order
-	bob.wrap("b3", "c")
-	require.Equal(t, append(before.Log[1:], "b3"), bob.state("c").Log)
+	bob.MustWrap("b3", "c")
+	require.Equal(t, append(before.Log[1:], "b3"), bob.MustState("c").Log)
 
 	// more restart cycles, each changing the state
 	for cycle := 0; cycle < 3; cycle++ {
-		bob.unwrap(alice.wrap(fmt.Sprint("cycle-a", cycle), "c"))
-		bob.wrap(fmt.Sprint("cycle-b", cycle), "c")
-		bob.clk.Advance(61 * time.Second)
+		bob.MustUnwrap(alice.MustWrap(fmt.Sprint("cycle-a", cycle), "c"))
+		bob.MustWrap(fmt.Sprint("cycle-b", cycle), "c")
+		bob.Clock.Advance(61 * time.Second)
 		require.NoError(t, bob.SweepBuffers()) // resend attempts advance
 		require.NoError(t, bob.SweepRepairs())
-		before := bob.state("c")
+		before := bob.MustState("c")
 		bob, s = restart(t, bob, s, path)
-		requireSameState(t, before, bob.state("c"))
+		requireSameState(t, before, bob.MustState("c"))
 	}
-	require.Equal(t, 3, bob.state("c").Outgoing[0].ResendAttempts)
+	require.Equal(t, 3, bob.MustState("c").Outgoing[0].ResendAttempts)
 }
 
 func TestEngineRestartedTimersResumeFromAbsoluteTimes(t *testing.T) {
 	path := dbPath(t)
 	s := openStore(t, path, "bob")
-	_, bob := busyChannel(t, s)
-	before := bob.state("c")
+	_, bob := et.BusyChannel(t, s)
+	before := bob.MustState("c")
 	bob, _ = restart(t, bob, s, path)
-	bob.clk.Set(before.IncomingRepairs[0].Due)
+	bob.Clock.Set(before.IncomingRepairs[0].Due)
 	require.NoError(t, bob.SweepRepairs())
 	var repairs int
-	for _, e := range bob.ev.take() {
+	for _, e := range bob.Events.Take() {
 		if e.Kind == engine.RepairReady {
 			repairs++
-			require.Equal(t, "early4", decode(t, e.Message).MessageID)
+			require.Equal(t, "early4", et.Decode(t, e.Message).MessageID)
 		}
 	}
 	require.Equal(t, 1, repairs)
-	bob.clk.Set(before.Outgoing[0].SendTime.Add(61 * time.Second))
+	bob.Clock.Set(before.Outgoing[0].SendTime.Add(61 * time.Second))
 	require.NoError(t, bob.SweepBuffers())
-	require.Equal(t, 1, bob.state("c").Outgoing[0].ResendAttempts)
+	require.Equal(t, 1, bob.MustState("c").Outgoing[0].ResendAttempts)
 	// the due outgoing repair requests ride on the next wrap
-	bob.clk.Set(before.OutgoingRepairs[len(before.OutgoingRepairs)-1].Due)
-	w := decode(t, bob.wrap("b-after", "c"))
+	bob.Clock.Set(before.OutgoingRepairs[len(before.OutgoingRepairs)-1].Due)
+	w := et.Decode(t, bob.MustWrap("b-after", "c"))
 	require.NotEmpty(t, w.RepairRequest)
 }
 
 func TestEngineLamportMonotonicAcrossRestarts(t *testing.T) {
 	path := dbPath(t)
 	s := openStore(t, path, "p")
-	p := newPeer(t, withID("p"), withStore(s))
+	p := et.NewPeer(t, et.WithID("p"), et.WithStore(s))
 	var last int64
 	for cycle := 0; cycle < 4; cycle++ {
 		for i := 0; i < 3; i++ {
-			l := decode(t, p.wrap(fmt.Sprintf("m%d-%d", cycle, i), "c")).Lamport
+			l := et.Decode(t, p.MustWrap(fmt.Sprintf("m%d-%d", cycle, i), "c")).Lamport
 			require.Greater(t, l, last)
 			last = l
 		}
 		p, s = restart(t, p, s, path)
-		require.Equal(t, last, p.state("c").Lamport)
+		require.Equal(t, last, p.MustState("c").Lamport)
 	}
-	require.Len(t, p.state("c").Log, 12)
+	require.Len(t, p.MustState("c").Log, 12)
 }
 
 func TestEngineAckAndRemoveAfterRestart(t *testing.T) {
 	path := dbPath(t)
 	s := openStore(t, path, "a")
-	a, b := newPeer(t, withID("a"), withStore(s)), newPeer(t, withID("b"))
-	b.unwrap(a.wrap("m1", "c"))
-	a.wrap("m-other", "other")
+	a, b := et.NewPeer(t, et.WithID("a"), et.WithStore(s)), et.NewPeer(t, et.WithID("b"))
+	b.MustUnwrap(a.MustWrap("m1", "c"))
+	a.MustWrap("m-other", "other")
 	a, s = restart(t, a, s, path)
 	require.Equal(t, []string{"c", "other"}, a.Channels())
-	a.unwrap(b.wrap("r1", "c"))
-	require.Equal(t, []string{"message_acknowledged:m1@c", "message_ready:r1@c"}, summary(a.ev.take()))
+	a.MustUnwrap(b.MustWrap("r1", "c"))
+	require.Equal(t, []string{"message_acknowledged:m1@c", "message_ready:r1@c"}, et.Summary(a.Events.Take()))
 	require.NoError(t, a.RemoveChannel("other"))
 	a, _ = restart(t, a, s, path)
 	require.Equal(t, []string{"c"}, a.Channels())
-	require.Empty(t, a.state("c").Outgoing)
+	require.Empty(t, a.MustState("c").Outgoing)
 }
 
 // TestEngineNamespacesOfOneFileStaySeparate: two managers keep their state in
@@ -130,99 +130,50 @@ func TestEngineAckAndRemoveAfterRestart(t *testing.T) {
 func TestEngineNamespacesOfOneFileStaySeparate(t *testing.T) {
 	path := dbPath(t)
 	sa, sb := openStore(t, path, "alice"), openStore(t, path, "bob")
-	a := newPeer(t, withID("alice"), withStore(sa))
-	b := newPeer(t, withID("bob"), withStore(sb), withClock(a.clk))
+	a := et.NewPeer(t, et.WithID("alice"), et.WithStore(sa))
+	b := et.NewPeer(t, et.WithID("bob"), et.WithStore(sb), et.WithClock(a.Clock))
 	for i := 0; i < 5; i++ {
-		b.unwrap(a.wrap(fmt.Sprint("a", i), "c"))
-		a.unwrap(b.wrap(fmt.Sprint("b", i), "c"))
+		b.MustUnwrap(a.MustWrap(fmt.Sprint("a", i), "c"))
+		a.MustUnwrap(b.MustWrap(fmt.Sprint("b", i), "c"))
 	}
-	a.wrap("alice-only", "a-chan")
-	b.wrap("bob-only", "b-chan")
-	a.wrap("a-last", "c") // unacknowledged
-	beforeA, beforeB := a.state("c"), b.state("c")
-	require.NotEqual(t, withoutBloom(beforeA), withoutBloom(beforeB))
+	a.MustWrap("alice-only", "a-chan")
+	b.MustWrap("bob-only", "b-chan")
+	a.MustWrap("a-last", "c") // unacknowledged
+	beforeA, beforeB := a.MustState("c"), b.MustState("c")
+	require.NotEqual(t, et.WithoutBloom(beforeA), et.WithoutBloom(beforeB))
 	a, sa = restart(t, a, sa, path)
 	b, sb = restart(t, b, sb, path)
 	require.Equal(t, []string{"a-chan", "c"}, a.Channels())
 	require.Equal(t, []string{"b-chan", "c"}, b.Channels())
-	requireSameState(t, beforeA, a.state("c"))
-	requireSameState(t, beforeB, b.state("c"))
+	requireSameState(t, beforeA, a.MustState("c"))
+	requireSameState(t, beforeB, b.MustState("c"))
 	require.NoError(t, a.Reset())
 	b, _ = restart(t, b, sb, path)
-	requireSameState(t, beforeB, b.state("c"))
+	requireSameState(t, beforeB, b.MustState("c"))
 	a, _ = restart(t, a, sa, path)
 	require.Empty(t, a.Channels())
 }
 
 var errInjected = errors.New("injected failure")
 
-func failingOnce(op string) func(storetest.Call) error {
-	done := false
-	return func(c storetest.Call) error {
-		if !done && c.Op == op {
-			done = true
-			return errInjected
-		}
-		return nil
-	}
-}
-
 // TestEngineTransactionalFailurePolicy fails one store call inside engine
 // operations on the SQLite store: the operation returns ErrStore and a manager
 // reopened from the file holds exactly the state before the operation.
 func TestEngineTransactionalFailurePolicy(t *testing.T) {
-	operations := map[string]func(t *testing.T, alice, bob *peer) error{
-		"unwrap acking, delivering, evicting, cancelling": func(t *testing.T, alice, bob *peer) error {
-			gap1 := decode(t, alice.wrap("gap1-again", "c"))
-			gap1.MessageID = "gap1"
-			gap1.CausalHistory = []wire.HistoryEntry{historyEntry("b1", "bob"), historyEntry("b2", "bob")}
-			gap1.RepairRequest = []wire.HistoryEntry{historyEntry("early3", "alice")}
-			_, err := bob.Unwrap(gap1.Marshal())
-			return err
-		},
-		"unwrap with new missing dependencies": func(t *testing.T, alice, bob *peer) error {
-			m := decode(t, alice.wrap("x", "c"))
-			m.CausalHistory = []wire.HistoryEntry{historyEntry("unseen1", "alice"), historyEntry("unseen2", "alice")}
-			_, err := bob.Unwrap(m.Marshal())
-			return err
-		},
-		"mark releasing a waiting message": func(t *testing.T, alice, bob *peer) error {
-			return bob.MarkDependenciesMet([]string{"gap1", "gap2"}, "c")
-		},
-		"wrap with hints and due repair requests": func(t *testing.T, alice, bob *peer) error {
-			_, err := bob.Wrap([]byte("w"), "b9", "c")
-			return err
-		},
-		"repair sweep": func(t *testing.T, alice, bob *peer) error {
-			bob.clk.Advance(tMax)
-			return bob.SweepRepairs()
-		},
-		"buffer sweep": func(t *testing.T, alice, bob *peer) error {
-			bob.clk.Advance(61 * time.Second)
-			return bob.SweepBuffers()
-		},
-		"reset": func(t *testing.T, alice, bob *peer) error {
-			return bob.Reset()
-		},
-	}
-	storeOps := []string{
-		"begin", "commit", "saveLamport", "appendLogEntry", "removeLogEntry", "setRetrievalHint",
-		"saveOutgoing", "removeOutgoing", "saveIncoming", "removeIncoming",
-		"saveOutgoingRepair", "removeOutgoingRepair", "saveIncomingRepair", "removeIncomingRepair", "dropChannel",
-	}
+	storeOps := append([]string{"begin", "commit"}, storetest.WriteOps...)
 	covered := map[string]bool{}
-	for name, operation := range operations {
+	for name, operation := range et.Operations {
 		for _, op := range storeOps {
 			t.Run(name+"/"+op, func(t *testing.T) {
 				path := dbPath(t)
 				s := openStore(t, path, "bob")
 				w := storetest.Wrap(s)
-				hints := withHints(func(id string) []byte { return []byte("hint-" + id) })
-				hist := withConfig(func(c *engine.Config) { c.MaxMessageHistory = 8 })
-				alice, bob := busyChannel(t, w, hist, hints)
-				before := bob.state("c")
-				bob.ev.take()
-				w.FailOn(failingOnce(op))
+				hints := et.WithHints(func(id string) []byte { return []byte("hint-" + id) })
+				hist := et.WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 8 })
+				alice, bob := et.BusyChannel(t, w, hist, hints)
+				before := bob.MustState("c")
+				bob.Events.Take()
+				w.FailOn(storetest.FailFirst(op, errInjected))
 				err := operation(t, alice, bob)
 				w.FailOn(nil)
 				if !errors.Is(err, engine.ErrStore) {
@@ -231,11 +182,11 @@ func TestEngineTransactionalFailurePolicy(t *testing.T) {
 				}
 				covered[op] = true
 				require.ErrorContains(t, err, "injected failure")
-				require.Empty(t, bob.ev.take(), "events of a failed operation are not delivered")
-				requireSameState(t, before, bob.state("c"))
+				require.Empty(t, bob.Events.Take(), "events of a failed operation are not delivered")
+				requireSameState(t, before, bob.MustState("c"))
 				fresh, _ := restart(t, bob, s, path)
-				requireSameState(t, before, fresh.state("c"))
-				fresh.clk.Set(alice.clk.Now())
+				requireSameState(t, before, fresh.MustState("c"))
+				fresh.Clock.Set(alice.Clock.Now())
 				require.NoError(t, operation(t, alice, fresh), "the operation can be retried")
 			})
 		}
@@ -252,31 +203,31 @@ func TestEngineTransactionalFailurePolicy(t *testing.T) {
 func TestEngineDiskFullRollsBack(t *testing.T) {
 	path := dbPath(t)
 	s := openStore(t, path, "bob")
-	hints := withHints(func(id string) []byte { return []byte("hint-" + id) })
-	alice, bob := busyChannel(t, s, hints)
-	before := bob.state("c")
-	bob.ev.take()
+	hints := et.WithHints(func(id string) []byte { return []byte("hint-" + id) })
+	alice, bob := et.BusyChannel(t, s, hints)
+	before := bob.MustState("c")
+	bob.Events.Take()
 	require.NoError(t, sqlite.LimitPages(s, 0))
 	big := make([]byte, 512<<10) // needs many new pages
 	_, err := bob.Wrap(big, "big", "c")
 	require.ErrorIs(t, err, engine.ErrStore)
 	require.ErrorContains(t, err, "disk full")
 	t.Log(err)
-	require.Empty(t, bob.ev.take())
-	requireSameState(t, before, bob.state("c"))
+	require.Empty(t, bob.Events.Take())
+	requireSameState(t, before, bob.MustState("c"))
 	// an unwrap that fits in place still works under the cap
-	_, err = bob.Unwrap(alice.wrap("small", "c"))
+	_, err = bob.Unwrap(alice.MustWrap("small", "c"))
 	if err == nil {
-		before = bob.state("c")
+		before = bob.MustState("c")
 	} else {
 		require.ErrorIs(t, err, engine.ErrStore)
 	}
 	bob2, s2 := restart(t, bob, s, path, hints)
-	requireSameState(t, before, bob2.state("c"))
+	requireSameState(t, before, bob2.MustState("c"))
 	integrityCheck(t, path)
 	_, err = bob2.Wrap(big, "big", "c")
 	require.NoError(t, err)
-	require.Contains(t, bob2.state("c").Log, "big")
+	require.Contains(t, bob2.MustState("c").Log, "big")
 	bob3, _ := restart(t, bob2, s2, path, hints)
-	require.Contains(t, bob3.state("c").Log, "big")
+	require.Contains(t, bob3.MustState("c").Log, "big")
 }

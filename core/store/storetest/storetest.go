@@ -57,6 +57,27 @@ func (w *Wrapper) FailOn(f func(Call) error) {
 	w.failOn = f
 }
 
+// WriteOps names the contract's 13 write operations as Call.Op records them.
+var WriteOps = []string{
+	"saveLamport", "appendLogEntry", "removeLogEntry", "setRetrievalHint",
+	"saveOutgoing", "removeOutgoing", "saveIncoming", "removeIncoming",
+	"saveOutgoingRepair", "removeOutgoingRepair", "saveIncomingRepair", "removeIncomingRepair",
+	"dropChannel",
+}
+
+// FailFirst is a FailOn predicate that fails the first call to op with err
+// and lets every other call through.
+func FailFirst(op string, err error) func(Call) error {
+	done := false
+	return func(c Call) error {
+		if !done && c.Op == op {
+			done = true
+			return err
+		}
+		return nil
+	}
+}
+
 // Calls returns the calls recorded so far.
 func (w *Wrapper) Calls() []Call {
 	w.mu.Lock()

@@ -1,0 +1,279 @@
+// Package enginetest is the test harness shared by the engine's own tests and
+// the stores' engine-level tests: participants on a fake clock that record
+// their events, the helpers that build and inspect messages, and a channel
+// with something in every buffer for restart tests.
+package enginetest
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/logos-messaging/libsds-go/core/clock"
+	"github.com/logos-messaging/libsds-go/core/engine"
+	"github.com/logos-messaging/libsds-go/core/store"
+	"github.com/logos-messaging/libsds-go/core/wire"
+)
+
+// Epoch is the fake clocks' start; lamport values derive from it in seconds.
+var Epoch = time.Unix(1_800_000_000, 0)
+
+// TMax is the default SDS-R T_max, after which repair entries are dropped.
+var TMax = engine.DefaultConfig().RepairTMax
+
+// Recorder is an engine.EventSink that keeps every event, synchronously.
+type Recorder struct {
+	mu     sync.Mutex
+	events []engine.Event
+}
+
+// Deliver implements engine.EventSink.
+func (r *Recorder) Deliver(evs []engine.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, evs...)
+}
+
+// Take returns the events so far and forgets them.
+func (r *Recorder) Take() []engine.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.events
+	r.events = nil
+	return out
+}
+
+// Peer is one participant: a manager, its fake clock and its events.
+type Peer struct {
+	*engine.Manager
+	T       testing.TB
+	Clock   *clock.Fake
+	Events  *Recorder
+	Options engine.Options // what the manager was built with
+}
+
+// Option changes the options a Peer's manager is built with.
+type Option func(*engine.Options)
+
+// WithID sets the participant id (enabling SDS-R).
+func WithID(id string) Option { return func(o *engine.Options) { o.ParticipantID = id } }
+
+// WithStore sets the store.
+func WithStore(s store.Store) Option { return func(o *engine.Options) { o.Store = s } }
+
+// WithConfig edits the configuration, starting from the defaults or from what
+// an earlier option set.
+func WithConfig(f func(*engine.Config)) Option {
+	return func(o *engine.Options) {
+		c := engine.DefaultConfig()
+		if o.Config != nil {
+			c = *o.Config
+		}
+		f(&c)
+		o.Config = &c
+	}
+}
+
+// WithHints sets the retrieval-hint provider.
+func WithHints(p engine.HintProvider) Option {
+	return func(o *engine.Options) { o.HintProvider = p }
+}
+
+// WithClock shares a fake clock between peers (each gets its own otherwise).
+func WithClock(c *clock.Fake) Option { return func(o *engine.Options) { o.Clock = c } }
+
+// NewPeer builds a manager whose events go to the peer's Recorder, on a fake
+// clock starting at Epoch unless WithClock gives one.
+func NewPeer(t testing.TB, opts ...Option) *Peer {
+	t.Helper()
+	p := &Peer{T: t, Events: &Recorder{}}
+	o := engine.Options{Events: p.Events}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.Clock == nil {
+		o.Clock = clock.NewFake(Epoch)
+	}
+	p.Clock = o.Clock.(*clock.Fake)
+	m, err := engine.New(o)
+	require.NoError(t, err)
+	p.Manager = m
+	p.Options = o
+	return p
+}
+
+// MustWrap wraps "body of <id>" as id on ch, failing the test on error.
+func (p *Peer) MustWrap(id, ch string) []byte {
+	p.T.Helper()
+	out, err := p.Wrap([]byte("body of "+id), id, ch)
+	require.NoError(p.T, err)
+	return out
+}
+
+// MustUnwrap unwraps b, failing the test on error.
+func (p *Peer) MustUnwrap(b []byte) *engine.Unwrapped {
+	p.T.Helper()
+	res, err := p.Unwrap(b)
+	require.NoError(p.T, err)
+	return res
+}
+
+// MustState returns the state of channel ch, which must exist.
+func (p *Peer) MustState(ch string) engine.ChannelState {
+	p.T.Helper()
+	s, ok, err := p.ChannelState(ch)
+	require.NoError(p.T, err)
+	require.True(p.T, ok, "channel %q", ch)
+	return s
+}
+
+// Summary renders events as "kind:id[missing,…]@channel" strings for compact
+// assertions.
+func Summary(evs []engine.Event) []string {
+	out := make([]string, 0, len(evs))
+	for _, e := range evs {
+		s := e.Kind.String()
+		if e.MessageID != "" {
+			s += ":" + e.MessageID
+		}
+		if e.Kind == engine.MissingDependencies {
+			s += "[" + strings.Join(IDsOf(e.MissingDeps), ",") + "]"
+		}
+		if e.ChannelID != "" {
+			s += "@" + e.ChannelID
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// IDsOf lists the message ids of history entries, in order.
+func IDsOf(entries []wire.HistoryEntry) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = e.MessageID
+	}
+	return out
+}
+
+// Decode unmarshals wire bytes, failing the test on error.
+func Decode(t testing.TB, b []byte) *wire.Message {
+	t.Helper()
+	m, err := wire.Unmarshal(b)
+	require.NoError(t, err)
+	return m
+}
+
+// Numbered returns prefix0 … prefix<n-1>.
+func Numbered(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	return out
+}
+
+// Sorted returns a sorted copy of ids.
+func Sorted(ids []string) []string {
+	out := append([]string(nil), ids...)
+	sort.Strings(out)
+	return out
+}
+
+// Entry is the history entry citing id from sender.
+func Entry(id, sender string) wire.HistoryEntry {
+	return wire.HistoryEntry{MessageID: id, SenderID: sender}
+}
+
+// WithoutBloom clears the filter's ids from a channel state, for comparing
+// states whose filters may legitimately differ.
+func WithoutBloom(s engine.ChannelState) engine.ChannelState {
+	s.BloomIDs = nil
+	return s
+}
+
+// RequestFor makes p emit a message carrying a repair request for id (sent by
+// sender) on channel "c".
+func RequestFor(t testing.TB, p *Peer, id, sender string) []byte {
+	t.Helper()
+	w := Decode(t, p.MustWrap("req-for-"+id, "c"))
+	w.RepairRequest = append(w.RepairRequest, Entry(id, sender))
+	return w.Marshal()
+}
+
+// BusyChannel gives bob on channel "c" something in every buffer: log (with
+// evictions), outgoing, incoming with missing ids, both repair buffers. bob
+// keeps his state in s, built with opts besides; the other peers keep nothing.
+func BusyChannel(t *testing.T, s store.Store, opts ...Option) (alice, bob *Peer) {
+	t.Helper()
+	clk := clock.NewFake(Epoch)
+	alice = NewPeer(t, WithID("alice"), WithClock(clk))
+	bob = NewPeer(t, append([]Option{WithID("bob"), WithStore(s), WithClock(clk)}, opts...)...)
+	carol := NewPeer(t, WithID("carol"), WithClock(clk))
+	for _, id := range Numbered("early", 5) {
+		bob.MustUnwrap(alice.MustWrap(id, "c"))
+	}
+	bob.MustWrap("b1", "c")
+	clk.Advance(1500 * time.Millisecond)
+	bob.MustWrap("b2", "c")
+	alice.MustWrap("gap1", "c")
+	alice.MustWrap("gap2", "c")
+	bob.MustUnwrap(alice.MustWrap("after-gap", "c")) // waits for gap1, gap2; schedules repairs
+	carol.MustUnwrap(alice.MustWrap("e-ask", "c"))
+	clk.Advance(TMax)
+	carol.MustWrap("carol-ask", "c")
+	// dave asks for early4, which bob holds: bob schedules a response
+	dave := NewPeer(t, WithID("dave"), WithClock(clk))
+	bob.MustUnwrap(RequestFor(t, dave, "early4", "alice"))
+	st := bob.MustState("c")
+	require.NotEmpty(t, st.Log)
+	require.NotEmpty(t, st.Outgoing)
+	require.NotEmpty(t, st.Incoming)
+	require.NotEmpty(t, st.OutgoingRepairs)
+	require.NotEmpty(t, st.IncomingRepairs)
+	return alice, bob
+}
+
+// Operations are protocol operations on a BusyChannel, by name, each of which
+// writes to bob's store: failure-policy tests fail each store call inside
+// each of them in turn. Each returns the operation's error and may be run
+// again on a restarted bob.
+var Operations = map[string]func(t *testing.T, alice, bob *Peer) error{
+	"unwrap acking, delivering, evicting, cancelling": func(t *testing.T, alice, bob *Peer) error {
+		gap1 := Decode(t, alice.MustWrap("gap1-again", "c"))
+		gap1.MessageID = "gap1"
+		gap1.CausalHistory = []wire.HistoryEntry{Entry("b1", "bob"), Entry("b2", "bob")}
+		gap1.RepairRequest = []wire.HistoryEntry{Entry("early3", "alice")}
+		_, err := bob.Unwrap(gap1.Marshal())
+		return err
+	},
+	"unwrap with new missing dependencies": func(t *testing.T, alice, bob *Peer) error {
+		m := Decode(t, alice.MustWrap("x", "c"))
+		m.CausalHistory = []wire.HistoryEntry{Entry("unseen1", "alice"), Entry("unseen2", "alice")}
+		_, err := bob.Unwrap(m.Marshal())
+		return err
+	},
+	"mark releasing a waiting message": func(t *testing.T, alice, bob *Peer) error {
+		return bob.MarkDependenciesMet([]string{"gap1", "gap2"}, "c")
+	},
+	"wrap with hints and due repair requests": func(t *testing.T, alice, bob *Peer) error {
+		_, err := bob.Wrap([]byte("w"), "b9", "c")
+		return err
+	},
+	"repair sweep": func(t *testing.T, alice, bob *Peer) error {
+		bob.Clock.Advance(TMax)
+		return bob.SweepRepairs()
+	},
+	"buffer sweep": func(t *testing.T, alice, bob *Peer) error {
+		bob.Clock.Advance(61 * time.Second)
+		return bob.SweepBuffers()
+	},
+	"reset": func(t *testing.T, alice, bob *Peer) error {
+		return bob.Reset()
+	},
+}
