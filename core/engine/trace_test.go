@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -168,7 +166,9 @@ func TestReplayNimSdsTrace(t *testing.T) {
 		compared["calls"]++
 		require.Equal(t, hints, gotHints, "%s: hint-provider requests", where)
 		if p.userData {
-			require.Equal(t, eventValues(t, events), ourEventValues(t, got), "%s: events", where)
+			golden, err := trace.EventValues(events)
+			require.NoError(t, err, where)
+			require.Equal(t, golden, ourEventValues(t, got), "%s: events", where)
 			compared["events"] += len(events)
 		} else {
 			require.Empty(t, events, "%s: nim-sds drops events without userData", where)
@@ -189,8 +189,7 @@ func requireOutcome(t *testing.T, where string, want *trace.Result, err error) {
 		return
 	}
 	require.Error(t, err, where)
-	payload := string(want.Payload)
-	name := payload[strings.LastIndex(payload, " ")+1:]
+	name := want.ErrorName()
 	sentinel := map[string]error{
 		"reInvalidArgument":      engine.ErrInvalidArgument,
 		"reMessageTooLarge":      engine.ErrMessageTooLarge,
@@ -199,67 +198,18 @@ func requireOutcome(t *testing.T, where string, want *trace.Result, err error) {
 	if name == "reInvalidArgument" && errors.Is(err, engine.ErrUnknownChannel) {
 		return // nim-sds reports an unknown channel as reInvalidArgument
 	}
-	require.NotNil(t, sentinel, "%s: unexpected nim error %q", where, payload)
+	require.NotNil(t, sentinel, "%s: unexpected nim error %q", where, want.Payload)
 	require.ErrorIs(t, err, sentinel, where)
 }
 
 // requireUnwrapResult compares the engine's result with nim-sds's unwrap JSON.
 func requireUnwrapResult(t *testing.T, where string, want *trace.Result, res *engine.Unwrapped) {
 	t.Helper()
-	if want.PayloadSHA != "" {
-		var b strings.Builder
-		b.WriteString(`{"message":[`)
-		for i, c := range res.Content {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(strconv.Itoa(int(c)))
-		}
-		b.WriteString(`],"channelId":"` + res.ChannelID + `","missingDeps":[]}`)
-		sum := sha256.Sum256([]byte(b.String()))
-		require.Equal(t, want.PayloadSHA, hex.EncodeToString(sum[:]), where)
-		return
+	deps := make([]trace.Dep, len(res.MissingDeps))
+	for i, d := range res.MissingDeps {
+		deps[i] = trace.Dep{MessageID: d.MessageID, RetrievalHint: d.RetrievalHint}
 	}
-	var golden struct {
-		Message     []int  `json:"message"`
-		ChannelID   string `json:"channelId"`
-		MissingDeps []struct {
-			MessageID     string `json:"messageId"`
-			RetrievalHint string `json:"retrievalHint"`
-		} `json:"missingDeps"`
-	}
-	require.NoError(t, json.Unmarshal(want.Payload, &golden), where)
-	content := make([]byte, len(golden.Message))
-	for i, v := range golden.Message {
-		content[i] = byte(v)
-	}
-	require.Equal(t, content, []byte(res.Content), where)
-	require.Equal(t, golden.ChannelID, validUTF8(res.ChannelID), where)
-	require.Len(t, res.MissingDeps, len(golden.MissingDeps), where)
-	for i, d := range golden.MissingDeps {
-		require.Equal(t, d.MessageID, validUTF8(res.MissingDeps[i].MessageID), where)
-		require.Equal(t, d.RetrievalHint, base64.StdEncoding.EncodeToString(res.MissingDeps[i].RetrievalHint), where)
-	}
-}
-
-// validUTF8 passes s through encoding/json, as the golden JSON went.
-func validUTF8(s string) string {
-	b, _ := json.Marshal(s)
-	var out string
-	_ = json.Unmarshal(b, &out)
-	return out
-}
-
-// eventValues parses nim-sds's event payloads into generic JSON values.
-func eventValues(t *testing.T, evs []*trace.Event) []any {
-	out := []any{}
-	for _, e := range evs {
-		require.Zero(t, e.Ret)
-		var v any
-		require.NoError(t, json.Unmarshal(e.Raw, &v), "%s", e.Raw)
-		out = append(out, v)
-	}
-	return out
+	require.NoError(t, want.CheckUnwrap(res.Content, res.ChannelID, deps), where)
 }
 
 // ourEventValues renders engine events the way nim-sds names them (both an

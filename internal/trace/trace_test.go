@@ -1,6 +1,8 @@
 package trace_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -39,4 +41,27 @@ func TestLoadsTheNimSdsTrace(t *testing.T) {
 	require.Equal(t, 1039, ops["wrap"])
 	require.Equal(t, 50, ops["unwrap"])
 	require.Equal(t, 8, ops["markDependenciesMet"])
+}
+
+func TestCheckUnwrapFindsEachDifference(t *testing.T) {
+	want := &trace.Result{Payload: []byte(`{"message":[104,105],"channelId":"c","missingDeps":[{"messageId":"m1","retrievalHint":"aGludA=="}]}`)}
+	deps := []trace.Dep{{MessageID: "m1", RetrievalHint: []byte("hint")}}
+	require.NoError(t, want.CheckUnwrap([]byte("hi"), "c", deps))
+	require.ErrorContains(t, want.CheckUnwrap([]byte("ho"), "c", deps), "content")
+	require.ErrorContains(t, want.CheckUnwrap([]byte("hi"), "d", deps), "channel")
+	require.ErrorContains(t, want.CheckUnwrap([]byte("hi"), "c", nil), "missing dependencies")
+	require.ErrorContains(t, want.CheckUnwrap([]byte("hi"), "c", []trace.Dep{{MessageID: "m2", RetrievalHint: []byte("hint")}}), "id")
+	require.ErrorContains(t, want.CheckUnwrap([]byte("hi"), "c", []trace.Dep{{MessageID: "m1"}}), "hint")
+
+	// a large result is recorded as the sha256 of nim-sds's JSON
+	sum := sha256.Sum256([]byte(`{"message":[104,105],"channelId":"c","missingDeps":[]}`))
+	large := &trace.Result{PayloadSHA: hex.EncodeToString(sum[:])}
+	require.NoError(t, large.CheckUnwrap([]byte("hi"), "c", nil))
+	require.ErrorContains(t, large.CheckUnwrap([]byte("ho"), "c", nil), "sha256")
+	require.ErrorContains(t, large.CheckUnwrap([]byte("hi"), "c", deps), "missing dependencies")
+}
+
+func TestErrorNameIsTheLastWord(t *testing.T) {
+	r := &trace.Result{Ret: 1, Payload: []byte("error processing UNWRAP_MESSAGE: reDeserializationError")}
+	require.Equal(t, "reDeserializationError", r.ErrorName())
 }
