@@ -145,6 +145,20 @@ func (s *callScratch) free() {
 // than the rest of a wrap (GC work and, on some VMs, page faults).
 var wireBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
+// wrapPooled wraps content into a pooled buffer and hands the wire bytes to
+// use, which must copy what it keeps: the buffer is reused once it returns.
+func (m *manager) wrapPooled(content []byte, id, ch string, use func(wire []byte)) error {
+	buf := wireBuffers.Get().(*[]byte)
+	defer wireBuffers.Put(buf)
+	wire, err := m.eng.AppendWrap((*buf)[:0], content, id, ch)
+	*buf = wire[:0]
+	if err != nil {
+		return err
+	}
+	use(wire)
+	return nil
+}
+
 // cBuffer copies data into a newly malloc'd libsds_buffer the host frees.
 func cBuffer(data []byte) C.libsds_buffer {
 	if len(data) == 0 {

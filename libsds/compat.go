@@ -285,14 +285,10 @@ func libsdsgo_compat_wrap(ctx C.uintptr_t, msg *C.uint8_t, n C.size_t, id, ch *C
 		}
 		return ""
 	}, func(m *manager) (*result, error) {
-		buf := wireBuffers.Get().(*[]byte)
-		defer wireBuffers.Put(buf)
-		wire, err := m.eng.AppendWrap((*buf)[:0], inputBytes(msg, n), C.GoString(id), C.GoString(ch))
-		*buf = wire[:0]
-		if err != nil {
-			return nil, err
-		}
-		return newCSVResult(cb, ud, wire), nil
+		var res *result
+		err := m.wrapPooled(inputBytes(msg, n), C.GoString(id), C.GoString(ch),
+			func(wire []byte) { res = newCSVResult(cb, ud, wire) })
+		return res, err
 	}, nimcompat.OpWrap)
 }
 

@@ -113,15 +113,8 @@ func libsdsgo_wrap(h C.libsds_handle, content *C.uint8_t, n C.size_t, id, ch *C.
 	case ch == nil || *ch == 0:
 		return status(fmt.Errorf("%w: channel_id is NULL or empty", errInvalidArg))
 	}
-	buf := wireBuffers.Get().(*[]byte)
-	defer wireBuffers.Put(buf)
-	wire, err := m.eng.AppendWrap((*buf)[:0], inputBytes(content, n), C.GoString(id), C.GoString(ch))
-	*buf = wire[:0]
-	if err != nil {
-		return status(err)
-	}
-	*out = cBuffer(wire)
-	return C.LIBSDS_OK
+	return status(m.wrapPooled(inputBytes(content, n), C.GoString(id), C.GoString(ch),
+		func(wire []byte) { *out = cBuffer(wire) }))
 }
 
 // inputBytes views the host's input for the duration of the call. The engine
