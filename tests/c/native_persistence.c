@@ -578,17 +578,8 @@ static void test_restart(void) {
 
   /* the restored repair responses are due */
   CHECK_EQ_INT(libsds_run_tasks(m2, LIBSDS_TASK_REPAIR_SWEEP), LIBSDS_OK);
-  rec_wait(&r2, 4);
-  int seen[7] = {0};
-  pthread_mutex_lock(&r2.mu);
-  for (int i = 0; i < 4 && i < r2.n; i++) {
-    CHECK_EQ_INT(r2.ev[i].type, LIBSDS_EVENT_REPAIR_READY);
-    char mid[16] = "";
-    CHECK(r2.ev[i].msg && id_of(r2.ev[i].msg, r2.ev[i].msg_len, mid, sizeof mid));
-    if (mid[0] == 'a' && mid[1] >= '3' && mid[1] <= '6' && !mid[2]) seen[mid[1] - '0']++;
-  }
-  pthread_mutex_unlock(&r2.mu);
-  CHECK(seen[3] == 1 && seen[4] == 1 && seen[5] == 1 && seen[6] == 1);
+  const char *responses[] = {"a3", "a4", "a5", "a6"};
+  check_repair_ready_ids(&r2, responses, 4);
   CHECK_EQ_INT(count(&s, LIBSDS_RECORD_INCOMING_REPAIR), 0);
 
   /* an acknowledgement of a restored outgoing message */

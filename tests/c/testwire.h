@@ -7,6 +7,7 @@
 #define LIBSDS_TESTWIRE_H
 
 #include "testutil.h"
+#include "testevents.h"
 
 #include <stdint.h>
 
@@ -134,6 +135,26 @@ static inline int id_of(const uint8_t *b, size_t n, char *out, size_t cap) {
   if (!pb_get(b, n, 1, &f)) return 0;
   snprintf(out, cap, "%.*s", (int)f.len, (const char *)f.data);
   return 1;
+}
+
+/* Waits for n events and checks that they are LIBSDS_EVENT_REPAIR_READY and
+   that their messages' ids are want[0..n-1], in any order, each once. */
+static inline void check_repair_ready_ids(recorder *r, const char *const *want, int n) {
+  int used[16] = {0};
+  CHECK(n <= 16);
+  CHECK(rec_wait(r, n));
+  pthread_mutex_lock(&r->mu);
+  for (int i = 0; i < n; i++) {
+    CHECK_EQ_INT(r->ev[i].type, LIBSDS_EVENT_REPAIR_READY);
+    char mid[16] = "";
+    CHECK(r->ev[i].msg && id_of(r->ev[i].msg, r->ev[i].msg_len, mid, sizeof mid));
+    int found = 0;
+    for (int j = 0; j < n && !found; j++) {
+      if (!used[j] && strcmp(mid, want[j]) == 0) used[j] = found = 1;
+    }
+    CHECK(found);
+  }
+  pthread_mutex_unlock(&r->mu);
 }
 
 /* The lamport timestamp (field 2) of a wire message, or -1. */
