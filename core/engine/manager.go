@@ -140,6 +140,11 @@ func (m *Manager) Close() error {
 func (m *Manager) Channels() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.channelIDs()
+}
+
+// channelIDs lists the channels held, loaded or stale, sorted; the caller holds mu.
+func (m *Manager) channelIDs() []string {
 	ids := make([]string, 0, len(m.channels)+len(m.stale))
 	for id := range m.channels {
 		ids = append(ids, id)

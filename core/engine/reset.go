@@ -1,7 +1,5 @@
 package engine
 
-import "sort"
-
 // Reset forgets every channel, in memory and in the store (one DropChannel per
 // channel, as nim-sds resetReliabilityManager). The hint provider, the event
 // sink and any running scheduler are kept.
@@ -11,15 +9,7 @@ func (m *Manager) Reset() error {
 	if err := m.start(); err != nil {
 		return err
 	}
-	ids := make([]string, 0, len(m.channels)+len(m.stale))
-	for id := range m.channels {
-		ids = append(ids, id)
-	}
-	for id := range m.stale {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range m.channelIDs() {
 		m.op.touched = append(m.op.touched, id)
 		if m.persist() {
 			m.check("dropChannel", id, m.store.DropChannel(id))
