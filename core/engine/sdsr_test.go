@@ -177,8 +177,14 @@ func TestRepairSweep(t *testing.T) {
 	require.Len(t, evs, 1)
 	require.Equal(t, engine.RepairReady, evs[0].Kind)
 	require.Equal(t, "c", evs[0].ChannelID)
-	require.Equal(t, "m1", et.Decode(t, evs[0].Message).MessageID)
+	rebroadcast := et.Decode(t, evs[0].Message)
+	require.Equal(t, "m1", rebroadcast.MessageID)
+	require.Empty(t, rebroadcast.BloomFilter, "a rebroadcast omits the stored message's filter")
+	require.Empty(t, rebroadcast.RepairRequest, "and its stale repair requests")
 	require.Empty(t, carol.MustState("c").IncomingRepairs)
+	late := et.NewPeer(t)
+	late.MustUnwrap(evs[0].Message)
+	require.Equal(t, []string{"message_ready:m1@c"}, et.Summary(late.Events.Take()), "accepted without a filter")
 
 	// outgoing requests expire T_max after their time
 	dave := et.NewPeer(t, et.WithID("dave"))
