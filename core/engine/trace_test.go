@@ -39,26 +39,11 @@ func TestReplayNimSdsTrace(t *testing.T) {
 		userData bool
 	}
 	managers := map[string]*mgr{}
-	var goldenEvents []*trace.Event
-	var goldenHints []string
 	compared := map[string]int{}
 
-	for _, l := range lines {
-		switch l.Kind {
-		case trace.KindEvent:
-			goldenEvents = append(goldenEvents, l.Event)
-			continue
-		case trace.KindHint:
-			goldenHints = append(goldenHints, l.Hint.MessageID)
-			continue
-		case trace.KindCall:
-		default:
-			continue
-		}
-		c := l.Call
+	for _, step := range trace.Steps(lines) {
+		c, events, hints := step.Call, step.Events, step.Hints
 		where := fmt.Sprintf("step %d (%s %s %s)", c.Step, c.Section, c.Mgr, c.Op)
-		events, hints := goldenEvents, goldenHints
-		goldenEvents, goldenHints = nil, nil
 		p := managers[c.Mgr]
 		// C-level only: NULL callbacks, validation errors raised on the caller's
 		// thread, probes in child processes, sleeps.

@@ -54,26 +54,11 @@ func TestReplayNimSdsTrace(t *testing.T) {
 		cbs.RetrievalHintProvider = p.provider
 		p.rm.RegisterCallbacks(cbs)
 	}
-	var goldenEvents []*trace.Event
-	var goldenHints []string
 	compared := map[string]int{}
 
-	for _, l := range lines {
-		switch l.Kind {
-		case trace.KindEvent:
-			goldenEvents = append(goldenEvents, l.Event)
-			continue
-		case trace.KindHint:
-			goldenHints = append(goldenHints, l.Hint.MessageID)
-			continue
-		case trace.KindCall:
-		default:
-			continue
-		}
-		c := l.Call
+	for _, step := range trace.Steps(lines) {
+		c, events, hints := step.Call, step.Events, step.Hints
 		where := fmt.Sprintf("step %d (%s %s %s)", c.Step, c.Section, c.Mgr, c.Op)
-		events, hints := goldenEvents, goldenHints
-		goldenEvents, goldenHints = nil, nil
 		if !c.Callback && c.Op != "setEventCallback" && c.Op != "setHintProvider" {
 			continue // NULL callbacks, probes, sleeps
 		}

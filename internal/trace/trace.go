@@ -397,6 +397,33 @@ func parseResult(raw json.RawMessage) (*Result, error) {
 	return res, nil
 }
 
+// Step is one recorded call with the events and hint-provider requests nim-sds
+// recorded before it, since the previous call: the ones that call caused.
+type Step struct {
+	Call   *Call
+	Events []*Event
+	Hints  []string // the message ids the hint provider was asked for
+}
+
+// Steps groups a trace's lines into its calls, in order.
+func Steps(lines []Line) []Step {
+	var steps []Step
+	var cur Step
+	for _, l := range lines {
+		switch l.Kind {
+		case KindEvent:
+			cur.Events = append(cur.Events, l.Event)
+		case KindHint:
+			cur.Hints = append(cur.Hints, l.Hint.MessageID)
+		case KindCall:
+			cur.Call = l.Call
+			steps = append(steps, cur)
+			cur = Step{}
+		}
+	}
+	return steps
+}
+
 // MaskLamport returns wire with the lamport varint's value bytes cut out: the
 // bytes after the message-id field's tag 0x10. It is how two wraps of the same
 // message at different times compare.

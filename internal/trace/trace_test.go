@@ -65,3 +65,24 @@ func TestErrorNameIsTheLastWord(t *testing.T) {
 	r := &trace.Result{Ret: 1, Payload: []byte("error processing UNWRAP_MESSAGE: reDeserializationError")}
 	require.Equal(t, "reDeserializationError", r.ErrorName())
 }
+
+func TestStepsGroupEventsAndHintsWithTheCallAfterThem(t *testing.T) {
+	c1, c2 := &trace.Call{Step: 1}, &trace.Call{Step: 2}
+	e1 := &trace.Event{Step: 1}
+	lines := []trace.Line{
+		{Kind: trace.KindHeader},
+		{Kind: trace.KindHint, Hint: &trace.Hint{MessageID: "h1"}},
+		{Kind: trace.KindEvent, Event: e1},
+		{Kind: trace.KindCall, Call: c1},
+		{Kind: trace.KindCall, Call: c2},
+		{Kind: trace.KindFooter},
+	}
+	steps := trace.Steps(lines)
+	require.Len(t, steps, 2)
+	require.Same(t, c1, steps[0].Call)
+	require.Equal(t, []*trace.Event{e1}, steps[0].Events)
+	require.Equal(t, []string{"h1"}, steps[0].Hints)
+	require.Same(t, c2, steps[1].Call)
+	require.Empty(t, steps[1].Events)
+	require.Empty(t, steps[1].Hints)
+}
