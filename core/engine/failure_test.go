@@ -8,6 +8,7 @@ import (
 
 	"github.com/logos-messaging/libsds-go/core/engine"
 	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
+	"github.com/logos-messaging/libsds-go/core/store"
 	"github.com/logos-messaging/libsds-go/core/store/memstore"
 	"github.com/logos-messaging/libsds-go/core/store/storetest"
 )
@@ -20,38 +21,10 @@ var errDisk = errors.New("disk full")
 // exactly what a fresh manager reads from the store — the state before the
 // operation. Every store operation must be covered by at least one case.
 func TestTransactionalFailureLeavesMemoryEqualToDisk(t *testing.T) {
-	storeOps := append([]string{"begin", "commit"}, storetest.WriteOps...)
-	covered := map[string]bool{}
-	for name, operation := range et.Operations {
-		for _, op := range storeOps {
-			t.Run(name+"/"+op, func(t *testing.T) {
-				w := storetest.Wrap(memstore.New())
-				hints := et.WithHints(func(id string) []byte { return []byte("hint-" + id) })
-				alice, bob := et.BusyChannel(t, w, et.WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 8 }), hints)
-				before := bob.MustState("c")
-				bob.Events.Take()
-				w.FailOn(storetest.FailFirst(op, errDisk))
-				err := operation(t, alice, bob)
-				w.FailOn(nil)
-				if !errors.Is(err, engine.ErrStore) {
-					require.NoError(t, err)
-					return // this operation does not call op
-				}
-				covered[op] = true
-				require.ErrorContains(t, err, "disk full")
-				require.Empty(t, bob.Events.Take(), "events of a failed operation are not delivered")
-				require.Equal(t, et.WithoutBloom(before), et.WithoutBloom(bob.MustState("c")), "memory reloaded from the store")
-				fresh := restart(t, bob, w, hints)
-				require.Equal(t, et.WithoutBloom(before), et.WithoutBloom(fresh.MustState("c")))
-				// the operation can simply be retried
-				fresh.Clock.Set(alice.Clock.Now())
-				require.NoError(t, operation(t, alice, fresh))
-			})
-		}
-	}
-	for _, op := range storeOps {
-		require.True(t, covered[op], "no case fails %s", op)
-	}
+	et.CheckFailurePolicy(t, errDisk, func(*testing.T) (store.Store, func() store.Store) {
+		s := memstore.New()
+		return s, func() store.Store { return s }
+	})
 }
 
 func TestTransactionalFailureOnWrapAndSweeps(t *testing.T) {

@@ -3,26 +3,24 @@ package engine_test
 import (
 	"errors"
 	"fmt"
-	"github.com/logos-messaging/libsds-go/core/clock"
-	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/logos-messaging/libsds-go/core/clock"
 	"github.com/logos-messaging/libsds-go/core/engine"
+	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 	"github.com/logos-messaging/libsds-go/core/store"
 	"github.com/logos-messaging/libsds-go/core/store/memstore"
 	"github.com/logos-messaging/libsds-go/core/store/storetest"
 	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
-// restart builds a new manager on the same store and clock, as a process
-// restart would.
-func restart(t *testing.T, p *et.Peer, s store.Store, opts ...et.Option) *et.Peer {
-	t.Helper()
-	require.NoError(t, p.Close())
-	return et.NewPeer(t, append([]et.Option{et.WithID(p.ParticipantID()), et.WithStore(s), et.WithClock(p.Clock)}, opts...)...)
+// restart builds a new manager with p's options on the same store (the one
+// given), as a process restart would.
+func restart(p *et.Peer, s store.Store, opts ...et.Option) *et.Peer {
+	return p.Restart(func() store.Store { return s }, opts...)
 }
 
 func TestRestartRestoresEveryBuffer(t *testing.T) {
@@ -30,7 +28,7 @@ func TestRestartRestoresEveryBuffer(t *testing.T) {
 	_, bob := et.BusyChannel(t, s, et.WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 6 }))
 	before := bob.MustState("c")
 	require.Len(t, before.Log, 6, "history bound applied before the restart")
-	bob2 := restart(t, bob, s, et.WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 6 }))
+	bob2 := restart(bob, s, et.WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 6 }))
 	require.Equal(t, []string{"c"}, bob2.Channels(), "a listing store restores channels at construction")
 	after := bob2.MustState("c")
 	require.Equal(t, et.WithoutBloom(before), et.WithoutBloom(after))
@@ -44,7 +42,7 @@ func TestRestartWithoutListingLoadsOnFirstUse(t *testing.T) {
 	s := storetest.Plain(memstore.New())
 	_, bob := et.BusyChannel(t, s)
 	before := bob.MustState("c")
-	bob2 := restart(t, bob, s)
+	bob2 := restart(bob, s)
 	require.Empty(t, bob2.Channels())
 	require.ErrorIs(t, bob2.MarkDependenciesMet([]string{"gap1"}, "c"), engine.ErrUnknownChannel,
 		"as in nim-sds, marking does not load a channel")
@@ -59,7 +57,7 @@ func TestRestartedTimersResumeFromAbsoluteTimes(t *testing.T) {
 	s := memstore.New()
 	_, bob := et.BusyChannel(t, s)
 	before := bob.MustState("c")
-	bob2 := restart(t, bob, s)
+	bob2 := restart(bob, s)
 	bob2.Clock.Set(before.IncomingRepairs[0].Due)
 	require.NoError(t, bob2.SweepRepairs())
 	var repairs int
@@ -80,10 +78,10 @@ func TestAckAfterRestartRemovesStoredOutgoing(t *testing.T) {
 	s := memstore.New()
 	a, b := et.NewPeer(t, et.WithStore(s)), et.NewPeer(t)
 	b.MustUnwrap(a.MustWrap("m1", "c"))
-	a2 := restart(t, a, s)
+	a2 := restart(a, s)
 	a2.MustUnwrap(b.MustWrap("r1", "c"))
 	require.Equal(t, []string{"message_acknowledged:m1@c", "message_ready:r1@c"}, et.Summary(a2.Events.Take()))
-	a3 := restart(t, a2, s)
+	a3 := restart(a2, s)
 	require.Empty(t, a3.MustState("c").Outgoing)
 }
 
@@ -97,7 +95,7 @@ func TestLamportMonotonicAcrossRestarts(t *testing.T) {
 			require.Greater(t, l, last)
 			last = l
 		}
-		p = restart(t, p, s)
+		p = restart(p, s)
 		require.Equal(t, last, p.MustState("c").Lamport)
 	}
 	require.Len(t, p.MustState("c").Log, 12)
@@ -112,7 +110,7 @@ func TestRemovedChannelIsGoneFromStore(t *testing.T) {
 	w.Reset()
 	require.NoError(t, p.RemoveChannel("c"))
 	require.Equal(t, []string{"begin", "dropChannel(c)", "commit"}, callStrings(w.Calls()))
-	p2 := restart(t, p, w)
+	p2 := restart(p, w)
 	require.Empty(t, p2.Channels())
 	l := et.Decode(t, p2.MustWrap("fresh", "c")).Lamport
 	require.Equal(t, et.Epoch.Unix()+1, l, "a recreated channel does not inherit the old lamport")
@@ -121,7 +119,7 @@ func TestRemovedChannelIsGoneFromStore(t *testing.T) {
 func TestNoOpStoreKeepsWorking(t *testing.T) {
 	p := et.NewPeer(t, et.WithStore(store.NoOp{}))
 	p.MustWrap("m", "c")
-	p2 := restart(t, p, store.NoOp{})
+	p2 := restart(p, store.NoOp{})
 	require.Empty(t, p2.Channels())
 }
 
@@ -156,7 +154,7 @@ func TestCascadeResumedAcrossRestart(t *testing.T) {
 	}
 	require.Positive(t, failures)
 	w.FailOn(nil)
-	b2 := restart(t, b, w)
+	b2 := restart(b, w)
 	st := b2.MustState("c")
 	require.Equal(t, []engine.IncomingState{{ID: "m3", Missing: []string{"m2"}}, {ID: "m2", Missing: []string{}}}, st.Incoming)
 	require.Equal(t, []string{"m1"}, st.Log, "m1 was logged before the crash, m2 was not")

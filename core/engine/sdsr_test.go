@@ -2,14 +2,14 @@ package engine_test
 
 import (
 	"fmt"
-	"github.com/logos-messaging/libsds-go/core/clock"
-	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/logos-messaging/libsds-go/core/clock"
 	"github.com/logos-messaging/libsds-go/core/engine"
+	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 	"github.com/logos-messaging/libsds-go/core/repair"
 	"github.com/logos-messaging/libsds-go/core/wire"
 )

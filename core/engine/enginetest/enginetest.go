@@ -5,6 +5,7 @@
 package enginetest
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/logos-messaging/libsds-go/core/clock"
 	"github.com/logos-messaging/libsds-go/core/engine"
 	"github.com/logos-messaging/libsds-go/core/store"
+	"github.com/logos-messaging/libsds-go/core/store/storetest"
 	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
@@ -105,6 +107,26 @@ func NewPeer(t testing.TB, opts ...Option) *Peer {
 	p.Manager = m
 	p.Options = o
 	return p
+}
+
+// Restart closes p's manager, then builds a new one with the same options (and
+// opts) on the store reopen returns — the same store, or its data reopened —
+// as a process restart would. The new peer records its own events.
+func (p *Peer) Restart(reopen func() store.Store, opts ...Option) *Peer {
+	p.T.Helper()
+	require.NoError(p.T, p.Close())
+	o := p.Options
+	same := func(eo *engine.Options) { ev := eo.Events; *eo = o; eo.Events = ev }
+	return NewPeer(p.T, append([]Option{same, WithStore(reopen())}, opts...)...)
+}
+
+// RequireReloaded compares a channel state with got, one reloaded from the
+// store: equal but for the filter, which a reload rebuilds from the log alone
+// (the filter in memory also holds evicted and buffered ids).
+func RequireReloaded(t testing.TB, want, got engine.ChannelState) {
+	t.Helper()
+	require.Equal(t, WithoutBloom(want), WithoutBloom(got))
+	require.Equal(t, got.Log, got.BloomIDs, "the filter is rebuilt from the log, oldest first")
 }
 
 // MustWrap wraps "body of <id>" as id on ch, failing the test on error.
@@ -276,4 +298,48 @@ var Operations = map[string]func(t *testing.T, alice, bob *Peer) error{
 	"reset": func(t *testing.T, alice, bob *Peer) error {
 		return bob.Reset()
 	},
+}
+
+// CheckFailurePolicy runs each of Operations on a BusyChannel whose bob keeps
+// his state in a store from open, once with each store call in turn failing
+// with injected, and checks the documented policy: the operation returns
+// engine.ErrStore and delivers no events; bob's memory, and bob restarted on
+// the store from reopen, hold the state before the operation; the operation
+// then succeeds when retried. Every store call must fail at least one
+// operation.
+func CheckFailurePolicy(t *testing.T, injected error,
+	open func(t *testing.T) (s store.Store, reopen func() store.Store)) {
+	storeOps := append([]string{"begin", "commit"}, storetest.WriteOps...)
+	covered := map[string]bool{}
+	for name, operation := range Operations {
+		for _, op := range storeOps {
+			t.Run(name+"/"+op, func(t *testing.T) {
+				s, reopen := open(t)
+				w := storetest.Wrap(s)
+				hints := WithHints(func(id string) []byte { return []byte("hint-" + id) })
+				hist := WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 8 })
+				alice, bob := BusyChannel(t, w, hist, hints)
+				before := bob.MustState("c")
+				bob.Events.Take()
+				w.FailOn(storetest.FailFirst(op, injected))
+				err := operation(t, alice, bob)
+				w.FailOn(nil)
+				if !errors.Is(err, engine.ErrStore) {
+					require.NoError(t, err)
+					return // this operation does not call op
+				}
+				covered[op] = true
+				require.ErrorContains(t, err, injected.Error())
+				require.Empty(t, bob.Events.Take(), "events of a failed operation are not delivered")
+				RequireReloaded(t, before, bob.MustState("c"))
+				fresh := bob.Restart(reopen)
+				RequireReloaded(t, before, fresh.MustState("c"))
+				fresh.Clock.Set(alice.Clock.Now())
+				require.NoError(t, operation(t, alice, fresh), "the operation can be retried")
+			})
+		}
+	}
+	for _, op := range storeOps {
+		require.True(t, covered[op], "no case fails %s", op)
+	}
 }

@@ -12,22 +12,13 @@ import (
 
 	"github.com/logos-messaging/libsds-go/core/engine"
 	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
+	"github.com/logos-messaging/libsds-go/core/store"
 	"github.com/logos-messaging/libsds-go/core/store/sqlite"
-	"github.com/logos-messaging/libsds-go/core/store/storetest"
 )
 
 // Restart survival of every piece of engine state through the SQLite store,
 // a restart being: close the manager and the store, open the store from the
 // file, build a new manager on it.
-
-// requireSameState compares a state with one reloaded from the store: equal
-// but for the filter, which a reload rebuilds from the log alone (the filter
-// in memory also holds evicted and buffered ids).
-func requireSameState(t *testing.T, want, got engine.ChannelState) {
-	t.Helper()
-	require.Equal(t, et.WithoutBloom(want), et.WithoutBloom(got))
-	require.Equal(t, got.Log, got.BloomIDs, "the filter is rebuilt from the log, oldest first")
-}
 
 func TestEngineRestartRestoresEveryBuffer(t *testing.T) {
 	path := dbPath(t)
@@ -40,7 +31,7 @@ func TestEngineRestartRestoresEveryBuffer(t *testing.T) {
 	bob, s = restart(t, bob, s, path)
 	require.Equal(t, []string{"c"}, bob.Channels(), "ListChannels restores channels at construction")
 	after := bob.MustState("c")
-	requireSameState(t, before, after)
+	et.RequireReloaded(t, before, after)
 	// every piece of state, spelled out
 	require.Equal(t, before.Lamport, after.Lamport)
 	require.NotZero(t, after.Outgoing[0].SendTime)
@@ -62,7 +53,7 @@ func TestEngineRestartRestoresEveryBuffer(t *testing.T) {
 		require.NoError(t, bob.SweepRepairs())
 		before := bob.MustState("c")
 		bob, s = restart(t, bob, s, path)
-		requireSameState(t, before, bob.MustState("c"))
+		et.RequireReloaded(t, before, bob.MustState("c"))
 	}
 	require.Equal(t, 3, bob.MustState("c").Outgoing[0].ResendAttempts)
 }
@@ -145,11 +136,11 @@ func TestEngineNamespacesOfOneFileStaySeparate(t *testing.T) {
 	b, sb = restart(t, b, sb, path)
 	require.Equal(t, []string{"a-chan", "c"}, a.Channels())
 	require.Equal(t, []string{"b-chan", "c"}, b.Channels())
-	requireSameState(t, beforeA, a.MustState("c"))
-	requireSameState(t, beforeB, b.MustState("c"))
+	et.RequireReloaded(t, beforeA, a.MustState("c"))
+	et.RequireReloaded(t, beforeB, b.MustState("c"))
 	require.NoError(t, a.Reset())
 	b, _ = restart(t, b, sb, path)
-	requireSameState(t, beforeB, b.MustState("c"))
+	et.RequireReloaded(t, beforeB, b.MustState("c"))
 	a, _ = restart(t, a, sa, path)
 	require.Empty(t, a.Channels())
 }
@@ -160,40 +151,14 @@ var errInjected = errors.New("injected failure")
 // operations on the SQLite store: the operation returns ErrStore and a manager
 // reopened from the file holds exactly the state before the operation.
 func TestEngineTransactionalFailurePolicy(t *testing.T) {
-	storeOps := append([]string{"begin", "commit"}, storetest.WriteOps...)
-	covered := map[string]bool{}
-	for name, operation := range et.Operations {
-		for _, op := range storeOps {
-			t.Run(name+"/"+op, func(t *testing.T) {
-				path := dbPath(t)
-				s := openStore(t, path, "bob")
-				w := storetest.Wrap(s)
-				hints := et.WithHints(func(id string) []byte { return []byte("hint-" + id) })
-				hist := et.WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 8 })
-				alice, bob := et.BusyChannel(t, w, hist, hints)
-				before := bob.MustState("c")
-				bob.Events.Take()
-				w.FailOn(storetest.FailFirst(op, errInjected))
-				err := operation(t, alice, bob)
-				w.FailOn(nil)
-				if !errors.Is(err, engine.ErrStore) {
-					require.NoError(t, err)
-					return // this operation does not call op
-				}
-				covered[op] = true
-				require.ErrorContains(t, err, "injected failure")
-				require.Empty(t, bob.Events.Take(), "events of a failed operation are not delivered")
-				requireSameState(t, before, bob.MustState("c"))
-				fresh, _ := restart(t, bob, s, path)
-				requireSameState(t, before, fresh.MustState("c"))
-				fresh.Clock.Set(alice.Clock.Now())
-				require.NoError(t, operation(t, alice, fresh), "the operation can be retried")
-			})
+	et.CheckFailurePolicy(t, errInjected, func(t *testing.T) (store.Store, func() store.Store) {
+		path := dbPath(t)
+		s := openStore(t, path, "bob")
+		return s, func() store.Store {
+			require.NoError(t, s.Close())
+			return openStore(t, path, "bob")
 		}
-	}
-	for _, op := range storeOps {
-		require.True(t, covered[op], "no case fails %s", op)
-	}
+	})
 }
 
 // TestEngineDiskFullRollsBack: a real SQLite failure (the database cannot
@@ -214,7 +179,7 @@ func TestEngineDiskFullRollsBack(t *testing.T) {
 	require.ErrorContains(t, err, "disk full")
 	t.Log(err)
 	require.Empty(t, bob.Events.Take())
-	requireSameState(t, before, bob.MustState("c"))
+	et.RequireReloaded(t, before, bob.MustState("c"))
 	// an unwrap that fits in place still works under the cap
 	_, err = bob.Unwrap(alice.MustWrap("small", "c"))
 	if err == nil {
@@ -223,7 +188,7 @@ func TestEngineDiskFullRollsBack(t *testing.T) {
 		require.ErrorIs(t, err, engine.ErrStore)
 	}
 	bob2, s2 := restart(t, bob, s, path, hints)
-	requireSameState(t, before, bob2.MustState("c"))
+	et.RequireReloaded(t, before, bob2.MustState("c"))
 	integrityCheck(t, path)
 	_, err = bob2.Wrap(big, "big", "c")
 	require.NoError(t, err)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/logos-messaging/libsds-go/core/engine"
 	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
+	"github.com/logos-messaging/libsds-go/core/store"
 	"github.com/logos-messaging/libsds-go/core/store/sqlite"
 )
 
@@ -58,11 +58,11 @@ func integrityCheck(t testing.TB, path string) {
 // process restart would.
 func restart(t testing.TB, p *et.Peer, s *sqlite.Store, path string, opts ...et.Option) (*et.Peer, *sqlite.Store) {
 	t.Helper()
-	require.NoError(t, p.Close())
-	ns := p.ParticipantID()
-	require.NoError(t, s.Close())
-	s2 := openStore(t, path, ns)
-	o := p.Options
-	base := []et.Option{func(eo *engine.Options) { ev := eo.Events; *eo = o; eo.Events = ev }, et.WithStore(s2)}
-	return et.NewPeer(t, append(base, opts...)...), s2
+	var s2 *sqlite.Store
+	fresh := p.Restart(func() store.Store {
+		require.NoError(t, s.Close())
+		s2 = openStore(t, path, p.ParticipantID())
+		return s2
+	}, opts...)
+	return fresh, s2
 }
