@@ -21,10 +21,18 @@
  *  - Any thread may call any function at any time. Calls on one manager are
  *    serialized; different managers run in parallel.
  *  - Events (and the compatible API's result callbacks) are delivered serially,
- *    in the order they happened, from one library thread per manager — never on
- *    the caller's thread and never while the library holds the manager's lock.
+ *    in the order they happened, on library threads — never on the caller's
+ *    thread and never while the library holds the manager's lock. A shared pool
+ *    of delivery threads serves all managers: one manager's callbacks never run
+ *    concurrently, but consecutive ones may run on different threads, and a
+ *    callback that blocks holds up only its own manager (the pool grows).
  *    Any function, including freeing that manager, may be called from inside
  *    them; a free from inside a callback completes when that callback returns.
+ *  - A delivery thread with nothing to do stays awake (spinning) for 200 us,
+ *    so that the next callback, of any manager, is not delayed by a thread
+ *    wake-up. The environment variable LIBSDS_DISPATCH_LINGER_US, read when
+ *    the first manager is created, sets that time in microseconds (0: sleep at
+ *    once; at most 100000).
  *  - The retrieval-hint provider and the persistence methods are different:
  *    they run synchronously in the middle of an operation, on the caller's
  *    thread (or a library thread for periodic work), with the manager's lock
@@ -468,7 +476,9 @@ LIBSDS_API int libsds_run_tasks(libsds_handle h, uint32_t tasks);
  *  - a NULL, freed or garbage ctx calls the callback (if any) once with RET_ERR
  *    and "libsds error: invalid context" and returns RET_ERR — never a crash;
  *  - a result callback is called exactly once per call that returned RET_OK,
- *    from the manager's library thread, after the events that call caused;
+ *    on a library thread, after the events that call caused (nim-sds uses one
+ *    thread per context; here one manager's callbacks are serial, in order,
+ *    but may come from different threads of the delivery pool);
  *    it may run before or after the call returns (the call waits up to
  *    500 us for it, so usually before);
  *  - the msg buffer passed to a result callback stays valid after the callback

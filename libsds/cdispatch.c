@@ -1,4 +1,22 @@
-/* cdispatch.c — see cdispatch.h. */
+/* cdispatch.c — see cdispatch.h.
+ *
+ * Each dispatcher is a strand: a FIFO of items and a state (idle, ready,
+ * running). A process-wide pool of worker threads runs the ready strands; a
+ * strand is run by one worker at a time, which delivers its items in order, so
+ * a manager's callbacks are serial and ordered whichever worker runs them.
+ *
+ * Why a shared pool rather than a thread per manager: handing an item to a
+ * sleeping thread costs the poster a futex wake-up (~9 us on small VMs) and the
+ * item waits ~15-20 us more for the thread to run. A worker that has just
+ * finished stays awake for a short while (spinning, SDSI_LINGER_US) and takes
+ * whichever strand becomes ready next, so a host that calls several managers
+ * in turn finds an awake worker — which a thread per manager cannot give
+ * without one spinning thread per manager. Only one worker spins at a time.
+ *
+ * The pool grows when every worker is inside a callback and a strand is
+ * ready (a callback blocked on one manager never stalls another), and workers
+ * idle for SDSI_IDLE_EXIT_S seconds exit, down to one.
+ */
 #include "cdispatch.h"
 
 #include <errno.h>
@@ -22,17 +40,17 @@ typedef struct sdsi_item {
   int keep;                /* ITEM_SDS_RESULT: msg joins the ring */
 } sdsi_item;
 
+enum { STRAND_IDLE, STRAND_READY, STRAND_RUNNING };
+
 struct sdsi_dispatcher {
-  pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t work;      /* an item was posted, or the dispatcher closed */
-  pthread_cond_t delivered; /* delivered_ticket advanced */
+  pthread_mutex_t mu;       /* guards everything below but the atomics */
+  pthread_cond_t delivered; /* delivered_ticket advanced, or the strand went idle */
   sdsi_item *head, *tail;
-  int closed;          /* written under mu, read atomically while spinning */
-  int discard, detached;
-  int sleeping;        /* the thread is blocked in pthread_cond_wait(work) */
-  int expecting;       /* atomic: a result is on its way (sdsi_expect) */
-  uint64_t next_ticket; /* written under mu, read atomically while spinning */
+  int state;                /* STRAND_*; a READY strand is in the pool's ready list */
+  int closed, discard;
+  int detached;             /* closed from inside a callback: the worker frees it */
+  int waiters;              /* threads blocked on delivered */
+  uint64_t next_ticket;
   uint64_t delivered_ticket; /* atomic: every ticket <= it has been delivered */
   libsds_event_cb ev_cb;
   uintptr_t ev_ud;
@@ -40,7 +58,42 @@ struct sdsi_dispatcher {
   uintptr_t sds_ud;
   char *ring[SDSI_RING]; /* the last results, alive after their callbacks */
   int ring_next;
+  struct sdsi_dispatcher *next_ready;
 };
+
+/* How long a worker with nothing to do stays awake for the next strand, unless
+   the environment variable LIBSDS_DISPATCH_LINGER_US says otherwise (0: never
+   spin; sleep at once). 200 us covers a host's own work between two calls. */
+#define SDSI_LINGER_US 200
+#define SDSI_LINGER_MAX_US 100000
+/* How long a sleeping worker waits before exiting (the last one stays):
+   extra workers exist only while callbacks block, so they go soon after. */
+#define SDSI_IDLE_EXIT_S 2
+
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t work; /* a strand is ready, or a poster wants a spinner */
+  sdsi_dispatcher *ready_head, *ready_tail;
+  int workers;         /* threads alive */
+  int running;         /* workers inside a strand */
+  int sleeping;        /* workers blocked on work */
+  int spinning;        /* atomic: 1 while a worker spins for the next strand */
+  uint64_t ready_seq;  /* atomic: bumped whenever a strand is made ready */
+  long linger_us;      /* set once, before the first worker starts */
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0, 0, 0, SDSI_LINGER_US};
+
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_configure(void) {
+  const char *v = getenv("LIBSDS_DISPATCH_LINGER_US");
+  if (!v || !*v) return;
+  char *end;
+  long us = strtol(v, &end, 10);
+  if (*end == 0 && us >= 0) pool.linger_us = us < SDSI_LINGER_MAX_US ? us : SDSI_LINGER_MAX_US;
+}
+
+/* The strand the calling worker is running, NULL outside a worker. */
+static __thread sdsi_dispatcher *current_strand;
 
 static void item_free(sdsi_item *it) {
   if (it->kind == ITEM_EVENT) free(it->block);
@@ -48,15 +101,18 @@ static void item_free(sdsi_item *it) {
   free(it);
 }
 
-static void dispatcher_destroy(sdsi_dispatcher *d) {
-  for (int i = 0; i < SDSI_RING; i++) free(d->ring[i]);
-  for (sdsi_item *it = d->head; it;) {
+static void free_items(sdsi_item *it) {
+  while (it) {
     sdsi_item *next = it->next;
     item_free(it);
     it = next;
   }
+}
+
+static void dispatcher_destroy(sdsi_dispatcher *d) {
+  for (int i = 0; i < SDSI_RING; i++) free(d->ring[i]);
+  free_items(d->head);
   pthread_mutex_destroy(&d->mu);
-  pthread_cond_destroy(&d->work);
   pthread_cond_destroy(&d->delivered);
   free(d);
 }
@@ -75,93 +131,176 @@ static void cpu_relax(void) {
 #endif
 }
 
-/* How long the thread, told a post is coming, stays awake for it. */
-#define SDSI_EXPECT_SPIN_US 100
+/* ---- the pool ---- */
 
-/* Waits awake, without the lock, for a post after ticket seen or for close;
-   gives up the expectation after SDSI_EXPECT_SPIN_US. */
-static void spin_until_posted(sdsi_dispatcher *d, uint64_t seen) {
+static void *worker_run(void *arg);
+
+/* Starts a worker. pool.mu held. */
+static int spawn_worker(void) {
+  pthread_attr_t attr;
+  pthread_t t;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int err = pthread_create(&t, &attr, worker_run, NULL);
+  pthread_attr_destroy(&attr);
+  if (err == 0) pool.workers++;
+  return err;
+}
+
+/* Makes sure some worker will look at the ready list soon. pool.mu held. */
+static void pool_kick(void) {
+  if (__atomic_load_n(&pool.spinning, __ATOMIC_ACQUIRE)) return; /* it sees ready_seq */
+  if (pool.sleeping > 0) {
+    pthread_cond_signal(&pool.work);
+    return;
+  }
+  /* Every worker is inside a callback or about to re-check the list: only the
+     former cannot take new work. If none can, add one (if that fails, the
+     strand runs when a worker comes back). */
+  if (pool.workers - pool.running - pool.sleeping <= 0) (void)spawn_worker();
+}
+
+/* Puts an idle strand with items in the ready list. d->mu held. */
+static void strand_schedule(sdsi_dispatcher *d) {
+  d->state = STRAND_READY;
+  pthread_mutex_lock(&pool.mu);
+  d->next_ready = NULL;
+  if (pool.ready_tail) pool.ready_tail->next_ready = d;
+  else pool.ready_head = d;
+  pool.ready_tail = d;
+  __atomic_add_fetch(&pool.ready_seq, 1, __ATOMIC_RELEASE);
+  pool_kick();
+  pthread_mutex_unlock(&pool.mu);
+}
+
+/* Delivers one item: the callback runs without any lock held. */
+static void deliver(sdsi_dispatcher *d, sdsi_item *it) {
+  pthread_mutex_lock(&d->mu);
+  libsds_event_cb ev_cb = d->ev_cb;
+  uintptr_t ev_ud = d->ev_ud;
+  SdsCallBack sds_cb = d->sds_cb;
+  uintptr_t sds_ud = d->sds_ud;
+  pthread_mutex_unlock(&d->mu);
+  switch (it->kind) {
+  case ITEM_EVENT:
+    if (ev_cb) ev_cb(it->ev, (void *)ev_ud);
+    break;
+  case ITEM_SDS_EVENT:
+    if (sds_cb) sds_cb(RET_OK, it->msg, it->len, (void *)sds_ud);
+    break;
+  case ITEM_SDS_RESULT:
+    it->cb(it->ret, it->msg, it->len, (void *)it->ud);
+    if (it->keep) { /* the buffer outlives its callback: it joins the ring */
+      free(d->ring[d->ring_next]);
+      d->ring[d->ring_next] = it->msg;
+      d->ring_next = (d->ring_next + 1) % SDSI_RING;
+      it->keep = 0;
+    }
+    break;
+  }
+}
+
+/* Runs a ready strand until its queue is empty, then leaves it idle (or, if
+   it was closed from one of its own callbacks, frees it). */
+static void strand_run(sdsi_dispatcher *d) {
+  current_strand = d;
+  pthread_mutex_lock(&d->mu);
+  d->state = STRAND_RUNNING;
+  for (;;) {
+    sdsi_item *it = d->head;
+    if (!it) break;
+    d->head = it->next;
+    if (!d->head) d->tail = NULL;
+    int drop = d->closed && d->discard;
+    pthread_mutex_unlock(&d->mu);
+    if (!drop) deliver(d, it);
+    __atomic_store_n(&d->delivered_ticket, it->ticket, __ATOMIC_RELEASE);
+    item_free(it);
+    pthread_mutex_lock(&d->mu);
+    if (d->waiters) pthread_cond_broadcast(&d->delivered);
+  }
+  d->state = STRAND_IDLE;
+  int detached = d->detached;
+  if (d->waiters) pthread_cond_broadcast(&d->delivered);
+  pthread_mutex_unlock(&d->mu);
+  current_strand = NULL;
+  if (detached) dispatcher_destroy(d);
+}
+
+/* Spins up to pool.linger_us for a strand to become ready after seq.
+   Returns non-zero if one may have. */
+static int linger(uint64_t seq) {
+  if (pool.linger_us == 0) return 0;
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (unsigned i = 1;; i++) {
-    if (__atomic_load_n(&d->next_ticket, __ATOMIC_ACQUIRE) != seen) return;
-    if (__atomic_load_n(&d->closed, __ATOMIC_ACQUIRE)) return;
-    if ((i & 255) == 0 && elapsed_us(&t0) > SDSI_EXPECT_SPIN_US) {
-      __atomic_store_n(&d->expecting, 0, __ATOMIC_RELEASE);
-      return;
-    }
+    if (__atomic_load_n(&pool.ready_seq, __ATOMIC_ACQUIRE) != seq) return 1;
+    if ((i & 255) == 0 && elapsed_us(&t0) > pool.linger_us) return 0;
     cpu_relax();
   }
 }
 
-static void *dispatcher_run(void *arg) {
-  sdsi_dispatcher *d = arg;
-  pthread_mutex_lock(&d->mu);
+static void *worker_run(void *arg) {
+  (void)arg;
+  int lingered = 0; /* linger once per idle period, then sleep */
+  pthread_mutex_lock(&pool.mu);
   for (;;) {
-    while (!d->head && !d->closed) {
-      if (__atomic_load_n(&d->expecting, __ATOMIC_ACQUIRE)) {
-        uint64_t seen = d->next_ticket;
-        pthread_mutex_unlock(&d->mu);
-        spin_until_posted(d, seen);
-        pthread_mutex_lock(&d->mu);
-        continue;
-      }
-      d->sleeping = 1;
-      pthread_cond_wait(&d->work, &d->mu);
-      d->sleeping = 0;
+    sdsi_dispatcher *d = pool.ready_head;
+    if (d) {
+      pool.ready_head = d->next_ready;
+      if (!pool.ready_head) pool.ready_tail = NULL;
+      pool.running++;
+      /* More ready strands than this worker: make sure another looks. */
+      if (pool.ready_head) pool_kick();
+      pthread_mutex_unlock(&pool.mu);
+      strand_run(d);
+      lingered = 0;
+      pthread_mutex_lock(&pool.mu);
+      pool.running--;
+      continue;
     }
-    if (!d->head || (d->closed && d->discard)) break;
-    sdsi_item *it = d->head;
-    d->head = it->next;
-    if (!d->head) d->tail = NULL;
-    libsds_event_cb ev_cb = d->ev_cb;
-    uintptr_t ev_ud = d->ev_ud;
-    SdsCallBack sds_cb = d->sds_cb;
-    uintptr_t sds_ud = d->sds_ud;
-    pthread_mutex_unlock(&d->mu);
-
-    switch (it->kind) {
-    case ITEM_EVENT:
-      if (ev_cb) ev_cb(it->ev, (void *)ev_ud);
-      break;
-    case ITEM_SDS_EVENT:
-      if (sds_cb) sds_cb(RET_OK, it->msg, it->len, (void *)sds_ud);
-      break;
-    case ITEM_SDS_RESULT:
-      it->cb(it->ret, it->msg, it->len, (void *)it->ud);
-      if (it->keep) { /* the buffer outlives its callback: it joins the ring */
-        free(d->ring[d->ring_next]);
-        d->ring[d->ring_next] = it->msg;
-        d->ring_next = (d->ring_next + 1) % SDSI_RING;
-        it->keep = 0;
-      }
-      break;
+    if (!lingered && !__atomic_load_n(&pool.spinning, __ATOMIC_ACQUIRE)) {
+      __atomic_store_n(&pool.spinning, 1, __ATOMIC_RELEASE);
+      uint64_t seq = __atomic_load_n(&pool.ready_seq, __ATOMIC_ACQUIRE);
+      pthread_mutex_unlock(&pool.mu);
+      lingered = !linger(seq);
+      pthread_mutex_lock(&pool.mu);
+      __atomic_store_n(&pool.spinning, 0, __ATOMIC_RELEASE);
+      continue;
     }
-
-    pthread_mutex_lock(&d->mu);
-    __atomic_store_n(&d->delivered_ticket, it->ticket, __ATOMIC_RELEASE);
-    pthread_cond_broadcast(&d->delivered);
-    item_free(it);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += SDSI_IDLE_EXIT_S;
+    pool.sleeping++;
+    int rc = pthread_cond_timedwait(&pool.work, &pool.mu, &deadline);
+    pool.sleeping--;
+    lingered = 0; /* woken for work or for a coming post: spin for it */
+    if (rc == ETIMEDOUT && !pool.ready_head && pool.workers > 1) break;
   }
-  int detached = d->detached;
-  pthread_mutex_unlock(&d->mu);
-  if (detached) dispatcher_destroy(d);
+  pool.workers--;
+  pthread_mutex_unlock(&pool.mu);
   return NULL;
 }
 
+/* ---- dispatchers ---- */
+
 sdsi_dispatcher *sdsi_dispatcher_start(void) {
+  pthread_once(&pool_once, pool_configure);
+  pthread_mutex_lock(&pool.mu);
+  int err = pool.workers == 0 ? spawn_worker() : 0;
+  pthread_mutex_unlock(&pool.mu);
+  if (err != 0) return NULL;
   sdsi_dispatcher *d = calloc(1, sizeof *d);
   if (!d) return NULL;
-  pthread_mutex_init(&d->mu, NULL);
-  pthread_cond_init(&d->work, NULL);
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+  /* Posts and the worker hold it for a few instructions: spin, don't sleep. */
+  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+  pthread_mutex_init(&d->mu, &attr);
+  pthread_mutexattr_destroy(&attr);
   pthread_cond_init(&d->delivered, NULL);
-  if (pthread_create(&d->thread, NULL, dispatcher_run, d) != 0) {
-    pthread_mutex_destroy(&d->mu);
-    pthread_cond_destroy(&d->work);
-    pthread_cond_destroy(&d->delivered);
-    free(d);
-    return NULL;
-  }
   return d;
 }
 
@@ -186,12 +325,11 @@ static uint64_t post(sdsi_dispatcher *d, sdsi_item *it) {
     item_free(it);
     return 0;
   }
-  it->ticket = d->next_ticket + 1;
-  __atomic_store_n(&d->next_ticket, it->ticket, __ATOMIC_RELEASE);
+  it->ticket = ++d->next_ticket;
   if (d->tail) d->tail->next = it;
   else d->head = it;
   d->tail = it;
-  if (d->sleeping) pthread_cond_signal(&d->work); /* a spinning thread sees the ticket */
+  if (d->state == STRAND_IDLE) strand_schedule(d);
   uint64_t t = it->ticket;
   pthread_mutex_unlock(&d->mu);
   return t;
@@ -227,26 +365,25 @@ uint64_t sdsi_post_sds_result(sdsi_dispatcher *d, SdsCallBack cb, uintptr_t ud, 
   it->msg = msg;
   it->len = len;
   it->keep = keep;
-  __atomic_store_n(&d->expecting, 0, __ATOMIC_RELEASE); /* it has come */
   return post(d, it);
 }
 
-void sdsi_expect(sdsi_dispatcher *d) {
-  __atomic_store_n(&d->expecting, 1, __ATOMIC_RELEASE);
-  pthread_mutex_lock(&d->mu);
-  if (d->sleeping) pthread_cond_signal(&d->work);
-  pthread_mutex_unlock(&d->mu);
+void sdsi_expect(void) {
+  if (pool.linger_us == 0) return; /* a woken worker would not wait: no use */
+  if (__atomic_load_n(&pool.spinning, __ATOMIC_ACQUIRE)) return;
+  pthread_mutex_lock(&pool.mu);
+  if (!pool.spinning && pool.sleeping > 0) pthread_cond_signal(&pool.work);
+  pthread_mutex_unlock(&pool.mu);
 }
 
-int sdsi_in_dispatcher(sdsi_dispatcher *d) { return pthread_equal(pthread_self(), d->thread); }
+int sdsi_in_dispatcher(sdsi_dispatcher *d) { return current_strand == d; }
 
 static int delivered(sdsi_dispatcher *d, uint64_t ticket) {
   return __atomic_load_n(&d->delivered_ticket, __ATOMIC_ACQUIRE) >= ticket;
 }
 
-/* A caller that keeps its CPU for the few microseconds the dispatcher needs
-   is not put to sleep and woken again (a thread wake-up costs ~8 us on small
-   VMs): spin briefly, then block for the rest of max_us. */
+/* A caller that keeps its CPU for the few microseconds the worker needs is not
+   put to sleep and woken again: spin briefly, then block for the rest of max_us. */
 #define SDSI_SPIN_US 60
 
 void sdsi_wait_delivered(sdsi_dispatcher *d, uint64_t ticket, int max_us) {
@@ -264,25 +401,26 @@ void sdsi_wait_delivered(sdsi_dispatcher *d, uint64_t ticket, int max_us) {
   deadline.tv_sec += deadline.tv_nsec / 1000000000L;
   deadline.tv_nsec %= 1000000000L;
   pthread_mutex_lock(&d->mu);
-  while (__atomic_load_n(&d->delivered_ticket, __ATOMIC_ACQUIRE) < ticket) {
+  d->waiters++;
+  while (!delivered(d, ticket)) {
     if (pthread_cond_timedwait(&d->delivered, &d->mu, &deadline) == ETIMEDOUT) break;
   }
+  d->waiters--;
   pthread_mutex_unlock(&d->mu);
 }
 
 void sdsi_dispatcher_close(sdsi_dispatcher *d, int discard) {
-  int inside = sdsi_in_dispatcher(d);
   pthread_mutex_lock(&d->mu);
   d->discard = discard;
-  __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE); /* seen by a spinning thread */
-  if (inside) {
+  d->closed = 1;
+  if (sdsi_in_dispatcher(d)) { /* the running worker frees it when the callback returns */
     d->detached = 1;
-    pthread_detach(d->thread);
+    pthread_mutex_unlock(&d->mu);
+    return;
   }
-  pthread_cond_signal(&d->work);
+  d->waiters++;
+  while (d->state != STRAND_IDLE) pthread_cond_wait(&d->delivered, &d->mu);
+  d->waiters--;
   pthread_mutex_unlock(&d->mu);
-  if (!inside) {
-    pthread_join(d->thread, NULL);
-    dispatcher_destroy(d);
-  }
+  dispatcher_destroy(d);
 }

@@ -1,10 +1,10 @@
 /*
- * cdispatch.h — one C thread per manager that delivers its callbacks (events,
- * and the compatible API's results) serially, in the order they were posted,
- * never on a caller's thread and never under the manager's lock. Go posts
- * fully built items; the thread needs no Go runtime to deliver them, so a
- * wake-up costs one OS thread wake-up (a goroutine woken from a C caller's
- * thread cost several times more on small VMs). Not installed.
+ * cdispatch.h — a dispatcher per manager delivers its callbacks (events, and
+ * the compatible API's results) serially, in the order they were posted, never
+ * on a caller's thread and never under the manager's lock. Dispatchers are
+ * run by a process-wide pool of C worker threads, one worker per dispatcher at
+ * a time (cdispatch.c says why). Go posts fully built items; delivering them
+ * needs no Go runtime. Not installed.
  */
 #ifndef LIBSDS_CDISPATCH_H
 #define LIBSDS_CDISPATCH_H
@@ -14,7 +14,8 @@
 
 typedef struct sdsi_dispatcher sdsi_dispatcher;
 
-/* Starts a dispatcher thread; NULL if out of memory or threads. */
+/* Creates a dispatcher (starting the pool's first worker if there is none);
+   NULL if out of memory or threads. */
 sdsi_dispatcher *sdsi_dispatcher_start(void);
 
 /* The handlers events go to, read when each event is delivered. */
@@ -32,24 +33,23 @@ uint64_t sdsi_post_sds_result(sdsi_dispatcher *d, SdsCallBack cb, uintptr_t ud, 
 #define SDSI_RING 64
 
 /* Waits up to max_us for the item with this ticket to have been delivered (its
-   callback returned). Returns at once on the dispatcher thread itself. */
+   callback returned). Returns at once inside one of d's own callbacks. */
 void sdsi_wait_delivered(sdsi_dispatcher *d, uint64_t ticket, int max_us);
 
-/* Tells the thread a result will be posted shortly, so that it wakes now and
-   stays awake (delivering the events posted meanwhile) until the result is
-   posted or SDSI_EXPECT_SPIN_US pass without a post: waking a sleeping thread
-   costs about as much as unwrapping a message on small VMs, and this overlaps
-   the two. A hint only; posting works without it. */
-void sdsi_expect(sdsi_dispatcher *d);
+/* Tells the pool a post is coming shortly: if no worker is awake, one wakes
+   now and waits awake for it, so that the wake-up overlaps the caller's work
+   (waking a sleeping thread costs about as much as unwrapping a message on
+   small VMs). A hint only; posting works without it. */
+void sdsi_expect(void);
 
-/* Non-zero on the dispatcher's own thread (inside one of its callbacks). */
+/* Non-zero inside one of d's callbacks (on the worker running d). */
 int sdsi_in_dispatcher(sdsi_dispatcher *d);
 
-/* Stops accepting posts and lets the thread finish: it delivers what is
-   queued (or, with discard, drops it once the callback running returns) and
-   exits. Outside the thread this waits for that and frees d; inside a callback
-   it returns at once and the thread frees d when it exits. Either way the
-   caller must not use d again. */
+/* Stops accepting posts and lets d finish: what is queued is delivered (or,
+   with discard, dropped once the callback running returns). Outside d's
+   callbacks this waits for that and frees d; inside one it returns at once
+   and the worker frees d when the queue is done. Either way the caller must
+   not use d again. */
 void sdsi_dispatcher_close(sdsi_dispatcher *d, int discard);
 
 #endif

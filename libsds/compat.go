@@ -255,7 +255,7 @@ func compatCall(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, validate func
 		}
 	}
 	defer m.release()
-	C.sdsi_expect(m.d) // the dispatcher wakes while op runs
+	C.sdsi_expect() // a sleeping worker wakes while op runs
 	res, err := op(m)
 	if err != nil {
 		res = newResult(cb, ud, C.RET_ERR, []byte(nimcompat.ProcessingError(opName, err)))
