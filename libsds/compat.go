@@ -87,6 +87,11 @@ func newCSVResult(cb C.SdsCallBack, ud C.uintptr_t, wire []byte) *result {
 	return &result{cb: cb, ud: ud, ret: C.RET_OK, msg: p, n: n}
 }
 
+// unwrapTexts recycles the buffers unwrap results are formatted in before
+// newResult copies them to C memory: one allocation fewer per unwrap, and
+// no growing from empty.
+var unwrapTexts = sync.Pool{New: func() any { return new([]byte) }}
+
 // postResult queues a result callback behind the events already queued and
 // returns its ticket. The dispatcher keeps the buffer alive after the callback,
 // among the manager's last SDSI_RING results.
@@ -304,7 +309,10 @@ func libsdsgo_compat_unwrap(ctx C.uintptr_t, msg *C.uint8_t, n C.size_t, cb C.Sd
 		if err != nil {
 			return nil, err
 		}
-		return newResult(cb, ud, C.RET_OK, nimcompat.AppendUnwrapResult(nil, res.Content, res.ChannelID, res.MissingDeps)), nil
+		text := unwrapTexts.Get().(*[]byte)
+		defer unwrapTexts.Put(text)
+		*text = nimcompat.AppendUnwrapResult((*text)[:0], res.Content, res.ChannelID, res.MissingDeps)
+		return newResult(cb, ud, C.RET_OK, *text), nil
 	}, nimcompat.OpUnwrap)
 }
 

@@ -34,6 +34,32 @@ func TestCSV(t *testing.T) {
 	require.Zero(t, nimcompat.CSVLen(nil))
 }
 
+// The unwrap result's message is a JSON number array: every byte value, the
+// empty message, and text already in the buffer kept.
+func TestUnwrapResultNumbers(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(255 - i)
+	}
+	want, err := json.Marshal(struct {
+		Message     []int  `json:"message"`
+		ChannelID   string `json:"channelId"`
+		MissingDeps []int  `json:"missingDeps"`
+	}{Message: func() []int {
+		n := make([]int, len(all))
+		for i, b := range all {
+			n[i] = int(b)
+		}
+		return n
+	}(), ChannelID: "c", MissingDeps: []int{}})
+	require.NoError(t, err)
+	require.Equal(t, "x"+string(want), string(nimcompat.AppendUnwrapResult([]byte("x"), all, "c", nil)))
+	require.Equal(t, `{"message":[],"channelId":"c","missingDeps":[]}`,
+		string(nimcompat.AppendUnwrapResult(nil, nil, "c", nil)))
+	require.Equal(t, `{"message":[7],"channelId":"c","missingDeps":[]}`,
+		string(nimcompat.AppendUnwrapResult(nil, []byte{7}, "c", nil)))
+}
+
 func TestEscapeLikeNim(t *testing.T) {
 	for in, want := range map[string]string{
 		"plain":                    `"plain"`,
@@ -139,5 +165,19 @@ func BenchmarkCSV(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		nimcompat.PutCSV(dst, data)
+	}
+}
+
+// BenchmarkUnwrapResult formats the compatible unwrap result of a 100-byte
+// message, as abi_bench's receiver gets it.
+func BenchmarkUnwrapResult(b *testing.B) {
+	content := make([]byte, 100)
+	for i := range content {
+		content[i] = byte('a' + i%26)
+	}
+	var dst []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = nimcompat.AppendUnwrapResult(dst[:0], content, "chan-0", nil)
 	}
 }
