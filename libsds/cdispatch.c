@@ -50,6 +50,7 @@ struct sdsi_dispatcher {
   int closed, discard;
   int detached;             /* closed from inside a callback: the worker frees it */
   int waiters;              /* threads blocked on delivered */
+  int batches;              /* open sdsi_batch_begin calls: posts wait for the last end */
   uint64_t next_ticket;
   uint64_t delivered_ticket; /* atomic: every ticket <= it has been delivered */
   libsds_event_cb ev_cb;
@@ -329,7 +330,7 @@ static uint64_t post(sdsi_dispatcher *d, sdsi_item *it) {
   if (d->tail) d->tail->next = it;
   else d->head = it;
   d->tail = it;
-  if (d->state == STRAND_IDLE) strand_schedule(d);
+  if (d->state == STRAND_IDLE && d->batches == 0) strand_schedule(d);
   uint64_t t = it->ticket;
   pthread_mutex_unlock(&d->mu);
   return t;
@@ -366,6 +367,19 @@ uint64_t sdsi_post_sds_result(sdsi_dispatcher *d, SdsCallBack cb, uintptr_t ud, 
   it->len = len;
   it->keep = keep;
   return post(d, it);
+}
+
+void sdsi_batch_begin(sdsi_dispatcher *d) {
+  pthread_mutex_lock(&d->mu);
+  d->batches++;
+  pthread_mutex_unlock(&d->mu);
+}
+
+void sdsi_batch_end(sdsi_dispatcher *d) {
+  pthread_mutex_lock(&d->mu);
+  d->batches--;
+  if (d->batches == 0 && d->head && d->state == STRAND_IDLE) strand_schedule(d);
+  pthread_mutex_unlock(&d->mu);
 }
 
 void sdsi_expect(void) {
@@ -418,6 +432,8 @@ void sdsi_dispatcher_close(sdsi_dispatcher *d, int discard) {
     pthread_mutex_unlock(&d->mu);
     return;
   }
+  /* Items held back by a batch never left open are delivered too. */
+  if (d->head && d->state == STRAND_IDLE) strand_schedule(d);
   d->waiters++;
   while (d->state != STRAND_IDLE) pthread_cond_wait(&d->delivered, &d->mu);
   d->waiters--;

@@ -36,6 +36,14 @@ uint64_t sdsi_post_sds_result(sdsi_dispatcher *d, SdsCallBack cb, uintptr_t ud, 
    callback returned). Returns at once inside one of d's own callbacks. */
 void sdsi_wait_delivered(sdsi_dispatcher *d, uint64_t ticket, int max_us);
 
+/* Posts to d between begin and the matching end are handed to the pool
+   together at the end, instead of one by one as they come: a call's events and
+   its result then cost one hand-over to a worker, and the worker does not
+   contend with the caller for d's queue while the call runs. Batches may nest
+   and overlap (a counter); a strand already running keeps delivering. */
+void sdsi_batch_begin(sdsi_dispatcher *d);
+void sdsi_batch_end(sdsi_dispatcher *d);
+
 /* Tells the pool a post is coming shortly: if no worker is awake, one wakes
    now and waits awake for it, so that the wake-up overlaps the caller's work
    (waking a sleeping thread costs about as much as unwrapping a message on

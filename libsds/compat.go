@@ -261,17 +261,28 @@ func compatCall(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, validate func
 	}
 	defer m.release()
 	C.sdsi_expect() // a sleeping worker wakes while op runs
+	// The events op causes and its result go to the worker in one batch.
+	C.sdsi_batch_begin(m.d)
+	batchOpen := true
+	defer func() {
+		if batchOpen { // op panicked: what it queued is still delivered
+			C.sdsi_batch_end(m.d)
+		}
+	}()
 	res, err := op(m)
 	if err != nil {
 		res = newResult(cb, ud, C.RET_ERR, []byte(nimcompat.ProcessingError(opName, err)))
 	} else if res == nil {
 		res = newResult(cb, ud, C.RET_OK, nil)
 	}
-	// Give the dispatcher a moment to deliver the result before returning: a
+	ticket := m.postResult(res)
+	C.sdsi_batch_end(m.d)
+	batchOpen = false
+	// Give the worker a moment to deliver the result before returning: a
 	// caller that waits for its callback then finds it done instead of going
 	// to sleep and being woken. Bounded, so a callback blocked on something
 	// the caller holds only delays it.
-	C.sdsi_wait_delivered(m.d, m.postResult(res), resultWaitMicros)
+	C.sdsi_wait_delivered(m.d, ticket, resultWaitMicros)
 	return C.RET_OK
 }
 

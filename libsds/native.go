@@ -111,9 +111,14 @@ func newManager(s settings, compat bool) (*manager, error) {
 }
 
 // post hands a batch of events to the dispatcher, built as C data: a native
-// manager's as libsds_event structs, a compatible one's as nim-sds's JSON. It
-// runs under the engine's lock and never blocks.
+// manager's as libsds_event structs, a compatible one's as nim-sds's JSON, in
+// one hand-over to the delivery pool. It runs under the engine's lock and
+// never blocks.
 func (m *manager) post(evs []engine.Event) {
+	if len(evs) > 1 {
+		C.sdsi_batch_begin(m.d)
+		defer C.sdsi_batch_end(m.d)
+	}
 	if m.compat != nil {
 		m.compat.postEvents(m, evs)
 		return
