@@ -20,7 +20,7 @@
  * Determinism (same --seed, same run):
  *   - One PRNG (splitmix64) drives every network decision, always consumed in
  *     the same order; store-node answers are a hash of (seed, participant, id).
- *   - Events arrive on one library thread per manager. The handler only copies
+ *   - Events arrive on library threads, in order per manager. The handler only copies
  *     them into the participant's queue. After every libsds call the program
  *     runs libsds_run_tasks(h, LIBSDS_TASK_SYNC) and waits for the resulting
  *     PERIODIC_SYNC event: a manager delivers its events in order, so when that

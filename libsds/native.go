@@ -85,7 +85,7 @@ func newManager(s settings, compat bool) (*manager, error) {
 		}
 		m.scratch.free()
 		managers.release(m.handle)
-		return nil, fmt.Errorf("%w: cannot start the dispatcher thread", errInternal)
+		return nil, fmt.Errorf("%w: cannot start a delivery thread", errInternal)
 	}
 	eng, err := engine.New(engine.Options{
 		ParticipantID: s.participantID,
