@@ -104,13 +104,16 @@ $(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) include/sds.h include/libs
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_TEST) $< -o $@ $(LDFLAGS_TEST)
 
-# Run again with delivery threads that never spin (LIBSDS_DISPATCH_LINGER_US=0).
+# Run again with delivery threads that never spin (LIBSDS_DISPATCH_LINGER_US=0),
+# and confined to one CPU (no spinning, callers yield to the delivery threads).
 C_TESTS_NO_LINGER := $(BUILD)/tests/delivery_pool $(BUILD)/tests/compat_ordering $(BUILD)/tests/compat_concurrency
 
 test-c: lib $(C_TESTS) ## C tests against build/libsds.so, under AddressSanitizer
 	@failed=""; for t in $(C_TESTS); do echo "== $$t"; $(ASAN_ENV) $$t || failed="$$failed $$t"; done; \
 	  for t in $(C_TESTS_NO_LINGER); do echo "== $$t (LIBSDS_DISPATCH_LINGER_US=0)"; \
 	    LIBSDS_DISPATCH_LINGER_US=0 $(ASAN_ENV) $$t || failed="$$failed $$t(no-linger)"; done; \
+	  if command -v taskset >/dev/null; then for t in $(C_TESTS_NO_LINGER); do echo "== $$t (one CPU)"; \
+	    $(ASAN_ENV) taskset -c 0 $$t || failed="$$failed $$t(one-cpu)"; done; fi; \
 	  if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
 $(BUILD)/tests/crash_child: tests/crash/crash_child.c include/sds.h $(BUILD)/$(LIBFILE)

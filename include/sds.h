@@ -30,9 +30,10 @@
  *    them; a free from inside a callback completes when that callback returns.
  *  - A delivery thread with nothing to do stays awake (spinning) for 200 us,
  *    so that the next callback, of any manager, is not delayed by a thread
- *    wake-up. The environment variable LIBSDS_DISPATCH_LINGER_US, read when
- *    the first manager is created, sets that time in microseconds (0: sleep at
- *    once; at most 100000).
+ *    wake-up — unless the process may run on one CPU only. The environment
+ *    variable LIBSDS_DISPATCH_LINGER_US, read when the first manager is
+ *    created, sets that time in microseconds (0: sleep at once, as a process
+ *    limited to one CPU's worth of time by a quota should; at most 100000).
  *  - The retrieval-hint provider and the persistence methods are different:
  *    they run synchronously in the middle of an operation, on the caller's
  *    thread (or a library thread for periodic work), with the manager's lock
