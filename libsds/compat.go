@@ -92,6 +92,10 @@ func newCSVResult(cb C.SdsCallBack, ud C.uintptr_t, wire []byte) *result {
 // no growing from empty.
 var unwrapTexts = sync.Pool{New: func() any { return new([]byte) }}
 
+// maxPooledUnwrapText keeps the text of a large message (up to 4 bytes per
+// content byte) out of the pool, so the pool never pins megabytes.
+const maxPooledUnwrapText = 64 << 10
+
 // postResult queues a result callback behind the events already queued and
 // returns its ticket. The dispatcher keeps the buffer alive after the callback,
 // among the manager's last SDSI_RING results.
@@ -321,9 +325,12 @@ func libsdsgo_compat_unwrap(ctx C.uintptr_t, msg *C.uint8_t, n C.size_t, cb C.Sd
 			return nil, err
 		}
 		text := unwrapTexts.Get().(*[]byte)
-		defer unwrapTexts.Put(text)
 		*text = nimcompat.AppendUnwrapResult((*text)[:0], res.Content, res.ChannelID, res.MissingDeps)
-		return newResult(cb, ud, C.RET_OK, *text), nil
+		r := newResult(cb, ud, C.RET_OK, *text)
+		if cap(*text) <= maxPooledUnwrapText {
+			unwrapTexts.Put(text)
+		}
+		return r, nil
 	}, nimcompat.OpUnwrap)
 }
 
