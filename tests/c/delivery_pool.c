@@ -6,8 +6,8 @@
      deliveries must be in progress at once;
    - callbacks of one manager never overlap and keep their order while four
      host threads drive eight managers and callbacks take their time;
-   - the extra threads the chain needed exit once idle (Linux: counted in
-     /proc/self/task).
+   - the extra threads the chain needed exit once idle, and 200 managers do
+     not need 200 threads (Linux: counted in /proc/self/task).
    `make test-c` also runs it with LIBSDS_DISPATCH_LINGER_US=0. */
 #include "testnative.h"
 
@@ -179,6 +179,42 @@ static void test_idle_threads_exit(int before_chain) {
 }
 #endif
 
+#ifdef __linux__
+/* A manager does not cost a thread: 200 managers, each delivering an event,
+   leave the process with a handful more threads at most. */
+#define MANY 200
+
+static int many_ready;
+
+static void on_many_event(const libsds_event *e, void *ud) {
+  (void)ud;
+  if (e->type == LIBSDS_EVENT_MESSAGE_READY) __atomic_add_fetch(&many_ready, 1, __ATOMIC_RELAXED);
+}
+
+static void test_managers_share_threads(void) {
+  int before = thread_count();
+  libsds_handle sender = memory_manager("many-sender", 0, 0);
+  libsds_buffer b = wrap_msg(sender, "hello", "hello", "ch");
+  static libsds_handle many[MANY];
+  for (int i = 0; i < MANY; i++) {
+    char pid[16];
+    snprintf(pid, sizeof pid, "many-%d", i);
+    many[i] = memory_manager(pid, 0, 0);
+    CHECK_EQ_INT(libsds_set_event_handler(many[i], on_many_event, NULL), LIBSDS_OK);
+    CHECK_EQ_INT(unwrap_rc(many[i], b.data, b.len), LIBSDS_OK);
+  }
+  double deadline = tu_now() + 5;
+  while (__atomic_load_n(&many_ready, __ATOMIC_RELAXED) < MANY && tu_now() < deadline) tu_sleep_ms(1);
+  CHECK_EQ_INT(__atomic_load_n(&many_ready, __ATOMIC_RELAXED), MANY);
+  int after = thread_count();
+  if (after - before > 8) fprintf(stderr, "threads: %d before %d managers, %d after\n", before, MANY, after);
+  CHECK(after - before <= 8);
+  libsds_buffer_free(&b);
+  for (int i = 0; i < MANY; i++) CHECK_EQ_INT(libsds_free(many[i]), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_free(sender), LIBSDS_OK);
+}
+#endif
+
 int main(void) {
   /* Start the pool (one manager makes its first thread) and let it settle. */
   libsds_handle first = memory_manager("first", 0, 0);
@@ -190,6 +226,9 @@ int main(void) {
   test_idle_threads_exit(before_chain);
 #endif
   test_serial_and_ordered_per_manager();
+#ifdef __linux__
+  test_managers_share_threads();
+#endif
   CHECK_EQ_INT(libsds_free(first), LIBSDS_OK);
   return tu_done("delivery_pool");
 }
