@@ -365,7 +365,7 @@ private final class EventSink: Sendable {
     }
 }
 
-/// Called on the manager's library thread, serially. The event and all it
+/// Called on a library thread, serially for one manager. The event and all it
 /// points to are valid only during the call, so everything is copied before
 /// it is handed to the stream.
 private func deliverEvent(_ event: UnsafePointer<libsds_event>?, _ userData: UnsafeMutableRawPointer?) {

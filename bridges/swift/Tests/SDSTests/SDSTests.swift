@@ -105,7 +105,7 @@ private func expectError(_ code: SdsError.Code, _ body: () throws -> Void) {
 
     let a1 = try alice.wrap(utf8("one"), messageID: "a1", channelID: "room")
     _ = try bob.unwrap(a1)
-    // Live, from the library's thread into the stream.
+    // Live, from a library thread into the stream.
     let ready = await firstEvent(in: bob.events) { $0.kind == SdsEvent.Kind.messageReady }
     let event = try #require(ready)
     #expect(event.messageID == SdsID("a1"))
