@@ -265,6 +265,12 @@ static int linger(uint64_t seq) {
 
 static void *worker_run(void *arg) {
   (void)arg;
+  /* A name for debuggers and top -H. */
+#if defined(__linux__)
+  pthread_setname_np(pthread_self(), "libsds-deliver");
+#elif defined(__APPLE__)
+  pthread_setname_np("libsds-deliver");
+#endif
   int lingered = 0; /* linger once per idle period, then sleep */
   pthread_mutex_lock(&pool.mu);
   for (;;) {
