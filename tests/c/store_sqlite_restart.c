@@ -395,6 +395,22 @@ static void test_bad_input(void) {
   EXPECT_NEW_FAILS(&o, LIBSDS_ERR_INVALID_ARG, "sqlite_path", NULL);
 }
 
+/* Every manager has been freed: no namespace lock file is left behind. */
+static void check_no_lock_files(void) {
+  DIR *d = opendir(g_dir);
+  CHECK(d != NULL);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    size_t n = strlen(e->d_name);
+    if (n > 5 && strcmp(e->d_name + n - 5, ".lock") == 0) {
+      fprintf(stderr, "left behind: %s/%s\n", g_dir, e->d_name);
+      CHECK(0);
+    }
+  }
+  closedir(d);
+}
+
 int main(void) {
   alarm(120);
   snprintf(g_dir, sizeof g_dir, "/tmp/store_sqlite_restart_XXXXXX");
@@ -423,6 +439,7 @@ int main(void) {
   test_namespaces();
   test_lock();
   test_bad_input();
+  check_no_lock_files();
   rm_rf(g_dir);
   return tu_done("store_sqlite_restart");
 }

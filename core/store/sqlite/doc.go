@@ -25,8 +25,10 @@
 // is the first 16 bytes of the SHA-256 of the namespace, in hex, so any bytes
 // of any length make a valid file name), and fails with ErrNamespaceInUse,
 // naming the holder's pid, if it is held. The kernel releases the lock when
-// the Store is closed or its process dies, however it dies. Lock files are left
-// in place (removing one would race with a process about to lock it). Stores
+// the Store is closed or its process dies, however it dies. Close removes the
+// lock file (still holding the lock; an opener that locked the removed file
+// sees it is gone from its path and takes the new one); a process that dies
+// leaves its file, and the next Open reuses it. Stores
 // of different namespaces, in one process or several, use the file
 // concurrently under SQLite's own locking: a writer waits up to
 // Options.BusyTimeout for another writer's transaction to end, then fails with

@@ -16,8 +16,9 @@ import (
 // flock(2) on the namespace's lock file. The kernel drops it when the file is
 // closed or the process dies, whatever the way.
 type nsLock struct {
-	f   *os.File
-	key fileKey
+	f    *os.File
+	key  fileKey
+	path string
 }
 
 // fileKey identifies a lock file by device and inode, so two paths to the
@@ -34,20 +35,54 @@ var held = struct {
 	m map[fileKey]bool
 }{m: make(map[fileKey]bool)}
 
+// errStaleLock: the lock was taken on a file that is no longer at its path —
+// its holder removed it on release after this opener had opened it.
+var errStaleLock = errors.New("the lock file was replaced")
+
+// maxLockAttempts bounds the retries after stale locks (each needs another
+// Store to close the namespace between this one's open and its lock).
+const maxLockAttempts = 100
+
 // lockNamespace takes the lock file at path, creating it if needed. It fails
 // with ErrNamespaceInUse when another Store, in this process or another, holds
 // it.
 func lockNamespace(path string) (*nsLock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("cannot create the namespace lock file: %w", err)
+	for attempt := 1; ; attempt++ {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("cannot create the namespace lock file: %w", err)
+		}
+		l, err := lockOpened(path, f)
+		if !errors.Is(err, errStaleLock) {
+			return l, err
+		}
+		if attempt == maxLockAttempts {
+			return nil, fmt.Errorf("namespace lock file %s: %w %d times in a row", path, err, attempt)
+		}
 	}
+}
+
+// fileKeyOf identifies an open file or, with f nil, the file at path now.
+func fileKeyOf(f *os.File, path string) (fileKey, error) {
 	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+	var err error
+	if f != nil {
+		err = syscall.Fstat(int(f.Fd()), &st)
+	} else {
+		err = syscall.Stat(path, &st)
+	}
+	return fileKey{dev: uint64(st.Dev), ino: uint64(st.Ino)}, err
+}
+
+// lockOpened locks f, the lock file just opened at path, and takes ownership
+// of f: it is closed on failure. errStaleLock means path names another file
+// by the time the lock is held; the caller opens it again.
+func lockOpened(path string, f *os.File) (*nsLock, error) {
+	key, err := fileKeyOf(f, "")
+	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("namespace lock file %s: %w", path, err)
 	}
-	key := fileKey{dev: uint64(st.Dev), ino: uint64(st.Ino)}
 	held.Lock()
 	defer held.Unlock()
 	if held.m[key] {
@@ -61,13 +96,17 @@ func lockNamespace(path string) (*nsLock, error) {
 		}
 		return nil, fmt.Errorf("cannot lock the namespace lock file %s: %w", path, err)
 	}
+	if now, err := fileKeyOf(nil, path); err != nil || now != key {
+		f.Close()
+		return nil, errStaleLock
+	}
 	// Record who holds the lock, for the error message of the next opener.
 	// Best effort: the lock, not this content, is what excludes.
 	if f.Truncate(0) == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	held.m[key] = true
-	return &nsLock{f: f, key: key}, nil
+	return &nsLock{f: f, key: key, path: path}, nil
 }
 
 func flock(f *os.File) error {
@@ -92,11 +131,17 @@ func holder(path string) string {
 	return " (pid " + pid + ")"
 }
 
-// release drops the lock. The lock file stays: removing it would race with a
-// process that has just opened it and is about to lock it.
+// release removes the lock file and drops the lock. The file goes first,
+// while the lock is still held, so that an opener that opened it just before
+// finds, once it holds the lock, that the file is no longer at its path, and
+// takes the new one (lockOpened). A file that is no longer ours is left alone;
+// a process that dies leaves its file, and the next Open reuses it.
 func (l *nsLock) release() error {
 	held.Lock()
 	delete(held.m, l.key)
 	held.Unlock()
+	if now, err := fileKeyOf(nil, l.path); err == nil && now == l.key {
+		_ = os.Remove(l.path) // best effort: a left file does no harm
+	}
 	return l.f.Close() // closing the only descriptor releases the flock
 }
