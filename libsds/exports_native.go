@@ -56,41 +56,36 @@ func libsdsgo_free(h C.libsds_handle) (rc C.int) {
 	return status(m.free(nil))
 }
 
-// native resolves a native manager for one call.
-func native(h C.libsds_handle) (*manager, error) {
+// nativeCall runs op on the native manager behind h, held for the call (free
+// waits for it), and maps op's error to a status.
+func nativeCall(h C.libsds_handle, op func(m *manager) error) C.int {
 	m, err := acquire(uint64(h))
 	if err != nil {
-		return nil, err
+		return status(err)
 	}
+	defer m.release()
 	if m.compat != nil {
-		m.release()
-		return nil, fmt.Errorf("%w: %#x belongs to the nim-sds compatible API", errBadHandle, uint64(h))
+		return status(fmt.Errorf("%w: %#x belongs to the nim-sds compatible API", errBadHandle, uint64(h)))
 	}
-	return m, nil
+	return status(op(m))
 }
 
 //export libsdsgo_set_event_handler
 func libsdsgo_set_event_handler(h C.libsds_handle, cb C.libsds_event_cb, ud C.uintptr_t) (rc C.int) {
 	defer guard(&rc)
-	m, err := native(h)
-	if err != nil {
-		return status(err)
-	}
-	defer m.release()
-	C.sdsi_set_event_cb(m.d, cb, ud)
-	return C.LIBSDS_OK
+	return nativeCall(h, func(m *manager) error {
+		C.sdsi_set_event_cb(m.d, cb, ud)
+		return nil
+	})
 }
 
 //export libsdsgo_set_hint_provider
 func libsdsgo_set_hint_provider(h C.libsds_handle, p C.libsds_hint_provider, ud C.uintptr_t) (rc C.int) {
 	defer guard(&rc)
-	m, err := native(h)
-	if err != nil {
-		return status(err)
-	}
-	defer m.release()
-	m.hints.Store(&hintHandler{cb: p, ud: ud})
-	return C.LIBSDS_OK
+	return nativeCall(h, func(m *manager) error {
+		m.hints.Store(&hintHandler{cb: p, ud: ud})
+		return nil
+	})
 }
 
 //export libsdsgo_wrap
@@ -100,21 +95,18 @@ func libsdsgo_wrap(h C.libsds_handle, content *C.uint8_t, n C.size_t, id, ch *C.
 		return status(fmt.Errorf("%w: out is NULL", errInvalidArg))
 	}
 	*out = C.libsds_buffer{}
-	m, err := native(h)
-	if err != nil {
-		return status(err)
-	}
-	defer m.release()
-	switch {
-	case content == nil && n > 0:
-		return status(fmt.Errorf("%w: content is NULL but content_len > 0", errInvalidArg))
-	case id == nil:
-		return status(fmt.Errorf("%w: message_id is NULL", errInvalidArg))
-	case ch == nil || *ch == 0:
-		return status(fmt.Errorf("%w: channel_id is NULL or empty", errInvalidArg))
-	}
-	return status(m.wrapPooled(inputBytes(content, n), C.GoString(id), C.GoString(ch),
-		func(wire []byte) { *out = cBuffer(wire) }))
+	return nativeCall(h, func(m *manager) error {
+		switch {
+		case content == nil && n > 0:
+			return fmt.Errorf("%w: content is NULL but content_len > 0", errInvalidArg)
+		case id == nil:
+			return fmt.Errorf("%w: message_id is NULL", errInvalidArg)
+		case ch == nil || *ch == 0:
+			return fmt.Errorf("%w: channel_id is NULL or empty", errInvalidArg)
+		}
+		return m.wrapPooled(inputBytes(content, n), C.GoString(id), C.GoString(ch),
+			func(wire []byte) { *out = cBuffer(wire) })
+	})
 }
 
 // inputBytes views the host's input for the duration of the call. The engine
@@ -133,113 +125,88 @@ func libsdsgo_unwrap(h C.libsds_handle, data *C.uint8_t, n C.size_t, out **C.lib
 		return status(fmt.Errorf("%w: out is NULL", errInvalidArg))
 	}
 	*out = nil
-	m, err := native(h)
-	if err != nil {
-		return status(err)
-	}
-	defer m.release()
-	if data == nil && n > 0 {
-		return status(fmt.Errorf("%w: data is NULL but len > 0", errInvalidArg))
-	}
-	res, err := m.eng.Unwrap(inputBytes(data, n))
-	if err != nil {
-		return status(err)
-	}
-	size := unsafe.Sizeof(C.libsds_unwrapped{}) + sizeString(len(res.Content)) + sizeString(len(res.ChannelID)) +
-		sizeEntries(res.MissingDeps) + 64
-	b := newBlock(size)
-	u := (*C.libsds_unwrapped)(b.take(unsafe.Sizeof(C.libsds_unwrapped{}), 8))
-	*u = C.libsds_unwrapped{}
-	u.missing_deps = b.entries(res.MissingDeps)
-	u.missing_deps_len = C.size_t(len(res.MissingDeps))
-	u.content = C.libsds_buffer{data: b.bytes(res.Content), len: C.size_t(len(res.Content))}
-	u.channel_id = b.str(res.ChannelID)
-	*out = u
-	return C.LIBSDS_OK
+	return nativeCall(h, func(m *manager) error {
+		if data == nil && n > 0 {
+			return fmt.Errorf("%w: data is NULL but len > 0", errInvalidArg)
+		}
+		res, err := m.eng.Unwrap(inputBytes(data, n))
+		if err != nil {
+			return err
+		}
+		size := unsafe.Sizeof(C.libsds_unwrapped{}) + sizeString(len(res.Content)) + sizeString(len(res.ChannelID)) +
+			sizeEntries(res.MissingDeps) + 64
+		b := newBlock(size)
+		u := (*C.libsds_unwrapped)(b.take(unsafe.Sizeof(C.libsds_unwrapped{}), 8))
+		*u = C.libsds_unwrapped{}
+		u.missing_deps = b.entries(res.MissingDeps)
+		u.missing_deps_len = C.size_t(len(res.MissingDeps))
+		u.content = C.libsds_buffer{data: b.bytes(res.Content), len: C.size_t(len(res.Content))}
+		u.channel_id = b.str(res.ChannelID)
+		*out = u
+		return nil
+	})
 }
 
 //export libsdsgo_mark_dependencies_met
 func libsdsgo_mark_dependencies_met(h C.libsds_handle, ids *C.libsds_str, count C.size_t, ch *C.char) (rc C.int) {
 	defer guard(&rc)
-	m, err := native(h)
-	if err != nil {
-		return status(err)
-	}
-	defer m.release()
-	if ids == nil && count > 0 {
-		return status(fmt.Errorf("%w: ids is NULL but count > 0", errInvalidArg))
-	}
-	if ch == nil || *ch == 0 {
-		return status(fmt.Errorf("%w: channel_id is NULL or empty", errInvalidArg))
-	}
-	list := make([]string, int(count))
-	if count > 0 {
-		for i, s := range unsafe.Slice(ids, int(count)) {
-			if s.data == nil && s.len > 0 {
-				return status(fmt.Errorf("%w: ids[%d] is NULL but its len > 0", errInvalidArg, i))
-			}
-			list[i] = goStr(s)
+	return nativeCall(h, func(m *manager) error {
+		if ids == nil && count > 0 {
+			return fmt.Errorf("%w: ids is NULL but count > 0", errInvalidArg)
 		}
-	}
-	return status(m.eng.MarkDependenciesMet(list, C.GoString(ch)))
+		if ch == nil || *ch == 0 {
+			return fmt.Errorf("%w: channel_id is NULL or empty", errInvalidArg)
+		}
+		list := make([]string, int(count))
+		if count > 0 {
+			for i, s := range unsafe.Slice(ids, int(count)) {
+				if s.data == nil && s.len > 0 {
+					return fmt.Errorf("%w: ids[%d] is NULL but its len > 0", errInvalidArg, i)
+				}
+				list[i] = goStr(s)
+			}
+		}
+		return m.eng.MarkDependenciesMet(list, C.GoString(ch))
+	})
 }
 
 //export libsdsgo_reset
 func libsdsgo_reset(h C.libsds_handle) (rc C.int) {
 	defer guard(&rc)
-	m, err := native(h)
-	if err != nil {
-		return status(err)
-	}
-	defer m.release()
-	return status(m.eng.Reset())
+	return nativeCall(h, func(m *manager) error { return m.eng.Reset() })
 }
 
 //export libsdsgo_remove_channel
 func libsdsgo_remove_channel(h C.libsds_handle, ch *C.char) (rc C.int) {
 	defer guard(&rc)
-	m, err := native(h)
-	if err != nil {
-		return status(err)
-	}
-	defer m.release()
-	if ch == nil || *ch == 0 {
-		return status(fmt.Errorf("%w: channel_id is NULL or empty", errInvalidArg))
-	}
-	return status(m.eng.RemoveChannel(C.GoString(ch)))
+	return nativeCall(h, func(m *manager) error {
+		if ch == nil || *ch == 0 {
+			return fmt.Errorf("%w: channel_id is NULL or empty", errInvalidArg)
+		}
+		return m.eng.RemoveChannel(C.GoString(ch))
+	})
 }
 
 //export libsdsgo_start
 func libsdsgo_start(h C.libsds_handle) (rc C.int) {
 	defer guard(&rc)
-	m, err := native(h)
-	if err != nil {
-		return status(err)
-	}
-	defer m.release()
-	m.runner.Start()
-	return C.LIBSDS_OK
+	return nativeCall(h, func(m *manager) error {
+		m.runner.Start()
+		return nil
+	})
 }
 
 //export libsdsgo_stop
 func libsdsgo_stop(h C.libsds_handle) (rc C.int) {
 	defer guard(&rc)
-	m, err := native(h)
-	if err != nil {
-		return status(err)
-	}
-	defer m.release()
-	m.runner.Stop()
-	return C.LIBSDS_OK
+	return nativeCall(h, func(m *manager) error {
+		m.runner.Stop()
+		return nil
+	})
 }
 
 //export libsdsgo_run_tasks
 func libsdsgo_run_tasks(h C.libsds_handle, tasks C.uint32_t) (rc C.int) {
 	defer guard(&rc)
-	m, err := native(h)
-	if err != nil {
-		return status(err)
-	}
-	defer m.release()
-	return status(m.runTasks(uint32(tasks)))
+	return nativeCall(h, func(m *manager) error { return m.runTasks(uint32(tasks)) })
 }
