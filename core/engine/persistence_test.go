@@ -57,21 +57,7 @@ func TestRestartedTimersResumeFromAbsoluteTimes(t *testing.T) {
 	s := memstore.New()
 	_, bob := et.BusyChannel(t, s)
 	before := bob.MustState("c")
-	bob2 := restart(bob, s)
-	bob2.Clock.Set(before.IncomingRepairs[0].Due)
-	require.NoError(t, bob2.SweepRepairs())
-	var repairs int
-	for _, e := range bob2.Events.Take() {
-		if e.Kind == engine.RepairReady {
-			repairs++
-			require.Equal(t, "early4", et.Decode(t, e.Message).MessageID)
-		}
-	}
-	require.Equal(t, 1, repairs)
-	// resend attempts continue from the stored send time
-	bob2.Clock.Set(before.Outgoing[0].SendTime.Add(61 * time.Second))
-	require.NoError(t, bob2.SweepBuffers())
-	require.Equal(t, 1, bob2.MustState("c").Outgoing[0].ResendAttempts)
+	et.CheckTimersResumed(t, before, restart(bob, s))
 }
 
 func TestAckAfterRestartRemovesStoredOutgoing(t *testing.T) {

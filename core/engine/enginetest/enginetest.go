@@ -300,6 +300,30 @@ var Operations = map[string]func(t *testing.T, alice, bob *Peer) error{
 	},
 }
 
+// CheckTimersResumed checks bob, restarted from his store after BusyChannel
+// left him in state before: each timer fires at the absolute time it had —
+// the incoming repair (early4 is rebroadcast), the resend of the first
+// outgoing message (one attempt), the outgoing repair requests (on the next
+// wrap).
+func CheckTimersResumed(t *testing.T, before engine.ChannelState, bob *Peer) {
+	t.Helper()
+	bob.Clock.Set(before.IncomingRepairs[0].Due)
+	require.NoError(t, bob.SweepRepairs())
+	var repairs int
+	for _, e := range bob.Events.Take() {
+		if e.Kind == engine.RepairReady {
+			repairs++
+			require.Equal(t, "early4", Decode(t, e.Message).MessageID)
+		}
+	}
+	require.Equal(t, 1, repairs)
+	bob.Clock.Set(before.Outgoing[0].SendTime.Add(61 * time.Second))
+	require.NoError(t, bob.SweepBuffers())
+	require.Equal(t, 1, bob.MustState("c").Outgoing[0].ResendAttempts)
+	bob.Clock.Set(before.OutgoingRepairs[len(before.OutgoingRepairs)-1].Due)
+	require.NotEmpty(t, Decode(t, bob.MustWrap("b-after", "c")).RepairRequest)
+}
+
 // CheckFailurePolicy runs each of Operations on a BusyChannel whose bob keeps
 // his state in a store from open, once with each store call in turn failing
 // with injected, and checks the documented policy: the operation returns

@@ -64,23 +64,7 @@ func TestEngineRestartedTimersResumeFromAbsoluteTimes(t *testing.T) {
 	_, bob := et.BusyChannel(t, s)
 	before := bob.MustState("c")
 	bob, _ = restart(t, bob, s, path)
-	bob.Clock.Set(before.IncomingRepairs[0].Due)
-	require.NoError(t, bob.SweepRepairs())
-	var repairs int
-	for _, e := range bob.Events.Take() {
-		if e.Kind == engine.RepairReady {
-			repairs++
-			require.Equal(t, "early4", et.Decode(t, e.Message).MessageID)
-		}
-	}
-	require.Equal(t, 1, repairs)
-	bob.Clock.Set(before.Outgoing[0].SendTime.Add(61 * time.Second))
-	require.NoError(t, bob.SweepBuffers())
-	require.Equal(t, 1, bob.MustState("c").Outgoing[0].ResendAttempts)
-	// the due outgoing repair requests ride on the next wrap
-	bob.Clock.Set(before.OutgoingRepairs[len(before.OutgoingRepairs)-1].Due)
-	w := et.Decode(t, bob.MustWrap("b-after", "c"))
-	require.NotEmpty(t, w.RepairRequest)
+	et.CheckTimersResumed(t, before, bob)
 }
 
 func TestEngineLamportMonotonicAcrossRestarts(t *testing.T) {
