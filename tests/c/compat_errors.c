@@ -91,20 +91,14 @@ static void test_validation(void *a) {
 
   /* none of the rejected wraps happened: the next wrap has no causal history
      (id "ok1", channel "c1": 0x0a 3 'o' 'k' '1' 0x10 <lamport> then 0x22, not 0x1a) */
-  tu_result r;
-  tu_result_init(&r);
-  CHECK_EQ_INT(SdsWrapOutgoingMessage(a, "x", 1, "ok1", "c1", tu_result_cb, &r), RET_OK);
-  CHECK(tu_wait(&r, 1));
-  CHECK_EQ_INT(r.ret, RET_OK);
-  unsigned char *w = malloc(r.len / 2 + 1);
-  size_t n = tu_parse_csv(r.msg, r.len, w);
+  size_t n;
+  unsigned char *w = wrap(a, "x", "ok1", "c1", &n);
   size_t i = 6;
   while (i < n && (w[i] & 0x80)) i++; /* skip the lamport varint */
   i++;
   CHECK(n > 10 && w[4] == '1' && w[5] == 0x10);
   CHECK(i < n && w[i] == 0x22);
   free(w);
-  tu_result_destroy(&r);
 }
 
 static void test_processing(void *a, void *b) {
@@ -225,13 +219,8 @@ static void stray_event(int ret, const char *msg, size_t len, void *ud) {
 
 static void test_missing_callback(void *a, void *b) {
   /* the sender's m1, for the unwrap */
-  tu_result r;
-  tu_result_init(&r);
-  CHECK_EQ_INT(SdsWrapOutgoingMessage(a, "hello", 5, "nc1", "cn", tu_result_cb, &r), RET_OK);
-  CHECK(tu_wait(&r, 1));
-  unsigned char *w = malloc(r.len / 2 + 1);
-  size_t n = tu_parse_csv(r.msg, r.len, w);
-  tu_result_destroy(&r);
+  size_t n;
+  unsigned char *w = wrap(a, "hello", "nc1", "cn", &n);
 
   SdsSetEventCallback(b, stray_event, b);
   char *ids[] = {"nc1"};
