@@ -51,6 +51,14 @@ typedef struct sdsi_item {
 
 enum { STRAND_IDLE, STRAND_READY, STRAND_RUNNING };
 
+/* Where a dispatcher's events go (set by the host at any time). */
+typedef struct {
+  libsds_event_cb ev_cb; /* native events */
+  uintptr_t ev_ud;
+  SdsCallBack sds_cb; /* compatible-API events */
+  uintptr_t sds_ud;
+} sdsi_handlers;
+
 struct sdsi_dispatcher {
   pthread_mutex_t mu;       /* guards everything below but the atomics */
   pthread_cond_t delivered; /* delivered_ticket advanced, or the strand went idle */
@@ -62,10 +70,7 @@ struct sdsi_dispatcher {
   int batches;              /* open sdsi_batch_begin calls: posts wait for the last end */
   uint64_t next_ticket;
   uint64_t delivered_ticket; /* atomic: every ticket <= it has been delivered */
-  libsds_event_cb ev_cb;
-  uintptr_t ev_ud;
-  SdsCallBack sds_cb;
-  uintptr_t sds_ud;
+  sdsi_handlers handlers;
   char *ring[SDSI_RING]; /* the last results, alive after their callbacks */
   int ring_next;
   struct sdsi_dispatcher *next_ready;
@@ -196,20 +201,15 @@ static void strand_schedule(sdsi_dispatcher *d) {
   pthread_mutex_unlock(&pool.mu);
 }
 
-/* Delivers one item: the callback runs without any lock held. */
-static void deliver(sdsi_dispatcher *d, sdsi_item *it) {
-  pthread_mutex_lock(&d->mu);
-  libsds_event_cb ev_cb = d->ev_cb;
-  uintptr_t ev_ud = d->ev_ud;
-  SdsCallBack sds_cb = d->sds_cb;
-  uintptr_t sds_ud = d->sds_ud;
-  pthread_mutex_unlock(&d->mu);
+/* Delivers one item to the handlers read when it was taken off the queue;
+   the callback runs without any lock held. */
+static void deliver(sdsi_dispatcher *d, sdsi_item *it, const sdsi_handlers *h) {
   switch (it->kind) {
   case ITEM_EVENT:
-    if (ev_cb) ev_cb(it->ev, (void *)ev_ud);
+    if (h->ev_cb) h->ev_cb(it->ev, (void *)h->ev_ud);
     break;
   case ITEM_SDS_EVENT:
-    if (sds_cb) sds_cb(RET_OK, it->msg, it->len, (void *)sds_ud);
+    if (h->sds_cb) h->sds_cb(RET_OK, it->msg, it->len, (void *)h->sds_ud);
     break;
   case ITEM_SDS_RESULT:
     it->cb(it->ret, it->msg, it->len, (void *)it->ud);
@@ -235,8 +235,9 @@ static void strand_run(sdsi_dispatcher *d) {
     d->head = it->next;
     if (!d->head) d->tail = NULL;
     int drop = d->closed && d->discard;
+    sdsi_handlers h = d->handlers;
     pthread_mutex_unlock(&d->mu);
-    if (!drop) deliver(d, it);
+    if (!drop) deliver(d, it, &h);
     __atomic_store_n(&d->delivered_ticket, it->ticket, __ATOMIC_RELEASE);
     item_free(it);
     pthread_mutex_lock(&d->mu);
@@ -335,15 +336,15 @@ sdsi_dispatcher *sdsi_dispatcher_start(void) {
 
 void sdsi_set_event_cb(sdsi_dispatcher *d, libsds_event_cb cb, uintptr_t ud) {
   pthread_mutex_lock(&d->mu);
-  d->ev_cb = cb;
-  d->ev_ud = ud;
+  d->handlers.ev_cb = cb;
+  d->handlers.ev_ud = ud;
   pthread_mutex_unlock(&d->mu);
 }
 
 void sdsi_set_sds_event_cb(sdsi_dispatcher *d, SdsCallBack cb, uintptr_t ud) {
   pthread_mutex_lock(&d->mu);
-  d->sds_cb = cb;
-  d->sds_ud = ud;
+  d->handlers.sds_cb = cb;
+  d->handlers.sds_ud = ud;
   pthread_mutex_unlock(&d->mu);
 }
 
