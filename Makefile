@@ -124,14 +124,14 @@ test-crash: lib $(BUILD)/tests/crash_child ## SIGKILL a child using the SQLite s
 	SDS_CRASH_CHILD=$(CURDIR)/$(BUILD)/tests/crash_child SDS_LIBRARY=$(CURDIR)/$(BUILD)/$(LIBLINK) \
 	  $(GO) test -count=1 -run TestCrash -v ./tests/crash/
 
-$(BUILD)/sds_trace: ../shared/tools/trace/sds_trace.c
+$(BUILD)/sds_trace: tests/trace/sds_trace.c
 	@mkdir -p $(BUILD)
 	$(CC) -O2 -Wall -o $@ $< -ldl -lpthread
 
 test-trace: lib $(BUILD)/sds_trace ## replay nim-sds's recorded trace and compare (only deliberate differences allowed)
 	SDS_TRACE_HINTS=null $(BUILD)/sds_trace $(CURDIR)/$(BUILD)/$(LIBLINK) $(BUILD)/trace-ours.jsonl > $(BUILD)/trace-ours.log 2>&1
-	python3 ../shared/tools/trace/compare.py ../shared/vectors/trace-nim-sds.jsonl $(BUILD)/trace-ours.jsonl \
-	  --allow-file ../shared/tools/trace/deliberate-differences.txt
+	python3 tests/trace/compare.py tests/vectors/trace-nim-sds.jsonl $(BUILD)/trace-ours.jsonl \
+	  --allow-file tests/trace/deliberate-differences.txt
 
 test-python: lib ## Python bridge tests (standard-library unittest)
 	@if [ -d bridges/python ]; then SDS_LIBRARY_PATH=$(CURDIR)/$(BUILD)/$(LIBLINK) PYTHONPATH=bridges/python/src \
@@ -142,14 +142,14 @@ bench: bench-go bench-c ## all benchmarks
 bench-go: ## Go benchmarks of the engine, codec and filter
 	$(GO) test -run '^$$' -bench . -benchmem ./core/...
 
-$(BUILD)/abi_bench: ../shared/tools/abi-bench/abi_bench.c
+$(BUILD)/abi_bench: tests/bench/abi_bench.c
 	@mkdir -p $(BUILD)
 	$(CC) -O2 -o $@ $< -ldl -lpthread
 
 $(BUILD)/native_bench: tests/bench/native_bench.c include/sds.h $(BUILD)/$(LIBFILE)
 	$(CC) -std=c99 -O2 -Wall -Iinclude $< -o $@ -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds
 
-bench-c: lib $(BUILD)/abi_bench $(BUILD)/native_bench ## C benchmarks through the ABI: compatible API (shared driver; also with non-spinning delivery threads) and native API, N = 2000 and 5000
+bench-c: lib $(BUILD)/abi_bench $(BUILD)/native_bench ## C benchmarks through the ABI: compatible API (tests/bench/abi_bench.c; also with non-spinning delivery threads) and native API, N = 2000 and 5000
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 5000 100 1
 	LIBSDS_DISPATCH_LINGER_US=0 $(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1

@@ -1,5 +1,5 @@
 // Package trace reads the C-ABI trace nim-sds recorded
-// (../shared/vectors/trace-nim-sds.jsonl; format in vectors/README.md) into typed
+// (tests/vectors/trace-nim-sds.jsonl; format in tests/vectors/README.md) into typed
 // lines, so tests can replay the scenario through any layer of this library and
 // compare the outcome with nim-sds's.
 package trace

@@ -1,6 +1,6 @@
 // Package vectors locates and loads the golden data that nim-sds itself produced
-// (../shared/vectors next to the repository), so tests compare against nim-sds and
-// never against our own output.
+// (tests/vectors in this repository; tests/vectors/SOURCE.md says where each file
+// came from), so tests compare against nim-sds and never against our own output.
 package vectors
 
 import (
@@ -11,8 +11,8 @@ import (
 	"testing"
 )
 
-// Dir returns the shared vectors directory. SDS_VECTORS_DIR overrides the default,
-// which is ../shared/vectors beside the module root.
+// Dir returns the golden vectors directory. SDS_VECTORS_DIR overrides the default,
+// which is tests/vectors under the module root.
 func Dir() (string, error) {
 	if d := os.Getenv("SDS_VECTORS_DIR"); d != "" {
 		return d, nil
@@ -23,7 +23,7 @@ func Dir() (string, error) {
 	}
 	for dir := wd; ; dir = filepath.Dir(dir) {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(filepath.Dir(dir), "shared", "vectors"), nil
+			return filepath.Join(dir, "tests", "vectors"), nil
 		}
 		if filepath.Dir(dir) == dir {
 			return "", errors.New("vectors: module root (go.mod) not found above " + wd)

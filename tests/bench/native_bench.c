@@ -1,4 +1,4 @@
-/* native_bench: the native API's counterpart of ../shared/tools/abi-bench:
+/* native_bench: the native API's counterpart of tests/bench/abi_bench.c:
    wrap message i on manager A, unwrap it on manager B, for N messages of P
    bytes on C channels; report µs per wrap and per unwrap (each call timed on
    its own), the first and last 5% averages, and peak RSS.
