@@ -24,10 +24,32 @@ else
   LINKFLAGS := -Wl,-soname,$(LIBFILE) -Wl,--version-script=$(CURDIR)/libsds/libsds.map
 endif
 
-GOTAGS_bundled :=
+GOTAGS_bundled := libsqlite3
 GOTAGS_system  := libsqlite3
 GOTAGS_none    := libsds_nosqlite
 GOTAGS := $(GOTAGS_$(SQLITE))
+
+# The bundled SQLite is go-sqlite3's amalgamation, compiled once into
+# build/sqlite/libsqlite3.a with go-sqlite3's own options and linked through its
+# libsqlite3 tag. Left to cgo, every Go build mode (the library's -trimpath, the
+# tests' -race, plain test binaries) would compile the 9 MB amalgamation again.
+BUILD_ABS := $(CURDIR)/$(BUILD)
+ifeq ($(SQLITE),bundled)
+  SQLITE_DIR := $(BUILD_ABS)/sqlite
+  SQLITE_LIB := $(SQLITE_DIR)/libsqlite3.a
+  CGO_CFLAGS ?= -O2 -g
+  CGO_LDFLAGS ?= -O2 -g
+  GO_ENV := CGO_CFLAGS="$(CGO_CFLAGS) -I$(SQLITE_DIR)" CGO_LDFLAGS="$(CGO_LDFLAGS) -L$(SQLITE_DIR) -lm"
+endif
+# Every Go command the Makefile runs: the same tags and cgo flags, so the build
+# cache is shared between them.
+GOCMD := $(GO_ENV) $(GO)
+GOTAGS_FLAG := -tags "$(GOTAGS)"
+# go-sqlite3's compile options for its amalgamation (see its sqlite3.go).
+SQLITE_CFLAGS := -std=gnu99 -O2 -fPIC -DSQLITE_ENABLE_RTREE -DSQLITE_THREADSAFE=1 -DHAVE_USLEEP=1 \
+  -DSQLITE_ENABLE_FTS3 -DSQLITE_ENABLE_FTS3_PARENTHESIS -DSQLITE_TRACE_SIZE_LIMIT=15 \
+  -DSQLITE_OMIT_DEPRECATED -DSQLITE_DEFAULT_WAL_SYNCHRONOUS=1 -DSQLITE_ENABLE_UPDATE_DELETE_LIMIT \
+  -Wno-deprecated-declarations
 
 GO_SOURCES := $(shell find core libsds internal -name '*.go' -not -name '*_test.go') go.mod go.sum
 C_SOURCES  := $(wildcard libsds/*.c libsds/*.h include/*.h) libsds/libsds.map libsds/exports.txt
@@ -45,9 +67,18 @@ all: lib ## build build/libsds.so and build/libsds.pc (default)
 
 lib: $(BUILD)/$(LIBFILE) $(BUILD)/libsds.pc ## build the shared library and its pkg-config file
 
-$(BUILD)/$(LIBFILE): $(GO_SOURCES) $(C_SOURCES) VERSION
+$(BUILD_ABS)/sqlite/libsqlite3.a: go.sum
+	@mkdir -p $(BUILD)/sqlite
+	@echo "compiling the bundled SQLite once into $@ (a few minutes on a first build; later builds reuse it)"
+	@src=$$($(GO) list -m -f '{{.Dir}}' github.com/mattn/go-sqlite3) && test -n "$$src" && \
+	  sed -e '1d' -e '/^#else \/\/ USE_LIBSQLITE3/,$$d' "$$src/sqlite3-binding.h" > $(BUILD)/sqlite/sqlite3.h && \
+	  $(CC) $(SQLITE_CFLAGS) -I"$$src" -c "$$src/sqlite3-binding.c" -o $(BUILD)/sqlite/sqlite3.o
+	ar rcs $@ $(BUILD)/sqlite/sqlite3.o
+	@rm -f $(BUILD)/sqlite/sqlite3.o
+
+$(BUILD)/$(LIBFILE): $(GO_SOURCES) $(C_SOURCES) VERSION $(SQLITE_LIB)
 	@mkdir -p $(BUILD)
-	$(GO) build -buildmode=c-shared -trimpath -tags "$(GOTAGS)" \
+	$(GOCMD) build -buildmode=c-shared -trimpath $(GOTAGS_FLAG) \
 	  -ldflags "-s -X main.version=$(VERSION) -extldflags '$(LINKFLAGS)'" -o $@ ./libsds
 	@rm -f $(BUILD)/$(basename $(LIBFILE)).h $(BUILD)/libsds.so.h # cgo's generated header is never shipped
 	ln -sf $(LIBFILE) $(BUILD)/$(LIBLINK)
@@ -62,6 +93,9 @@ install: lib ## install the library, sds.h, libsds.h and libsds.pc under $(DESTD
 	ln -sf $(LIBFILE) $(DESTDIR)$(PREFIX)/lib/$(LIBLINK)
 	install -m 0644 include/sds.h include/libsds.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' libsds.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsds.pc
+	@echo "installed $(DESTDIR)$(PREFIX)/lib/$(LIBFILE). Programs find it at run time if $(PREFIX)/lib is in the"
+	@echo "dynamic loader's path: run 'ldconfig' after installing to a system prefix (as root), or link with"
+	@echo "-Wl,-rpath,$(PREFIX)/lib, or set LD_LIBRARY_PATH=$(PREFIX)/lib. Compile and link flags: pkg-config --cflags --libs libsds"
 
 test-install: lib ## install into build/stage and build a nim-sds style program with pkg-config
 	rm -rf $(BUILD)/stage
@@ -79,13 +113,13 @@ uninstall: ## remove what install installed
 
 test: test-go test-fuzz headercheck symbols test-install test-c test-crash test-trace test-python test-demo ## every test: Go (-race), fuzz, header, symbols, install, C (ASan), crash, trace, Python, demo
 
-test-go: ## Go tests with the race detector
-	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+test-go: $(SQLITE_LIB) ## Go tests with the race detector
+	$(GOCMD) vet $(GOTAGS_FLAG) ./...
+	$(GOCMD) test -race -count=1 $(GOTAGS_FLAG) ./...
 
-test-fuzz: ## fuzz the wire decoder and the remote-filter parser ($(FUZZTIME) each)
-	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./core/wire
-	$(GO) test -run '^$$' -fuzz '^FuzzParseRemote$$' -fuzztime 10s ./core/bloom
+test-fuzz: $(SQLITE_LIB) ## fuzz the wire decoder and the remote-filter parser ($(FUZZTIME) and 10s)
+	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./core/wire
+	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzParseRemote$$' -fuzztime 10s ./core/bloom
 
 headercheck: ## sds.h and libsds.h compile as strict C99 and C++
 	@mkdir -p $(BUILD)/tests
@@ -122,7 +156,7 @@ $(BUILD)/tests/crash_child: tests/crash/crash_child.c include/sds.h $(BUILD)/$(L
 
 test-crash: lib $(BUILD)/tests/crash_child ## SIGKILL a child using the SQLite store mid-operation (>= 50 times), check the database after each kill
 	SDS_CRASH_CHILD=$(CURDIR)/$(BUILD)/tests/crash_child SDS_LIBRARY=$(CURDIR)/$(BUILD)/$(LIBLINK) \
-	  $(GO) test -count=1 -run TestCrash -v ./tests/crash/
+	  $(GOCMD) test $(GOTAGS_FLAG) -count=1 -run TestCrash -v ./tests/crash/
 
 $(BUILD)/sds_trace: tests/trace/sds_trace.c
 	@mkdir -p $(BUILD)
@@ -139,8 +173,8 @@ test-python: lib ## Python bridge tests (standard-library unittest)
 
 bench: bench-go bench-c ## all benchmarks
 
-bench-go: ## Go benchmarks of the engine, codec and filter
-	$(GO) test -run '^$$' -bench . -benchmem ./core/...
+bench-go: $(SQLITE_LIB) ## Go benchmarks of the engine, codec and filter
+	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -bench . -benchmem ./core/...
 
 $(BUILD)/abi_bench: tests/bench/abi_bench.c
 	@mkdir -p $(BUILD)
@@ -174,4 +208,6 @@ clean: ## remove build outputs
 	rm -rf $(BUILD)
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  sed -e 's|$$(PREFIX)|$(PREFIX)|g' -e 's|$$(DESTDIR)|$(DESTDIR)|g' -e 's|$$(FUZZTIME)|$(FUZZTIME)|g' | \
+	  awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
