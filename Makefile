@@ -61,7 +61,7 @@ LDFLAGS_TEST := -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds -lpthread
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/c/lsan.supp
 
 .PHONY: all lib install uninstall test test-go test-fuzz test-c test-crash test-trace test-python headercheck symbols \
-        bench bench-go bench-c demo test-demo clean help
+        bench bench-go bench-c demo test-demo demo-readme clean help
 
 all: lib ## build build/libsds.so and build/libsds.pc (default)
 
@@ -201,8 +201,12 @@ $(BUILD)/sds_demo: demo/sds_demo.c include/sds.h $(BUILD)/$(LIBFILE)
 demo: lib $(BUILD)/sds_demo ## build the library and run the demo: a lossy group chat that converges (DEMO_FLAGS=--help)
 	$(BUILD)/sds_demo $(DEMO_FLAGS)
 
-test-demo: lib $(BUILD)/sds_demo ## the demo as an end-to-end test: short seeded runs, and the same seed twice gives the same run
+test-demo: lib $(BUILD)/sds_demo ## the demo as an end-to-end test: short seeded runs, the same seed twice gives the same run, README's sample is current
 	demo/check_determinism.sh $(BUILD)/sds_demo
+	demo/sample_report.sh check $(BUILD)/sds_demo
+
+demo-readme: lib $(BUILD)/sds_demo ## regenerate demo/README.md's sample report from a real run
+	demo/sample_report.sh write $(BUILD)/sds_demo
 
 clean: ## remove build outputs
 	rm -rf $(BUILD)
