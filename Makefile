@@ -63,7 +63,7 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressio
 .PHONY: all lib install uninstall test test-go test-fuzz test-c test-crash test-trace test-python headercheck symbols \
         bench bench-go bench-c demo test-demo demo-readme clean help
 
-all: lib ## build build/libsds.so and build/libsds.pc (default)
+all: lib $(BUILD)/sdsctl ## build build/libsds.so, build/libsds.pc and build/sdsctl (default)
 
 lib: $(BUILD)/$(LIBFILE) $(BUILD)/libsds.pc ## build the shared library and its pkg-config file
 
@@ -83,12 +83,17 @@ $(BUILD)/$(LIBFILE): $(GO_SOURCES) $(C_SOURCES) VERSION $(SQLITE_LIB)
 	@rm -f $(BUILD)/$(basename $(LIBFILE)).h $(BUILD)/libsds.so.h # cgo's generated header is never shipped
 	ln -sf $(LIBFILE) $(BUILD)/$(LIBLINK)
 
+$(BUILD)/sdsctl: $(GO_SOURCES) $(shell find cmd -name '*.go' -not -name '*_test.go') $(SQLITE_LIB)
+	@mkdir -p $(BUILD)
+	$(GOCMD) build -trimpath $(GOTAGS_FLAG) -o $@ ./cmd/sdsctl
+
 $(BUILD)/libsds.pc: libsds.pc.in VERSION
 	@mkdir -p $(BUILD)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-install: lib ## install the library, sds.h, libsds.h and libsds.pc under $(DESTDIR)$(PREFIX)
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+install: lib $(BUILD)/sdsctl ## install the library, sds.h, libsds.h, libsds.pc and sdsctl under $(DESTDIR)$(PREFIX)
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/sdsctl $(DESTDIR)$(PREFIX)/bin/sdsctl
 	install -m 0755 $(BUILD)/$(LIBFILE) $(DESTDIR)$(PREFIX)/lib/$(LIBFILE)
 	ln -sf $(LIBFILE) $(DESTDIR)$(PREFIX)/lib/$(LIBLINK)
 	install -m 0644 include/sds.h include/libsds.h $(DESTDIR)$(PREFIX)/include/
@@ -109,7 +114,7 @@ test-install: lib ## install into build/stage and build a nim-sds style program 
 uninstall: ## remove what install installed
 	rm -f $(DESTDIR)$(PREFIX)/lib/$(LIBFILE) $(DESTDIR)$(PREFIX)/lib/$(LIBLINK) \
 	  $(DESTDIR)$(PREFIX)/include/sds.h $(DESTDIR)$(PREFIX)/include/libsds.h \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsds.pc
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsds.pc $(DESTDIR)$(PREFIX)/bin/sdsctl
 
 test: test-go test-fuzz headercheck symbols test-install test-c test-crash test-trace test-python test-demo ## every test: Go (-race), fuzz, header, symbols, install, C (ASan), crash, trace, Python, demo
 
