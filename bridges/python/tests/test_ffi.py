@@ -203,14 +203,16 @@ class HostPersistenceTest(unittest.TestCase):
         self.assertEqual(store.destroys, 1)
         self.assertEqual(store.errors, [])
 
-        # Restart from the Python store: m1 releases the waiting m2.
+        # Restart from the Python store: m1 releases the waiting m2, whose
+        # content comes from the store.
         r2 = Recorder()
         bob2, _t2 = self._manager(store, r2)
         self.addCleanup(lambda: _ffi.free(bob2))
         self.assertIn(("load", b"room", b""), store.calls)
         self.assertEqual(_ffi.unwrap(bob2, m1).missing_deps, [])
         evs = r2.wait(2)
-        self.assertEqual([e.message_id for e in evs], [b"m2", b"m1"])
+        self.assertEqual([e.message_id for e in evs], [b"m1", b"m2"])
+        self.assertEqual([e.content for e in evs], [b"one", b"two"])
         self.assertNotIn(b"room", [k[0] for k in store.tables[_ffi.RECORD_INCOMING]])
         self.assertEqual(store.errors, [])
 

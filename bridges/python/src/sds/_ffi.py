@@ -184,6 +184,8 @@ class Event(Structure):
         ("message", c_void_p),
         ("message_len", c_size_t),
         ("error", c_char_p),
+        ("content", c_void_p),
+        ("content_len", c_size_t),
     ]
 
 
@@ -195,6 +197,7 @@ class Unwrapped(Structure):
         ("channel_id", Str),
         ("missing_deps", POINTER(HistoryEntry)),
         ("missing_deps_len", c_size_t),
+        ("message_id", Str),
     ]
 
 
@@ -470,7 +473,10 @@ def event_from_c(ev: Event) -> PyEvent:
     error = None
     if has("error") and ev.error is not None:
         error = ev.error.decode("utf-8", "replace")
-    return PyEvent(etype, channel_id, message_id, deps, message, error)
+    content = None
+    if has("content_len") and ev.content:
+        content = ctypes.string_at(ev.content, ev.content_len)
+    return PyEvent(etype, channel_id, message_id, deps, message, error, content)
 
 
 def _on_event(ev_ptr: Any, user_data: int | None) -> None:
@@ -597,7 +603,7 @@ def unwrap(h: int, data: bytes) -> PyUnwrapped:
         u = out.contents
         content = ctypes.string_at(u.content.data, u.content.len) if u.content.data and u.content.len else b""
         deps = _entries(u.missing_deps, u.missing_deps_len) if u.missing_deps and u.missing_deps_len else []
-        return PyUnwrapped(content, _bytes_of(u.channel_id), deps)
+        return PyUnwrapped(content, _bytes_of(u.channel_id), deps, _bytes_of(u.message_id))
     finally:
         if out:
             lib.libsds_unwrapped_free(out)
