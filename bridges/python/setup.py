@@ -14,7 +14,7 @@ import os
 import shutil
 from typing import Any
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.bdist_wheel import bdist_wheel
 from setuptools.command.build_py import build_py
 
@@ -34,13 +34,16 @@ class BuildPy(build_py):
         shutil.copy2(BUNDLE, dest)
 
 
-class BdistWheel(bdist_wheel):
-    """A wheel with a bundled library is platform-specific, not pure."""
+class BundleDistribution(Distribution):
+    """With a bundled library the distribution is platform-specific: the
+    package goes to platlib at the root of a non-pure wheel."""
 
-    def finalize_options(self) -> None:
-        super().finalize_options()
-        if BUNDLE:
-            self.root_is_pure = False
+    def has_ext_modules(self) -> bool:
+        return bool(BUNDLE)
+
+
+class BdistWheel(bdist_wheel):
+    """Tags a wheel with a bundled library for this platform, any Python 3."""
 
     def get_tag(self) -> Any:
         python, abi, plat = super().get_tag()
@@ -49,4 +52,4 @@ class BdistWheel(bdist_wheel):
         return python, abi, plat
 
 
-setup(cmdclass={"build_py": BuildPy, "bdist_wheel": BdistWheel})
+setup(distclass=BundleDistribution, cmdclass={"build_py": BuildPy, "bdist_wheel": BdistWheel})
