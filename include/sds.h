@@ -349,8 +349,9 @@ typedef enum libsds_event_type {
  * An event. Everything it points to is valid only during the callback.
  *
  * Delivery order. MESSAGE_READY events come in causal order: a message's
- * READY follows the READY of every message it cites that this manager has
- * delivered — within one call and across calls. When a message releases
+ * READY follows the READY of every message it cites, within one call and
+ * across calls (a message marked met with libsds_mark_dependencies_met has
+ * none: the application obtained it itself). When a message releases
  * messages that waited for it, its own READY comes first, then theirs
  * (breadth-first, in arrival order). Each READY carries the message's content,
  * so a chat view can append on READY, whether the message was just unwrapped
