@@ -64,6 +64,9 @@ install: lib ## install the library, sds.h, libsds.h and libsds.pc under $(DESTD
 	ln -sf $(LIBFILE) $(DESTDIR)$(PREFIX)/lib/$(LIBLINK)
 	install -m 0644 include/sds.h include/libsds.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' libsds.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsds.pc
+	@echo "installed $(LIBFILE) into $(DESTDIR)$(PREFIX)/lib. Programs find it at run time if that directory is in"
+	@echo "the loader's search path (on Linux run 'ldconfig' once after installing there), or if linked with"
+	@echo "-Wl,-rpath,$(PREFIX)/lib, or with LD_LIBRARY_PATH=$(PREFIX)/lib (DYLD_LIBRARY_PATH on macOS)."
 
 test-install: lib ## install into build/stage and build a nim-sds style program with pkg-config
 	rm -rf $(BUILD)/stage

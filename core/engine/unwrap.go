@@ -28,7 +28,8 @@ type Unwrapped struct {
 // Unwrap processes a received wire message (nim-sds unwrapReceivedMessage):
 // it acknowledges our messages the sender has seen, handles SDS-R requests,
 // and delivers the message — firing MessageReady for it after any buffered
-// messages it releases — or buffers it and fires MissingDependencies.
+// messages it releases (before them with Config.CausalReadyOrder) — or
+// buffers it and fires MissingDependencies.
 // A message already in the local log is a duplicate: its content is returned
 // with no events. Input of any shape yields an error, never a panic.
 func (m *Manager) Unwrap(data []byte) (*Unwrapped, error) {
