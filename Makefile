@@ -151,6 +151,7 @@ wheel: lib ## a platform-tagged wheel of the Python bridge that bundles the libr
 	rm -rf $(WHEEL_DIR) $(BUILD)/python-src
 	mkdir -p $(WHEEL_DIR)
 	cp -R bridges/python $(BUILD)/python-src
+	$(if $(wildcard LICENSE-*),cp $(wildcard LICENSE-*) $(BUILD)/python-src/) # the wheel carries the licence texts
 	SDS_BUNDLE_LIBRARY=$(CURDIR)/$(BUILD)/$(LIBFILE) python3 -m pip wheel -q --no-deps -w $(WHEEL_DIR) $(BUILD)/python-src
 	@ls $(WHEEL_DIR)/*.whl
 
