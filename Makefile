@@ -11,6 +11,8 @@ CC      ?= cc
 # out (LIBSDS_STORE_SQLITE then answers LIBSDS_ERR_UNSUPPORTED).
 SQLITE  ?= bundled
 FUZZTIME ?= 30s
+# mypy for test-python (.ci/run provides one if python3 has none)
+MYPY    ?= python3 -m mypy
 
 BUILD := build
 UNAME := $(shell uname -s)
@@ -61,7 +63,7 @@ LDFLAGS_TEST := -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds -lpthread
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/c/lsan.supp
 
 .PHONY: all lib install uninstall test test-go test-fuzz test-c test-crash test-trace test-python headercheck symbols \
-        bench bench-go bench-c demo test-demo demo-readme clean help
+        bench bench-go bench-c demo test-demo demo-readme clean help test-examples wheel test-wheel
 
 all: lib $(BUILD)/sdsctl ## build build/libsds.so, build/libsds.pc and build/sdsctl (default)
 
@@ -100,7 +102,8 @@ install: lib $(BUILD)/sdsctl ## install the library, sds.h, libsds.h, libsds.pc 
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' libsds.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsds.pc
 	@echo "installed $(DESTDIR)$(PREFIX)/lib/$(LIBFILE). Programs find it at run time if $(PREFIX)/lib is in the"
 	@echo "dynamic loader's path: run 'ldconfig' after installing to a system prefix (as root), or link with"
-	@echo "-Wl,-rpath,$(PREFIX)/lib, or set LD_LIBRARY_PATH=$(PREFIX)/lib. Compile and link flags: pkg-config --cflags --libs libsds"
+	@echo "-Wl,-rpath,$(PREFIX)/lib, or set LD_LIBRARY_PATH=$(PREFIX)/lib (DYLD_LIBRARY_PATH on macOS)."
+	@echo "Compile and link flags: pkg-config --cflags --libs libsds"
 
 test-install: lib ## install into build/stage and build a nim-sds style program with pkg-config
 	rm -rf $(BUILD)/stage
@@ -116,7 +119,7 @@ uninstall: ## remove what install installed
 	  $(DESTDIR)$(PREFIX)/include/sds.h $(DESTDIR)$(PREFIX)/include/libsds.h \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsds.pc $(DESTDIR)$(PREFIX)/bin/sdsctl
 
-test: test-go test-fuzz headercheck symbols test-install test-c test-crash test-trace test-python test-demo ## every test: Go (-race), fuzz, header, symbols, install, C (ASan), crash, trace, Python, demo
+test: test-go test-fuzz headercheck symbols test-install test-c test-crash test-trace test-python test-demo test-examples test-wheel ## every test: Go (-race), fuzz, header, symbols, install, C (ASan), crash, trace, Python (+ mypy, wheel), demo, examples
 
 test-go: $(SQLITE_LIB) ## Go tests with the race detector
 	$(GOCMD) vet $(GOTAGS_FLAG) ./...
@@ -172,9 +175,48 @@ test-trace: lib $(BUILD)/sds_trace ## replay nim-sds's recorded trace and compar
 	python3 tests/trace/compare.py tests/vectors/trace-nim-sds.jsonl $(BUILD)/trace-ours.jsonl \
 	  --allow-file tests/trace/deliberate-differences.txt
 
-test-python: lib ## Python bridge tests (standard-library unittest)
-	@if [ -d bridges/python ]; then SDS_LIBRARY_PATH=$(CURDIR)/$(BUILD)/$(LIBLINK) PYTHONPATH=bridges/python/src \
-	  python3 -m unittest discover -s bridges/python/tests -v; else echo "no python bridge yet"; fi
+test-python: lib ## Python bridge: mypy --strict on the package, its tests and example, then the tests (unittest)
+	MYPYPATH=bridges/python/src:bridges/python/tests $(MYPY) --strict bridges/python/src/sds bridges/python/tests examples/python
+	SDS_LIBRARY_PATH=$(CURDIR)/$(BUILD)/$(LIBLINK) PYTHONPATH=bridges/python/src \
+	  python3 -m unittest discover -s bridges/python/tests -v
+
+# The Python bridge as a wheel that bundles this build's library. pip builds
+# from a copy, so that the source tree gets no build/ or egg-info.
+WHEEL_DIR := $(BUILD)/wheel
+
+wheel: lib ## a platform-tagged wheel of the Python bridge that bundles the library, in build/wheel
+	rm -rf $(WHEEL_DIR) $(BUILD)/python-src
+	mkdir -p $(WHEEL_DIR)
+	cp -R bridges/python $(BUILD)/python-src
+	$(if $(wildcard LICENSE-*),cp $(wildcard LICENSE-*) $(BUILD)/python-src/) # the wheel carries the licence texts
+	SDS_BUNDLE_LIBRARY=$(CURDIR)/$(BUILD)/$(LIBFILE) python3 -m pip wheel -q --no-deps -w $(WHEEL_DIR) $(BUILD)/python-src
+	@ls $(WHEEL_DIR)/*.whl
+
+test-wheel: wheel ## install the wheel in a fresh venv; run the bridge's tests and the example with the bundled library
+	rm -rf $(BUILD)/wheel-venv
+	python3 -m venv $(BUILD)/wheel-venv
+	$(BUILD)/wheel-venv/bin/python -m pip install -q --no-index $(WHEEL_DIR)/*.whl
+	env -u SDS_LIBRARY_PATH -u PYTHONPATH $(BUILD)/wheel-venv/bin/python -c \
+	  'import os, sds, sys; p = os.path.realpath(sds.LIBRARY_PATH); print("test-wheel: sds loads", p); \
+	   sys.exit(0 if p.startswith(os.path.realpath(sys.prefix) + os.sep) else "test-wheel: not the bundled library")'
+	env -u SDS_LIBRARY_PATH -u PYTHONPATH $(BUILD)/wheel-venv/bin/python -m unittest discover -s bridges/python/tests
+	env -u SDS_LIBRARY_PATH -u PYTHONPATH $(BUILD)/wheel-venv/bin/python examples/python/two_peers.py
+
+# examples/: each program checks its own result. The C one is built like a
+# user would, against the library installed into a staging prefix.
+EXAMPLES_STAGE := $(BUILD)/examples/stage
+
+test-examples: lib ## the examples in C (installed library, pkg-config), Python and Go; the READMEs show them verbatim
+	examples/check-readme.sh README.md "C quick start" c examples/c/two_peers.c
+	examples/check-readme.sh bridges/python/README.md "Example" python examples/python/two_peers.py
+	rm -rf $(EXAMPLES_STAGE)
+	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(EXAMPLES_STAGE)
+	export PKG_CONFIG_PATH=$(CURDIR)/$(EXAMPLES_STAGE)/lib/pkgconfig; \
+	  $(CC) -std=c99 -Wall -Wextra -Wpointer-sign -pedantic -Werror examples/c/two_peers.c \
+	    $$(pkg-config --cflags --libs libsds) -Wl,-rpath,$$(pkg-config --variable=libdir libsds) -o $(BUILD)/examples/two_peers
+	$(BUILD)/examples/two_peers
+	SDS_LIBRARY_PATH=$(CURDIR)/$(EXAMPLES_STAGE)/lib PYTHONPATH=bridges/python/src python3 examples/python/two_peers.py
+	$(GOCMD) run $(GOTAGS_FLAG) ./examples/go
 
 bench: bench-go bench-c ## all benchmarks
 

@@ -413,6 +413,7 @@ typedef struct {
   size_t wire_len;
   uint64_t hash;    /* the transport's hash of the packet; the retrieval hint is its hex */
   char hint[24];
+  char text[64];    /* the chat text: what every other participant must be handed */
 } msg_t;
 
 static msg_t *msgs;
@@ -477,7 +478,7 @@ typedef struct ev_s {
   size_t id_len;
   dep_t *deps;
   size_t ndeps;
-  uint8_t *msg;
+  uint8_t *msg;     /* REPAIR_READY: the message; MESSAGE_READY: the content */
   size_t msg_len;
   char *err;
 } ev_t;
@@ -604,6 +605,9 @@ static void on_event(const libsds_event *e, void *ud) {
   if (e->message_len) {
     ev->msg = xmemdup(e->message, e->message_len);
     ev->msg_len = e->message_len;
+  } else if (e->type == LIBSDS_EVENT_MESSAGE_READY && e->content_len) {
+    ev->msg = xmemdup(e->content, e->content_len);
+    ev->msg_len = e->content_len;
   }
   if (e->error) ev->err = xmemdup(e->error, strlen(e->error));
   pthread_mutex_lock(&p->mu);
@@ -707,6 +711,10 @@ static void process_events(peer_t *p) {
       if ((k = lookup_or_note(p, ev->id, ev->id_len)) < 0) break;
       digest(p->idx, ev->type, k, 0);
       S.deliveries++;
+      /* the chat view shows the event's content, also for a message that
+         waited for its dependencies */
+      if (ev->msg_len != strlen(msgs[k].text) || memcmp(ev->msg, msgs[k].text, ev->msg_len) != 0)
+        note_error("%s: MESSAGE_READY of %s carries the wrong content", p->pid, msgs[k].id);
       if (msgs[k].sender == p->idx) {
         S.own_deliveries++;
         note_error("%s delivered its own message %s", p->pid, msgs[k].id);
@@ -864,9 +872,10 @@ static void raw_unwrap(peer_t *p, const uint8_t *data, size_t len, int k, int vi
   libsds_unwrapped *u = NULL;
   cur_call = CALL_UNWRAP;
   check(libsds_unwrap(p->h, data, len, &u), "libsds_unwrap");
-  if (!u->channel_id.data || strcmp(u->channel_id.data, CHANNEL) != 0 || u->content.len < strlen(msgs[k].id) ||
-      memcmp(u->content.data, msgs[k].id, strlen(msgs[k].id)) != 0)
-    note_error("%s: unwrap of %s returned the wrong channel or content", p->pid, msgs[k].id);
+  if (!u->channel_id.data || strcmp(u->channel_id.data, CHANNEL) != 0 || !u->message_id.data ||
+      strcmp(u->message_id.data, msgs[k].id) != 0 || u->content.len != strlen(msgs[k].text) ||
+      memcmp(u->content.data, msgs[k].text, u->content.len) != 0)
+    note_error("%s: unwrap of %s returned the wrong channel, id or content", p->pid, msgs[k].id);
   libsds_unwrapped_free(u);
   barrier(p);
   process_events(p);
@@ -986,12 +995,11 @@ static void send_message(peer_t *p, int seq) {
   m->sender = p->idx;
   m->round = round_no;
   seq_index[p->idx * (max_seq + 1) + seq] = k;
-  char content[96];
-  int n = snprintf(content, sizeof content, "%s: hello from %s in round %d", m->id, p->pid, round_no);
+  int n = snprintf(m->text, sizeof m->text, "hello from %s in round %d", p->pid, round_no);
   S.content_bytes += n;
   libsds_buffer out = {NULL, 0};
   cur_call = CALL_OTHER;
-  check(libsds_wrap(p->h, (const uint8_t *)content, (size_t)n, m->id, CHANNEL, &out), "libsds_wrap");
+  check(libsds_wrap(p->h, (const uint8_t *)m->text, (size_t)n, m->id, CHANNEL, &out), "libsds_wrap");
   m->wire = xmemdup(out.data, out.len);
   m->wire_len = out.len;
   libsds_buffer_free(&out);
@@ -1022,7 +1030,7 @@ static void send_message(peer_t *p, int seq) {
     /* the first message after a restart cites the newest entries of the
        restored log: a manager without its state would cite nothing. (The
        exact order is the library's: a message that releases others enters
-       the log before them but is reported after them.) */
+       the log, and is reported, before them.) */
     p->first_wrap_after_restart = 0;
     int hn = w.history < 64 ? w.history : 64, match = hn > 0;
     for (int i = 0; match && i < hn; i++) {

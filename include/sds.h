@@ -345,7 +345,21 @@ typedef enum libsds_event_type {
   LIBSDS_EVENT_STORE_FAILED = 8          /**< a store without transactions failed a write; `error` says which */
 } libsds_event_type;
 
-/** An event. Everything it points to is valid only during the callback. */
+/**
+ * An event. Everything it points to is valid only during the callback.
+ *
+ * Delivery order. MESSAGE_READY events come in causal order: a message's
+ * READY follows the READY of every message it cites, within one call and
+ * across calls (a message marked met with libsds_mark_dependencies_met has
+ * none: the application obtained it itself). When a message releases
+ * messages that waited for it, its own READY comes first, then theirs
+ * (breadth-first, in arrival order). Each READY carries the message's content,
+ * so a chat view can append on READY, whether the message was just unwrapped
+ * or waited in the buffer.
+ * The compatible API (Sds*) keeps nim-sds's order instead: the released
+ * messages first, the message that released them last, and no content in the
+ * event (its unwrap result has it).
+ */
 typedef struct libsds_event {
   uint32_t size;          /**< sizeof(libsds_event) in this build; fields are only appended */
   uint32_t type;          /**< a libsds_event_type */
@@ -356,6 +370,8 @@ typedef struct libsds_event {
   const uint8_t *message; /**< REPAIR_READY: the wire message to broadcast */
   size_t message_len;
   const char *error;      /**< STORE_FAILED: what failed; else NULL */
+  const uint8_t *content; /**< MESSAGE_READY: the message's payload (never NULL; also NUL-terminated); else NULL */
+  size_t content_len;
 } libsds_event;
 
 /** Receives the events of one manager (see Threading & lifetime). */
@@ -419,12 +435,13 @@ typedef struct libsds_unwrapped {
   libsds_str channel_id;
   const libsds_history_entry *missing_deps; /**< non-empty: the message waits for these */
   size_t missing_deps_len;
+  libsds_str message_id;     /**< the message's id, as its MESSAGE_READY event (none for a duplicate) carries it */
 } libsds_unwrapped;
 
 /**
  * Processes a received wire message: acknowledges our messages it confirms,
- * handles repair requests, and delivers it (LIBSDS_EVENT_MESSAGE_READY, after
- * any waiting messages it releases) or reports what it waits for.
+ * handles repair requests, and delivers it (LIBSDS_EVENT_MESSAGE_READY, before
+ * the READY of any waiting messages it releases) or reports what it waits for.
  * @param data  the received bytes (up to 16 MiB); borrowed. NULL only with len 0.
  * @param out   receives a newly allocated result; release with libsds_unwrapped_free.
  * @return LIBSDS_OK, LIBSDS_ERR_DECODE, LIBSDS_ERR_TOO_LARGE, LIBSDS_ERR_TOO_MANY_CHANNELS, LIBSDS_ERR_STORE, ...

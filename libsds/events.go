@@ -30,7 +30,7 @@ func cEvent(e *engine.Event) (*C.libsds_event, *cBlock) {
 		errText = e.Err.Error()
 	}
 	size := unsafe.Sizeof(C.libsds_event{}) + sizeString(len(e.ChannelID)) + sizeString(len(e.MessageID)) +
-		sizeEntries(e.MissingDeps) + sizeString(len(e.Message)) + sizeString(len(errText)) + 64
+		sizeEntries(e.MissingDeps) + sizeString(len(e.Message)) + sizeString(len(errText)) + sizeString(len(e.Content)) + 64
 	b := newBlock(size)
 	ev := (*C.libsds_event)(b.take(unsafe.Sizeof(C.libsds_event{}), 8))
 	*ev = C.libsds_event{}
@@ -43,6 +43,11 @@ func cEvent(e *engine.Event) (*C.libsds_event, *cBlock) {
 	if len(e.Message) > 0 {
 		ev.message = b.bytes(e.Message)
 		ev.message_len = C.size_t(len(e.Message))
+	}
+	if e.Kind == engine.MessageReady {
+		// Never NULL for READY, even when the content is empty.
+		ev.content = b.bytes(e.Content)
+		ev.content_len = C.size_t(len(e.Content))
 	}
 	if e.Err != nil {
 		ev.error = (*C.char)(unsafe.Pointer(b.bytes([]byte(errText))))

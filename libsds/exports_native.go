@@ -133,7 +133,7 @@ func libsdsgo_unwrap(h C.libsds_handle, data *C.uint8_t, n C.size_t, out **C.lib
 		if err != nil {
 			return err
 		}
-		size := unsafe.Sizeof(C.libsds_unwrapped{}) + sizeString(len(res.Content)) + sizeString(len(res.ChannelID)) +
+		size := unsafe.Sizeof(C.libsds_unwrapped{}) + sizeString(len(res.Content)) + sizeString(len(res.ChannelID)) + sizeString(len(res.MessageID)) +
 			sizeEntries(res.MissingDeps) + 64
 		b := newBlock(size)
 		u := (*C.libsds_unwrapped)(b.take(unsafe.Sizeof(C.libsds_unwrapped{}), 8))
@@ -142,6 +142,7 @@ func libsdsgo_unwrap(h C.libsds_handle, data *C.uint8_t, n C.size_t, out **C.lib
 		u.missing_deps_len = C.size_t(len(res.MissingDeps))
 		u.content = C.libsds_buffer{data: b.bytes(res.Content), len: C.size_t(len(res.Content))}
 		u.channel_id = b.str(res.ChannelID)
+		u.message_id = b.str(res.MessageID)
 		*out = u
 		return nil
 	})

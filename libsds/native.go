@@ -72,6 +72,10 @@ func newManager(s settings, compat bool) (*manager, error) {
 	m := &manager{}
 	if compat {
 		m.compat = &compatState{}
+	} else {
+		// What an application needs to deliver (sds.h, "Delivery order"); the
+		// compatible API keeps nim-sds's order and has no content in its events.
+		s.config.CausalReadyOrder, s.config.ReadyContent = true, true
 	}
 	m.handle = managers.reserve()
 	st, closer, err := m.openStore(s)

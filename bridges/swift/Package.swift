@@ -1,4 +1,6 @@
 // swift-tools-version: 6.0
+// Licence: MIT OR Apache-2.0, at your option — LICENSE-MIT and LICENSE-APACHE
+// at the repository root apply (a SwiftPM manifest has no licence field).
 import PackageDescription
 
 let package = Package(

@@ -63,6 +63,19 @@ type Config struct {
 	// MaxOutgoingBuffer bounds a channel's unacknowledged messages; beyond it the
 	// oldest is given up and reported by a MessageGivenUp event.
 	MaxOutgoingBuffer int
+
+	// Delivery for applications (the native C API and its bridges turn these
+	// on; nim-sds and the compatible APIs have them off).
+
+	// CausalReadyOrder reports a message's MessageReady before those of the
+	// buffered messages its delivery releases, so that every message is
+	// reported after everything it depends on. Off, the order is nim-sds's:
+	// the released messages first, the message that released them last.
+	CausalReadyOrder bool
+	// ReadyContent sets Event.Content on MessageReady events, so that the
+	// application can deliver a message that waited in the dependency buffer
+	// when it becomes ready.
+	ReadyContent bool
 }
 
 // DefaultConfig returns nim-sds's defaults plus the engine's resource bounds.

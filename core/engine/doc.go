@@ -18,7 +18,9 @@
 // Events (message ready, acknowledged, given up, missing dependencies, periodic
 // sync, repair ready, …) go to the EventSink given at construction, in the order
 // they happen; in one call, messages released from the dependency buffer are
-// reported before the message that released them, as nim-sds does.
+// reported before the message that released them, as nim-sds does — or, with
+// Config.CausalReadyOrder, after it (causal order, what an application that
+// appends on MessageReady needs; Config.ReadyContent adds the content).
 //
 // # Compatibility
 //

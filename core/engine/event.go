@@ -65,6 +65,10 @@ type Event struct {
 	Message []byte
 	// Err is the store's error for StoreFailed.
 	Err error
+	// Content is the payload of a MessageReady event's message when
+	// Config.ReadyContent is on (else nil). It is the engine's own copy: the
+	// sink may keep it, and must not modify it.
+	Content []byte
 }
 
 // EventSink receives each operation's events, in order, as one batch. It is

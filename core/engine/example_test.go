@@ -9,17 +9,25 @@ import (
 
 // Two participants on one channel: Alice's second message reaches Bob before
 // her first, so Bob holds it until the first arrives, then delivers both in
-// causal order. Bob's reply acknowledges Alice's messages.
+// causal order, each with its content (CausalReadyOrder and ReadyContent;
+// without them the order is nim-sds's: a2, then a1). Bob's reply acknowledges
+// Alice's messages.
 func Example() {
 	events := func(name string) engine.EventSink {
 		return engine.EventSinkFunc(func(evs []engine.Event) {
 			for _, e := range evs {
-				fmt.Printf("%s: %s %s\n", name, e.Kind, e.MessageID)
+				fmt.Printf("%s: %s %s", name, e.Kind, e.MessageID)
+				if e.Content != nil {
+					fmt.Printf(" %q", e.Content)
+				}
+				fmt.Println()
 			}
 		})
 	}
-	alice, _ := engine.New(engine.Options{ParticipantID: "alice", Events: events("alice")})
-	bob, _ := engine.New(engine.Options{ParticipantID: "bob", Events: events("bob"), Store: memstore.New()})
+	cfg := engine.DefaultConfig()
+	cfg.CausalReadyOrder, cfg.ReadyContent = true, true
+	alice, _ := engine.New(engine.Options{ParticipantID: "alice", Config: &cfg, Events: events("alice")})
+	bob, _ := engine.New(engine.Options{ParticipantID: "bob", Config: &cfg, Events: events("bob"), Store: memstore.New()})
 
 	first, _ := alice.Wrap([]byte("hello"), "a1", "general")
 	second, _ := alice.Wrap([]byte("how are you?"), "a2", "general")
@@ -33,11 +41,11 @@ func Example() {
 	// Output:
 	// bob: missing_dependencies a2
 	// waiting for a1
-	// bob: message_ready a2
-	// bob: message_ready a1
+	// bob: message_ready a1 "hello"
+	// bob: message_ready a2 "how are you?"
 	// alice: message_acknowledged a1
 	// alice: message_acknowledged a2
-	// alice: message_ready b1
+	// alice: message_ready b1 "fine"
 }
 
 // A manager on a store restores its state when rebuilt on the same store:

@@ -110,13 +110,27 @@ func (m *Manager) release(c *channel, ready []*incomingMsg) {
 		in.released = true
 		released = append(released, in)
 		m.addToHistory(c, in.id, in.senderID, in.message)
-		m.emit(Event{Kind: MessageReady, ChannelID: c.id, MessageID: in.id})
+		m.emit(Event{Kind: MessageReady, ChannelID: c.id, MessageID: in.id, Content: m.readyContent(in)})
 		ready = append(ready, m.resolve(c, in.id)...)
 	}
 	for _, in := range released {
 		c.incoming.Delete(in.id)
 		m.removeIncoming(c, in.id)
 	}
+}
+
+// readyContent is the payload of a released message for its MessageReady
+// event when Config.ReadyContent asks for it. The buffer keeps the stored
+// encoding, which the engine wrote and can always decode.
+func (m *Manager) readyContent(in *incomingMsg) []byte {
+	if !m.cfg.ReadyContent {
+		return nil
+	}
+	msg, err := wire.Unmarshal(in.message)
+	if err != nil {
+		return nil
+	}
+	return msg.Content
 }
 
 // enforceIncomingBound drops the oldest waiting messages beyond MaxIncomingBuffer.

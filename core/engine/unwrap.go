@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -19,12 +20,16 @@ type Unwrapped struct {
 	MissingDeps []wire.HistoryEntry
 	// ChannelID is the message's channel.
 	ChannelID string
+	// MessageID is the message's id: the MessageReady event that delivers the
+	// message (now or, when it waits, later) carries the same id.
+	MessageID string
 }
 
 // Unwrap processes a received wire message (nim-sds unwrapReceivedMessage):
 // it acknowledges our messages the sender has seen, handles SDS-R requests,
 // and delivers the message — firing MessageReady for it after any buffered
-// messages it releases — or buffers it and fires MissingDependencies.
+// messages it releases (before them with Config.CausalReadyOrder) — or
+// buffers it and fires MissingDependencies.
 // A message already in the local log is a duplicate: its content is returned
 // with no events. Input of any shape yields an error, never a panic.
 func (m *Manager) Unwrap(data []byte) (*Unwrapped, error) {
@@ -52,7 +57,7 @@ func (m *Manager) unwrap(msg *wire.Message) (*Unwrapped, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Unwrapped{Content: msg.Content, ChannelID: msg.ChannelID}
+	res := &Unwrapped{Content: msg.Content, ChannelID: msg.ChannelID, MessageID: msg.MessageID}
 	id := msg.MessageID
 
 	// A message (even a duplicate) cancels our own pending request for it and
@@ -75,7 +80,7 @@ func (m *Manager) unwrap(msg *wire.Message) (*Unwrapped, error) {
 	}
 	stored := storedForm(msg)
 	if len(missing) == 0 {
-		m.deliver(c, id, msg.SenderID, stored)
+		m.deliver(c, id, msg.SenderID, stored, msg.Content)
 		return res, nil
 	}
 	res.MissingDeps = cloneEntries(missing)
@@ -83,16 +88,26 @@ func (m *Manager) unwrap(msg *wire.Message) (*Unwrapped, error) {
 	return res, nil
 }
 
-// deliver adds a message to the log, releases what it unblocks, then reports it.
-func (m *Manager) deliver(c *channel, id, senderID string, stored []byte) {
+// deliver adds a message to the log, releases what it unblocks and reports it:
+// after the released messages (nim-sds), or before them (CausalReadyOrder).
+func (m *Manager) deliver(c *channel, id, senderID string, stored, content []byte) {
 	if old, ok := c.incoming.Get(id); ok {
 		// An older copy waited for dependencies; this one needs none. Deliver once.
 		c.forgetIncoming(old)
 		m.removeIncoming(c, id)
 	}
 	m.addToHistory(c, id, senderID, stored)
+	ready := Event{Kind: MessageReady, ChannelID: c.id, MessageID: id}
+	if m.cfg.ReadyContent {
+		ready.Content = bytes.Clone(content)
+	}
+	if m.cfg.CausalReadyOrder {
+		m.emit(ready)
+		m.release(c, m.resolve(c, id))
+		return
+	}
 	m.release(c, m.resolve(c, id))
-	m.emit(Event{Kind: MessageReady, ChannelID: c.id, MessageID: id})
+	m.emit(ready)
 }
 
 // buffer keeps a message until its dependencies arrive, reports them, and (with

@@ -1,6 +1,6 @@
 /* native_events: typed events and synchronous results of the native API —
    MESSAGE_READY, MESSAGE_ACKNOWLEDGED (via causal history, distinct from
-   GIVEN_UP), MISSING_DEPENDENCIES with ids in citation order, release order,
+   GIVEN_UP), MISSING_DEPENDENCIES with ids in citation order, causal release order with content,
    libsds_unwrapped's fields, libsds_mark_dependencies_met with libsds_str ids
    (embedded NULs), PERIODIC_SYNC via run_tasks and libsds_start, delivery on a
    library thread in order, the event size field, GIVEN_UP, the SDS-R repair
@@ -85,6 +85,7 @@ static void test_round_trip_and_ack(void) {
     CHECK_EQ_INT(u->content.len, 9);
     CHECK(u->content.data && memcmp(u->content.data, "hello bob", 9) == 0);
     CHECK(str_is(u->channel_id, "room"));
+    CHECK(str_is(u->message_id, "a1"));
     CHECK(u->missing_deps == NULL);
     libsds_unwrapped_free(u);
   }
@@ -97,12 +98,15 @@ static void test_round_trip_and_ack(void) {
   CHECK_EQ_INT(rb.ev[0].size, sizeof(libsds_event));
   CHECK_EQ_INT(rb.ev[0].ndeps, 0);
   CHECK(rb.ev[0].msg == NULL && !rb.ev[0].has_error);
+  CHECK(rb.ev[0].content_set && rb.ev[0].content_len == 9);
+  CHECK_STR(rb.ev[0].content, "hello bob");
   CHECK(!pthread_equal(rb.ev[0].thread, main_thread));
 
-  /* A duplicate: content again, no event. */
+  /* A duplicate: content and id again, no event. */
   CHECK_EQ_INT(unwrap(b, a1.data, a1.len, &u), 0);
   if (u) {
     CHECK(u->content.len == 9 && memcmp(u->content.data, "hello bob", 9) == 0);
+    CHECK(str_is(u->message_id, "a1"));
     libsds_unwrapped_free(u);
   }
 
@@ -153,6 +157,8 @@ static void test_out_of_order(void) {
     snprintf(content, sizeof content, "c%d", i);
     CHECK(u->content.len == 2 && memcmp(u->content.data, content, 2) == 0);
     CHECK(str_is(u->channel_id, "chain"));
+    snprintf(id, sizeof id, "m%d", i);
+    CHECK(str_is(u->message_id, id)); /* the id its READY will carry */
     for (size_t k = 0; k < u->missing_deps_len; k++) {
       snprintf(id, sizeof id, "m%d", (int)k + 1);
       CHECK(str_is(u->missing_deps[k].message_id, id));
@@ -174,13 +180,18 @@ static void test_out_of_order(void) {
       CHECK_STR(rb.ev[k].dep_sender[d], "alice");
     }
   }
-  /* m1 releases m2, m3, m4 (released messages first), then m1 itself. */
+  /* m1 is delivered, then the m2, m3, m4 it releases: causal order, each
+     READY with its content (the compatible API reports m2, m3, m4, m1). */
   CHECK_EQ_INT(unwrap(b, m[1].data, m[1].len, NULL), 0);
   rec_wait(&rb, 7);
-  CHECK_EV(&rb, 3, LIBSDS_EVENT_MESSAGE_READY, "m2");
-  CHECK_EV(&rb, 4, LIBSDS_EVENT_MESSAGE_READY, "m3");
-  CHECK_EV(&rb, 5, LIBSDS_EVENT_MESSAGE_READY, "m4");
-  CHECK_EV(&rb, 6, LIBSDS_EVENT_MESSAGE_READY, "m1");
+  for (int k = 3; k < 7 && k < rb.n; k++) {
+    snprintf(id, sizeof id, "m%d", k - 2);
+    snprintf(content, sizeof content, "c%d", k - 2);
+    CHECK_EV(&rb, k, LIBSDS_EVENT_MESSAGE_READY, id);
+    CHECK(rb.ev[k].content_set && rb.ev[k].content_len == 2);
+    CHECK_STR(rb.ev[k].content, content);
+  }
+  for (int k = 0; k < 3 && k < rb.n; k++) CHECK(!rb.ev[k].content_set); /* only READY has content */
   for (int k = 0; k < 7 && k < rb.n; k++) {
     CHECK(!pthread_equal(rb.ev[k].thread, main_thread));
     CHECK_EQ_INT(rb.ev[k].size, sizeof(libsds_event));
@@ -188,6 +199,42 @@ static void test_out_of_order(void) {
   tu_sleep_ms(20);
   CHECK_EQ_INT(rec_count(&rb), 7);
   for (int i = 1; i <= 4; i++) libsds_buffer_free(&m[i]);
+  CHECK_EQ_INT(libsds_free(a), LIBSDS_OK);
+  CHECK_EQ_INT(libsds_free(b), LIBSDS_OK);
+  rec_destroy(&rb);
+}
+
+/* The chat app's case: alice sends a question, then a reply to it; bob
+   receives the reply first. Across calls, the question's READY comes first,
+   and each READY has the content a chat view appends. */
+static void test_causal_across_calls(void) {
+  recorder rb;
+  rec_init(&rb);
+  libsds_handle a = new_manager("alice", NULL, 0, 0, 0);
+  libsds_handle b = new_manager("bob", &rb, 0, 0, 0);
+  libsds_buffer q = wrap_msg(a, "lunch?", "q", "chat");
+  libsds_buffer r = wrap_msg(a, "at noon", "r", "chat");
+  libsds_unwrapped *u = NULL;
+  CHECK_EQ_INT(unwrap(b, r.data, r.len, &u), 1);
+  if (u) {
+    CHECK(str_is(u->message_id, "r"));
+    libsds_unwrapped_free(u);
+  }
+  rec_wait(&rb, 1);
+  CHECK_EV(&rb, 0, LIBSDS_EVENT_MISSING_DEPENDENCIES, "r");
+  CHECK_EQ_INT(unwrap(b, q.data, q.len, &u), 0);
+  if (u) {
+    CHECK(str_is(u->message_id, "q"));
+    libsds_unwrapped_free(u);
+  }
+  rec_wait(&rb, 3);
+  CHECK_EV(&rb, 1, LIBSDS_EVENT_MESSAGE_READY, "q");
+  CHECK_STR(rb.ev[1].content, "lunch?");
+  CHECK_EV(&rb, 2, LIBSDS_EVENT_MESSAGE_READY, "r");
+  CHECK_STR(rb.ev[2].content, "at noon");
+  CHECK_EQ_INT(rb.ev[2].content_len, 7);
+  libsds_buffer_free(&q);
+  libsds_buffer_free(&r);
   CHECK_EQ_INT(libsds_free(a), LIBSDS_OK);
   CHECK_EQ_INT(libsds_free(b), LIBSDS_OK);
   rec_destroy(&rb);
@@ -389,7 +436,7 @@ static void test_repair(void) {
     CHECK(pb_get(rep, rep_len, 1, &f) && field_is(&f, "m1"));
     CHECK(pb_get(rep, rep_len, 7, &f) && field_is(&f, "alice")); /* still alice's message */
     CHECK(pb_get(rep, rep_len, 6, &f) && f.len == 0);             /* with an empty filter */
-    /* bob: m1 arrives, releasing m2 — released messages are reported first */
+    /* bob: m1 arrives, releasing m2 — in causal order */
     int nb = rec_count(&rb);
     libsds_unwrapped *u = NULL;
     CHECK_EQ_INT(unwrap(bob, rep, rep_len, &u), 0);
@@ -398,8 +445,8 @@ static void test_repair(void) {
       libsds_unwrapped_free(u);
     }
     rec_wait(&rb, nb + 2);
-    CHECK_EV(&rb, nb, LIBSDS_EVENT_MESSAGE_READY, "m2");
-    CHECK_EV(&rb, nb + 1, LIBSDS_EVENT_MESSAGE_READY, "m1");
+    CHECK_EV(&rb, nb, LIBSDS_EVENT_MESSAGE_READY, "m1");
+    CHECK_EV(&rb, nb + 1, LIBSDS_EVENT_MESSAGE_READY, "m2");
   }
   /* the response was sent once */
   before = rec_count(&rc);
@@ -543,6 +590,7 @@ int main(void) {
   main_thread = pthread_self();
   test_round_trip_and_ack();
   test_out_of_order();
+  test_causal_across_calls();
   test_mark_dependencies_met();
   test_periodic_sync();
   test_given_up();

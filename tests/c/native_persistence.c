@@ -591,11 +591,13 @@ static void test_restart(void) {
   CHECK_EV(&r2, 4, LIBSDS_EVENT_MESSAGE_ACKNOWLEDGED, "a5");
   CHECK_EV(&r2, 5, LIBSDS_EVENT_MESSAGE_READY, "ack1");
 
-  /* the missing dependency releases the restored waiting message */
+  /* the missing dependency releases the restored waiting message: READY q1,
+     then q2, with the content kept across the restart */
   CHECK_EQ_INT(unwrap_rc(m2, q1.data, q1.len), LIBSDS_OK);
   rec_wait(&r2, 8);
-  CHECK_EV(&r2, 6, LIBSDS_EVENT_MESSAGE_READY, "q2");
-  CHECK_EV(&r2, 7, LIBSDS_EVENT_MESSAGE_READY, "q1");
+  CHECK_EV(&r2, 6, LIBSDS_EVENT_MESSAGE_READY, "q1");
+  CHECK_EV(&r2, 7, LIBSDS_EVENT_MESSAGE_READY, "q2");
+  CHECK_STR(r2.ev[7].content, "q2");
   CHECK_EQ_INT(count(&s, LIBSDS_RECORD_INCOMING), 0);
 
   /* every restored outgoing message is there, in order: give them all up */
@@ -630,6 +632,7 @@ static void test_restart(void) {
     CHECK_EQ_INT(libsds_mark_dependencies_met(m3, q1id, 1, "ch"), LIBSDS_OK);
     rec_wait(&r3, 1);
     CHECK_EV(&r3, 0, LIBSDS_EVENT_MESSAGE_READY, "q2");
+  CHECK_STR(r3.ev[0].content, "q2");
     CHECK_EQ_INT(count(&s2, LIBSDS_RECORD_INCOMING), 0);
     CHECK_EQ_INT(count(&s2, LIBSDS_RECORD_OUTGOING_REPAIR), 0); /* mark cancels the request */
     CHECK_EQ_INT(libsds_free(m3), LIBSDS_OK);

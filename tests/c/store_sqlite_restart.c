@@ -172,11 +172,13 @@ static void test_restart(uint32_t durability) {
   CHECK_EV(&r2, 4, LIBSDS_EVENT_MESSAGE_ACKNOWLEDGED, "a7");
   CHECK_EV(&r2, 5, LIBSDS_EVENT_MESSAGE_READY, "ack1");
 
-  /* the missing dependency releases the restored waiting message */
+  /* the missing dependency releases the restored waiting message: READY q1,
+     then q2, with the content kept across the restart */
   CHECK_EQ_INT(unwrap_rc(m2, q1.data, q1.len), LIBSDS_OK);
   rec_wait(&r2, 8);
-  CHECK_EV(&r2, 6, LIBSDS_EVENT_MESSAGE_READY, "q2");
-  CHECK_EV(&r2, 7, LIBSDS_EVENT_MESSAGE_READY, "q1");
+  CHECK_EV(&r2, 6, LIBSDS_EVENT_MESSAGE_READY, "q1");
+  CHECK_EV(&r2, 7, LIBSDS_EVENT_MESSAGE_READY, "q2");
+  CHECK_STR(r2.ev[7].content, "q2");
 
   /* every restored outgoing message is there, in order: give them all up */
   tu_sleep_ms(5);
@@ -267,6 +269,7 @@ static void test_namespaces(void) {
   CHECK_EQ_INT(libsds_mark_dependencies_met(h2, q1id, 1, "ch"), LIBSDS_OK);
   rec_wait(&r, 1);
   CHECK_EV(&r, 0, LIBSDS_EVENT_MESSAGE_READY, "q2");
+  CHECK_STR(r.ev[0].content, "q2");
   CHECK_EQ_INT(libsds_mark_dependencies_met(h2, q1id, 1, "no-such-channel"), LIBSDS_ERR_UNKNOWN_CHANNEL);
   libsds_buffer t2 = wrap(h2, "two-2");
   char ids[256];

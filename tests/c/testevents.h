@@ -25,6 +25,9 @@ typedef struct {
   char missing[256];            /* every missing dependency's id, comma-separated */
   uint8_t *msg;                 /* a copy of the message (malloc'd), or NULL */
   size_t msg_len;
+  char content[64];             /* MESSAGE_READY's content, cut to 63 bytes */
+  size_t content_len;           /* its real length */
+  int content_set;              /* content != NULL */
   char error[256];              /* the error text, if any */
   int has_error;
   pthread_t thread;             /* the thread the event arrived on */
@@ -90,6 +93,12 @@ static inline void on_event(const libsds_event *e, void *ud) {
       x->msg = malloc(e->message_len);
       memcpy(x->msg, e->message, e->message_len);
       x->msg_len = e->message_len;
+    }
+    if (e->content) {
+      libsds_str c = {(const char *)e->content, e->content_len};
+      copy_str(x->content, sizeof x->content, c);
+      x->content_len = e->content_len;
+      x->content_set = 1;
     }
     if (e->error) {
       x->has_error = 1;

@@ -135,6 +135,7 @@ def fields(b: bytes) -> Iterator[tuple[int, int, Any, int, int]]:
         start = i
         key, i = _varint(b, i)
         num, wt = key >> 3, key & 7
+        v: int | bytes
         if wt == 0:
             v, i = _varint(b, i)
         elif wt == 2:

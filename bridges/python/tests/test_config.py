@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import unittest
+from typing import Any
 
 import sds
 from sds_testutil import ManagerTest, history_ids
@@ -44,7 +45,7 @@ class ConfigConversionTest(unittest.TestCase):
 
         seen = 0
         for f in dataclasses.fields(sds.Config):
-            value = True if f.name == "rerequest_repairs" else 1
+            value: Any = True if f.name == "rerequest_repairs" else 1
             bits, _ = sds.Config(**{f.name: value})._native()
             self.assertEqual(bin(bits).count("1"), 1, f.name)
             self.assertFalse(seen & bits, f.name)

@@ -44,9 +44,11 @@ class StatusMappingTest(unittest.TestCase):
         self.assertEqual(str(sds.error_for_status(-5)), "libsds status -5")
 
     def test_value_error_family(self) -> None:
-        for cls in (sds.InvalidArgumentError, sds.MessageTooLargeError, sds.DecodeError, sds.ClosedError):
+        values: tuple[type[sds.SdsError], ...] = (sds.InvalidArgumentError, sds.MessageTooLargeError, sds.DecodeError, sds.ClosedError)
+        for cls in values:
             self.assertTrue(issubclass(cls, ValueError), cls)
-        for cls in (sds.StoreError, sds.ReentrantCallError, sds.UnknownChannelError):
+        others: tuple[type[sds.SdsError], ...] = (sds.StoreError, sds.ReentrantCallError, sds.UnknownChannelError)
+        for cls in others:
             self.assertFalse(issubclass(cls, ValueError), cls)
 
     def test_status_values_match_the_library(self) -> None:

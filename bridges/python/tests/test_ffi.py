@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 import unittest
+from typing import Any, Callable
 
 from sds import _ffi
 from sds_testutil import Recorder, craft
@@ -36,7 +37,7 @@ class LayoutTest(unittest.TestCase):
         lines = ["#include <stdio.h>", "#include <stddef.h>", "#include <sds.h>", "int main(void) {"]
         for cname, cls in STRUCTS.items():
             lines.append(f'printf("{cname} sizeof %zu\\n", sizeof({cname}));')
-            for fname, _ in cls._fields_:
+            for fname, *_ in cls._fields_:
                 lines.append(f'printf("{cname} {fname} %zu\\n", offsetof({cname}, {fname}));')
         lines += ['printf("LIBSDS_ABI_VERSION x %d\\n", LIBSDS_ABI_VERSION);', "return 0; }"]
         with tempfile.TemporaryDirectory() as d:
@@ -52,7 +53,7 @@ class LayoutTest(unittest.TestCase):
         self.assertEqual(want[("LIBSDS_ABI_VERSION", "x")], _ffi.EXPECTED_ABI_VERSION)
         for cname, cls in STRUCTS.items():
             self.assertEqual(ctypes.sizeof(cls), want[(cname, "sizeof")], cname)
-            for fname, _ in cls._fields_:
+            for fname, *_ in cls._fields_:
                 self.assertEqual(getattr(cls, fname).offset, want[(cname, fname)], f"{cname}.{fname}")
 
 
@@ -87,10 +88,11 @@ class PyStore:
         return ctypes.string_at(v.data, v.len) if v.data and v.len else b""
 
     def vtable(self) -> _ffi.Persistence:
-        keep = []
+        keep: list[Any] = []
+        # The C arguments arrive as ctypes values: Any below.
 
-        def guard(fn):  # exceptions must never cross into C
-            def inner(*a):
+        def guard(fn: Callable[..., int]) -> Callable[..., int]:  # exceptions must never cross into C
+            def inner(*a: Any) -> int:
                 try:
                     return fn(*a)
                 except BaseException as e:
@@ -98,30 +100,30 @@ class PyStore:
                     return -13
             return inner
 
-        def save_lamport(ud, ch, lam):
+        def save_lamport(ud: Any, ch: Any, lam: int) -> int:
             self.calls.append(("save_lamport", self.s(ch), b""))
             self.lamport[self.s(ch)] = lam
             return 0
 
-        def saver(name, kind):
-            def save(ud, ch, mid, rec, n):
+        def saver(name: str, kind: int) -> Callable[..., int]:
+            def save(ud: Any, ch: Any, mid: Any, rec: Any, n: int) -> int:
                 self.calls.append((name, self.s(ch), self.s(mid)))
                 self.tables[kind][(self.s(ch), self.s(mid))] = ctypes.string_at(rec, n)
                 return 0
             return save
 
-        def remover(name, kind):
-            def remove(ud, ch, mid):
+        def remover(name: str, kind: int) -> Callable[..., int]:
+            def remove(ud: Any, ch: Any, mid: Any) -> int:
                 self.calls.append((name, self.s(ch), self.s(mid)))
                 self.tables[kind].pop((self.s(ch), self.s(mid)), None)
                 return 0
             return remove
 
-        def set_hint(ud, mid, hint, n):
+        def set_hint(ud: Any, mid: Any, hint: Any, n: int) -> int:
             self.hints[self.s(mid)] = ctypes.string_at(hint, n) if hint and n else b""
             return 0
 
-        def drop(ud, ch):
+        def drop(ud: Any, ch: Any) -> int:
             c = self.s(ch)
             for t in self.tables.values():
                 for key in [k for k in t if k[0] == c]:
@@ -129,7 +131,7 @@ class PyStore:
             self.lamport.pop(c, None)
             return 0
 
-        def load(ud, ch, loader):
+        def load(ud: Any, ch: Any, loader: Any) -> int:
             c = self.s(ch)
             self.calls.append(("load", c, b""))
             if c in self.lamport:
@@ -140,13 +142,13 @@ class PyStore:
                         assert _ffi.lib.libsds_loader_add_record(loader, kind, rec, len(rec)) == 0
             return 0
 
-        def list_channels(ud, loader):
+        def list_channels(ud: Any, loader: Any) -> int:
             chans = set(self.lamport) | {k[0] for t in self.tables.values() for k in t}
             for c in sorted(chans):
                 assert _ffi.lib.libsds_loader_add_channel(loader, c, len(c)) == 0
             return 0
 
-        def destroy(ud):
+        def destroy(ud: Any) -> None:
             self.destroys += 1
 
         vt = _ffi.Persistence()
@@ -203,14 +205,16 @@ class HostPersistenceTest(unittest.TestCase):
         self.assertEqual(store.destroys, 1)
         self.assertEqual(store.errors, [])
 
-        # Restart from the Python store: m1 releases the waiting m2.
+        # Restart from the Python store: m1 releases the waiting m2, whose
+        # content comes from the store.
         r2 = Recorder()
         bob2, _t2 = self._manager(store, r2)
         self.addCleanup(lambda: _ffi.free(bob2))
         self.assertIn(("load", b"room", b""), store.calls)
         self.assertEqual(_ffi.unwrap(bob2, m1).missing_deps, [])
         evs = r2.wait(2)
-        self.assertEqual([e.message_id for e in evs], [b"m2", b"m1"])
+        self.assertEqual([e.message_id for e in evs], [b"m1", b"m2"])
+        self.assertEqual([e.content for e in evs], [b"one", b"two"])
         self.assertNotIn(b"room", [k[0] for k in store.tables[_ffi.RECORD_INCOMING]])
         self.assertEqual(store.errors, [])
 

@@ -108,7 +108,7 @@ class HintTest(ManagerTest):
         self.assertEqual(results, [])
         self.assertEqual(len(captured), 4, captured)
         for e in captured:
-            self.assertIsInstance(e, sds.ReentrantCallError)
+            assert isinstance(e, sds.ReentrantCallError), e
             self.assertEqual(e.status, -10)
         self.assertEqual(history_hints(c2), [b"ok"])
         self.assertFalse(a.closed)  # close() from inside the provider was refused
@@ -133,7 +133,11 @@ class HintTest(ManagerTest):
         # The id travels to the provider as a libsds_str by value: its length
         # must survive the trip through ctypes, embedded NUL included.
         seen: list[bytes] = []
-        a = self.manager(hint_provider=lambda mid: seen.append(mid) or b"h:" + mid)
+        def provider(mid: bytes) -> bytes:
+            seen.append(mid)
+            return b"h:" + mid
+
+        a = self.manager(hint_provider=provider)
         a.unwrap(craft(b"w\x00w", [], b"nul"))
         wire = a.wrap(b"reply", "r1", "nul")
         self.assertEqual(seen, [b"w\x00w"])
@@ -142,7 +146,11 @@ class HintTest(ManagerTest):
 
     def test_remove_provider(self) -> None:
         calls: list[bytes] = []
-        a = self.manager(hint_provider=lambda mid: calls.append(mid) or b"x")
+        def provider(mid: bytes) -> bytes:
+            calls.append(mid)
+            return b"x"
+
+        a = self.manager(hint_provider=provider)
         a.wrap(b"1", "c1", "h")
         a.wrap(b"2", "c2", "h")
         a.set_hint_provider(None)

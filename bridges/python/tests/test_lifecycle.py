@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes.util
 import gc
 import os
 import subprocess
@@ -9,12 +10,16 @@ import sys
 import textwrap
 import unittest
 import warnings
+from typing import Callable
 
 import sds
 from sds import _ffi, _manager
 from sds_testutil import ManagerTest, Recorder
 
-SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+# Where the sds under test was imported from (the source tree, or an installed
+# wheel): child interpreters import the same one.
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(sds.__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 def _run_python(code: str, env_extra: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
@@ -42,7 +47,7 @@ class ImportTest(unittest.TestCase):
 
     def test_every_function_declared(self) -> None:
         # Every libsds_* of the header has its prototype, in header order.
-        header = os.path.join(os.path.dirname(SRC), "..", "..", "include", "sds.h")
+        header = os.path.join(REPO, "include", "sds.h")
         if not os.path.exists(header):
             self.skipTest("include/sds.h not found")
         import re
@@ -87,6 +92,23 @@ class ImportTest(unittest.TestCase):
         self.assertIn("IMPORTERROR", r.stdout, r.stderr)
         self.assertIn("SDS_LIBRARY_PATH", r.stdout)
 
+    def test_no_library_anywhere_says_what_to_do(self) -> None:
+        bundled = any(os.path.exists(os.path.join(SRC, "sds", n)) for n in _ffi._LIB_NAMES)
+        if bundled or ctypes.util.find_library("sds"):
+            self.skipTest("a libsds is bundled or installed: nothing to report")
+        r = _run_python(
+            """
+            try:
+                import sds
+            except ImportError as e:
+                print("IMPORTERROR", e)
+            """,
+            {"SDS_LIBRARY_PATH": None},
+        )
+        self.assertIn("IMPORTERROR sds: libsds not found", r.stdout, r.stderr)
+        for hint in ("SDS_LIBRARY_PATH", "make wheel", "make install"):
+            self.assertIn(hint, r.stdout)
+
     def test_library_path_may_be_a_directory(self) -> None:
         d = os.path.dirname(os.path.abspath(sds.LIBRARY_PATH))
         r = _run_python("import sds; print('OK', sds.LIBRARY_PATH)", {"SDS_LIBRARY_PATH": d})
@@ -106,7 +128,7 @@ class CloseTest(ManagerTest):
         m = sds.ReliabilityManager("alice")
         m.wrap(b"x", "m1", "ch")
         m.close()
-        calls = [
+        calls: list[Callable[[], object]] = [
             lambda: m.wrap(b"x", "m2", "ch"),
             lambda: m.unwrap(b"\x0a\x01x"),
             lambda: m.mark_dependencies_met([b"m1"], "ch"),
@@ -181,7 +203,12 @@ class CloseTest(ManagerTest):
         # collector closes it, and no event arrives after that.
         rec = Recorder()
         m = sds.ReliabilityManager()
-        m.set_event_handler(lambda e, m=m: rec(e))
+
+        def handler(e: sds.Event, m: sds.ReliabilityManager = m) -> None:
+            rec(e)
+
+        m.set_event_handler(handler)
+        del handler  # only the manager holds it now
         m.run_tasks(sync=True)
         rec.wait(1)
         h = m._handle

@@ -88,6 +88,8 @@ class OrderingTest(ManagerTest):
         for i in (4, 3, 2):
             u = b.unwrap(m[i])
             self.assertEqual(u.content, b"c%d" % i)
+            self.assertEqual(u.message_id, b"m%d" % i)
+            self.assertEqual(u.message_id_str, f"m{i}")
             self.assertEqual([d.message_id for d in u.missing_deps], [b"m%d" % k for k in range(1, i)])
             for d in u.missing_deps:
                 self.assertEqual(d.sender_id, b"alice")
@@ -99,15 +101,34 @@ class OrderingTest(ManagerTest):
             self.assertEqual(evs[k].message_id, b"m%d" % i)
             self.assertEqual(evs[k].channel_id, b"chain")
             self.assertEqual([d.message_id for d in evs[k].missing_deps], [b"m%d" % d for d in range(1, i)])
-        # m1 releases m2, m3, m4 (released messages first), then m1 itself.
+        # m1 is delivered, then the m2, m3, m4 it releases: causal order, each
+        # event with its content.
         self.assertEqual(b.unwrap(m[1]).missing_deps, [])
         evs = rb.wait(7)
         self.assertEqual(
-            [(e.type, e.message_id) for e in evs[3:]],
-            [(T.MESSAGE_READY, b"m2"), (T.MESSAGE_READY, b"m3"), (T.MESSAGE_READY, b"m4"), (T.MESSAGE_READY, b"m1")],
+            [(e.type, e.message_id, e.content) for e in evs[3:]],
+            [(T.MESSAGE_READY, b"m%d" % i, b"c%d" % i) for i in range(1, 5)],
         )
+        self.assertEqual([e.content for e in evs[:3]], [None] * 3, "only MESSAGE_READY has content")
         sleep_ms(20)
         self.assertEqual(rb.count(), 7)
+
+    def test_causal_order_across_calls_with_content(self) -> None:
+        # The chat case: a reply arrives before its question.
+        rb = Recorder()
+        alice = self.manager("alice")
+        bob = self.manager("bob", on_event=rb)
+        q = alice.wrap(b"lunch?", "q", "chat")
+        r = alice.wrap(b"at noon", "r", "chat")
+        u = bob.unwrap(r)
+        self.assertEqual((u.message_id, [d.message_id for d in u.missing_deps]), (b"r", [b"q"]))
+        self.assertIs(rb.wait(1)[0].type, T.MISSING_DEPENDENCIES)
+        self.assertEqual(bob.unwrap(q).message_id, b"q")
+        evs = rb.wait(3)
+        self.assertEqual(
+            [(e.type, e.message_id_str, e.content) for e in evs[1:]],
+            [(T.MESSAGE_READY, "q", b"lunch?"), (T.MESSAGE_READY, "r", b"at noon")],
+        )
 
     def test_mark_dependencies_met(self) -> None:
         rb = Recorder()

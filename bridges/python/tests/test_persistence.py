@@ -33,10 +33,12 @@ class SqliteTest(ManagerTest):
 
         rb2 = Recorder()
         with sds.ReliabilityManager("bob", sqlite_path=self.path, on_event=rb2) as bob:
-            # m2 was waiting before the restart; m1 releases it.
+            # m2 was waiting before the restart; m1 releases it, in causal
+            # order, with m2's content from the store.
             self.assertEqual(bob.unwrap(m1).missing_deps, [])
             evs = rb2.wait(2)
-            self.assertEqual([(e.type, e.message_id) for e in evs], [(T.MESSAGE_READY, b"m2"), (T.MESSAGE_READY, b"m1")])
+            self.assertEqual([(e.type, e.message_id) for e in evs], [(T.MESSAGE_READY, b"m1"), (T.MESSAGE_READY, b"m2")])
+            self.assertEqual(evs[1].content, b"second")
             after = bob.wrap(b"again", "b-after", "room")
             # The lamport clock went on from where it was ...
             self.assertGreater(lamport(after), before)
@@ -71,7 +73,8 @@ class SqliteTest(ManagerTest):
             # one still waits: m1 releases m2.
             one.unwrap(m1)
             evs = r1.wait(2)
-            self.assertEqual([e.message_id for e in evs], [b"m2", b"m1"])
+            self.assertEqual([e.message_id for e in evs], [b"m1", b"m2"])
+            self.assertEqual([e.content for e in evs], [b"first", b"second"])
             sleep_ms(30)
             self.assertEqual(r2.count(), 0)
             self.assertEqual(history_ids(two.wrap(b"t", "t1", "ch")), [b"m1", b"m2"])

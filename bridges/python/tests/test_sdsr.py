@@ -45,12 +45,12 @@ class RepairTest(ManagerTest):
         assert ev.message is not None
         self.assertEqual(get(ev.message, 1), b"m1")
         self.assertEqual(get(ev.message, 7), b"alice")  # still alice's message
-        # Broadcasting it delivers m1 to bob, releasing m2 (released first).
+        # Broadcasting it delivers m1 to bob, then the m2 it releases.
         nb = rb.count()
         u = bob.unwrap(ev.message)
         self.assertEqual(u.content, b"first")
         evs = rb.wait(nb + 2)
-        self.assertEqual([(e.type, e.message_id) for e in evs[nb:]], [(T.MESSAGE_READY, b"m2"), (T.MESSAGE_READY, b"m1")])
+        self.assertEqual([(e.type, e.message_id) for e in evs[nb:]], [(T.MESSAGE_READY, b"m1"), (T.MESSAGE_READY, b"m2")])
 
         # The response is sent once.
         n = rc.count()

@@ -184,6 +184,8 @@ class Event(Structure):
         ("message", c_void_p),
         ("message_len", c_size_t),
         ("error", c_char_p),
+        ("content", c_void_p),
+        ("content_len", c_size_t),
     ]
 
 
@@ -195,6 +197,7 @@ class Unwrapped(Structure):
         ("channel_id", Str),
         ("missing_deps", POINTER(HistoryEntry)),
         ("missing_deps_len", c_size_t),
+        ("message_id", Str),
     ]
 
 
@@ -241,8 +244,9 @@ def _load() -> tuple[ctypes.CDLL, str]:
         except OSError as e:
             tried.append(f"{found}: {e}")
     raise ImportError(
-        "sds: libsds not found. Set SDS_LIBRARY_PATH to the library file (e.g. build/libsds.so), "
-        "put it next to the sds package, or install it where the system linker finds it"
+        "sds: libsds not found. Set SDS_LIBRARY_PATH to the library file (e.g. build/libsds.so.0 after "
+        "`make lib` in the libsds repository), install the wheel that bundles it (`make wheel`), "
+        "or install it where the system loader finds it (`make install`, then `ldconfig`)"
         + (" (tried: " + "; ".join(tried) + ")" if tried else "")
     )
 
@@ -358,12 +362,13 @@ class _Raiser:
     __slots__ = ("exc", "what")
 
     def __init__(self, exc: BaseException, what: str) -> None:
-        self.exc = exc
+        self.exc: BaseException | None = exc
         self.what = what
 
     def __call__(self) -> None:
         exc, self.exc = self.exc, None
-        raise exc  # type: ignore[misc]
+        assert exc is not None, "raised twice"
+        raise exc
 
     def __repr__(self) -> str:
         return self.what
@@ -443,7 +448,7 @@ def _field_end(cls: Any, name: str) -> int:
     return int(f.offset + f.size)
 
 
-_EVENT_END = {name: _field_end(Event, name) for name, _ in Event._fields_}
+_EVENT_END = {f[0]: _field_end(Event, f[0]) for f in Event._fields_}
 
 
 def event_from_c(ev: Event) -> PyEvent:
@@ -451,7 +456,7 @@ def event_from_c(ev: Event) -> PyEvent:
     size = ev.size
 
     def has(name: str) -> bool:
-        return _EVENT_END[name] <= size
+        return bool(_EVENT_END[name] <= size)
 
     raw_type = ev.type
     etype: EventType | int
@@ -470,7 +475,10 @@ def event_from_c(ev: Event) -> PyEvent:
     error = None
     if has("error") and ev.error is not None:
         error = ev.error.decode("utf-8", "replace")
-    return PyEvent(etype, channel_id, message_id, deps, message, error)
+    content = None
+    if has("content_len") and ev.content:
+        content = ctypes.string_at(ev.content, ev.content_len)
+    return PyEvent(etype, channel_id, message_id, deps, message, error, content)
 
 
 def _on_event(ev_ptr: Any, user_data: int | None) -> None:
@@ -494,9 +502,9 @@ def _on_hint(message_id: Str, buf: int | None, buf_len: int, user_data: int | No
     provider = None
     try:
         target = _target(user_data)
-        provider = target.hint_provider if target is not None else None
-        if provider is None:
+        if target is None or target.hint_provider is None:
             return 0
+        provider = target.hint_provider
         mid = _bytes_of(message_id)
         cached, target.hint_cache = target.hint_cache, None
         if cached is not None and cached[0] == mid and cached[1] is provider:
@@ -597,7 +605,7 @@ def unwrap(h: int, data: bytes) -> PyUnwrapped:
         u = out.contents
         content = ctypes.string_at(u.content.data, u.content.len) if u.content.data and u.content.len else b""
         deps = _entries(u.missing_deps, u.missing_deps_len) if u.missing_deps and u.missing_deps_len else []
-        return PyUnwrapped(content, _bytes_of(u.channel_id), deps)
+        return PyUnwrapped(content, _bytes_of(u.channel_id), deps, _bytes_of(u.message_id))
     finally:
         if out:
             lib.libsds_unwrapped_free(out)

@@ -7,7 +7,7 @@ import os
 import threading
 import warnings
 import weakref
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Callable, Iterable, TypeVar, Union
 
 from . import _ffi
 from ._errors import (
@@ -29,6 +29,7 @@ HintProvider = Callable[[bytes], Union[bytes, bytearray, memoryview, None]]
 
 BytesLike = Union[bytes, bytearray, memoryview]
 Id = Union[str, bytes, bytearray, memoryview]
+_R = TypeVar("_R")
 
 # Managers still open, closed at interpreter exit: the library's threads must
 # not call into Python while it is being torn down.
@@ -219,7 +220,7 @@ class ReliabilityManager:
             raise ClosedError(ERR_CLOSED, "the manager is closed")
         return h
 
-    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def _call(self, fn: Callable[..., _R], *args: Any) -> _R:
         h = self._h()
         try:
             return fn(h, *args)
@@ -295,9 +296,10 @@ class ReliabilityManager:
         """Processes a received wire message (up to 16 MiB).
 
         Acknowledges our messages it confirms, handles repair requests, and
-        delivers it (a MESSAGE_READY event, after those of any waiting messages
-        it releases) or reports what it waits for (``missing_deps`` and a
-        MISSING_DEPENDENCIES event).
+        delivers it (a MESSAGE_READY event with its content, before those of
+        any waiting messages it releases: causal order) or reports what it
+        waits for (``missing_deps`` and a MISSING_DEPENDENCIES event; its
+        MESSAGE_READY, with the same ``message_id``, comes once they are met).
 
         Raises:
             DecodeError, MessageTooLargeError, TooManyChannelsError, StoreError,

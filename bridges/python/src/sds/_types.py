@@ -113,7 +113,13 @@ class Event:
     ``channel_id`` is b"" for PERIODIC_SYNC; ``message_id`` is b"" for
     PERIODIC_SYNC, REPAIR_READY and STORE_FAILED; ``missing_deps`` is only filled
     for MISSING_DEPENDENCIES; ``message`` (the wire bytes to rebroadcast) only for
-    REPAIR_READY; ``error`` only for STORE_FAILED.
+    REPAIR_READY; ``error`` only for STORE_FAILED; ``content`` only for
+    MESSAGE_READY.
+
+    MESSAGE_READY events come in causal order: a message's event after those of
+    the messages it depends on, within one call and across calls. Each carries
+    the delivered message's ``content``, so a chat view can append on
+    MESSAGE_READY — also for a message that waited for its dependencies.
     """
 
     type: EventType | int
@@ -122,6 +128,8 @@ class Event:
     missing_deps: list[HistoryEntry] = field(default_factory=list)
     message: bytes | None = None
     error: str | None = None
+    content: bytes | None = None
+    """MESSAGE_READY: the delivered message's payload; else None."""
 
     @property
     def channel_id_str(self) -> str:
@@ -138,16 +146,23 @@ class Unwrapped:
 
     ``content`` is returned even for duplicates and for messages that wait for
     dependencies; a non-empty ``missing_deps`` means the message waits (its
-    MESSAGE_READY event comes once they are met).
+    MESSAGE_READY event, with the same ``message_id`` and the content, comes
+    once they are met).
     """
 
     content: bytes
     channel_id: bytes
     missing_deps: list[HistoryEntry] = field(default_factory=list)
+    message_id: bytes = b""
+    """The message's id, as its MESSAGE_READY event carries it."""
 
     @property
     def channel_id_str(self) -> str:
         return decode_id(self.channel_id)
+
+    @property
+    def message_id_str(self) -> str:
+        return decode_id(self.message_id)
 
 
 # (field name, LIBSDS_CFG_* bit, kind): kind is "u32", "f64", "ms" or "bool".

@@ -58,7 +58,13 @@ public struct HistoryEntry: Hashable, Sendable {
 /// Fields a kind does not use are empty: `channelID` for `.periodicSync`;
 /// `messageID` for `.periodicSync`, `.repairReady` and `.storeFailed`.
 /// `missingDependencies` is filled only for `.missingDependencies`, `message`
-/// only for `.repairReady`, `error` only for `.storeFailed`.
+/// only for `.repairReady`, `error` only for `.storeFailed`, `content` only for
+/// `.messageReady`.
+///
+/// `.messageReady` events come in causal order: a message's event after those
+/// of the messages it depends on, within one call and across calls, each with
+/// the delivered message's `content` (also for a message that waited for its
+/// dependencies), so a chat view can append on `.messageReady`.
 public struct SdsEvent: Hashable, Sendable {
     /// `libsds_event_type`.
     public enum Kind: Hashable, Sendable {
@@ -104,6 +110,8 @@ public struct SdsEvent: Hashable, Sendable {
     public var message: [UInt8]?
     /// `.storeFailed`: what failed.
     public var error: String?
+    /// `.messageReady`: the delivered message's payload.
+    public var content: [UInt8]?
 
     public init(
         kind: Kind,
@@ -111,7 +119,8 @@ public struct SdsEvent: Hashable, Sendable {
         messageID: SdsID = SdsID(bytes: []),
         missingDependencies: [HistoryEntry] = [],
         message: [UInt8]? = nil,
-        error: String? = nil
+        error: String? = nil,
+        content: [UInt8]? = nil
     ) {
         self.kind = kind
         self.channelID = channelID
@@ -119,6 +128,7 @@ public struct SdsEvent: Hashable, Sendable {
         self.missingDependencies = missingDependencies
         self.message = message
         self.error = error
+        self.content = content
     }
 }
 
@@ -127,14 +137,21 @@ public struct Unwrapped: Hashable, Sendable {
     /// The payload, returned even for duplicates and for waiting messages.
     public var content: [UInt8]
     public var channelID: SdsID
-    /// Non-empty: the message waits for these (its `.messageReady` event comes
-    /// once they arrive or are marked met).
+    /// Non-empty: the message waits for these (its `.messageReady` event, with
+    /// the same `messageID` and the content, comes once they arrive or are
+    /// marked met).
     public var missingDependencies: [HistoryEntry]
+    /// The message's id, as its `.messageReady` event carries it.
+    public var messageID: SdsID
 
-    public init(content: [UInt8], channelID: SdsID, missingDependencies: [HistoryEntry] = []) {
+    public init(
+        content: [UInt8], channelID: SdsID, missingDependencies: [HistoryEntry] = [],
+        messageID: SdsID = SdsID(bytes: [])
+    ) {
         self.content = content
         self.channelID = channelID
         self.missingDependencies = missingDependencies
+        self.messageID = messageID
     }
 }
 
@@ -193,9 +210,9 @@ func historyEntries(_ entries: UnsafePointer<libsds_history_entry>?, _ count: In
 }
 
 extension SdsEvent {
-    /// Copies a `libsds_event`. Every field read here exists in every libsds
-    /// of ABI 0 (they are all in 0.1.0, the first; later ones only append), so
-    /// no field needs checking against `e.size`.
+    /// Copies a `libsds_event`. The fields up to `error` exist in every libsds
+    /// of ABI 0 (later ones only append); `content` is read only when `e.size`
+    /// says the library has it.
     init(copying e: libsds_event) {
         var message: [UInt8]? = nil
         if let m = e.message {
@@ -205,13 +222,19 @@ extension SdsEvent {
         if let text = e.error {
             error = String(cString: text)
         }
+        var content: [UInt8]? = nil
+        let contentEnd = MemoryLayout<libsds_event>.offset(of: \libsds_event.content_len)! + MemoryLayout<Int>.size
+        if Int(e.size) >= contentEnd, let c = e.content {
+            content = copyBytes(c, e.content_len)
+        }
         self.init(
             kind: Kind(rawValue: e.type),
             channelID: SdsID(bytes: copyBytes(of: e.channel_id)),
             messageID: SdsID(bytes: copyBytes(of: e.message_id)),
             missingDependencies: historyEntries(e.missing_deps, e.missing_deps_len),
             message: message,
-            error: error
+            error: error,
+            content: content
         )
     }
 }
@@ -221,7 +244,8 @@ extension Unwrapped {
         self.init(
             content: copyBytes(u.content.data, u.content.len),
             channelID: SdsID(bytes: copyBytes(of: u.channel_id)),
-            missingDependencies: historyEntries(u.missing_deps, u.missing_deps_len)
+            missingDependencies: historyEntries(u.missing_deps, u.missing_deps_len),
+            messageID: SdsID(bytes: copyBytes(of: u.message_id))
         )
     }
 }

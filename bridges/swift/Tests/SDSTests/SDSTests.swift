@@ -113,6 +113,7 @@ private func expectError(_ code: SdsError.Code, _ body: () throws -> Void) {
     #expect(event.missingDependencies.isEmpty)
     #expect(event.message == nil)
     #expect(event.error == nil)
+    #expect(event.content == utf8("one"))
 
     // bob's reply acknowledges a1 to alice, then is delivered to her.
     let b1 = try bob.wrap(utf8("two"), messageID: "b1", channelID: "room")
@@ -124,6 +125,23 @@ private func expectError(_ code: SdsError.Code, _ body: () throws -> Void) {
     #expect(kinds == expectedKinds)
     let ids = events.map { $0.messageID }
     #expect(ids == [SdsID("a1"), SdsID("b1")])
+}
+
+@Test func readyInCausalOrderWithContent() async throws {
+    // The chat case: bob receives a reply before its question.
+    let alice = try ReliabilityManager(participantID: "alice", eventBuffering: .bufferingNewest(0))
+    defer { try? alice.close() }
+    let bob = try ReliabilityManager(participantID: "bob")
+    let q = try alice.wrap(utf8("lunch?"), messageID: "q", channelID: "chat")
+    let r = try alice.wrap(utf8("at noon"), messageID: "r", channelID: "chat")
+    let waiting = try bob.unwrap(r)
+    #expect(waiting.messageID == SdsID("r"))
+    #expect(waiting.missingDependencies.map { $0.messageID } == [SdsID("q")])
+    #expect(try bob.unwrap(q).messageID == SdsID("q"))
+    try bob.close()
+    let ready = await drain(bob.events).filter { $0.kind == SdsEvent.Kind.messageReady }
+    #expect(ready.map { $0.messageID } == [SdsID("q"), SdsID("r")])
+    #expect(ready.map { $0.content } == [utf8("lunch?"), utf8("at noon")])
 }
 
 @Test func periodicSyncEvent() async throws {
@@ -160,6 +178,7 @@ private func expectError(_ code: SdsError.Code, _ body: () throws -> Void) {
 
     let waiting = try bob.unwrap(m2)
     #expect(waiting.content == utf8("two"))
+    #expect(waiting.messageID == SdsID("m2"))
     let dep = try #require(waiting.missingDependencies.first)
     #expect(waiting.missingDependencies.count == 1)
     #expect(dep.messageID == SdsID("m1"))
@@ -176,6 +195,7 @@ private func expectError(_ code: SdsError.Code, _ body: () throws -> Void) {
     #expect(kinds == expectedKinds)
     #expect(events.first?.missingDependencies.first?.retrievalHint == bigHint)
     #expect(events.last?.messageID == SdsID("m2"))
+    #expect(events.last?.content == utf8("two")) // the content of the message that waited
 }
 
 @Test func configIsApplied() throws {
@@ -292,9 +312,11 @@ private func expectError(_ code: SdsError.Code, _ body: () throws -> Void) {
     #expect(try bob2.unwrap(m1).missingDependencies.isEmpty)
     try bob2.close()
     let events = await drain(bob2.events)
-    // m2 was waiting before the restart; m1 releases it.
+    // m2 was waiting before the restart; m1 releases it: causal order, with
+    // m2's content from the store.
     let ids = events.map { $0.messageID }
-    #expect(ids == [SdsID("m2"), SdsID("m1")])
+    #expect(ids == [SdsID("m1"), SdsID("m2")])
+    #expect(events.map { $0.content } == [utf8("first"), utf8("second")])
 }
 
 @Test func libraryVersion() {
