@@ -11,10 +11,13 @@ CC      ?= cc
 # out (LIBSDS_STORE_SQLITE then answers LIBSDS_ERR_UNSUPPORTED).
 SQLITE  ?= bundled
 FUZZTIME ?= 30s
-# mypy for test-python (.ci/run provides one if python3 has none)
-MYPY    ?= python3 -m mypy
 
 BUILD := build
+# mypy for test-python: python3's own, else one that make installs with pip
+# into a venv under build/ (the system python may refuse pip installs).
+PYTOOLS := $(BUILD)/pytools
+MYPY ?= $(if $(shell python3 -m mypy --version 2>/dev/null),python3 -m mypy,$(PYTOOLS)/bin/python -m mypy)
+MYPY_DEP := $(if $(findstring $(PYTOOLS),$(MYPY)),$(PYTOOLS)/bin/mypy)
 UNAME := $(shell uname -s)
 ifeq ($(UNAME),Darwin)
   LIBFILE := libsds.$(ABI).dylib
@@ -175,7 +178,12 @@ test-trace: lib $(BUILD)/sds_trace ## replay nim-sds's recorded trace and compar
 	python3 tests/trace/compare.py tests/vectors/trace-nim-sds.jsonl $(BUILD)/trace-ours.jsonl \
 	  --allow-file tests/trace/deliberate-differences.txt
 
-test-python: lib ## Python bridge: mypy --strict on the package, its tests and example, then the tests (unittest)
+$(PYTOOLS)/bin/mypy:
+	@echo "python3 has no mypy: installing one into $(PYTOOLS)"
+	python3 -m venv $(PYTOOLS)
+	$(PYTOOLS)/bin/python -m pip install -q mypy
+
+test-python: lib $(MYPY_DEP) ## Python bridge: mypy --strict on the package, its tests and example, then the tests (unittest)
 	MYPYPATH=bridges/python/src:bridges/python/tests $(MYPY) --strict bridges/python/src/sds bridges/python/tests examples/python
 	SDS_LIBRARY_PATH=$(CURDIR)/$(BUILD)/$(LIBLINK) PYTHONPATH=bridges/python/src \
 	  python3 -m unittest discover -s bridges/python/tests -v
