@@ -358,6 +358,15 @@ typedef struct libsds_event {
   const char *error;      /**< STORE_FAILED: what failed; else NULL */
 } libsds_event;
 
+/**
+ * Backpressure: when this many events of one manager are waiting for its
+ * handler, calls into that manager that may cause events wait until the
+ * handler has taken one (see Threading & lifetime for the exceptions). One
+ * call or periodic task may add several events, so the queue may exceed the
+ * bound by one operation's events.
+ */
+#define LIBSDS_MAX_PENDING_EVENTS 1024
+
 /** Receives the events of one manager (see Threading & lifetime). */
 typedef void (*libsds_event_cb)(const libsds_event *event, void *user_data);
 

@@ -57,9 +57,15 @@ func libsdsgo_free(h C.libsds_handle) (rc C.int) {
 }
 
 // nativeCall runs op on the native manager behind h, held for the call (free
-// waits for it), and maps op's error to a status.
+// waits for it), and maps op's error to a status. A call that may cause events
+// first waits for room in the manager's event queue (acquire).
 func nativeCall(h C.libsds_handle, op func(m *manager) error) C.int {
-	m, err := acquire(uint64(h))
+	return nativeCallRoom(h, true, op)
+}
+
+// nativeCallRoom is nativeCall; room says whether op may cause events.
+func nativeCallRoom(h C.libsds_handle, room bool, op func(m *manager) error) C.int {
+	m, err := acquire(uint64(h), room)
 	if err != nil {
 		return status(err)
 	}
@@ -73,17 +79,24 @@ func nativeCall(h C.libsds_handle, op func(m *manager) error) C.int {
 //export libsdsgo_set_event_handler
 func libsdsgo_set_event_handler(h C.libsds_handle, cb C.libsds_event_cb, ud C.uintptr_t) (rc C.int) {
 	defer guard(&rc)
-	return nativeCall(h, func(m *manager) error {
-		C.sdsi_set_event_cb(m.d, cb, ud)
+	var d *C.sdsi_dispatcher
+	var token C.uint64_t
+	rc = nativeCallRoom(h, false, func(m *manager) error {
+		d, token = m.d, C.sdsi_set_event_cb(m.d, cb, ud)
 		return nil
 	})
+	// Wait for the old handler's running callback after releasing the
+	// manager: that callback may be freeing it.
+	C.sdsi_await_callback(d, token)
+	return rc
 }
 
 //export libsdsgo_set_hint_provider
 func libsdsgo_set_hint_provider(h C.libsds_handle, p C.libsds_hint_provider, ud C.uintptr_t) (rc C.int) {
 	defer guard(&rc)
-	return nativeCall(h, func(m *manager) error {
+	return nativeCallRoom(h, false, func(m *manager) error {
 		m.hints.Store(&hintHandler{cb: p, ud: ud})
+		m.awaitHintCallouts()
 		return nil
 	})
 }
@@ -191,6 +204,8 @@ func libsdsgo_remove_channel(h C.libsds_handle, ch *C.char) (rc C.int) {
 func libsdsgo_start(h C.libsds_handle) (rc C.int) {
 	defer guard(&rc)
 	return nativeCall(h, func(m *manager) error {
+		m.life.Lock()
+		defer m.life.Unlock()
 		m.runner.Start()
 		return nil
 	})
@@ -199,7 +214,9 @@ func libsdsgo_start(h C.libsds_handle) (rc C.int) {
 //export libsdsgo_stop
 func libsdsgo_stop(h C.libsds_handle) (rc C.int) {
 	defer guard(&rc)
-	return nativeCall(h, func(m *manager) error {
+	return nativeCallRoom(h, false, func(m *manager) error {
+		m.life.Lock()
+		defer m.life.Unlock()
 		m.runner.Stop()
 		return nil
 	})
