@@ -36,7 +36,8 @@
  *   close no such cycle through this file. A thread inside a hint provider or
  *   persistence method (holding some manager's lock) never waits here.
  * - I4: a closed dispatcher accepts no posts. Closing with discard frees the
- *   queue; the callback running, if any, is the last.
+ *   queue at once and drops later posts; the callback running, if any, is
+ *   the last.
  *
  * What "no callback after free" means: sdsi_dispatcher_close returns once no
  * callback of d runs and none will start, except when the caller is inside one
@@ -332,7 +333,7 @@ void sdsi_await_callback(sdsi_dispatcher *d, uint64_t token) {
 
 static void post(sdsi_dispatcher *d, sdsi_item *it) {
   pthread_mutex_lock(&lk);
-  if (d->closed) {
+  if (d->closed || d->discard) {
     pthread_mutex_unlock(&lk);
     item_free(it);
     return;
@@ -385,20 +386,20 @@ int sdsi_wait_room(sdsi_dispatcher *d) {
   return rc;
 }
 
-void sdsi_dispatcher_closing(sdsi_dispatcher *d) {
+void sdsi_dispatcher_closing(sdsi_dispatcher *d, int discard) {
   pthread_mutex_lock(&lk);
   d->closing = 1;
-  notify(d);
-  pthread_mutex_unlock(&lk);
-}
-
-void sdsi_dispatcher_close(sdsi_dispatcher *d, int discard) {
-  pthread_mutex_lock(&lk);
-  d->closing = d->closed = 1;
   if (discard) {
     d->discard = 1;
     drop_queue(d);
   }
+  notify(d);
+  pthread_mutex_unlock(&lk);
+}
+
+void sdsi_dispatcher_close(sdsi_dispatcher *d) {
+  pthread_mutex_lock(&lk);
+  d->closing = d->closed = 1;
   notify(d);
   while (d->state != D_IDLE && current != d && may_wait_on(d)) wait_changed(d);
   unref(d); /* the owner's reference */

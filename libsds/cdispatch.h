@@ -40,13 +40,14 @@ void sdsi_post_sds_result(sdsi_dispatcher *d, SdsCallBack cb, uintptr_t ud, int 
    waiting could deadlock (see cdispatch.c). Returns 0, or -1 if d is closing. */
 int sdsi_wait_room(sdsi_dispatcher *d);
 
-/* Marks d closing: sdsi_wait_room returns -1 from now on (waiters wake). */
-void sdsi_dispatcher_closing(sdsi_dispatcher *d);
+/* Marks d closing: sdsi_wait_room returns -1 from now on (waiters wake).
+   With discard, what is queued and whatever is posted later is dropped. */
+void sdsi_dispatcher_closing(sdsi_dispatcher *d, int discard);
 
-/* Closes d: no more posts. discard drops what is queued; otherwise it is
-   still delivered. Waits until no callback of d runs and (without discard)
-   the queue is empty, unless the caller is inside one of d's callbacks or the
-   wait could deadlock; the caller must not use d again either way. */
-void sdsi_dispatcher_close(sdsi_dispatcher *d, int discard);
+/* Closes d: no more posts. Waits until no callback of d runs and the queue
+   is empty (delivered, or dropped by discard), unless the caller is inside
+   one of d's callbacks or the wait could deadlock (cdispatch.c); the caller
+   must not use d again either way. */
+void sdsi_dispatcher_close(sdsi_dispatcher *d);
 
 #endif

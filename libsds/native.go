@@ -98,7 +98,7 @@ func newManager(s settings, compat bool) (*manager, error) {
 		HintProvider:  m.provideHint,
 	})
 	if err != nil {
-		C.sdsi_dispatcher_close(m.d, 1)
+		C.sdsi_dispatcher_close(m.d)
 		if closer != nil {
 			_ = closer.Close()
 		}
@@ -163,7 +163,7 @@ func (m *manager) free(last *result) error {
 		return fmt.Errorf("%w: %#x", errBadHandle, m.handle)
 	}
 	m.closed.Store(true)
-	C.sdsi_dispatcher_closing(m.d)
+	C.sdsi_dispatcher_closing(m.d, C.int(boolInt(m.compat == nil)))
 	m.calls.Lock()
 	defer m.calls.Unlock()
 	m.life.Lock()
@@ -172,7 +172,7 @@ func (m *manager) free(last *result) error {
 	if last != nil {
 		m.postResult(last)
 	}
-	C.sdsi_dispatcher_close(m.d, C.int(boolInt(m.compat == nil)))
+	C.sdsi_dispatcher_close(m.d)
 	m.d = nil
 	_ = m.eng.Close()
 	m.scratch.free()
