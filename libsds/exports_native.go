@@ -41,7 +41,7 @@ func destroyOnFailure(o *C.libsds_options) {
 	if o == nil || uintptr(o.size) < unsafe.Offsetof(o.persistence)+unsafe.Sizeof(o.persistence) {
 		return
 	}
-	if o.store_kind == C.LIBSDS_STORE_HOST && o.persistence != nil && o.persistence.version == C.LIBSDS_PERSISTENCE_VERSION {
+	if o.store_kind == C.LIBSDS_STORE_HOST && o.persistence != nil && persistenceLayoutKnown(o.persistence) {
 		C.libsds_call_destroy(0, o.persistence)
 	}
 }
@@ -153,7 +153,7 @@ func libsdsgo_unwrap(h C.libsds_handle, data *C.uint8_t, n C.size_t, out **C.lib
 		*u = C.libsds_unwrapped{}
 		u.missing_deps = b.entries(res.MissingDeps)
 		u.missing_deps_len = C.size_t(len(res.MissingDeps))
-		u.content = C.libsds_buffer{data: b.bytes(res.Content), len: C.size_t(len(res.Content))}
+		u.content = C.libsds_bytes{data: b.bytes(res.Content), len: C.size_t(len(res.Content))}
 		u.channel_id = b.str(res.ChannelID)
 		*out = u
 		return nil

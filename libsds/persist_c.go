@@ -27,11 +27,18 @@ type hostStore struct {
 	closed bool
 }
 
+// persistenceLayoutKnown reports whether p.version names a layout this library
+// can read: the first layout's 1, or a size covering every field this library
+// knows (a newer host's larger struct: the fields beyond are not read).
+func persistenceLayoutKnown(p *C.libsds_persistence) bool {
+	return p.version == C.LIBSDS_PERSISTENCE_VERSION || uintptr(p.version) >= unsafe.Sizeof(*p)
+}
+
 // newHostStore validates and copies the vtable.
 func newHostStore(m *manager, p *C.libsds_persistence) (*hostStore, error) {
-	if p.version != C.LIBSDS_PERSISTENCE_VERSION {
-		return nil, fmt.Errorf("%w: persistence.version is %d, this library speaks %d",
-			errInvalidArg, p.version, C.LIBSDS_PERSISTENCE_VERSION)
+	if !persistenceLayoutKnown(p) {
+		return nil, fmt.Errorf("%w: persistence.version is %d: neither %d nor a size of at least %d",
+			errInvalidArg, p.version, C.LIBSDS_PERSISTENCE_VERSION, unsafe.Sizeof(*p))
 	}
 	if C.libsds_persistence_complete(p) == 0 {
 		C.libsds_call_destroy(0, p) // the struct is well-formed: its destroy is safe to call
