@@ -5,7 +5,7 @@ package main
 #include <stdlib.h>
 #include "cdispatch.h"
 
-static void libsds_print_missing_callback(void) {
+static void sdsi_print_missing_callback(void) {
   printf("error: missing callback in NewReliabilityManager\n");
   fflush(stdout);
 }
@@ -125,7 +125,7 @@ func (c *compatState) provideHint(m *manager, id string) []byte {
 	cid := c.hintIDBuf.str(0, id)
 	var hint *C.char
 	var n C.size_t
-	C.libsds_call_sds_hint(C.uintptr_t(m.handle), cb, cid.data, &hint, &n, ud)
+	C.sdsi_call_sds_hint(C.uintptr_t(m.handle), cb, cid.data, &hint, &n, ud)
 	if hint == nil {
 		return nil
 	}
@@ -179,7 +179,7 @@ func callNow(cb C.SdsCallBack, ud C.uintptr_t, ret C.int, text string) C.int {
 			i = j
 		}
 	}
-	C.libsds_call_sds(cb, ret, syncCStrings[i], C.size_t(len(syncTexts[i])), ud)
+	C.sdsi_call_sds(cb, ret, syncCStrings[i], C.size_t(len(syncTexts[i])), ud)
 	return ret
 }
 
@@ -204,7 +204,7 @@ func libsdsgo_compat_new(cb C.SdsCallBack, ud C.uintptr_t) (ctx C.uintptr_t) {
 		}
 	}()
 	if cb == nil {
-		C.libsds_print_missing_callback()
+		C.sdsi_print_missing_callback()
 		return 0
 	}
 	m, err := newManager(settings{config: engine.DefaultConfig()}, true)

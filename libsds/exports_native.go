@@ -42,7 +42,7 @@ func destroyOnFailure(o *C.libsds_options) {
 		return
 	}
 	if o.store_kind == C.LIBSDS_STORE_HOST && o.persistence != nil && persistenceLayoutKnown(o.persistence) {
-		C.libsds_call_destroy(0, o.persistence)
+		C.sdsi_call_destroy(0, o.persistence)
 	}
 }
 

@@ -29,7 +29,7 @@ func (m *manager) provideHint(id string) []byte {
 	capacity := 256
 	for attempt := 0; attempt < 2; attempt++ {
 		buf := m.scratch.grow(1, capacity)
-		n := int64(C.libsds_call_hint(C.uintptr_t(m.handle), h.cb, cid, (*C.uint8_t)(buf), C.size_t(capacity), h.ud))
+		n := int64(C.sdsi_call_hint(C.uintptr_t(m.handle), h.cb, cid, (*C.uint8_t)(buf), C.size_t(capacity), h.ud))
 		switch {
 		case n <= 0:
 			return nil
