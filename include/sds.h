@@ -43,12 +43,13 @@
  *    LIBSDS_ERR_REENTRANT instead of deadlocking.
  *  - "No callback after free": when libsds_free (or the compatible cleanup)
  *    returns, no callback of that manager is running and none will start.
- *    Two exceptions, both inside a callback: called from one of the manager's
- *    own callbacks, that callback is the last and finishes after the free
- *    returns; called from a callback that another thread's running callback
- *    of the freed manager is (directly or through others) waiting on, waiting
- *    would deadlock, so the free returns at once and that running callback is
- *    the last.
+ *    Three exceptions, where waiting could deadlock: called from one of the
+ *    manager's own callbacks, that callback is the last and finishes after
+ *    the free returns; called from a callback that another thread's running
+ *    callback of the freed manager is (directly or through others) waiting
+ *    on, or from inside any hint provider or persistence method (a manager's
+ *    lock is held), the free does not wait and the callback running, if any,
+ *    is the last.
  *
  * ---------------------------------------------------------------------------
  * Memory ownership (native API)

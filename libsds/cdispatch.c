@@ -42,8 +42,9 @@
  * What "no callback after free" means: sdsi_dispatcher_close returns once no
  * callback of d runs and none will start, except when the caller is inside one
  * of d's callbacks (that callback is the last, and returns after the close)
- * or when waiting would close a cycle (I3): then the callback running on the
- * other thread is the last, and it may still be running when close returns.
+ * or may not wait (I3: a cycle, or inside a hint provider or persistence
+ * method): then the callback running on another thread is the last, and it
+ * may still be running when close returns.
  */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "cdispatch.h"
