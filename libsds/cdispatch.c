@@ -18,6 +18,10 @@
  *   and every worker holds a dispatcher, a worker is added. A worker that
  *   sleeps SDSI_IDLE_EXIT_S without work exits; an idle process has none.
  *   Nothing spins; every timed wait uses CLOCK_MONOTONIC.
+ * - Backpressure: sdsi_wait_room blocks on the dispatcher's condition
+ *   variable while LIBSDS_MAX_PENDING_EVENTS items are queued (subject to I3);
+ *   every returning callback and sdsi_dispatcher_closing wake it. Posting
+ *   never blocks: it runs under the manager's lock.
  *
  * Invariants (all under lk)
  * - I1: a dispatcher is in the run queue iff its state is READY; at most one
