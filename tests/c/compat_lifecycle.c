@@ -3,9 +3,17 @@
    cleanup still calls back exactly once.
    - A's event callback cleans up B while B's cleans up A, both callbacks
      running at once;
-   - each of four contexts' callbacks cleans up all four. */
+   - each of four contexts' callbacks cleans up all four;
+   - SdsSetEventCallback waits for a running call of the old callback, so its
+     userData may be freed right after (ASan reports a use after free
+     otherwise). */
+#define _GNU_SOURCE /* syscall(SYS_gettid) */
 #include "testutil.h"
 #include "testwatchdog.h"
+
+#include <sched.h>
+#include <semaphore.h>
+#include <sys/syscall.h>
 
 #define MAXC 4
 
@@ -85,9 +93,74 @@ static void run_group(const char *what, int n, int all) {
   CHECK_EQ_INT(g->results, n); /* each context cleaned up once, each cleanup called back */
 }
 
+/* ---- replacing the event callback while it runs ---- */
+
+typedef struct {
+  sem_t inside, go;
+  int touched;
+} old_ud;
+
+static void on_old_event(int ret, const char *msg, size_t len, void *ud) {
+  (void)ret, (void)msg, (void)len;
+  old_ud *o = ud;
+  if (o->touched++) return; /* only the first event blocks */
+  sem_post(&o->inside);
+  while (sem_wait(&o->go) == -1) {
+  }
+  o->touched++; /* after the replacement: a use after free if it did not wait */
+}
+
+typedef struct {
+  void *ctx;
+  old_ud *old;
+  pid_t tid; /* atomic */
+  int done;  /* atomic */
+} replacer;
+
+static void *replace(void *arg) {
+  replacer *r = arg;
+  __atomic_store_n(&r->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+  SdsSetEventCallback(r->ctx, on_ignore, NULL);
+  sem_destroy(&r->old->inside);
+  sem_destroy(&r->old->go);
+  free(r->old);
+  __atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+  return NULL;
+}
+
+static void test_set_event_callback_waits(void) {
+  wd_stage("SdsSetEventCallback waits for the old callback", 30);
+  void *ctx = SdsNewReliabilityManager(on_ignore, NULL);
+  old_ud *o = calloc(1, sizeof *o);
+  sem_init(&o->inside, 0, 0);
+  sem_init(&o->go, 0, 0);
+  SdsSetEventCallback(ctx, on_old_event, o);
+  CHECK_EQ_INT(SdsStartPeriodicTasks(ctx, on_ignore, NULL), RET_OK); /* a periodic_sync event */
+  while (sem_wait(&o->inside) == -1) {
+  }
+  sem_t *go = &o->go;
+  replacer r = {ctx, o, 0, 0};
+  pthread_t t;
+  pthread_create(&t, NULL, replace, &r);
+  /* The replacing thread cannot signal from inside the library: poll its state. */
+  pid_t tid;
+  while ((tid = __atomic_load_n(&r.tid, __ATOMIC_ACQUIRE)) == 0) sched_yield();
+  while (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE) && wd_thread_state(tid) != 'S') sched_yield();
+  CHECK(!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE)); /* it waits for the callback */
+  sem_post(go);
+  pthread_join(t, NULL);
+  tu_result res;
+  tu_result_init(&res);
+  CHECK_EQ_INT(SdsCleanupReliabilityManager(ctx, tu_result_cb, &res), RET_OK);
+  CHECK(tu_wait(&res, 1));
+  CHECK_EQ_INT(res.ret, RET_OK);
+  tu_result_destroy(&res);
+}
+
 int main(void) {
   run_group("A cleans up B while B cleans up A (callbacks)", 2, 0);
   run_group("each of four callbacks cleans up all four", 4, 1);
+  test_set_event_callback_waits();
   wd_stage("done", 0);
   return tu_done("compat_lifecycle");
 }

@@ -80,19 +80,6 @@ static void *produce(void *arg) {
   return NULL;
 }
 
-/* The scheduler state of thread tid ('S': blocked), or 0. */
-static char thread_state(pid_t tid) {
-  char path[64], buf[256];
-  snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-  FILE *f = fopen(path, "r");
-  if (!f) return 0;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char *paren = strrchr(buf, ')');
-  return paren && paren[1] == ' ' ? paren[2] : 0;
-}
-
 typedef struct {
   libsds_handle h;
   int rc;
@@ -121,7 +108,7 @@ static int scenario(void) {
   while ((tid = __atomic_load_n(&p.tid, __ATOMIC_ACQUIRE)) == 0) sched_yield();
   for (;;) {
     int before = __atomic_load_n(&p.done, __ATOMIC_ACQUIRE);
-    if (before >= LIBSDS_MAX_PENDING_EVENTS && thread_state(tid) == 'S' &&
+    if (before >= LIBSDS_MAX_PENDING_EVENTS && wd_thread_state(tid) == 'S' &&
         __atomic_load_n(&p.done, __ATOMIC_ACQUIRE) == before)
       break;
     if (before > LIBSDS_MAX_PENDING_EVENTS + 1) break; /* no backpressure: fails below */

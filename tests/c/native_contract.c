@@ -45,19 +45,6 @@ static void test_unwrapped_views(void) {
 
 /* ---- replacing a handler while its callback runs ---- */
 
-/* The scheduler state of thread tid ('S': blocked), or 0. */
-static char thread_state(pid_t tid) {
-  char path[64], buf[256];
-  snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-  FILE *f = fopen(path, "r");
-  if (!f) return 0;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char *paren = strrchr(buf, ')');
-  return paren && paren[1] == ' ' ? paren[2] : 0;
-}
-
 typedef struct {
   sem_t inside, go;
   int touched;
@@ -109,7 +96,7 @@ static void *replace(void *arg) {
 static void wait_blocked_or_done(replacer *r) {
   pid_t tid;
   while ((tid = __atomic_load_n(&r->tid, __ATOMIC_ACQUIRE)) == 0) sched_yield();
-  while (!__atomic_load_n(&r->done, __ATOMIC_ACQUIRE) && thread_state(tid) != 'S') sched_yield();
+  while (!__atomic_load_n(&r->done, __ATOMIC_ACQUIRE) && wd_thread_state(tid) != 'S') sched_yield();
 }
 
 static void test_set_event_handler_waits(void) {
