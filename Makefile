@@ -149,15 +149,13 @@ $(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) include/sds.h include/libs
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_TEST) $< -o $@ $(LDFLAGS_TEST)
 
-# Run again with delivery threads that never spin (LIBSDS_DISPATCH_LINGER_US=0),
-# and confined to one CPU (no spinning, callers yield to the delivery threads).
-C_TESTS_NO_LINGER := $(BUILD)/tests/delivery_pool $(BUILD)/tests/compat_ordering $(BUILD)/tests/compat_concurrency
+# Run again confined to one CPU: the delivery threads and the callers share it.
+C_TESTS_ONE_CPU := $(BUILD)/tests/delivery_pool $(BUILD)/tests/compat_ordering $(BUILD)/tests/compat_concurrency \
+                   $(BUILD)/tests/native_lifecycle $(BUILD)/tests/native_backpressure $(BUILD)/tests/compat_lifecycle
 
 test-c: lib $(C_TESTS) ## C tests against build/libsds.so, under AddressSanitizer
 	@failed=""; for t in $(C_TESTS); do echo "== $$t"; $(ASAN_ENV) $$t || failed="$$failed $$t"; done; \
-	  for t in $(C_TESTS_NO_LINGER); do echo "== $$t (LIBSDS_DISPATCH_LINGER_US=0)"; \
-	    LIBSDS_DISPATCH_LINGER_US=0 $(ASAN_ENV) $$t || failed="$$failed $$t(no-linger)"; done; \
-	  if command -v taskset >/dev/null; then for t in $(C_TESTS_NO_LINGER); do echo "== $$t (one CPU)"; \
+	  if command -v taskset >/dev/null; then for t in $(C_TESTS_ONE_CPU); do echo "== $$t (one CPU)"; \
 	    $(ASAN_ENV) taskset -c 0 $$t || failed="$$failed $$t(one-cpu)"; done; fi; \
 	  if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
@@ -238,10 +236,9 @@ $(BUILD)/abi_bench: tests/bench/abi_bench.c
 $(BUILD)/native_bench: tests/bench/native_bench.c include/sds.h $(BUILD)/$(LIBFILE)
 	$(CC) -std=c99 -O2 -Wall -Iinclude $< -o $@ -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds
 
-bench-c: lib $(BUILD)/abi_bench $(BUILD)/native_bench ## C benchmarks through the ABI: compatible API (tests/bench/abi_bench.c; also with non-spinning delivery threads) and native API, N = 2000 and 5000
+bench-c: lib $(BUILD)/abi_bench $(BUILD)/native_bench ## C benchmarks through the ABI: compatible API (tests/bench/abi_bench.c) and native API, N = 2000 and 5000
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 5000 100 1
-	LIBSDS_DISPATCH_LINGER_US=0 $(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
 	$(BUILD)/native_bench 2000 100 1
 	$(BUILD)/native_bench 5000 100 1
 	$(BUILD)/native_bench 2000 100 1 normal $(BUILD)

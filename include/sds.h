@@ -25,21 +25,31 @@
  *    thread and never while the library holds the manager's lock. A shared pool
  *    of delivery threads serves all managers: one manager's callbacks never run
  *    concurrently, but consecutive ones may run on different threads, and a
- *    callback that blocks holds up only its own manager (the pool grows).
+ *    callback that blocks holds up only its own manager (the pool grows; idle
+ *    threads exit, so an idle process has none). No library thread spins.
  *    Any function, including freeing that manager, may be called from inside
- *    them; a free from inside a callback completes when that callback returns.
- *  - A delivery thread with nothing to do stays awake (spinning) for 200 us,
- *    so that the next callback, of any manager, is not delayed by a thread
- *    wake-up — unless the process may run on one CPU only. The environment
- *    variable LIBSDS_DISPATCH_LINGER_US, read when the first manager is
- *    created, sets that time in microseconds (0: sleep at once, as a process
- *    limited to one CPU's worth of time by a quota should; at most 100000).
+ *    them.
+ *  - Backpressure: while LIBSDS_MAX_PENDING_EVENTS events of a manager wait for
+ *    its handler, a call into that manager that may cause events waits for
+ *    the handler to catch up, instead of memory growing. Such a call does not
+ *    wait when made from inside a callback whose waiting could deadlock (one
+ *    of that manager's own callbacks, or one another thread's callback is
+ *    waiting on) or from a hint provider or persistence method; periodic tasks
+ *    never wait.
  *  - The retrieval-hint provider and the persistence methods are different:
  *    they run synchronously in the middle of an operation, on the caller's
  *    thread (or a library thread for periodic work), with the manager's lock
  *    held. A call from one of them into the same manager fails at once with
  *    LIBSDS_ERR_REENTRANT instead of deadlocking.
- *  - After libsds_free() returns, no callback of that manager runs any more.
+ *  - "No callback after free": when libsds_free (or the compatible cleanup)
+ *    returns, no callback of that manager is running and none will start.
+ *    Three exceptions, where waiting could deadlock: called from one of the
+ *    manager's own callbacks, that callback is the last and finishes after
+ *    the free returns; called from a callback that another thread's running
+ *    callback of the freed manager is (directly or through others) waiting
+ *    on, or from inside any hint provider or persistence method (a manager's
+ *    lock is held), the free does not wait and the callback running, if any,
+ *    is the last.
  *
  * ---------------------------------------------------------------------------
  * Memory ownership (native API)
@@ -53,6 +63,24 @@
  *    freed by the library and vice versa.
  *  - Strings the library returns are NUL-terminated and also carry their
  *    length: ids travel on the wire as raw bytes and may contain any byte.
+ *  - Input strings: a `const char *` parameter must be NUL-terminated (it ends
+ *    at its first NUL); ids passed as libsds_str, or with an explicit length,
+ *    are read for exactly that length and need no NUL.
+ *  - A result block (libsds_unwrapped) is one allocation: every field of it,
+ *    including the libsds_bytes and libsds_str views, is borrowed from the
+ *    block, valid until the block is released, and never freed on its own.
+ *
+ * ---------------------------------------------------------------------------
+ * Versioning of structs (options, events, persistence table)
+ * ---------------------------------------------------------------------------
+ *  - Every struct that may grow starts with a uint32_t holding its size as the
+ *    writer's header declared it: libsds_options.size (set by the host; use
+ *    libsds_options_init or LIBSDS_OPTIONS_INIT), libsds_event.size (set by the
+ *    library) and libsds_persistence.version (set by the host; use
+ *    LIBSDS_PERSISTENCE_INIT). Fields are only ever appended; a reader reads no
+ *    field beyond that size, so old hosts run against new libraries and the
+ *    other way round. For the persistence table, the value 1 is also accepted:
+ *    it names the first layout (hosts written before this scheme).
  */
 #ifndef LIBSDS_SDS_H
 #define LIBSDS_SDS_H
@@ -86,11 +114,11 @@ extern "C" {
 /** Equals the shared library's soname major (libsds.so.0); changes only on an ABI break. */
 #define LIBSDS_ABI_VERSION 0
 
-/** Returns the library's LIBSDS_VERSION_NUMBER (compare with the header's). */
+/** @return the library's LIBSDS_VERSION_NUMBER (compare with the header's). */
 LIBSDS_API int libsds_version_number(void);
-/** Returns the library's version string, e.g. "0.1.0". Static; do not free. */
+/** @return the library's version string, e.g. "0.1.0". Static; do not free. */
 LIBSDS_API const char *libsds_version(void);
-/** Returns the library's LIBSDS_ABI_VERSION. */
+/** @return the library's LIBSDS_ABI_VERSION. */
 LIBSDS_API int libsds_abi_version(void);
 
 /* ------------------------------------------------------------------------- */
@@ -110,16 +138,19 @@ typedef enum libsds_status {
   LIBSDS_ERR_STORE = -8,             /**< persistence failed; see libsds_free and the store docs */
   LIBSDS_ERR_UNSUPPORTED = -9,       /**< not available in this build (e.g. SQLite left out) */
   LIBSDS_ERR_REENTRANT = -10,        /**< called from a hint provider or persistence method of the same manager */
-  LIBSDS_ERR_CLOSED = -11,           /**< the manager is being freed */
+  LIBSDS_ERR_CLOSED = -11,           /**< the manager is being freed: the call found it while libsds_free ran, or gave up waiting for room in its event queue */
   LIBSDS_ERR_INTERNAL = -12,         /**< a bug in libsds (reported, never a crash) */
   LIBSDS_ERR_USER = -13              /**< for host persistence methods: "my store failed" */
 } libsds_status;
 
-/** Returns a static, human-readable name for a status ("LIBSDS_ERR_DECODE: ..."). Never NULL. */
+/**
+ * @param status  any int (a libsds_status or not).
+ * @return a static, human-readable name for it ("LIBSDS_ERR_DECODE: ..."). Never NULL.
+ */
 LIBSDS_API const char *libsds_status_str(int status);
 
 /**
- * Returns a description of the last failure of a native call made on the
+ * @return a description of the last failure of a native call made on the
  * calling thread, or "" if that call succeeded. The string is owned by the
  * library and valid until the next native call on this thread.
  */
@@ -138,14 +169,27 @@ typedef struct libsds_str {
   size_t len;
 } libsds_str;
 
-/** Bytes owned by the library; release with libsds_buffer_free. */
+/** Bytes owned by the caller once returned; release with libsds_buffer_free. */
 typedef struct libsds_buffer {
   uint8_t *data; /**< NULL when len == 0 */
   size_t len;
 } libsds_buffer;
 
-/** Releases a buffer's bytes and zeroes it. NULL and already-freed (zeroed) buffers are fine. */
+/**
+ * Releases a buffer's bytes and zeroes it. NULL and already-freed (zeroed)
+ * buffers are fine.
+ * @param buffer  a buffer a libsds function filled (libsds_wrap), or NULL.
+ */
 LIBSDS_API void libsds_buffer_free(libsds_buffer *buffer);
+
+/**
+ * A borrowed, read-only view of bytes inside a result block: valid as long as
+ * the block, never freed on its own (it is not a libsds_buffer).
+ */
+typedef struct libsds_bytes {
+  const uint8_t *data; /**< NULL when len == 0 */
+  size_t len;
+} libsds_bytes;
 
 /** One causal-history entry: a message the described message depends on. */
 typedef struct libsds_history_entry {
@@ -239,10 +283,21 @@ typedef struct libsds_options {
 /** Initializer for a libsds_options with every field at its default. */
 #define LIBSDS_OPTIONS_INIT {sizeof(libsds_options), 0, NULL, 0, 0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0}
 
+/**
+ * Sets every field of *options to its default and options->size to this
+ * library's sizeof(libsds_options) — the same as LIBSDS_OPTIONS_INIT, for
+ * bindings that cannot use the macro.
+ * @param options  storage for a libsds_options of the sds.h the library was
+ *                 built from (check options->size afterwards if your
+ *                 declaration may be older); NULL is ignored.
+ */
+LIBSDS_API void libsds_options_init(libsds_options *options);
+
 /* ------------------------------------------------------------------------- */
 /* Persistence vtable (LIBSDS_STORE_HOST)                                    */
 /* ------------------------------------------------------------------------- */
 
+/** The first layout's value of libsds_persistence.version (still accepted). */
 #define LIBSDS_PERSISTENCE_VERSION 1
 
 /**
@@ -262,16 +317,34 @@ typedef enum libsds_record_kind {
 /** Receives a channel's stored state during load_all_for_channel (opaque). */
 typedef struct libsds_loader libsds_loader;
 
-/** During load_all_for_channel: sets the channel's lamport clock. */
+/**
+ * During load_all_for_channel: sets the channel's lamport clock.
+ * @param loader   the loader passed to load_all_for_channel.
+ * @param lamport  the stored clock.
+ * @return LIBSDS_OK, LIBSDS_ERR_INVALID_ARG (not a live loader).
+ */
 LIBSDS_API int libsds_loader_set_lamport(libsds_loader *loader, int64_t lamport);
 /**
  * During load_all_for_channel: hands one stored record back to the library.
  * Records of each kind must be added in the order they were first saved
  * (an update keeps the original position). The bytes are copied.
+ * @param loader      the loader passed to load_all_for_channel.
+ * @param kind        a libsds_record_kind.
+ * @param record      record_len bytes, as saved; borrowed.
+ * @param record_len  its length.
+ * @return LIBSDS_OK, LIBSDS_ERR_INVALID_ARG (not a live loader, unknown kind,
+ *         NULL record with a length). A record that does not parse fails the
+ *         load afterwards (load_all_for_channel's caller gets LIBSDS_ERR_STORE).
  */
 LIBSDS_API int libsds_loader_add_record(libsds_loader *loader, uint32_t kind /* libsds_record_kind */,
                                         const uint8_t *record, size_t record_len);
-/** During list_channels: reports one stored channel id (copied). */
+/**
+ * During list_channels: reports one stored channel id (copied).
+ * @param loader          the loader passed to list_channels.
+ * @param channel_id      channel_id_len bytes (no NUL needed); borrowed.
+ * @param channel_id_len  its length.
+ * @return LIBSDS_OK, LIBSDS_ERR_INVALID_ARG (not a live loader, or a NULL id).
+ */
 LIBSDS_API int libsds_loader_add_channel(libsds_loader *loader, const char *channel_id, size_t channel_id_len);
 
 /**
@@ -293,7 +366,9 @@ LIBSDS_API int libsds_loader_add_channel(libsds_loader *loader, const char *chan
  * LIBSDS_EVENT_STORE_FAILED events and memory goes on.
  */
 typedef struct libsds_persistence {
-  uint32_t version; /**< LIBSDS_PERSISTENCE_VERSION; anything else is LIBSDS_ERR_INVALID_ARG */
+  /** sizeof(libsds_persistence) (LIBSDS_PERSISTENCE_INIT sets it) or 1; other values
+      below the size of the first layout are LIBSDS_ERR_INVALID_ARG. */
+  uint32_t version;
   void *user_data;  /**< passed back verbatim to every method */
 
   /* --- required --- */
@@ -329,6 +404,11 @@ typedef struct libsds_persistence {
   /** Called once when the manager is freed (or when creation fails after taking the struct). */
   void (*destroy)(void *user_data);
 } libsds_persistence;
+
+/** Initializer for a libsds_persistence: version set, every method NULL. */
+#define LIBSDS_PERSISTENCE_INIT                                                                     \
+  {(uint32_t)sizeof(libsds_persistence), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 /* ------------------------------------------------------------------------- */
 /* Events                                                                    */
@@ -374,6 +454,15 @@ typedef struct libsds_event {
   size_t content_len;
 } libsds_event;
 
+/**
+ * Backpressure: when this many events of one manager are waiting for its
+ * handler, calls into that manager that may cause events wait until the
+ * handler has taken one (see Threading & lifetime for the exceptions). One
+ * call or periodic task may add several events, so the queue may exceed the
+ * bound by one operation's events.
+ */
+#define LIBSDS_MAX_PENDING_EVENTS 1024
+
 /** Receives the events of one manager (see Threading & lifetime). */
 typedef void (*libsds_event_cb)(const libsds_event *event, void *user_data);
 
@@ -403,35 +492,72 @@ typedef int64_t (*libsds_hint_provider)(libsds_str message_id, uint8_t *buf, siz
 LIBSDS_API int libsds_new(const libsds_options *options, libsds_handle *out);
 
 /**
- * Stops the periodic tasks, delivers the events already queued, closes the
- * store (persistence is kept on disk, not wiped) and releases the manager. After
- * it returns no callback of this manager runs. A second free returns
- * LIBSDS_ERR_BAD_HANDLE. Called from inside one of the manager's event
- * callbacks, it returns at once and undelivered events are discarded.
+ * Releases the manager: calls waiting for room in its event queue return
+ * LIBSDS_ERR_CLOSED, calls in progress finish, the periodic tasks stop, events
+ * not yet delivered are dropped (the handler never sees them), the store is
+ * closed (persistence is kept on disk, not wiped). It waits only for the
+ * callback running, if any, so it returns in bounded time whatever the
+ * backlog; after it returns no callback of this manager runs (see "No callback
+ * after free" above for the two cases inside callbacks).
+ * @param h  the manager.
+ * @return LIBSDS_OK, LIBSDS_ERR_BAD_HANDLE (0, unknown or already freed),
+ *         LIBSDS_ERR_REENTRANT (from its own hint provider or persistence
+ *         method), LIBSDS_ERR_STORE (closing the store failed; the manager is
+ *         released anyway).
  */
 LIBSDS_API int libsds_free(libsds_handle h);
 
-/** Installs (or with cb NULL removes) the manager's event handler. */
+/**
+ * Installs (or with cb NULL removes) the manager's event handler. Every event
+ * whose delivery starts after this returns goes to the new handler. If a
+ * callback of the old handler is running on another thread, this waits for
+ * it to return, so the old user_data may be released as soon as this returns —
+ * except when called from inside that very callback (it is the caller's own
+ * code) or when waiting would deadlock (a callback the running one waits on,
+ * see "No callback after free"): then the old user_data may be released once
+ * the running callback returns.
+ * @param h          the manager.
+ * @param cb         the handler, or NULL.
+ * @param user_data  passed to cb; borrowed until replaced (as above) or until libsds_free returns.
+ * @return LIBSDS_OK, LIBSDS_ERR_BAD_HANDLE, LIBSDS_ERR_CLOSED, LIBSDS_ERR_REENTRANT.
+ */
 LIBSDS_API int libsds_set_event_handler(libsds_handle h, libsds_event_cb cb, void *user_data);
 
-/** Installs (or with provider NULL removes) the retrieval-hint provider. */
+/**
+ * Installs (or with provider NULL removes) the retrieval-hint provider. If the
+ * old provider is running (providers run under the manager's lock, on the
+ * thread of the call that needs a hint), this waits for it to return, so the
+ * old user_data may be released as soon as this returns. (From inside the
+ * provider itself the call fails with LIBSDS_ERR_REENTRANT.)
+ * @param h          the manager.
+ * @param provider   the provider, or NULL.
+ * @param user_data  passed to provider; borrowed until replaced or until libsds_free returns.
+ * @return LIBSDS_OK, LIBSDS_ERR_BAD_HANDLE, LIBSDS_ERR_CLOSED, LIBSDS_ERR_REENTRANT.
+ */
 LIBSDS_API int libsds_set_hint_provider(libsds_handle h, libsds_hint_provider provider, void *user_data);
 
 /**
  * Wraps an outgoing payload with SDS metadata; broadcast the result.
+ * @param h           the manager.
  * @param content     1 byte to 1 MiB; borrowed. NULL only with content_len 0 (an error).
  * @param message_id  NUL-terminated, unique per message (may be ""); borrowed.
  * @param channel_id  NUL-terminated, non-empty; borrowed. Created on first use.
  *                    (Every channel_id of the native API must be non-empty.)
+ * @param content_len its length.
  * @param out         receives the wire message; release with libsds_buffer_free.
- * @return LIBSDS_OK, LIBSDS_ERR_INVALID_ARG, LIBSDS_ERR_TOO_LARGE, LIBSDS_ERR_TOO_MANY_CHANNELS, LIBSDS_ERR_STORE, ...
+ * @return LIBSDS_OK, LIBSDS_ERR_INVALID_ARG, LIBSDS_ERR_TOO_LARGE, LIBSDS_ERR_TOO_MANY_CHANNELS, LIBSDS_ERR_STORE,
+ *         LIBSDS_ERR_BAD_HANDLE, LIBSDS_ERR_CLOSED, LIBSDS_ERR_REENTRANT.
  */
 LIBSDS_API int libsds_wrap(libsds_handle h, const uint8_t *content, size_t content_len,
                            const char *message_id, const char *channel_id, libsds_buffer *out);
 
-/** The result of libsds_unwrap; release with libsds_unwrapped_free. */
+/**
+ * The result of libsds_unwrap: one block; release it with
+ * libsds_unwrapped_free. Every field is a view into the block: valid until
+ * then, never freed on its own.
+ */
 typedef struct libsds_unwrapped {
-  libsds_buffer content;     /**< the payload, returned even for duplicates and waiting messages */
+  libsds_bytes content;      /**< the payload, returned even for duplicates and waiting messages */
   libsds_str channel_id;
   const libsds_history_entry *missing_deps; /**< non-empty: the message waits for these */
   size_t missing_deps_len;
@@ -442,46 +568,81 @@ typedef struct libsds_unwrapped {
  * Processes a received wire message: acknowledges our messages it confirms,
  * handles repair requests, and delivers it (LIBSDS_EVENT_MESSAGE_READY, before
  * the READY of any waiting messages it releases) or reports what it waits for.
+ * @param h     the manager.
  * @param data  the received bytes (up to 16 MiB); borrowed. NULL only with len 0.
- * @param out   receives a newly allocated result; release with libsds_unwrapped_free.
- * @return LIBSDS_OK, LIBSDS_ERR_DECODE, LIBSDS_ERR_TOO_LARGE, LIBSDS_ERR_TOO_MANY_CHANNELS, LIBSDS_ERR_STORE, ...
+ * @param len   their length.
+ * @param out   receives a newly allocated result (NULL on failure); release with libsds_unwrapped_free.
+ * @return LIBSDS_OK, LIBSDS_ERR_DECODE, LIBSDS_ERR_TOO_LARGE, LIBSDS_ERR_TOO_MANY_CHANNELS, LIBSDS_ERR_STORE,
+ *         LIBSDS_ERR_INVALID_ARG, LIBSDS_ERR_BAD_HANDLE, LIBSDS_ERR_CLOSED, LIBSDS_ERR_REENTRANT.
  */
 LIBSDS_API int libsds_unwrap(libsds_handle h, const uint8_t *data, size_t len, libsds_unwrapped **out);
 
-/** Releases an unwrap result. NULL is fine. */
+/**
+ * Releases an unwrap result, with every view into it.
+ * @param result  what libsds_unwrap returned, or NULL.
+ */
 LIBSDS_API void libsds_unwrapped_free(libsds_unwrapped *result);
 
 /**
  * Tells the manager the application obtained these messages itself (e.g. via
  * their retrieval hints), so messages waiting for them can be delivered. The
  * ids are given with lengths because they come from missing_deps.
- * @param ids  count ids; borrowed. NULL only with count 0.
- * @return LIBSDS_OK, LIBSDS_ERR_UNKNOWN_CHANNEL, LIBSDS_ERR_INVALID_ARG, LIBSDS_ERR_STORE.
+ * @param h           the manager.
+ * @param ids         count ids (lengths given, no NUL needed); borrowed. NULL only with count 0.
+ * @param count       how many.
+ * @param channel_id  NUL-terminated, non-empty; borrowed.
+ * @return LIBSDS_OK, LIBSDS_ERR_UNKNOWN_CHANNEL, LIBSDS_ERR_INVALID_ARG, LIBSDS_ERR_STORE,
+ *         LIBSDS_ERR_BAD_HANDLE, LIBSDS_ERR_CLOSED, LIBSDS_ERR_REENTRANT.
  */
 LIBSDS_API int libsds_mark_dependencies_met(libsds_handle h, const libsds_str *ids, size_t count,
                                             const char *channel_id);
 
-/** Forgets every channel, in memory and in the store. Handlers and periodic tasks are kept. */
+/**
+ * Forgets every channel, in memory and in the store. Handlers and periodic tasks are kept.
+ * @param h  the manager.
+ * @return LIBSDS_OK, LIBSDS_ERR_STORE, LIBSDS_ERR_BAD_HANDLE, LIBSDS_ERR_CLOSED, LIBSDS_ERR_REENTRANT.
+ */
 LIBSDS_API int libsds_reset(libsds_handle h);
 
-/** Forgets one channel, in memory and in the store. An unknown channel is not an error. */
+/**
+ * Forgets one channel, in memory and in the store. An unknown channel is not an error.
+ * @param h           the manager.
+ * @param channel_id  NUL-terminated, non-empty; borrowed.
+ * @return LIBSDS_OK, LIBSDS_ERR_INVALID_ARG, LIBSDS_ERR_STORE, LIBSDS_ERR_BAD_HANDLE, LIBSDS_ERR_CLOSED,
+ *         LIBSDS_ERR_REENTRANT.
+ */
 LIBSDS_API int libsds_remove_channel(libsds_handle h, const char *channel_id);
 
 /**
  * Starts the periodic tasks (buffer sweep, sync notification, repair sweep).
  * Each runs once at once — its events are queued before this returns — then at
- * its interval. Idempotent: a second start does nothing.
+ * its interval. Idempotent: a second start does nothing. May race libsds_stop
+ * and libsds_free from any thread.
+ * @param h  the manager.
+ * @return LIBSDS_OK, LIBSDS_ERR_BAD_HANDLE, LIBSDS_ERR_CLOSED, LIBSDS_ERR_REENTRANT.
  */
 LIBSDS_API int libsds_start(libsds_handle h);
 
-/** Stops the periodic tasks and waits for a running one to finish. Idempotent. */
+/**
+ * Stops the periodic tasks and waits for a running one to finish. Idempotent.
+ * @param h  the manager.
+ * @return LIBSDS_OK, LIBSDS_ERR_BAD_HANDLE, LIBSDS_ERR_CLOSED, LIBSDS_ERR_REENTRANT.
+ */
 LIBSDS_API int libsds_stop(libsds_handle h);
 
 #define LIBSDS_TASK_BUFFER_SWEEP (1u << 0) /**< count resend attempts; give up the exhausted */
 #define LIBSDS_TASK_SYNC         (1u << 1) /**< fire LIBSDS_EVENT_PERIODIC_SYNC */
 #define LIBSDS_TASK_REPAIR_SWEEP (1u << 2) /**< fire due SDS-R rebroadcasts, expire old requests */
 
-/** Runs the chosen periodic tasks once now, for hosts that drive their own timers. */
+/**
+ * Runs the chosen periodic tasks once now, for hosts that drive their own
+ * timers. The events they cause are queued behind every event queued before,
+ * so the PERIODIC_SYNC of LIBSDS_TASK_SYNC is a fence: when it arrives, every
+ * earlier event has been delivered.
+ * @param h      the manager.
+ * @param tasks  LIBSDS_TASK_* bits.
+ * @return LIBSDS_OK, LIBSDS_ERR_STORE, LIBSDS_ERR_BAD_HANDLE, LIBSDS_ERR_CLOSED, LIBSDS_ERR_REENTRANT.
+ */
 LIBSDS_API int libsds_run_tasks(libsds_handle h, uint32_t tasks);
 
 /* ------------------------------------------------------------------------- */
@@ -497,8 +658,10 @@ LIBSDS_API int libsds_run_tasks(libsds_handle h, uint32_t tasks);
  *    on a library thread, after the events that call caused (nim-sds uses one
  *    thread per context; here one manager's callbacks are serial, in order,
  *    but may come from different threads of the delivery pool);
- *    it may run before or after the call returns (the call waits up to
- *    500 us for it, so usually before);
+ *    it may run before or after the call returns, as with nim-sds;
+ *  - backpressure and "no callback after free" as for the native API (see
+ *    Threading & lifetime); a call that gives up waiting for room because the
+ *    manager is being cleaned up reports an invalid context;
  *  - the msg buffer passed to a result callback stays valid after the callback
  *    returns: the manager keeps its last 64 results alive (older ones are
  *    released as new ones arrive, all of them at cleanup);
@@ -507,10 +670,22 @@ LIBSDS_API int libsds_run_tasks(libsds_handle h, uint32_t tasks);
  *    it with malloc;
  *  - SdsStartPeriodicTasks is idempotent;
  *  - SdsCleanupReliabilityManager stops the periodic tasks, delivers the
- *    pending events and results, releases the manager and calls back exactly
- *    once, last; ctx is invalid from the moment it is called. Called from
- *    inside one of the manager's callbacks it returns at once and the rest is
- *    delivered after that callback returns.
+ *    pending events and results (at most about LIBSDS_MAX_PENDING_EVENTS),
+ *    releases the manager and calls back exactly once, last; ctx is invalid
+ *    from the moment it is called. Called from inside one of the manager's
+ *    callbacks it returns at once and the rest is delivered after that
+ *    callback returns.
+ *
+ * Parameters, for all nine: ctx is what SdsNewReliabilityManager returned;
+ * callback receives the result (or, for SdsSetEventCallback, every event)
+ * with userData, which is borrowed until the result arrives (or the event
+ * callback is replaced; replacing it waits for a running one, as
+ * libsds_set_event_handler does); message/messageLen are the payload or the
+ * received bytes (borrowed); messageId, channelId and each messageIDs[i] are
+ * NUL-terminated (borrowed). Each int function returns RET_OK (the result
+ * callback follows), RET_ERR (the callback was already called, on the
+ * caller's thread, with the error text) or RET_MISSING_CALLBACK (callback is
+ * NULL; nothing happens).
  */
 
 #ifndef RET_OK
@@ -528,17 +703,26 @@ typedef void (*SdsCallBack)(int callerRet, const char *msg, size_t len, void *us
 /** Set *hint to a malloc'd buffer of *hintLen bytes (the library frees it), or leave NULL. */
 typedef void (*SdsRetrievalHintProvider)(const char *messageId, char **hint, size_t *hintLen, void *userData);
 
+/** @return a new context (its creation result follows on callback), or NULL if callback is NULL. */
 LIBSDS_API void *SdsNewReliabilityManager(SdsCallBack callback, void *userData);
+/** @param callback receives every event as nim-sds's JSON; NULL stops events. */
 LIBSDS_API void SdsSetEventCallback(void *ctx, SdsCallBack callback, void *userData);
+/** @param callback the provider, or NULL; replacing it waits for a running one. */
 LIBSDS_API void SdsSetRetrievalHintProvider(void *ctx, SdsRetrievalHintProvider callback, void *userData);
+/** @return RET_OK, RET_ERR (invalid ctx), RET_MISSING_CALLBACK; see above. */
 LIBSDS_API int SdsCleanupReliabilityManager(void *ctx, SdsCallBack callback, void *userData);
+/** @return see above. */
 LIBSDS_API int SdsResetReliabilityManager(void *ctx, SdsCallBack callback, void *userData);
+/** @return see above; the result is the wire message as comma-separated bytes. */
 LIBSDS_API int SdsWrapOutgoingMessage(void *ctx, void *message, size_t messageLen, const char *messageId,
                                       const char *channelId, SdsCallBack callback, void *userData);
+/** @return see above; the result is nim-sds's unwrap JSON. */
 LIBSDS_API int SdsUnwrapReceivedMessage(void *ctx, void *message, size_t messageLen, SdsCallBack callback,
                                         void *userData);
+/** @param count the number of messageIDs. @return see above. */
 LIBSDS_API int SdsMarkDependenciesMet(void *ctx, char **messageIDs, size_t count, const char *channelId,
                                       SdsCallBack callback, void *userData);
+/** @return see above; idempotent. */
 LIBSDS_API int SdsStartPeriodicTasks(void *ctx, SdsCallBack callback, void *userData);
 
 #ifdef __cplusplus

@@ -1,55 +1,79 @@
 /* cdispatch.c — see cdispatch.h.
  *
- * Each dispatcher is a strand: a FIFO of items and a state (idle, ready,
- * running). A process-wide pool of worker threads runs the ready strands; a
- * strand is run by one worker at a time, which delivers its items in order, so
- * a manager's callbacks are serial and ordered whichever worker runs them.
+ * Design
+ * ------
+ * One mutex, `lk`, guards all the state in this file: every dispatcher's
+ * queue and flags, the run queue and the pool counters. It is held only for
+ * list and counter updates, never while a host callback runs.
  *
- * Why a shared pool rather than a thread per manager: handing an item to a
- * sleeping thread costs the poster a futex wake-up (~9 us on small VMs) and the
- * item waits ~15-20 us more for the thread to run. A worker that has just
- * finished stays awake for a short while (spinning, SDSI_LINGER_US) and takes
- * whichever strand becomes ready next, so a host that calls several managers
- * in turn finds an awake worker — which a thread per manager cannot give
- * without one spinning thread per manager. Only one worker spins at a time.
+ * - A dispatcher (one per manager) has a FIFO of C-allocated items and a
+ *   state: IDLE (not in the run queue, no thread delivering), READY (in the
+ *   run queue) or RUNNING (one worker is delivering its items).
+ * - Posting appends an item; an IDLE dispatcher becomes READY and joins the
+ *   process-wide run queue.
+ * - Worker threads take the first READY dispatcher, mark it RUNNING, and
+ *   deliver its items in order, dropping `lk` around each callback; when the
+ *   queue is empty it goes back to IDLE.
+ * - The pool: a dispatcher made READY wakes a sleeping worker; if none sleeps
+ *   and every worker holds a dispatcher, a worker is added. A worker that
+ *   sleeps SDSI_IDLE_EXIT_S without work exits; an idle process has none.
+ *   Nothing spins; every timed wait uses CLOCK_MONOTONIC.
+ * - Backpressure: sdsi_wait_room blocks on the dispatcher's condition
+ *   variable while LIBSDS_MAX_PENDING_EVENTS items are queued (subject to I3);
+ *   every returning callback and sdsi_dispatcher_closing wake it. Posting
+ *   never blocks: it runs under the manager's lock.
  *
- * The pool grows when every worker is inside a callback and a strand is
- * ready (a callback blocked on one manager never stalls another), and workers
- * idle for SDSI_IDLE_EXIT_S seconds exit, down to one.
+ * Invariants (all under lk)
+ * - I1: a dispatcher is in the run queue iff its state is READY; at most one
+ *   worker has it RUNNING. So one manager's callbacks never overlap and keep
+ *   the posting order; another manager's never wait behind them for longer
+ *   than it takes to add a worker.
+ * - I2: a READY or RUNNING dispatcher holds one reference, each waiter holds
+ *   one, and its owner holds one until sdsi_dispatcher_close; the last
+ *   reference frees it. So a worker, or a thread waiting on it, never sees it
+ *   freed.
+ * - I3: `waiting_for` of a RUNNING dispatcher X is set while X's callback
+ *   (on X's worker) waits on dispatcher Y. A thread inside X's callback waits
+ *   on Y only if following waiting_for from Y does not reach X: a cycle of
+ *   callbacks waiting on each other is refused (the would-be last waiter does
+ *   not wait) instead of hanging. Threads that are not inside a callback can
+ *   close no such cycle through this file. A thread inside a hint provider or
+ *   persistence method (holding some manager's lock) never waits here.
+ * - I4: a closed dispatcher accepts no posts. Closing with discard frees the
+ *   queue at once and drops later posts; the callback running, if any, is
+ *   the last.
  *
- * Spinning only pays with a second CPU to spin on. In a process confined to
- * one CPU workers never linger (the spinner would hold the CPU the caller
- * needs: 340 us per compatible call), and a caller waiting for its result
- * yields the CPU to the worker instead of spinning (unwrap 35-37 us there,
- * against 50-60 spinning and 62-68 going to sleep at once).
+ * What "no callback after free" means: sdsi_dispatcher_close returns once no
+ * callback of d runs and none will start, except when the caller is inside one
+ * of d's callbacks (that callback is the last, and returns after the close)
+ * or may not wait (I3: a cycle, or inside a hint provider or persistence
+ * method): then the callback running on another thread is the last, and it
+ * may still be running when close returns.
  */
-#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "cdispatch.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <time.h>
-#include <unistd.h>
 
 enum { ITEM_EVENT, ITEM_SDS_EVENT, ITEM_SDS_RESULT };
 
 typedef struct sdsi_item {
   struct sdsi_item *next;
   int kind;
-  uint64_t ticket;
-  void *block;             /* ITEM_EVENT: the C block holding ev; freed after */
-  const libsds_event *ev;  /* ITEM_EVENT */
-  SdsCallBack cb;          /* ITEM_SDS_RESULT */
-  uintptr_t ud;            /* ITEM_SDS_RESULT */
-  int ret;                 /* ITEM_SDS_RESULT */
-  char *msg;               /* ITEM_SDS_EVENT, ITEM_SDS_RESULT */
+  void *block;            /* ITEM_EVENT: the C block holding ev; freed after */
+  const libsds_event *ev; /* ITEM_EVENT */
+  SdsCallBack cb;         /* ITEM_SDS_RESULT */
+  uintptr_t ud;           /* ITEM_SDS_RESULT */
+  int ret;                /* ITEM_SDS_RESULT */
+  char *msg;              /* ITEM_SDS_EVENT, ITEM_SDS_RESULT */
   size_t len;
-  int keep;                /* ITEM_SDS_RESULT: msg joins the ring */
+  int keep; /* ITEM_SDS_RESULT: msg joins the ring */
 } sdsi_item;
 
-enum { STRAND_IDLE, STRAND_READY, STRAND_RUNNING };
+enum { D_IDLE, D_READY, D_RUNNING };
 
 /* Where a dispatcher's events go (set by the host at any time). */
 typedef struct {
@@ -60,68 +84,48 @@ typedef struct {
 } sdsi_handlers;
 
 struct sdsi_dispatcher {
-  pthread_mutex_t mu;       /* guards everything below but the atomics */
-  pthread_cond_t delivered; /* delivered_ticket advanced, or the strand went idle */
+  pthread_cond_t changed; /* a callback returned, room appeared, state or flags changed */
   sdsi_item *head, *tail;
-  int state;                /* STRAND_*; a READY strand is in the pool's ready list */
-  int closed, discard;
-  int detached;             /* closed from inside a callback: the worker frees it */
-  int waiters;              /* threads blocked on delivered */
-  int batches;              /* open sdsi_batch_begin calls: posts wait for the last end */
-  uint64_t next_ticket;
-  uint64_t delivered_ticket; /* atomic: every ticket <= it has been delivered */
-  sdsi_handlers handlers;
-  char *ring[SDSI_RING]; /* the last results, alive after their callbacks */
-  int ring_next;
+  size_t count; /* items queued */
+  int state;    /* D_* */
+  int refs;     /* I2 */
+  int closing;  /* sdsi_wait_room fails */
+  int closed;   /* posts are dropped */
+  int discard;  /* closed with discard: the worker delivers nothing more */
+  int in_cb;    /* a callback of d runs now */
+  uint64_t cb_done; /* callbacks of d that have returned */
+  int waiters;      /* threads blocked on changed */
+  struct sdsi_dispatcher *waiting_for; /* I3 */
   struct sdsi_dispatcher *next_ready;
+  sdsi_handlers handlers;
+  char *ring[SDSI_RING]; /* the last results, alive after their callbacks (worker only) */
+  int ring_next;
 };
 
-/* How long a worker with nothing to do stays awake for the next strand, unless
-   the environment variable LIBSDS_DISPATCH_LINGER_US says otherwise (0: never
-   spin; sleep at once). 200 us covers a host's own work between two calls. */
-#define SDSI_LINGER_US 200
-#define SDSI_LINGER_MAX_US 100000
-/* How long a sleeping worker waits before exiting (the last one stays):
-   extra workers exist only while callbacks block, so they go soon after. */
+/* How long a worker with nothing to do waits before exiting. */
 #define SDSI_IDLE_EXIT_S 2
 
+static pthread_mutex_t lk = PTHREAD_MUTEX_INITIALIZER;
+
 static struct {
-  pthread_mutex_t mu;
-  pthread_cond_t work; /* a strand is ready, or a poster wants a spinner */
+  pthread_cond_t work; /* a dispatcher became READY */
   sdsi_dispatcher *ready_head, *ready_tail;
-  int workers;         /* threads alive */
-  int running;         /* workers inside a strand */
-  int sleeping;        /* workers blocked on work */
-  int spinning;        /* atomic: 1 while a worker spins for the next strand */
-  uint64_t ready_seq;  /* atomic: bumped whenever a strand is made ready */
-  long linger_us;      /* set once, before the first worker starts */
-  int one_cpu;         /* set once: the process may run on one CPU only */
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0, 0, 0, SDSI_LINGER_US, 0};
+  int workers;  /* threads alive */
+  int holding;  /* workers with a dispatcher RUNNING */
+  int sleeping; /* workers blocked on work */
+} pool;
 
-static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static pthread_condattr_t monotonic; /* for every condition variable here */
 
-/* The number of CPUs this thread may run on. */
-static int usable_cpus(void) {
-#ifdef __linux__
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
-#endif
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? (int)n : 1;
+static void init(void) {
+  pthread_condattr_init(&monotonic);
+  pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+  pthread_cond_init(&pool.work, &monotonic);
 }
 
-static void pool_configure(void) {
-  pool.one_cpu = usable_cpus() < 2;
-  if (pool.one_cpu) pool.linger_us = 0;
-  const char *v = getenv("LIBSDS_DISPATCH_LINGER_US");
-  if (!v || !*v) return;
-  char *end;
-  long us = strtol(v, &end, 10);
-  if (*end == 0 && us >= 0) pool.linger_us = us < SDSI_LINGER_MAX_US ? us : SDSI_LINGER_MAX_US;
-}
-
-/* The strand the calling worker is running, NULL outside a worker. */
-static __thread sdsi_dispatcher *current_strand;
+/* The dispatcher whose callback the calling thread is running, or NULL. */
+static __thread sdsi_dispatcher *current;
 
 static void item_free(sdsi_item *it) {
   if (it->kind == ITEM_EVENT) free(it->block);
@@ -129,80 +133,86 @@ static void item_free(sdsi_item *it) {
   free(it);
 }
 
-static void free_items(sdsi_item *it) {
+static void drop_queue(sdsi_dispatcher *d) {
+  sdsi_item *it = d->head;
   while (it) {
     sdsi_item *next = it->next;
     item_free(it);
     it = next;
   }
+  d->head = d->tail = NULL;
+  d->count = 0;
 }
 
-static void dispatcher_destroy(sdsi_dispatcher *d) {
+/* Drops a reference (I2); the last one frees d. lk held. */
+static void unref(sdsi_dispatcher *d) {
+  if (--d->refs > 0) return;
   for (int i = 0; i < SDSI_RING; i++) free(d->ring[i]);
-  free_items(d->head);
-  pthread_mutex_destroy(&d->mu);
-  pthread_cond_destroy(&d->delivered);
+  drop_queue(d);
+  pthread_cond_destroy(&d->changed);
   free(d);
 }
 
-static long elapsed_us(const struct timespec *t0) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (t.tv_sec - t0->tv_sec) * 1000000L + (t.tv_nsec - t0->tv_nsec) / 1000L;
+/* Non-zero if the calling thread may block until d changes (I3). lk held. */
+static int may_wait_on(sdsi_dispatcher *d) {
+  if (sdsi_callout_depth > 0) return 0; /* some manager's lock is held */
+  if (!current) return 1;
+  for (sdsi_dispatcher *z = d; z; z = z->waiting_for) {
+    if (z == current) return 0;
+    if (z->state != D_RUNNING) break;
+  }
+  return 1;
 }
 
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
+/* Blocks on d->changed once; the caller re-checks its condition. lk held,
+   may_wait_on(d) true. */
+static void wait_changed(sdsi_dispatcher *d) {
+  if (current) current->waiting_for = d;
+  d->waiters++;
+  d->refs++;
+  pthread_cond_wait(&d->changed, &lk);
+  d->waiters--;
+  d->refs--; /* never the last: the caller holds one or is the owner */
+  if (current) current->waiting_for = NULL;
+}
+
+static void notify(sdsi_dispatcher *d) {
+  if (d->waiters) pthread_cond_broadcast(&d->changed);
 }
 
 /* ---- the pool ---- */
 
-static void *worker_run(void *arg);
+static void *worker_main(void *arg);
 
-/* Starts a worker. pool.mu held. */
-static int spawn_worker(void) {
-  pthread_attr_t attr;
-  pthread_t t;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  int err = pthread_create(&t, &attr, worker_run, NULL);
-  pthread_attr_destroy(&attr);
-  if (err == 0) pool.workers++;
-  return err;
-}
-
-/* Makes sure some worker will look at the ready list soon. pool.mu held. */
-static void pool_kick(void) {
-  if (__atomic_load_n(&pool.spinning, __ATOMIC_ACQUIRE)) return; /* it sees ready_seq */
+/* Makes sure some worker will take the run queue's head soon. lk held. */
+static void kick(void) {
   if (pool.sleeping > 0) {
     pthread_cond_signal(&pool.work);
     return;
   }
-  /* Every worker is inside a callback or about to re-check the list: only the
-     former cannot take new work. If none can, add one (if that fails, the
-     strand runs when a worker comes back). */
-  if (pool.workers - pool.running - pool.sleeping <= 0) (void)spawn_worker();
+  if (pool.holding < pool.workers) return; /* one is between dispatchers and will look */
+  pthread_attr_t attr;
+  pthread_t t;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  /* If this fails the dispatcher waits for a worker to come back or for the
+     next post to try again. */
+  if (pthread_create(&t, &attr, worker_main, NULL) == 0) pool.workers++;
+  pthread_attr_destroy(&attr);
 }
 
-/* Puts an idle strand with items in the ready list. d->mu held. */
-static void strand_schedule(sdsi_dispatcher *d) {
-  d->state = STRAND_READY;
-  pthread_mutex_lock(&pool.mu);
+static void make_ready(sdsi_dispatcher *d) {
+  d->state = D_READY;
+  d->refs++;
   d->next_ready = NULL;
   if (pool.ready_tail) pool.ready_tail->next_ready = d;
   else pool.ready_head = d;
   pool.ready_tail = d;
-  __atomic_add_fetch(&pool.ready_seq, 1, __ATOMIC_RELEASE);
-  pool_kick();
-  pthread_mutex_unlock(&pool.mu);
+  kick();
 }
 
-/* Delivers one item to the handlers read when it was taken off the queue;
-   the callback runs without any lock held. */
+/* Calls the host for one item, lk not held, with the handlers read when the
+   item was taken off the queue. */
 static void deliver(sdsi_dispatcher *d, sdsi_item *it, const sdsi_handlers *h) {
   switch (it->kind) {
   case ITEM_EVENT:
@@ -223,146 +233,122 @@ static void deliver(sdsi_dispatcher *d, sdsi_item *it, const sdsi_handlers *h) {
   }
 }
 
-/* Runs a ready strand until its queue is empty, then leaves it idle (or, if
-   it was closed from one of its own callbacks, frees it). */
-static void strand_run(sdsi_dispatcher *d) {
-  current_strand = d;
-  pthread_mutex_lock(&d->mu);
-  d->state = STRAND_RUNNING;
-  for (;;) {
-    sdsi_item *it = d->head;
-    if (!it) break;
+/* Delivers d's queue in order. lk held on entry and exit. */
+static void run(sdsi_dispatcher *d) {
+  d->state = D_RUNNING;
+  current = d;
+  sdsi_item *it;
+  while ((it = d->head) != NULL && !d->discard) {
     d->head = it->next;
     if (!d->head) d->tail = NULL;
-    int drop = d->closed && d->discard;
+    d->count--;
     sdsi_handlers h = d->handlers;
-    pthread_mutex_unlock(&d->mu);
-    if (!drop) deliver(d, it, &h);
-    __atomic_store_n(&d->delivered_ticket, it->ticket, __ATOMIC_RELEASE);
+    d->in_cb = 1;
+    pthread_mutex_unlock(&lk);
+    deliver(d, it, &h);
     item_free(it);
-    pthread_mutex_lock(&d->mu);
-    if (d->waiters) pthread_cond_broadcast(&d->delivered);
+    pthread_mutex_lock(&lk);
+    d->in_cb = 0;
+    d->cb_done++;
+    notify(d);
   }
-  d->state = STRAND_IDLE;
-  int detached = d->detached;
-  if (d->waiters) pthread_cond_broadcast(&d->delivered);
-  pthread_mutex_unlock(&d->mu);
-  current_strand = NULL;
-  if (detached) dispatcher_destroy(d);
+  current = NULL;
+  d->state = D_IDLE;
+  notify(d);
+  unref(d); /* the READY/RUNNING reference */
 }
 
-/* Spins up to pool.linger_us for a strand to become ready after seq.
-   Returns non-zero if one may have. */
-static int linger(uint64_t seq) {
-  if (pool.linger_us == 0) return 0;
-  struct timespec t0;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  for (unsigned i = 1;; i++) {
-    if (__atomic_load_n(&pool.ready_seq, __ATOMIC_ACQUIRE) != seq) return 1;
-    if ((i & 255) == 0 && elapsed_us(&t0) > pool.linger_us) return 0;
-    cpu_relax();
-  }
-}
-
-static void *worker_run(void *arg) {
+static void *worker_main(void *arg) {
   (void)arg;
-  /* A name for debuggers and top -H. */
 #if defined(__linux__)
   pthread_setname_np(pthread_self(), "libsds-deliver");
 #elif defined(__APPLE__)
   pthread_setname_np("libsds-deliver");
 #endif
-  int lingered = 0; /* linger once per idle period, then sleep */
-  pthread_mutex_lock(&pool.mu);
+  pthread_mutex_lock(&lk);
   for (;;) {
+    if (!pool.ready_head) {
+      struct timespec deadline;
+      clock_gettime(CLOCK_MONOTONIC, &deadline);
+      deadline.tv_sec += SDSI_IDLE_EXIT_S;
+      int rc = 0;
+      pool.sleeping++;
+      while (!pool.ready_head && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&pool.work, &lk, &deadline);
+      pool.sleeping--;
+      if (!pool.ready_head) break;
+    }
     sdsi_dispatcher *d = pool.ready_head;
-    if (d) {
-      pool.ready_head = d->next_ready;
-      if (!pool.ready_head) pool.ready_tail = NULL;
-      pool.running++;
-      /* More ready strands than this worker: make sure another looks. */
-      if (pool.ready_head) pool_kick();
-      pthread_mutex_unlock(&pool.mu);
-      strand_run(d);
-      lingered = 0;
-      pthread_mutex_lock(&pool.mu);
-      pool.running--;
-      continue;
-    }
-    if (!lingered && !__atomic_load_n(&pool.spinning, __ATOMIC_ACQUIRE)) {
-      __atomic_store_n(&pool.spinning, 1, __ATOMIC_RELEASE);
-      uint64_t seq = __atomic_load_n(&pool.ready_seq, __ATOMIC_ACQUIRE);
-      pthread_mutex_unlock(&pool.mu);
-      lingered = !linger(seq);
-      pthread_mutex_lock(&pool.mu);
-      __atomic_store_n(&pool.spinning, 0, __ATOMIC_RELEASE);
-      continue;
-    }
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += SDSI_IDLE_EXIT_S;
-    pool.sleeping++;
-    int rc = pthread_cond_timedwait(&pool.work, &pool.mu, &deadline);
-    pool.sleeping--;
-    lingered = 0; /* woken for work or for a coming post: spin for it */
-    if (rc == ETIMEDOUT && !pool.ready_head && pool.workers > 1) break;
+    pool.ready_head = d->next_ready;
+    if (!pool.ready_head) pool.ready_tail = NULL;
+    pool.holding++;
+    if (pool.ready_head) kick(); /* more work than this worker */
+    run(d);
+    pool.holding--;
   }
   pool.workers--;
-  pthread_mutex_unlock(&pool.mu);
+  pthread_mutex_unlock(&lk);
   return NULL;
 }
 
 /* ---- dispatchers ---- */
 
-sdsi_dispatcher *sdsi_dispatcher_start(void) {
-  pthread_once(&pool_once, pool_configure);
-  pthread_mutex_lock(&pool.mu);
-  int err = pool.workers == 0 ? spawn_worker() : 0;
-  pthread_mutex_unlock(&pool.mu);
-  if (err != 0) return NULL;
+sdsi_dispatcher *sdsi_dispatcher_new(void) {
+  pthread_once(&init_once, init);
   sdsi_dispatcher *d = calloc(1, sizeof *d);
   if (!d) return NULL;
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
-  /* Posts and the worker hold it for a few instructions: spin, don't sleep. */
-  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
-#endif
-  pthread_mutex_init(&d->mu, &attr);
-  pthread_mutexattr_destroy(&attr);
-  pthread_cond_init(&d->delivered, NULL);
+  pthread_cond_init(&d->changed, &monotonic);
+  d->refs = 1;
   return d;
 }
 
-void sdsi_set_event_cb(sdsi_dispatcher *d, libsds_event_cb cb, uintptr_t ud) {
-  pthread_mutex_lock(&d->mu);
-  d->handlers.ev_cb = cb;
-  d->handlers.ev_ud = ud;
-  pthread_mutex_unlock(&d->mu);
-}
-
-void sdsi_set_sds_event_cb(sdsi_dispatcher *d, SdsCallBack cb, uintptr_t ud) {
-  pthread_mutex_lock(&d->mu);
-  d->handlers.sds_cb = cb;
-  d->handlers.sds_ud = ud;
-  pthread_mutex_unlock(&d->mu);
-}
-
-static uint64_t post(sdsi_dispatcher *d, sdsi_item *it) {
-  pthread_mutex_lock(&d->mu);
-  if (d->closed) {
-    pthread_mutex_unlock(&d->mu);
-    item_free(it);
-    return 0;
+/* Installs the native (or else the compatible) event handler. */
+static uint64_t set_handler(sdsi_dispatcher *d, int native, libsds_event_cb ev_cb, SdsCallBack sds_cb, uintptr_t ud) {
+  pthread_mutex_lock(&lk);
+  if (native) {
+    d->handlers.ev_cb = ev_cb;
+    d->handlers.ev_ud = ud;
+  } else {
+    d->handlers.sds_cb = sds_cb;
+    d->handlers.sds_ud = ud;
   }
-  it->ticket = ++d->next_ticket;
+  uint64_t token = 0;
+  if (d->in_cb && current != d) {
+    token = d->cb_done + 1; /* the callback running now is number cb_done + 1 */
+    d->refs++;
+  }
+  pthread_mutex_unlock(&lk);
+  return token;
+}
+
+uint64_t sdsi_set_event_cb(sdsi_dispatcher *d, libsds_event_cb cb, uintptr_t ud) {
+  return set_handler(d, 1, cb, NULL, ud);
+}
+
+uint64_t sdsi_set_sds_event_cb(sdsi_dispatcher *d, SdsCallBack cb, uintptr_t ud) {
+  return set_handler(d, 0, NULL, cb, ud);
+}
+
+void sdsi_await_callback(sdsi_dispatcher *d, uint64_t token) {
+  if (token == 0) return;
+  pthread_mutex_lock(&lk);
+  while (d->cb_done < token && may_wait_on(d)) wait_changed(d);
+  unref(d); /* the reference set_handlers took */
+  pthread_mutex_unlock(&lk);
+}
+
+static void post(sdsi_dispatcher *d, sdsi_item *it) {
+  pthread_mutex_lock(&lk);
+  if (d->closed || d->discard) {
+    pthread_mutex_unlock(&lk);
+    item_free(it);
+    return;
+  }
   if (d->tail) d->tail->next = it;
   else d->head = it;
   d->tail = it;
-  if (d->state == STRAND_IDLE && d->batches == 0) strand_schedule(d);
-  uint64_t t = it->ticket;
-  pthread_mutex_unlock(&d->mu);
-  return t;
+  d->count++;
+  if (d->state == D_IDLE) make_ready(d);
+  pthread_mutex_unlock(&lk);
 }
 
 static sdsi_item *item_new(int kind) {
@@ -372,22 +358,21 @@ static sdsi_item *item_new(int kind) {
   return it;
 }
 
-uint64_t sdsi_post_event(sdsi_dispatcher *d, void *block, const libsds_event *ev) {
+void sdsi_post_event(sdsi_dispatcher *d, void *block, const libsds_event *ev) {
   sdsi_item *it = item_new(ITEM_EVENT);
   it->block = block;
   it->ev = ev;
-  return post(d, it);
+  post(d, it);
 }
 
-uint64_t sdsi_post_sds_event(sdsi_dispatcher *d, char *json, size_t len) {
+void sdsi_post_sds_event(sdsi_dispatcher *d, char *json, size_t len) {
   sdsi_item *it = item_new(ITEM_SDS_EVENT);
   it->msg = json;
   it->len = len;
-  return post(d, it);
+  post(d, it);
 }
 
-uint64_t sdsi_post_sds_result(sdsi_dispatcher *d, SdsCallBack cb, uintptr_t ud, int ret, char *msg, size_t len,
-                              int keep) {
+void sdsi_post_sds_result(sdsi_dispatcher *d, SdsCallBack cb, uintptr_t ud, int ret, char *msg, size_t len, int keep) {
   sdsi_item *it = item_new(ITEM_SDS_RESULT);
   it->cb = cb;
   it->ud = ud;
@@ -395,78 +380,33 @@ uint64_t sdsi_post_sds_result(sdsi_dispatcher *d, SdsCallBack cb, uintptr_t ud, 
   it->msg = msg;
   it->len = len;
   it->keep = keep;
-  return post(d, it);
+  post(d, it);
 }
 
-void sdsi_batch_begin(sdsi_dispatcher *d) {
-  pthread_mutex_lock(&d->mu);
-  d->batches++;
-  pthread_mutex_unlock(&d->mu);
+int sdsi_wait_room(sdsi_dispatcher *d) {
+  pthread_mutex_lock(&lk);
+  while (!d->closing && d->count >= LIBSDS_MAX_PENDING_EVENTS && may_wait_on(d)) wait_changed(d);
+  int rc = d->closing ? -1 : 0;
+  pthread_mutex_unlock(&lk);
+  return rc;
 }
 
-void sdsi_batch_end(sdsi_dispatcher *d) {
-  pthread_mutex_lock(&d->mu);
-  d->batches--;
-  if (d->batches == 0 && d->head && d->state == STRAND_IDLE) strand_schedule(d);
-  pthread_mutex_unlock(&d->mu);
-}
-
-void sdsi_expect(void) {
-  if (pool.linger_us == 0) return; /* a woken worker would not wait: no use */
-  if (__atomic_load_n(&pool.spinning, __ATOMIC_ACQUIRE)) return;
-  pthread_mutex_lock(&pool.mu);
-  if (!pool.spinning && pool.sleeping > 0) pthread_cond_signal(&pool.work);
-  pthread_mutex_unlock(&pool.mu);
-}
-
-int sdsi_in_dispatcher(sdsi_dispatcher *d) { return current_strand == d; }
-
-static int delivered(sdsi_dispatcher *d, uint64_t ticket) {
-  return __atomic_load_n(&d->delivered_ticket, __ATOMIC_ACQUIRE) >= ticket;
-}
-
-/* A caller that keeps its CPU for the few microseconds the worker needs is not
-   put to sleep and woken again: spin briefly, then block for the rest of max_us. */
-#define SDSI_SPIN_US 60
-
-void sdsi_wait_delivered(sdsi_dispatcher *d, uint64_t ticket, int max_us) {
-  if (ticket == 0 || sdsi_in_dispatcher(d) || delivered(d, ticket)) return;
-  struct timespec t0;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  for (unsigned i = 1;; i++) {
-    if (delivered(d, ticket)) return;
-    if (((i & 255) == 0 || pool.one_cpu) && elapsed_us(&t0) > (max_us < SDSI_SPIN_US ? max_us : SDSI_SPIN_US)) break;
-    if (pool.one_cpu) sched_yield(); /* the worker needs this CPU: let it run */
-    else cpu_relax();
+void sdsi_dispatcher_closing(sdsi_dispatcher *d, int discard) {
+  pthread_mutex_lock(&lk);
+  d->closing = 1;
+  if (discard) {
+    d->discard = 1;
+    drop_queue(d);
   }
-  struct timespec deadline;
-  clock_gettime(CLOCK_REALTIME, &deadline);
-  deadline.tv_nsec += (long)max_us * 1000L;
-  deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-  deadline.tv_nsec %= 1000000000L;
-  pthread_mutex_lock(&d->mu);
-  d->waiters++;
-  while (!delivered(d, ticket)) {
-    if (pthread_cond_timedwait(&d->delivered, &d->mu, &deadline) == ETIMEDOUT) break;
-  }
-  d->waiters--;
-  pthread_mutex_unlock(&d->mu);
+  notify(d);
+  pthread_mutex_unlock(&lk);
 }
 
-void sdsi_dispatcher_close(sdsi_dispatcher *d, int discard) {
-  pthread_mutex_lock(&d->mu);
-  d->discard = discard;
-  d->closed = 1;
-  if (sdsi_in_dispatcher(d)) { /* the running worker frees it when the callback returns */
-    d->detached = 1;
-    pthread_mutex_unlock(&d->mu);
-    return;
-  }
-  /* Items held back by a batch never left open are delivered too. */
-  if (d->head && d->state == STRAND_IDLE) strand_schedule(d);
-  d->waiters++;
-  while (d->state != STRAND_IDLE) pthread_cond_wait(&d->delivered, &d->mu);
-  d->waiters--;
-  pthread_mutex_unlock(&d->mu);
-  dispatcher_destroy(d);
+void sdsi_dispatcher_close(sdsi_dispatcher *d) {
+  pthread_mutex_lock(&lk);
+  d->closing = d->closed = 1;
+  notify(d);
+  while (d->state != D_IDLE && current != d && may_wait_on(d)) wait_changed(d);
+  unref(d); /* the owner's reference */
+  pthread_mutex_unlock(&lk);
 }

@@ -5,7 +5,7 @@ package main
 #include <stdlib.h>
 #include "cdispatch.h"
 
-static void libsds_print_missing_callback(void) {
+static void sdsi_print_missing_callback(void) {
   printf("error: missing callback in NewReliabilityManager\n");
   fflush(stdout);
 }
@@ -20,10 +20,6 @@ import (
 	"github.com/logos-messaging/libsds-go/core/engine"
 	"github.com/logos-messaging/libsds-go/libsds/internal/nimcompat"
 )
-
-// resultWaitMicros bounds how long a compatible call waits for its result to
-// be delivered before returning.
-const resultWaitMicros = 500
 
 // emptyResult is the "" nim-sds passes for an empty success: static, never freed.
 var emptyResult = C.CString("")
@@ -96,15 +92,15 @@ var unwrapTexts = sync.Pool{New: func() any { return new([]byte) }}
 // content byte) out of the pool, so the pool never pins megabytes.
 const maxPooledUnwrapText = 64 << 10
 
-// postResult queues a result callback behind the events already queued and
-// returns its ticket. The dispatcher keeps the buffer alive after the callback,
-// among the manager's last SDSI_RING results.
-func (m *manager) postResult(r *result) C.uint64_t {
+// postResult queues a result callback behind the events already queued. The
+// dispatcher keeps the buffer alive after the callback, among the manager's
+// last SDSI_RING results.
+func (m *manager) postResult(r *result) {
 	keep := 1
 	if r.msg == unsafe.Pointer(emptyResult) {
 		keep = 0
 	}
-	return C.sdsi_post_sds_result(m.d, r.cb, r.ud, r.ret, (*C.char)(r.msg), C.size_t(r.n), C.int(keep))
+	C.sdsi_post_sds_result(m.d, r.cb, r.ud, r.ret, (*C.char)(r.msg), C.size_t(r.n), C.int(keep))
 }
 
 // postEvents queues a compatible manager's events as nim-sds's JSON, for the
@@ -129,7 +125,7 @@ func (c *compatState) provideHint(m *manager, id string) []byte {
 	cid := c.hintIDBuf.str(0, id)
 	var hint *C.char
 	var n C.size_t
-	C.libsds_call_sds_hint(C.uintptr_t(m.handle), cb, cid.data, &hint, &n, ud)
+	C.sdsi_call_sds_hint(C.uintptr_t(m.handle), cb, cid.data, &hint, &n, ud)
 	if hint == nil {
 		return nil
 	}
@@ -138,9 +134,9 @@ func (c *compatState) provideHint(m *manager, id string) []byte {
 }
 
 // compatManager resolves ctx for one Sds* call; it is nil (and release a no-op)
-// if ctx is not a live compatible manager.
-func compatManager(ctx C.uintptr_t) *manager {
-	m, err := acquire(uint64(ctx))
+// if ctx is not a live compatible manager. room is acquire's.
+func compatManager(ctx C.uintptr_t, room bool) *manager {
+	m, err := acquire(uint64(ctx), room)
 	if err != nil {
 		return nil
 	}
@@ -183,7 +179,7 @@ func callNow(cb C.SdsCallBack, ud C.uintptr_t, ret C.int, text string) C.int {
 			i = j
 		}
 	}
-	C.libsds_call_sds(cb, ret, syncCStrings[i], C.size_t(len(syncTexts[i])), ud)
+	C.sdsi_call_sds(cb, ret, syncCStrings[i], C.size_t(len(syncTexts[i])), ud)
 	return ret
 }
 
@@ -208,7 +204,7 @@ func libsdsgo_compat_new(cb C.SdsCallBack, ud C.uintptr_t) (ctx C.uintptr_t) {
 		}
 	}()
 	if cb == nil {
-		C.libsds_print_missing_callback()
+		C.sdsi_print_missing_callback()
 		return 0
 	}
 	m, err := newManager(settings{config: engine.DefaultConfig()}, true)
@@ -223,18 +219,21 @@ func libsdsgo_compat_new(cb C.SdsCallBack, ud C.uintptr_t) (ctx C.uintptr_t) {
 //export libsdsgo_compat_set_event_callback
 func libsdsgo_compat_set_event_callback(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t) {
 	defer func() { _ = recover() }()
-	m := compatManager(ctx)
+	m := compatManager(ctx, false)
 	if m == nil {
 		return
 	}
-	defer m.release()
-	C.sdsi_set_sds_event_cb(m.d, cb, ud)
+	d, token := m.d, C.sdsi_set_sds_event_cb(m.d, cb, ud)
+	m.release()
+	// Wait for the old callback's running call after releasing the manager:
+	// that callback may be cleaning it up.
+	C.sdsi_await_callback(d, token)
 }
 
 //export libsdsgo_compat_set_hint_provider
 func libsdsgo_compat_set_hint_provider(ctx C.uintptr_t, p C.SdsRetrievalHintProvider, ud C.uintptr_t) {
 	defer func() { _ = recover() }()
-	m := compatManager(ctx)
+	m := compatManager(ctx, false)
 	if m == nil {
 		return
 	}
@@ -242,6 +241,7 @@ func libsdsgo_compat_set_hint_provider(ctx C.uintptr_t, p C.SdsRetrievalHintProv
 	m.compat.mu.Lock()
 	m.compat.hintCB, m.compat.hintUD = p, ud
 	m.compat.mu.Unlock()
+	m.awaitHintCallouts()
 }
 
 // compatCall runs one Sds* request: context and callback checks, then op on
@@ -249,7 +249,7 @@ func libsdsgo_compat_set_hint_provider(ctx C.uintptr_t, p C.SdsRetrievalHintProv
 func compatCall(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, validate func() string,
 	op func(m *manager) (*result, error), opName string) (rc C.int) {
 	defer compatGuard(&rc, cb, ud)
-	m := compatManager(ctx)
+	m := compatManager(ctx, true)
 	if m == nil {
 		return invalidContext(cb, ud)
 	}
@@ -264,29 +264,13 @@ func compatCall(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, validate func
 		}
 	}
 	defer m.release()
-	C.sdsi_expect() // a sleeping worker wakes while op runs
-	// The events op causes and its result go to the worker in one batch.
-	C.sdsi_batch_begin(m.d)
-	batchOpen := true
-	defer func() {
-		if batchOpen { // op panicked: what it queued is still delivered
-			C.sdsi_batch_end(m.d)
-		}
-	}()
 	res, err := op(m)
 	if err != nil {
 		res = newResult(cb, ud, C.RET_ERR, []byte(nimcompat.ProcessingError(opName, err)))
 	} else if res == nil {
 		res = newResult(cb, ud, C.RET_OK, nil)
 	}
-	ticket := m.postResult(res)
-	C.sdsi_batch_end(m.d)
-	batchOpen = false
-	// Give the worker a moment to deliver the result before returning: a
-	// caller that waits for its callback then finds it done instead of going
-	// to sleep and being woken. Bounded, so a callback blocked on something
-	// the caller holds only delays it.
-	C.sdsi_wait_delivered(m.d, ticket, resultWaitMicros)
+	m.postResult(res) // it may be delivered before or after this returns
 	return C.RET_OK
 }
 
@@ -368,6 +352,8 @@ func libsdsgo_compat_reset(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t) C.
 //export libsdsgo_compat_start
 func libsdsgo_compat_start(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t) C.int {
 	return compatCall(ctx, cb, ud, nil, func(m *manager) (*result, error) {
+		m.life.Lock()
+		defer m.life.Unlock()
 		m.runner.Start() // idempotent; the first tick's events are queued before the result
 		return nil, nil
 	}, "START_PERIODIC_TASKS")

@@ -41,8 +41,8 @@ func destroyOnFailure(o *C.libsds_options) {
 	if o == nil || uintptr(o.size) < unsafe.Offsetof(o.persistence)+unsafe.Sizeof(o.persistence) {
 		return
 	}
-	if o.store_kind == C.LIBSDS_STORE_HOST && o.persistence != nil && o.persistence.version == C.LIBSDS_PERSISTENCE_VERSION {
-		C.libsds_call_destroy(0, o.persistence)
+	if o.store_kind == C.LIBSDS_STORE_HOST && o.persistence != nil && persistenceLayoutKnown(o.persistence) {
+		C.sdsi_call_destroy(0, o.persistence)
 	}
 }
 
@@ -57,9 +57,15 @@ func libsdsgo_free(h C.libsds_handle) (rc C.int) {
 }
 
 // nativeCall runs op on the native manager behind h, held for the call (free
-// waits for it), and maps op's error to a status.
+// waits for it), and maps op's error to a status. A call that may cause events
+// first waits for room in the manager's event queue (acquire).
 func nativeCall(h C.libsds_handle, op func(m *manager) error) C.int {
-	m, err := acquire(uint64(h))
+	return nativeCallRoom(h, true, op)
+}
+
+// nativeCallRoom is nativeCall; room says whether op may cause events.
+func nativeCallRoom(h C.libsds_handle, room bool, op func(m *manager) error) C.int {
+	m, err := acquire(uint64(h), room)
 	if err != nil {
 		return status(err)
 	}
@@ -73,17 +79,24 @@ func nativeCall(h C.libsds_handle, op func(m *manager) error) C.int {
 //export libsdsgo_set_event_handler
 func libsdsgo_set_event_handler(h C.libsds_handle, cb C.libsds_event_cb, ud C.uintptr_t) (rc C.int) {
 	defer guard(&rc)
-	return nativeCall(h, func(m *manager) error {
-		C.sdsi_set_event_cb(m.d, cb, ud)
+	var d *C.sdsi_dispatcher
+	var token C.uint64_t
+	rc = nativeCallRoom(h, false, func(m *manager) error {
+		d, token = m.d, C.sdsi_set_event_cb(m.d, cb, ud)
 		return nil
 	})
+	// Wait for the old handler's running callback after releasing the
+	// manager: that callback may be freeing it.
+	C.sdsi_await_callback(d, token)
+	return rc
 }
 
 //export libsdsgo_set_hint_provider
 func libsdsgo_set_hint_provider(h C.libsds_handle, p C.libsds_hint_provider, ud C.uintptr_t) (rc C.int) {
 	defer guard(&rc)
-	return nativeCall(h, func(m *manager) error {
+	return nativeCallRoom(h, false, func(m *manager) error {
 		m.hints.Store(&hintHandler{cb: p, ud: ud})
+		m.awaitHintCallouts()
 		return nil
 	})
 }
@@ -140,7 +153,7 @@ func libsdsgo_unwrap(h C.libsds_handle, data *C.uint8_t, n C.size_t, out **C.lib
 		*u = C.libsds_unwrapped{}
 		u.missing_deps = b.entries(res.MissingDeps)
 		u.missing_deps_len = C.size_t(len(res.MissingDeps))
-		u.content = C.libsds_buffer{data: b.bytes(res.Content), len: C.size_t(len(res.Content))}
+		u.content = C.libsds_bytes{data: b.bytes(res.Content), len: C.size_t(len(res.Content))}
 		u.channel_id = b.str(res.ChannelID)
 		u.message_id = b.str(res.MessageID)
 		*out = u
@@ -192,6 +205,8 @@ func libsdsgo_remove_channel(h C.libsds_handle, ch *C.char) (rc C.int) {
 func libsdsgo_start(h C.libsds_handle) (rc C.int) {
 	defer guard(&rc)
 	return nativeCall(h, func(m *manager) error {
+		m.life.Lock()
+		defer m.life.Unlock()
 		m.runner.Start()
 		return nil
 	})
@@ -200,7 +215,9 @@ func libsdsgo_start(h C.libsds_handle) (rc C.int) {
 //export libsdsgo_stop
 func libsdsgo_stop(h C.libsds_handle) (rc C.int) {
 	defer guard(&rc)
-	return nativeCall(h, func(m *manager) error {
+	return nativeCallRoom(h, false, func(m *manager) error {
+		m.life.Lock()
+		defer m.life.Unlock()
 		m.runner.Stop()
 		return nil
 	})

@@ -9,6 +9,11 @@ import "C"
 // its first maxHint bytes.
 const maxHint = 1 << 20
 
+// awaitHintCallouts returns once no hint provider call that started before it
+// is running: providers run under the engine's lock, which this takes (by
+// installing the same provider again).
+func (m *manager) awaitHintCallouts() { m.eng.SetHintProvider(m.provideHint) }
+
 // provideHint is the engine's HintProvider: it asks the host's native provider
 // (copying into a library buffer, asking again with a larger one if needed) or,
 // for a compatible manager, the nim-sds style provider.
@@ -24,7 +29,7 @@ func (m *manager) provideHint(id string) []byte {
 	capacity := 256
 	for attempt := 0; attempt < 2; attempt++ {
 		buf := m.scratch.grow(1, capacity)
-		n := int64(C.libsds_call_hint(C.uintptr_t(m.handle), h.cb, cid, (*C.uint8_t)(buf), C.size_t(capacity), h.ud))
+		n := int64(C.sdsi_call_hint(C.uintptr_t(m.handle), h.cb, cid, (*C.uint8_t)(buf), C.size_t(capacity), h.ud))
 		switch {
 		case n <= 0:
 			return nil

@@ -32,9 +32,9 @@ var managers = newRegistry[*manager]()
 type manager struct {
 	handle uint64
 	eng    *engine.Manager
-	// d delivers the manager's callbacks on its own C thread, in order:
-	// events (native structs or, for a compatible manager, nim-sds's JSON),
-	// and the compatible API's results (cdispatch.h).
+	// d delivers the manager's callbacks in order on the delivery pool's
+	// threads: events (native structs or, for a compatible manager, nim-sds's
+	// JSON), and the compatible API's results (cdispatch.c).
 	d      *C.sdsi_dispatcher
 	runner *scheduler.Runner
 	store  io.Closer    // closed after the engine at free; nil if none
@@ -44,6 +44,9 @@ type manager struct {
 	// free, which therefore waits for them; closed makes late arrivals fail.
 	calls  sync.RWMutex
 	closed atomic.Bool
+	// life serializes starting and stopping the runner: a Stop waiting for
+	// its loops must not see a concurrent Start add new ones.
+	life sync.Mutex
 
 	hints atomic.Pointer[hintHandler]
 	// scratch is C memory for the ids and hints passed to host callouts. The
@@ -83,13 +86,13 @@ func newManager(s settings, compat bool) (*manager, error) {
 		managers.release(m.handle)
 		return nil, err
 	}
-	if m.d = C.sdsi_dispatcher_start(); m.d == nil {
+	if m.d = C.sdsi_dispatcher_new(); m.d == nil {
 		if closer != nil {
 			_ = closer.Close()
 		}
 		m.scratch.free()
 		managers.release(m.handle)
-		return nil, fmt.Errorf("%w: cannot start a delivery thread", errInternal)
+		return nil, fmt.Errorf("%w: out of memory", errInternal)
 	}
 	eng, err := engine.New(engine.Options{
 		ParticipantID: s.participantID,
@@ -99,7 +102,7 @@ func newManager(s settings, compat bool) (*manager, error) {
 		HintProvider:  m.provideHint,
 	})
 	if err != nil {
-		C.sdsi_dispatcher_close(m.d, 1)
+		C.sdsi_dispatcher_close(m.d)
 		if closer != nil {
 			_ = closer.Close()
 		}
@@ -115,14 +118,10 @@ func newManager(s settings, compat bool) (*manager, error) {
 }
 
 // post hands a batch of events to the dispatcher, built as C data: a native
-// manager's as libsds_event structs, a compatible one's as nim-sds's JSON, in
-// one hand-over to the delivery pool. It runs under the engine's lock and
-// never blocks.
+// manager's as libsds_event structs, a compatible one's as nim-sds's JSON. It
+// runs under the engine's lock and never blocks (backpressure waits happen in
+// acquire, before the lock).
 func (m *manager) post(evs []engine.Event) {
-	if len(evs) > 1 {
-		C.sdsi_batch_begin(m.d)
-		defer C.sdsi_batch_end(m.d)
-	}
 	if m.compat != nil {
 		m.compat.postEvents(m, evs)
 		return
@@ -134,48 +133,50 @@ func (m *manager) post(evs []engine.Event) {
 }
 
 // acquire finds the live manager behind h for one API call; release must be
-// called when the call is done.
-func acquire(h uint64) (*manager, error) {
+// called when the call is done. With room, a call that may cause events
+// first waits while the manager's queue of undelivered events is full
+// (backpressure, cdispatch.h); free wakes it with engine.ErrClosed.
+func acquire(h uint64, room bool) (*manager, error) {
 	m, ok := managers.get(h)
 	if !ok {
 		return nil, fmt.Errorf("%w: %#x", errBadHandle, h)
 	}
 	// Only free takes calls exclusively, and it marks the manager closed
-	// first: a failed TryRLock means it is being freed. Never wait here — the
-	// caller may be an event callback that free is itself waiting for.
+	// first: a failed TryRLock means it is being freed. Never wait for the
+	// lock — the caller may be an event callback that free is waiting for.
 	if !m.calls.TryRLock() {
-		return nil, fmt.Errorf("%w: %#x is being freed", errBadHandle, h)
+		return nil, fmt.Errorf("%w: %#x is being freed", engine.ErrClosed, h)
 	}
-	if m.closed.Load() {
+	if m.closed.Load() || (room && C.sdsi_wait_room(m.d) != 0) {
 		m.calls.RUnlock()
-		return nil, fmt.Errorf("%w: %#x", errBadHandle, h)
+		return nil, fmt.Errorf("%w: %#x is being freed", engine.ErrClosed, h)
 	}
 	return m, nil
 }
 
 func (m *manager) release() { m.calls.RUnlock() }
 
-// free tears the manager down: no new call finds it, calls in progress finish,
-// periodic work stops, then the engine and the store are closed. Queued
-// callbacks are delivered first, and last (may be nil, a compatible result)
-// after them. Called from inside one of the manager's callbacks it cannot wait
-// for the dispatcher: a native manager then drops what is still queued
-// (libsds_free promises no callback after it returns), a compatible one
-// delivers it after the current callback returns (every accepted call gets its
-// one result, and cleanup's own callback comes last).
+// free tears the manager down: no new call finds it, calls waiting for room
+// give up, calls in progress finish, periodic work stops, then the engine and
+// the store are closed. A native manager's undelivered events are dropped
+// (the callback running, if any, is the last); a compatible manager's are
+// delivered, then last (may be nil: cleanup's own result) — every accepted
+// call gets its one result. cdispatch.c says when the close waits.
 func (m *manager) free(last *result) error {
 	if _, ok := managers.remove(m.handle); !ok {
 		return fmt.Errorf("%w: %#x", errBadHandle, m.handle)
 	}
 	m.closed.Store(true)
+	C.sdsi_dispatcher_closing(m.d, C.int(boolInt(m.compat == nil)))
 	m.calls.Lock()
 	defer m.calls.Unlock()
+	m.life.Lock()
 	m.runner.Stop()
+	m.life.Unlock()
 	if last != nil {
 		m.postResult(last)
 	}
-	discard := m.compat == nil && C.sdsi_in_dispatcher(m.d) != 0
-	C.sdsi_dispatcher_close(m.d, C.int(boolInt(discard)))
+	C.sdsi_dispatcher_close(m.d)
 	m.d = nil
 	_ = m.eng.Close()
 	m.scratch.free()

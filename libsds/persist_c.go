@@ -27,14 +27,21 @@ type hostStore struct {
 	closed bool
 }
 
+// persistenceLayoutKnown reports whether p.version names a layout this library
+// can read: the first layout's 1, or a size covering every field this library
+// knows (a newer host's larger struct: the fields beyond are not read).
+func persistenceLayoutKnown(p *C.libsds_persistence) bool {
+	return p.version == C.LIBSDS_PERSISTENCE_VERSION || uintptr(p.version) >= unsafe.Sizeof(*p)
+}
+
 // newHostStore validates and copies the vtable.
 func newHostStore(m *manager, p *C.libsds_persistence) (*hostStore, error) {
-	if p.version != C.LIBSDS_PERSISTENCE_VERSION {
-		return nil, fmt.Errorf("%w: persistence.version is %d, this library speaks %d",
-			errInvalidArg, p.version, C.LIBSDS_PERSISTENCE_VERSION)
+	if !persistenceLayoutKnown(p) {
+		return nil, fmt.Errorf("%w: persistence.version is %d: neither %d nor a size of at least %d",
+			errInvalidArg, p.version, C.LIBSDS_PERSISTENCE_VERSION, unsafe.Sizeof(*p))
 	}
-	if C.libsds_persistence_complete(p) == 0 {
-		C.libsds_call_destroy(0, p) // the struct is well-formed: its destroy is safe to call
+	if C.sdsi_persistence_complete(p) == 0 {
+		C.sdsi_call_destroy(0, p) // the struct is well-formed: its destroy is safe to call
 		return nil, fmt.Errorf("%w: a required persistence method is NULL", errInvalidArg)
 	}
 	nTx := 0
@@ -44,7 +51,7 @@ func newHostStore(m *manager, p *C.libsds_persistence) (*hostStore, error) {
 		}
 	}
 	if nTx != 0 && nTx != 3 {
-		C.libsds_call_destroy(0, p)
+		C.sdsi_call_destroy(0, p)
 		return nil, fmt.Errorf("%w: set all of persistence begin, commit and rollback, or none", errInvalidArg)
 	}
 	vt := (*C.libsds_persistence)(C.malloc(C.size_t(unsafe.Sizeof(*p))))
@@ -85,7 +92,7 @@ func (h *hostStore) call(slot C.int, name, ch, id string, rec []byte, n int64, l
 		// pointer-free Go memory, read by C during the call only
 		prec = (*C.uint8_t)(unsafe.Pointer(&rec[0]))
 	}
-	rc := C.libsds_call_persist(C.uintptr_t(h.m.handle), h.vt, slot, cch, cid, prec, C.size_t(len(rec)),
+	rc := C.sdsi_call_persist(C.uintptr_t(h.m.handle), h.vt, slot, cch, cid, prec, C.size_t(len(rec)),
 		C.int64_t(n), loader)
 	if rc != 0 {
 		return fmt.Errorf("host persistence %s returned %d (%s)", name, int(rc), C.GoString(C.libsds_status_str(rc)))
@@ -95,74 +102,74 @@ func (h *hostStore) call(slot C.int, name, ch, id string, rec []byte, n int64, l
 
 // SaveLamport implements store.Store.
 func (h *hostStore) SaveLamport(ch string, l int64) error {
-	return h.call(C.LIBSDS_P_SAVE_LAMPORT, "save_lamport", ch, "", nil, l, nil)
+	return h.call(C.SDSI_P_SAVE_LAMPORT, "save_lamport", ch, "", nil, l, nil)
 }
 
 // AppendLogEntry implements store.Store.
 func (h *hostStore) AppendLogEntry(ch, id string, r []byte) error {
-	return h.call(C.LIBSDS_P_APPEND_LOG, "append_log_entry", ch, id, r, 0, nil)
+	return h.call(C.SDSI_P_APPEND_LOG, "append_log_entry", ch, id, r, 0, nil)
 }
 
 // RemoveLogEntry implements store.Store.
 func (h *hostStore) RemoveLogEntry(ch, id string) error {
-	return h.call(C.LIBSDS_P_REMOVE_LOG, "remove_log_entry", ch, id, nil, 0, nil)
+	return h.call(C.SDSI_P_REMOVE_LOG, "remove_log_entry", ch, id, nil, 0, nil)
 }
 
 // SetRetrievalHint implements store.Store.
 func (h *hostStore) SetRetrievalHint(id string, hint []byte) error {
-	return h.call(C.LIBSDS_P_SET_HINT, "set_retrieval_hint", "", id, hint, 0, nil)
+	return h.call(C.SDSI_P_SET_HINT, "set_retrieval_hint", "", id, hint, 0, nil)
 }
 
 // SaveOutgoing implements store.Store.
 func (h *hostStore) SaveOutgoing(ch, id string, r []byte) error {
-	return h.call(C.LIBSDS_P_SAVE_OUTGOING, "save_outgoing", ch, id, r, 0, nil)
+	return h.call(C.SDSI_P_SAVE_OUTGOING, "save_outgoing", ch, id, r, 0, nil)
 }
 
 // RemoveOutgoing implements store.Store.
 func (h *hostStore) RemoveOutgoing(ch, id string) error {
-	return h.call(C.LIBSDS_P_REMOVE_OUTGOING, "remove_outgoing", ch, id, nil, 0, nil)
+	return h.call(C.SDSI_P_REMOVE_OUTGOING, "remove_outgoing", ch, id, nil, 0, nil)
 }
 
 // SaveIncoming implements store.Store.
 func (h *hostStore) SaveIncoming(ch, id string, r []byte) error {
-	return h.call(C.LIBSDS_P_SAVE_INCOMING, "save_incoming", ch, id, r, 0, nil)
+	return h.call(C.SDSI_P_SAVE_INCOMING, "save_incoming", ch, id, r, 0, nil)
 }
 
 // RemoveIncoming implements store.Store.
 func (h *hostStore) RemoveIncoming(ch, id string) error {
-	return h.call(C.LIBSDS_P_REMOVE_INCOMING, "remove_incoming", ch, id, nil, 0, nil)
+	return h.call(C.SDSI_P_REMOVE_INCOMING, "remove_incoming", ch, id, nil, 0, nil)
 }
 
 // SaveOutgoingRepair implements store.Store.
 func (h *hostStore) SaveOutgoingRepair(ch, id string, r []byte) error {
-	return h.call(C.LIBSDS_P_SAVE_OUT_REPAIR, "save_outgoing_repair", ch, id, r, 0, nil)
+	return h.call(C.SDSI_P_SAVE_OUT_REPAIR, "save_outgoing_repair", ch, id, r, 0, nil)
 }
 
 // RemoveOutgoingRepair implements store.Store.
 func (h *hostStore) RemoveOutgoingRepair(ch, id string) error {
-	return h.call(C.LIBSDS_P_REMOVE_OUT_REPAIR, "remove_outgoing_repair", ch, id, nil, 0, nil)
+	return h.call(C.SDSI_P_REMOVE_OUT_REPAIR, "remove_outgoing_repair", ch, id, nil, 0, nil)
 }
 
 // SaveIncomingRepair implements store.Store.
 func (h *hostStore) SaveIncomingRepair(ch, id string, r []byte) error {
-	return h.call(C.LIBSDS_P_SAVE_IN_REPAIR, "save_incoming_repair", ch, id, r, 0, nil)
+	return h.call(C.SDSI_P_SAVE_IN_REPAIR, "save_incoming_repair", ch, id, r, 0, nil)
 }
 
 // RemoveIncomingRepair implements store.Store.
 func (h *hostStore) RemoveIncomingRepair(ch, id string) error {
-	return h.call(C.LIBSDS_P_REMOVE_IN_REPAIR, "remove_incoming_repair", ch, id, nil, 0, nil)
+	return h.call(C.SDSI_P_REMOVE_IN_REPAIR, "remove_incoming_repair", ch, id, nil, 0, nil)
 }
 
 // DropChannel implements store.Store.
 func (h *hostStore) DropChannel(ch string) error {
-	return h.call(C.LIBSDS_P_DROP_CHANNEL, "drop_channel", ch, "", nil, 0, nil)
+	return h.call(C.SDSI_P_DROP_CHANNEL, "drop_channel", ch, "", nil, 0, nil)
 }
 
 // LoadAllForChannel implements store.Store: the host hands records to a loader.
 func (h *hostStore) LoadAllForChannel(ch string) (*store.Snapshot, error) {
 	l := &loader{snap: &store.Snapshot{}}
 	err := withLoader(l, func(cl *C.libsds_loader) error {
-		return h.call(C.LIBSDS_P_LOAD, "load_all_for_channel", ch, "", nil, 0, cl)
+		return h.call(C.SDSI_P_LOAD, "load_all_for_channel", ch, "", nil, 0, cl)
 	})
 	if err == nil && l.err != nil {
 		err = l.err
@@ -179,7 +186,7 @@ func (h *hostStore) Close() error {
 		return nil
 	}
 	h.closed = true
-	C.libsds_call_destroy(C.uintptr_t(h.m.handle), h.vt)
+	C.sdsi_call_destroy(C.uintptr_t(h.m.handle), h.vt)
 	C.free(unsafe.Pointer(h.vt))
 	return nil
 }
@@ -187,14 +194,14 @@ func (h *hostStore) Close() error {
 type txMethods struct{ h *hostStore }
 
 // Begin implements store.Transactional.
-func (t txMethods) Begin() error { return t.h.call(C.LIBSDS_P_BEGIN, "begin", "", "", nil, 0, nil) }
+func (t txMethods) Begin() error { return t.h.call(C.SDSI_P_BEGIN, "begin", "", "", nil, 0, nil) }
 
 // Commit implements store.Transactional.
-func (t txMethods) Commit() error { return t.h.call(C.LIBSDS_P_COMMIT, "commit", "", "", nil, 0, nil) }
+func (t txMethods) Commit() error { return t.h.call(C.SDSI_P_COMMIT, "commit", "", "", nil, 0, nil) }
 
 // Rollback implements store.Transactional.
 func (t txMethods) Rollback() error {
-	return t.h.call(C.LIBSDS_P_ROLLBACK, "rollback", "", "", nil, 0, nil)
+	return t.h.call(C.SDSI_P_ROLLBACK, "rollback", "", "", nil, 0, nil)
 }
 
 type listMethod struct{ h *hostStore }
@@ -203,7 +210,7 @@ type listMethod struct{ h *hostStore }
 func (l listMethod) ListChannels() ([]string, error) {
 	ld := &loader{listing: true}
 	err := withLoader(ld, func(cl *C.libsds_loader) error {
-		return l.h.call(C.LIBSDS_P_LIST, "list_channels", "", "", nil, 0, cl)
+		return l.h.call(C.SDSI_P_LIST, "list_channels", "", "", nil, 0, cl)
 	})
 	if err == nil {
 		err = ld.err
@@ -231,7 +238,7 @@ func withLoader(l *loader, f func(*C.libsds_loader) error) error {
 	if cl == nil {
 		panic("libsds: out of memory")
 	}
-	cl.magic = C.LIBSDS_LOADER_MAGIC
+	cl.magic = C.SDSI_LOADER_MAGIC
 	key := uintptr(unsafe.Pointer(cl))
 	liveLoaders.Store(key, l)
 	defer func() {

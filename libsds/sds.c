@@ -123,6 +123,12 @@ void libsds_buffer_free(libsds_buffer *buffer) {
   buffer->len = 0;
 }
 
+void libsds_options_init(libsds_options *options) {
+  if (!options) return;
+  static const libsds_options defaults = LIBSDS_OPTIONS_INIT;
+  *options = defaults;
+}
+
 /* An unwrap result is one allocation: the struct, its entries and strings. */
 void libsds_unwrapped_free(libsds_unwrapped *result) { free(result); }
 

@@ -1,10 +1,13 @@
 /*
- * trampolines.h — the only place libsds calls host function pointers. cgo
- * cannot call a C function pointer directly, so each kind gets a static inline
- * caller. Included by the cgo preambles; not installed.
+ * trampolines.h — static inline callers for the host function pointers that
+ * Go code calls (cgo cannot call a C function pointer directly): hint
+ * providers, persistence methods and the compatible API's synchronous
+ * results, with the re-entry guard around the first two. Event and
+ * asynchronous result callbacks are called by the delivery threads in
+ * cdispatch.c. Included by the cgo preambles; not installed.
  */
-#ifndef LIBSDS_TRAMPOLINES_H
-#define LIBSDS_TRAMPOLINES_H
+#ifndef SDSI_TRAMPOLINES_H
+#define SDSI_TRAMPOLINES_H
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,7 +26,7 @@
 extern __thread uintptr_t sdsi_callouts[SDSI_CALLOUT_DEPTH];
 extern __thread unsigned sdsi_callout_depth;
 
-#define LIBSDS_CALLOUT(owner, expr)                                          \
+#define SDSI_CALLOUT(owner, expr)                                          \
   do {                                                                       \
     unsigned sdsi_d = sdsi_callout_depth;                                    \
     if (sdsi_d < SDSI_CALLOUT_DEPTH) sdsi_callouts[sdsi_d] = (owner);        \
@@ -45,70 +48,66 @@ static inline int sdsi_in_callout(uintptr_t h) {
 
 /* Host user_data travels through Go as uintptr_t: never as a Go pointer type,
    which the Go garbage collector would inspect. */
-static inline void libsds_call_event(libsds_event_cb cb, const libsds_event *ev, uintptr_t ud) {
-  cb(ev, (void *)ud);
-}
-
-static inline int64_t libsds_call_hint(uintptr_t owner, libsds_hint_provider p, libsds_str id, uint8_t *buf,
+static inline int64_t sdsi_call_hint(uintptr_t owner, libsds_hint_provider p, libsds_str id, uint8_t *buf,
                                        size_t len, uintptr_t ud) {
   int64_t n;
-  LIBSDS_CALLOUT(owner, n = p(id, buf, len, (void *)ud));
+  SDSI_CALLOUT(owner, n = p(id, buf, len, (void *)ud));
   return n;
 }
 
 /* Persistence methods, by slot. */
 enum {
-  LIBSDS_P_SAVE_LAMPORT, LIBSDS_P_APPEND_LOG, LIBSDS_P_REMOVE_LOG, LIBSDS_P_SET_HINT,
-  LIBSDS_P_SAVE_OUTGOING, LIBSDS_P_REMOVE_OUTGOING, LIBSDS_P_SAVE_INCOMING, LIBSDS_P_REMOVE_INCOMING,
-  LIBSDS_P_SAVE_OUT_REPAIR, LIBSDS_P_REMOVE_OUT_REPAIR, LIBSDS_P_SAVE_IN_REPAIR, LIBSDS_P_REMOVE_IN_REPAIR,
-  LIBSDS_P_DROP_CHANNEL, LIBSDS_P_LOAD, LIBSDS_P_BEGIN, LIBSDS_P_COMMIT, LIBSDS_P_ROLLBACK, LIBSDS_P_LIST
+  SDSI_P_SAVE_LAMPORT, SDSI_P_APPEND_LOG, SDSI_P_REMOVE_LOG, SDSI_P_SET_HINT,
+  SDSI_P_SAVE_OUTGOING, SDSI_P_REMOVE_OUTGOING, SDSI_P_SAVE_INCOMING, SDSI_P_REMOVE_INCOMING,
+  SDSI_P_SAVE_OUT_REPAIR, SDSI_P_REMOVE_OUT_REPAIR, SDSI_P_SAVE_IN_REPAIR, SDSI_P_REMOVE_IN_REPAIR,
+  SDSI_P_DROP_CHANNEL, SDSI_P_LOAD, SDSI_P_BEGIN, SDSI_P_COMMIT, SDSI_P_ROLLBACK, SDSI_P_LIST
 };
 
-static inline int libsds_persist_slot(const libsds_persistence *p, int slot, libsds_str ch, libsds_str id,
+static inline int sdsi_persist_slot(const libsds_persistence *p, int slot, libsds_str ch, libsds_str id,
                                      const uint8_t *rec, size_t len, int64_t n, libsds_loader *loader) {
   void *ud = p->user_data;
   switch (slot) {
-  case LIBSDS_P_SAVE_LAMPORT: return p->save_lamport(ud, ch, n);
-  case LIBSDS_P_APPEND_LOG: return p->append_log_entry(ud, ch, id, rec, len);
-  case LIBSDS_P_REMOVE_LOG: return p->remove_log_entry(ud, ch, id);
-  case LIBSDS_P_SET_HINT: return p->set_retrieval_hint(ud, id, rec, len);
-  case LIBSDS_P_SAVE_OUTGOING: return p->save_outgoing(ud, ch, id, rec, len);
-  case LIBSDS_P_REMOVE_OUTGOING: return p->remove_outgoing(ud, ch, id);
-  case LIBSDS_P_SAVE_INCOMING: return p->save_incoming(ud, ch, id, rec, len);
-  case LIBSDS_P_REMOVE_INCOMING: return p->remove_incoming(ud, ch, id);
-  case LIBSDS_P_SAVE_OUT_REPAIR: return p->save_outgoing_repair(ud, ch, id, rec, len);
-  case LIBSDS_P_REMOVE_OUT_REPAIR: return p->remove_outgoing_repair(ud, ch, id);
-  case LIBSDS_P_SAVE_IN_REPAIR: return p->save_incoming_repair(ud, ch, id, rec, len);
-  case LIBSDS_P_REMOVE_IN_REPAIR: return p->remove_incoming_repair(ud, ch, id);
-  case LIBSDS_P_DROP_CHANNEL: return p->drop_channel(ud, ch);
-  case LIBSDS_P_LOAD: return p->load_all_for_channel(ud, ch, loader);
-  case LIBSDS_P_BEGIN: return p->begin(ud);
-  case LIBSDS_P_COMMIT: return p->commit(ud);
-  case LIBSDS_P_ROLLBACK: return p->rollback(ud);
-  case LIBSDS_P_LIST: return p->list_channels(ud, loader);
+  case SDSI_P_SAVE_LAMPORT: return p->save_lamport(ud, ch, n);
+  case SDSI_P_APPEND_LOG: return p->append_log_entry(ud, ch, id, rec, len);
+  case SDSI_P_REMOVE_LOG: return p->remove_log_entry(ud, ch, id);
+  case SDSI_P_SET_HINT: return p->set_retrieval_hint(ud, id, rec, len);
+  case SDSI_P_SAVE_OUTGOING: return p->save_outgoing(ud, ch, id, rec, len);
+  case SDSI_P_REMOVE_OUTGOING: return p->remove_outgoing(ud, ch, id);
+  case SDSI_P_SAVE_INCOMING: return p->save_incoming(ud, ch, id, rec, len);
+  case SDSI_P_REMOVE_INCOMING: return p->remove_incoming(ud, ch, id);
+  case SDSI_P_SAVE_OUT_REPAIR: return p->save_outgoing_repair(ud, ch, id, rec, len);
+  case SDSI_P_REMOVE_OUT_REPAIR: return p->remove_outgoing_repair(ud, ch, id);
+  case SDSI_P_SAVE_IN_REPAIR: return p->save_incoming_repair(ud, ch, id, rec, len);
+  case SDSI_P_REMOVE_IN_REPAIR: return p->remove_incoming_repair(ud, ch, id);
+  case SDSI_P_DROP_CHANNEL: return p->drop_channel(ud, ch);
+  case SDSI_P_LOAD: return p->load_all_for_channel(ud, ch, loader);
+  case SDSI_P_BEGIN: return p->begin(ud);
+  case SDSI_P_COMMIT: return p->commit(ud);
+  case SDSI_P_ROLLBACK: return p->rollback(ud);
+  case SDSI_P_LIST: return p->list_channels(ud, loader);
   }
   return LIBSDS_ERR_INTERNAL;
 }
 
 /* Calls one persistence method, by slot, with the arguments that slot takes. */
-static inline int libsds_call_persist(uintptr_t owner, const libsds_persistence *p, int slot, libsds_str ch,
+static inline int sdsi_call_persist(uintptr_t owner, const libsds_persistence *p, int slot, libsds_str ch,
                                       libsds_str id, const uint8_t *rec, size_t len, int64_t n,
                                       libsds_loader *loader) {
   int rc;
-  LIBSDS_CALLOUT(owner, rc = libsds_persist_slot(p, slot, ch, id, rec, len, n, loader));
+  SDSI_CALLOUT(owner, rc = sdsi_persist_slot(p, slot, ch, id, rec, len, n, loader));
   return rc;
 }
 
 /* Non-zero if every required method is set. */
-static inline int libsds_persistence_complete(const libsds_persistence *p) {
+static inline int sdsi_persistence_complete(const libsds_persistence *p) {
   return p->save_lamport && p->append_log_entry && p->remove_log_entry && p->set_retrieval_hint &&
          p->save_outgoing && p->remove_outgoing && p->save_incoming && p->remove_incoming &&
          p->save_outgoing_repair && p->remove_outgoing_repair && p->save_incoming_repair &&
          p->remove_incoming_repair && p->drop_channel && p->load_all_for_channel;
 }
 
-static inline void libsds_call_destroy(uintptr_t owner, const libsds_persistence *p) {
-  if (p->destroy) LIBSDS_CALLOUT(owner, p->destroy(p->user_data));
+static inline void sdsi_call_destroy(uintptr_t owner, const libsds_persistence *p) {
+  if (p->destroy) SDSI_CALLOUT(owner, p->destroy(p->user_data));
 }
 
 /* The loader handed to load_all_for_channel and list_channels: its address
@@ -117,17 +116,17 @@ static inline void libsds_call_destroy(uintptr_t owner, const libsds_persistence
 struct libsds_loader {
   uint64_t magic;
 };
-#define LIBSDS_LOADER_MAGIC 0x6c6f616465722173ull
+#define SDSI_LOADER_MAGIC 0x6c6f616465722173ull
 
 /* --- nim-sds compatible API ---------------------------------------------- */
 
-static inline void libsds_call_sds(SdsCallBack cb, int ret, const char *msg, size_t len, uintptr_t ud) {
+static inline void sdsi_call_sds(SdsCallBack cb, int ret, const char *msg, size_t len, uintptr_t ud) {
   cb(ret, msg, len, (void *)ud);
 }
 
-static inline void libsds_call_sds_hint(uintptr_t owner, SdsRetrievalHintProvider p, const char *id, char **hint,
+static inline void sdsi_call_sds_hint(uintptr_t owner, SdsRetrievalHintProvider p, const char *id, char **hint,
                                         size_t *len, uintptr_t ud) {
-  LIBSDS_CALLOUT(owner, p(id, hint, len, (void *)ud));
+  SDSI_CALLOUT(owner, p(id, hint, len, (void *)ud));
 }
 
 /* --- thread-local detail of the last failure (libsds_last_error) -------- */

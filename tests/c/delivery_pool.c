@@ -8,7 +8,8 @@
      host threads drive eight managers and callbacks take their time;
    - the extra threads the chain needed exit once idle, and 200 managers do
      not need 200 threads (Linux: counted in /proc/self/task).
-   `make test-c` also runs it with LIBSDS_DISPATCH_LINGER_US=0. */
+   Delivery is awaited with a fence: a LIBSDS_TASK_SYNC run queues a
+   PERIODIC_SYNC event behind everything queued before it. */
 #include "testnative.h"
 
 #include <semaphore.h>
@@ -84,7 +85,11 @@ typedef struct {
   int next;        /* the sequence number the next MESSAGE_READY must carry */
   int out_of_order;
   int ready;
+  int synced; /* PERIODIC_SYNC seen: the fence */
 } serial_mgr;
+
+static pthread_mutex_t fence_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fence_cv = PTHREAD_COND_INITIALIZER;
 
 static serial_mgr serial[MANAGERS];
 
@@ -98,7 +103,12 @@ static void on_serial_event(const libsds_event *e, void *ud) {
     if (seq != m->next) m->out_of_order++;
     m->next = seq + 1;
     m->ready++;
-    if (seq % 7 == 0) tu_sleep_ms(1); /* a slow handler now and then */
+    if (seq % 7 == 0) tu_sleep_ms(1); /* not synchronisation: a slow handler now and then */
+  } else if (e->type == LIBSDS_EVENT_PERIODIC_SYNC) {
+    pthread_mutex_lock(&fence_mu);
+    m->synced = 1;
+    pthread_cond_broadcast(&fence_cv);
+    pthread_mutex_unlock(&fence_mu);
   }
   __atomic_sub_fetch(&m->inside, 1, __ATOMIC_ACQ_REL);
 }
@@ -142,7 +152,16 @@ static void test_serial_and_ordered_per_manager(void) {
     pthread_create(&threads[t], NULL, drive, &drivers[t]);
   }
   for (int t = 0; t < DRIVERS; t++) pthread_join(threads[t], NULL);
-  /* libsds_free delivers what is queued before it returns. */
+  /* libsds_free drops what is still queued: wait for each manager's fence. */
+  for (int i = 0; i < MANAGERS; i++) CHECK_EQ_INT(libsds_run_tasks(serial[i].h, LIBSDS_TASK_SYNC), LIBSDS_OK);
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 30;
+  pthread_mutex_lock(&fence_mu);
+  for (int i = 0; i < MANAGERS; i++)
+    while (!serial[i].synced && pthread_cond_timedwait(&fence_cv, &fence_mu, &deadline) != ETIMEDOUT) {
+    }
+  pthread_mutex_unlock(&fence_mu);
   for (int i = 0; i < MANAGERS; i++) CHECK_EQ_INT(libsds_free(serial[i].h), LIBSDS_OK);
   for (int t = 0; t < DRIVERS; t++) CHECK_EQ_INT(libsds_free(drivers[t].sender), LIBSDS_OK);
   for (int i = 0; i < MANAGERS; i++) {
@@ -216,7 +235,6 @@ static void test_managers_share_threads(void) {
 #endif
 
 int main(void) {
-  /* Start the pool (one manager makes its first thread) and let it settle. */
   libsds_handle first = memory_manager("first", 0, 0);
 #ifdef __linux__
   int before_chain = thread_count();

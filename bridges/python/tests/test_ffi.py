@@ -21,6 +21,7 @@ INCLUDE = os.path.normpath(os.path.join(HERE, "..", "..", "..", "include"))
 STRUCTS = {
     "libsds_str": _ffi.Str,
     "libsds_buffer": _ffi.Buffer,
+    "libsds_bytes": _ffi.Bytes,
     "libsds_history_entry": _ffi.HistoryEntry,
     "libsds_options": _ffi.Options,
     "libsds_persistence": _ffi.Persistence,

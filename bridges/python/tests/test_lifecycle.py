@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import unittest
 import warnings
 from typing import Callable
@@ -113,6 +114,37 @@ class ImportTest(unittest.TestCase):
         d = os.path.dirname(os.path.abspath(sds.LIBRARY_PATH))
         r = _run_python("import sds; print('OK', sds.LIBRARY_PATH)", {"SDS_LIBRARY_PATH": d})
         self.assertIn("OK", r.stdout, r.stderr)
+
+
+class ExitTest(unittest.TestCase):
+    def test_exit_with_open_managers_and_a_backlog_does_not_hang(self) -> None:
+        # Four managers left open, each with a slow handler and a backlog of
+        # events that would take minutes to deliver: closing them at exit drops
+        # the backlog, so the interpreter exits promptly.
+        code = """
+            import threading, time
+            import sds
+            entered = threading.Semaphore(0)
+            def slow(event):
+                entered.release()
+                time.sleep(0.05)  # not synchronisation: a handler that falls behind
+            managers = []
+            for i in range(4):
+                m = sds.ReliabilityManager(participant_id=f"p{i}")
+                m.set_event_handler(slow)
+                for _ in range(1000):
+                    m.run_tasks(sync=True)
+                managers.append(m)
+            for _ in range(4):
+                entered.acquire()  # every manager's handler is busy
+            print("BACKLOG", flush=True)
+            """
+        t0 = time.monotonic()
+        r = _run_python(code, {})
+        elapsed = time.monotonic() - t0
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("BACKLOG", r.stdout)
+        self.assertLess(elapsed, 20.0, "delivering the backlog would take 4 x 50 s")
 
 
 class CloseTest(ManagerTest):

@@ -87,6 +87,12 @@ class Buffer(Structure):
     _fields_ = [("data", c_void_p), ("len", c_size_t)]
 
 
+class Bytes(Structure):
+    """libsds_bytes: a borrowed view into a result block (never freed alone)."""
+
+    _fields_ = [("data", c_void_p), ("len", c_size_t)]
+
+
 class HistoryEntry(Structure):
     """libsds_history_entry."""
 
@@ -193,7 +199,7 @@ class Unwrapped(Structure):
     """libsds_unwrapped."""
 
     _fields_ = [
-        ("content", Buffer),
+        ("content", Bytes),
         ("channel_id", Str),
         ("missing_deps", POINTER(HistoryEntry)),
         ("missing_deps_len", c_size_t),
@@ -264,6 +270,7 @@ _PROTOTYPES: tuple[tuple[str, Any, list[Any]], ...] = (
     ("libsds_status_str", c_char_p, [c_int]),
     ("libsds_last_error", c_char_p, []),
     ("libsds_buffer_free", None, [BufferP]),
+    ("libsds_options_init", None, [c_void_p]),
     ("libsds_loader_set_lamport", c_int, [c_void_p, c_int64]),
     ("libsds_loader_add_record", c_int, [c_void_p, c_uint32, c_char_p, c_size_t]),
     ("libsds_loader_add_channel", c_int, [c_void_p, c_char_p, c_size_t]),
@@ -541,6 +548,21 @@ _NULL_HINT_PROVIDER = HINT_PROVIDER()
 # ---------------------------------------------------------------------------
 
 
+# Room beyond this module's libsds_options for a newer library's fields, which
+# libsds_options_init also fills; the library reads no field beyond o.size.
+_OPTIONS_SLACK = 512
+
+
+def _new_options() -> Options:
+    """A libsds_options with the library's defaults and size (libsds_options_init)."""
+    buf = (ctypes.c_uint8 * (ctypes.sizeof(Options) + _OPTIONS_SLACK))()
+    lib.libsds_options_init(buf)
+    o = Options.from_buffer(buf)
+    if o.size > len(buf):
+        raise RuntimeError(f"sds: {library_path} has a libsds_options of {o.size} bytes; upgrade the Python package")
+    return o
+
+
 def new_manager(
     participant_id: bytes | None,
     config_set: int,
@@ -552,8 +574,7 @@ def new_manager(
     persistence: Persistence | None = None,
 ) -> int:
     """libsds_new; returns the handle."""
-    o = Options()
-    o.size = ctypes.sizeof(Options)
+    o = _new_options()
     o.store_kind = store_kind
     o.participant_id = participant_id
     o.config_set = config_set

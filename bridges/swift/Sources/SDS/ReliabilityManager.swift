@@ -308,10 +308,8 @@ public final class ReliabilityManager: @unchecked Sendable {
 // MARK: - libsds_new
 
 private func newManagerHandle(participantID: SdsID?, config: Config, storage: Storage) throws(SdsError) -> libsds_handle {
-    var o = libsds_options() // zeroed: every field at its default, as LIBSDS_OPTIONS_INIT
-    // sizeof(libsds_options) is the stride (the size with tail padding), not
-    // MemoryLayout.size, which leaves the padding out.
-    o.size = UInt32(MemoryLayout<libsds_options>.stride)
+    var o = libsds_options()
+    libsds_options_init(&o) // the defaults and the size, as LIBSDS_OPTIONS_INIT
     try config.apply(to: &o)
 
     var pid: [CChar]? = nil
