@@ -9,15 +9,19 @@ or anywhere after `pip install ./bridges/python` (or the wheel `make wheel` buil
 from __future__ import annotations
 
 import sys
+import threading
 
 import sds
 
 view: list[str] = []  # bob's chat view: one line per MESSAGE_READY
+both_shown = threading.Event()
 
 
 def on_event(ev: sds.Event) -> None:  # runs on a library thread, one event at a time
     if ev.type is sds.EventType.MESSAGE_READY and ev.content is not None:
         view.append(f"{ev.message_id_str}: {ev.content.decode()}")
+        if len(view) == 2:
+            both_shown.set()
 
 
 def main() -> int:
@@ -29,7 +33,7 @@ def main() -> int:
         waiting = bob.unwrap(answer)  # the network delivers the answer first
         print(f"{waiting.message_id_str} waits for {len(waiting.missing_deps)} message(s)")
         bob.unwrap(question)
-    # leaving the block closed bob, which delivers his pending events first
+        both_shown.wait(timeout=10)  # events arrive on a library thread; close drops undelivered ones
 
     print("\n".join(view))
     return 0 if view == ["q1: lunch?", "a1: at noon"] else 1

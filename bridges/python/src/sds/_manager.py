@@ -155,12 +155,15 @@ class ReliabilityManager:
         return self._participant_id
 
     def close(self) -> None:
-        """Stops the periodic tasks, delivers the events already queued, closes
-        the store (its data stays on disk) and releases the manager. No handler
-        or provider of this manager runs after it returns. Safe to call twice.
+        """Stops the periodic tasks, discards the events not yet delivered,
+        closes the store (its data stays on disk) and releases the manager. No
+        handler or provider of this manager runs after it returns. Safe to call
+        twice. To have every event of earlier calls delivered first, wait for
+        them: events are ordered, so a ``PERIODIC_SYNC`` event asked for with
+        ``run_tasks(sync=True)`` arrives after all of them.
 
-        Called from inside this manager's event handler, it returns at once and
-        events still queued are discarded (the library's rule).
+        Called from inside this manager's event handler, it returns once that
+        handler is the last one running (the library's rule).
 
         Raises:
             ReentrantCallError: called from this manager's hint provider (the

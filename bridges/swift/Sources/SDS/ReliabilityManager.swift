@@ -117,7 +117,7 @@ public final class ReliabilityManager: @unchecked Sendable {
         locked { handle == 0 }
     }
 
-    /// Stops the periodic tasks, delivers the events already queued, closes
+    /// Stops the periodic tasks, discards the events not yet delivered, closes
     /// the store (its data stays on disk) and releases the manager
     /// (`libsds_free`); then finishes ``events``. No callback of this manager
     /// runs after it returns. Calling it again does nothing. Every other method
