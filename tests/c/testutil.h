@@ -1,7 +1,8 @@
 /* Shared helpers for the C tests in tests/c: assertions that report the file
    and line, a waitable result slot for the compatible API's asynchronous
    callbacks, and time helpers. Each test is one program; `make test-c` builds it
-   against include/ and build/libsds.so with AddressSanitizer and runs it.
+   against include/ and build/asan/libsds.so (the library itself built with
+   AddressSanitizer and UBSan) with AddressSanitizer and runs it.
    More shared helpers, each header including this one: testwire.h (reading and
    writing SDS wire messages), testevents.h (the native event recorder),
    testnative.h (native manager, wrap/unwrap and temp-directory helpers),
