@@ -72,8 +72,7 @@ class SqliteTest(ManagerTest):
             one.unwrap(m1)
             evs = r1.wait(2)
             self.assertEqual([e.message_id for e in evs], [b"m2", b"m1"])
-            sleep_ms(30)
-            self.assertEqual(r2.count(), 0)
+            self.assertEqual(r2.fence(two), 0)
             self.assertEqual(history_ids(two.wrap(b"t", "t1", "ch")), [b"m1", b"m2"])
         # Both live in one SQLite file.
         con = sqlite3.connect(self.path)
