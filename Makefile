@@ -100,9 +100,14 @@ uninstall: ## remove what install installed
 
 test: test-go test-fuzz headercheck symbols test-install test-c test-tsan test-crash test-trace test-python test-demo ## every test: Go (-race), fuzz, header, symbols, install, C (ASan, TSan), crash, trace, Python, demo
 
-test-go: ## Go tests with the race detector
+# libsds's own Go tests run twice: under the race detector (with ./...), and
+# with the library's C under AddressSanitizer + UBSan (libsds/sanitize_asan.go).
+# A Go test binary exits without LeakSanitizer's check; the C tests check leaks.
+test-go: ## Go tests with the race detector; libsds's Go tests again with its C under ASan+UBSan
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(GO) test -tags "$(GOTAGS) libsds_asan" -count=1 ./libsds
 
 test-fuzz: ## fuzz the wire decoder and the remote-filter parser ($(FUZZTIME) each)
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./core/wire
