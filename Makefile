@@ -59,14 +59,19 @@ SQLITE_CFLAGS := -std=gnu99 -O2 -fPIC -DSQLITE_ENABLE_RTREE -DSQLITE_THREADSAFE=
 GO_SOURCES := $(shell find core libsds internal -name '*.go' -not -name '*_test.go') go.mod go.sum
 C_SOURCES  := $(wildcard libsds/*.c libsds/*.h include/*.h) libsds/libsds.map libsds/exports.txt
 
+# The C tests run against the library built with its own C code (sds.c,
+# cdispatch.c, cgo's stubs) under AddressSanitizer and UndefinedBehaviorSanitizer
+# ($(BUILD)/asan); the concurrency and lifecycle tests also run against a
+# ThreadSanitizer build ($(BUILD)/tsan). See "Sanitizer builds" below.
 CFLAGS_TEST := -std=c99 -O1 -g -Wall -Wextra -Werror -Iinclude -fsanitize=address -fno-omit-frame-pointer
-LDFLAGS_TEST := -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds -lpthread
+LDFLAGS_TEST := -L$(BUILD)/asan -Wl,-rpath,$(CURDIR)/$(BUILD)/asan -lsds -lpthread
 # Go's runtime keeps memory for the life of the process; LeakSanitizer checks
 # our C tests, the Go heap is not C heap.
-ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/c/lsan.supp
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/c/lsan.supp \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: all lib install uninstall test test-go test-fuzz test-c test-crash test-trace test-python headercheck symbols \
-        bench bench-go bench-c demo test-demo demo-readme clean help test-examples wheel test-wheel
+.PHONY: all lib lib-asan lib-tsan install uninstall test test-go test-fuzz test-c test-tsan test-crash test-trace test-python \
+        headercheck symbols bench bench-go bench-c demo test-demo demo-readme clean help test-examples wheel test-wheel
 
 all: lib $(BUILD)/sdsctl ## build build/libsds.so, build/libsds.pc and build/sdsctl (default)
 
@@ -91,6 +96,22 @@ $(BUILD)/$(LIBFILE): $(GO_SOURCES) $(C_SOURCES) VERSION $(SQLITE_LIB)
 $(BUILD)/sdsctl: $(GO_SOURCES) $(shell find cmd -name '*.go' -not -name '*_test.go') $(SQLITE_LIB)
 	@mkdir -p $(BUILD)
 	$(GOCMD) build -trimpath $(GOTAGS_FLAG) -o $@ ./cmd/sdsctl
+
+# Sanitizer builds: the build tag libsds_asan or libsds_tsan adds the
+# sanitizer's #cgo flags to package libsds only (libsds/sanitize_*.go), so
+# its C is instrumented while the Go runtime's and SQLite's C are not (and
+# the bundled SQLite is not compiled again).
+SAN_LIBS := $(BUILD)/asan/$(LIBFILE) $(BUILD)/tsan/$(LIBFILE)
+
+$(SAN_LIBS): $(BUILD)/%/$(LIBFILE): $(GO_SOURCES) $(C_SOURCES) VERSION $(SQLITE_LIB)
+	@mkdir -p $(BUILD)/$*
+	$(GOCMD) build -buildmode=c-shared -trimpath -tags "$(GOTAGS) libsds_$*" \
+	  -ldflags "-X main.version=$(VERSION) -extldflags '$(LINKFLAGS)'" -o $@ ./libsds
+	@rm -f $(BUILD)/$*/$(basename $(LIBFILE)).h $(BUILD)/$*/libsds.so.h
+	ln -sf $(LIBFILE) $(BUILD)/$*/$(LIBLINK)
+
+lib-asan: $(BUILD)/asan/$(LIBFILE) ## build/asan/libsds.so: the library's C under AddressSanitizer + UBSan
+lib-tsan: $(BUILD)/tsan/$(LIBFILE) ## build/tsan/libsds.so: the library's C under ThreadSanitizer
 
 $(BUILD)/libsds.pc: libsds.pc.in VERSION
 	@mkdir -p $(BUILD)
@@ -122,11 +143,16 @@ uninstall: ## remove what install installed
 	  $(DESTDIR)$(PREFIX)/include/sds.h $(DESTDIR)$(PREFIX)/include/libsds.h \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsds.pc $(DESTDIR)$(PREFIX)/bin/sdsctl
 
-test: test-go test-fuzz headercheck symbols test-install test-c test-crash test-trace test-python test-demo test-examples test-wheel ## every test: Go (-race), fuzz, header, symbols, install, C (ASan), crash, trace, Python (+ mypy, wheel), demo, examples
+test: test-go test-fuzz headercheck symbols test-install test-c test-tsan test-crash test-trace test-python test-demo test-examples test-wheel ## every test: Go (-race), fuzz, header, symbols, install, C (ASan, TSan), crash, trace, Python (+ mypy, wheel), demo, examples
 
-test-go: $(SQLITE_LIB) ## Go tests with the race detector
+# libsds's own Go tests run twice: under the race detector (with ./...), and
+# with the library's C under AddressSanitizer + UBSan (libsds/sanitize_asan.go).
+# A Go test binary exits without LeakSanitizer's check; the C tests check leaks.
+test-go: $(SQLITE_LIB) ## Go tests with the race detector; libsds's Go tests again with its C under ASan+UBSan
 	$(GOCMD) vet $(GOTAGS_FLAG) ./...
 	$(GOCMD) test -race -count=1 $(GOTAGS_FLAG) ./...
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(GOCMD) test -tags "$(GOTAGS) libsds_asan" -count=1 ./libsds
 
 test-fuzz: $(SQLITE_LIB) ## fuzz the wire decoder and the remote-filter parser ($(FUZZTIME) and 10s)
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./core/wire
@@ -145,7 +171,7 @@ symbols: lib ## the library exports exactly tests/abi/exports.txt
 
 C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(filter-out tests/c/headercheck.c,$(wildcard tests/c/*.c)))
 
-$(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) include/sds.h include/libsds.h $(BUILD)/$(LIBFILE)
+$(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) include/sds.h include/libsds.h $(BUILD)/asan/$(LIBFILE)
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_TEST) $< -o $@ $(LDFLAGS_TEST)
 
@@ -153,10 +179,25 @@ $(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) include/sds.h include/libs
 C_TESTS_ONE_CPU := $(BUILD)/tests/delivery_pool $(BUILD)/tests/compat_ordering $(BUILD)/tests/compat_concurrency \
                    $(BUILD)/tests/native_lifecycle $(BUILD)/tests/native_backpressure $(BUILD)/tests/compat_lifecycle
 
-test-c: lib $(C_TESTS) ## C tests against build/libsds.so, under AddressSanitizer
+test-c: $(C_TESTS) ## C tests against build/asan/libsds.so, under AddressSanitizer and UBSan
 	@failed=""; for t in $(C_TESTS); do echo "== $$t"; $(ASAN_ENV) $$t || failed="$$failed $$t"; done; \
 	  if command -v taskset >/dev/null; then for t in $(C_TESTS_ONE_CPU); do echo "== $$t (one CPU)"; \
 	    $(ASAN_ENV) taskset -c 0 $$t || failed="$$failed $$t(one-cpu)"; done; fi; \
+	  if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
+
+# The concurrency and lifecycle tests, built with ThreadSanitizer and run
+# against the TSan library. tests/c/tsan.supp says what each suppression is for.
+TSAN_TESTS := native_concurrency compat_concurrency compat_cleanup_race compat_cleanup_in_callback \
+  delivery_pool native_reentry compat_reentry compat_ordering native_events
+TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/c/tsan.supp"
+
+$(BUILD)/tsan/tests/%: tests/c/%.c $(wildcard tests/c/*.h) include/sds.h include/libsds.h $(BUILD)/tsan/$(LIBFILE)
+	@mkdir -p $(BUILD)/tsan/tests
+	$(CC) -std=c99 -O1 -g -Wall -Wextra -Werror -Iinclude -fsanitize=thread -fno-omit-frame-pointer $< -o $@ \
+	  -L$(BUILD)/tsan -Wl,-rpath,$(CURDIR)/$(BUILD)/tsan -lsds -lpthread
+
+test-tsan: $(addprefix $(BUILD)/tsan/tests/,$(TSAN_TESTS)) ## concurrency and lifecycle C tests against build/tsan/libsds.so, under ThreadSanitizer
+	@failed=""; for t in $^; do echo "== $$t (TSan)"; $(TSAN_ENV) $$t || failed="$$failed $$t"; done; \
 	  if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
 $(BUILD)/tests/crash_child: tests/crash/crash_child.c include/sds.h $(BUILD)/$(LIBFILE)

@@ -22,11 +22,14 @@ var (
 	errInternal    = errors.New("internal error")
 )
 
-// statusTable is the one place Go errors become C statuses.
+// statusTable is the one place Go errors become C statuses; the first match
+// wins. A store failure wraps whatever the store returned (which may wrap
+// anything, errInvalidArg from a loader included), so ErrStore comes first.
 var statusTable = []struct {
 	err    error
 	status C.int
 }{
+	{engine.ErrStore, C.LIBSDS_ERR_STORE},
 	{errBadHandle, C.LIBSDS_ERR_BAD_HANDLE},
 	{errReentrant, C.LIBSDS_ERR_REENTRANT},
 	{errUnsupported, C.LIBSDS_ERR_UNSUPPORTED},
@@ -38,7 +41,6 @@ var statusTable = []struct {
 	{engine.ErrDeserialization, C.LIBSDS_ERR_DECODE},
 	{engine.ErrUnknownChannel, C.LIBSDS_ERR_UNKNOWN_CHANNEL},
 	{engine.ErrTooManyChannels, C.LIBSDS_ERR_TOO_MANY_CHANNELS},
-	{engine.ErrStore, C.LIBSDS_ERR_STORE},
 	{engine.ErrClosed, C.LIBSDS_ERR_CLOSED},
 }
 

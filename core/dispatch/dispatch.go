@@ -98,21 +98,6 @@ func (q *Queue) Flush() {
 // function running (if any) has returned.
 func (q *Queue) Done() <-chan struct{} { return q.done }
 
-// CloseLater stops accepting posts without discarding anything: what is queued
-// is still delivered, in order, and the dispatcher then exits. From any other
-// goroutine it waits for that, like Close; from inside a posted function it
-// returns at once and the rest is delivered after that function returns.
-func (q *Queue) CloseLater() {
-	inside := q.InDispatcher()
-	q.mu.Lock()
-	q.closed = true
-	q.mu.Unlock()
-	q.unpark()
-	if !inside {
-		<-q.done
-	}
-}
-
 // Close stops accepting posts. From any other goroutine it runs everything
 // already queued and returns when the dispatcher has exited. From inside a posted
 // function it cannot wait for itself: it discards what is still queued and

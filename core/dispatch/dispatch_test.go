@@ -54,25 +54,6 @@ func TestConcurrentPostersKeepPerPosterOrder(t *testing.T) {
 	q.Close()
 }
 
-func TestCloseLaterFromInsideDeliversTheRest(t *testing.T) {
-	q := dispatch.New()
-	var order []int
-	gate := make(chan struct{}) // holds the first item until all four are queued
-	q.Post(func() {
-		<-gate
-		order = append(order, 1)
-		q.CloseLater() // returns at once
-		order = append(order, 2)
-		require.False(t, q.Post(func() { order = append(order, 99) }), "closed to new posts")
-	})
-	q.Post(func() { order = append(order, 3) })
-	q.Post(func() { order = append(order, 4) })
-	close(gate)
-	<-q.Done()
-	require.Equal(t, []int{1, 2, 3, 4}, order)
-	q.CloseLater() // idempotent, from outside
-}
-
 func TestCloseFromInsideDiscardsRestAndDoesNotDeadlock(t *testing.T) {
 	q := dispatch.New()
 	var after atomic.Int32

@@ -147,10 +147,10 @@ func (m *Manager) load(id string) (*channel, error) {
 	}
 	snap, err := m.store.LoadAllForChannel(id)
 	if err != nil {
-		return nil, fmt.Errorf("%w: loading channel %q: %v", ErrStore, id, err)
+		return nil, fmt.Errorf("%w: loading channel %q: %w", ErrStore, id, err)
 	}
 	if err := c.restore(snap, m.cfg.MaxMessageHistory); err != nil {
-		return nil, fmt.Errorf("%w: loading channel %q: %v", ErrStore, id, err)
+		return nil, fmt.Errorf("%w: loading channel %q: %w", ErrStore, id, err)
 	}
 	return c, nil
 }

@@ -94,7 +94,7 @@ func New(opts Options) (*Manager, error) {
 	if lister, ok := m.store.(store.ChannelLister); ok {
 		ids, err := lister.ListChannels()
 		if err != nil {
-			return nil, fmt.Errorf("%w: listing channels: %v", ErrStore, err)
+			return nil, fmt.Errorf("%w: listing channels: %w", ErrStore, err)
 		}
 		for _, id := range ids {
 			m.stale[id] = struct{}{}
@@ -188,7 +188,7 @@ func (m *Manager) finish(err error) error {
 			delete(m.channels, id)
 			m.stale[id] = struct{}{}
 		}
-		err = fmt.Errorf("%w: %v", ErrStore, o.failed)
+		err = fmt.Errorf("%w: %w", ErrStore, o.failed)
 	} else if len(o.events) > 0 {
 		m.sink.Deliver(o.events)
 	}

@@ -1,6 +1,7 @@
 // Package scheduler runs a manager's periodic work on timers: the buffer sweep,
 // the sync notification and the SDS-R repair sweep. Protocol time comes from the
-// manager's clock; this package only decides when to call, with real timers.
+// manager's clock; this package only decides when to call, with real timers
+// (or, in tests, tickers the test drives: NewWithTicker).
 package scheduler
 
 import (
@@ -30,11 +31,32 @@ func IntervalsOf(cfg engine.Config) Intervals {
 	return Intervals{BufferSweep: cfg.BufferSweepInterval, Sync: cfg.SyncInterval, RepairSweep: cfg.RepairSweepInterval}
 }
 
+// Ticker paces one task's loop: a tick on C runs the task once.
+type Ticker interface {
+	// C delivers the ticks.
+	C() <-chan time.Time
+	// Stop ends the ticks; the loop calls it when it exits.
+	Stop()
+}
+
+// TickerFunc makes the ticker of a loop that runs every interval.
+type TickerFunc func(every time.Duration) Ticker
+
+// timeTicker is a Ticker on a *time.Ticker.
+type timeTicker struct{ t *time.Ticker }
+
+func (t timeTicker) C() <-chan time.Time { return t.t.C }
+func (t timeTicker) Stop()               { t.t.Stop() }
+
+// TimeTicker is the TickerFunc of real time: a *time.Ticker.
+func TimeTicker(every time.Duration) Ticker { return timeTicker{time.NewTicker(every)} }
+
 // Runner calls the tasks periodically between Start and Stop.
 type Runner struct {
 	tasks     Tasks
 	intervals Intervals
 	onError   func(error)
+	newTicker TickerFunc
 
 	mu      sync.Mutex
 	stop    chan struct{}
@@ -44,10 +66,16 @@ type Runner struct {
 // New returns a stopped runner. onError (may be nil) receives the errors the
 // tasks return, from the runner's goroutines; it must not call Stop.
 func New(t Tasks, iv Intervals, onError func(error)) *Runner {
+	return NewWithTicker(t, iv, onError, TimeTicker)
+}
+
+// NewWithTicker is New with the loops paced by tickers from newTicker instead
+// of real time, so that a test can tick them itself.
+func NewWithTicker(t Tasks, iv Intervals, onError func(error), newTicker TickerFunc) *Runner {
 	if onError == nil {
 		onError = func(error) {}
 	}
-	return &Runner{tasks: t, intervals: iv, onError: onError}
+	return &Runner{tasks: t, intervals: iv, onError: onError, newTicker: newTicker}
 }
 
 // Start runs each task once, synchronously (as nim-sds's loops run their first
@@ -73,7 +101,7 @@ func (r *Runner) Start() bool {
 			continue
 		}
 		r.stopped.Add(1)
-		go r.loop(job.run, job.every, stop)
+		go r.loop(job.run, r.newTicker(job.every), stop)
 	}
 	return true
 }
@@ -90,15 +118,14 @@ func (r *Runner) call(run func() error) bool {
 	return true
 }
 
-func (r *Runner) loop(run func() error, every time.Duration, stop chan struct{}) {
+func (r *Runner) loop(run func() error, t Ticker, stop chan struct{}) {
 	defer r.stopped.Done()
-	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			return
-		case <-t.C:
+		case <-t.C():
 			if !r.call(run) {
 				return
 			}

@@ -3,6 +3,7 @@ package sds
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,15 +135,26 @@ func TestHintProviderReentrant(t *testing.T) {
 	for _, e := range inner {
 		require.ErrorIs(t, e, ErrReentrantCall)
 	}
-	// other goroutines are not mistaken for the provider
-	other := make(chan error, 100)
+	// other goroutines are not mistaken for the provider: the provider waits
+	// for another goroutine's call, which completes while it runs (bad input
+	// is refused before the manager's lock is taken)
+	var others []error
 	rm.RegisterCallbacks(EventCallbacks{RetrievalHintProvider: func(id MessageID) []byte {
+		other := make(chan error, 1)
 		go func() { _, err := rm.UnwrapReceivedMessage([]byte{0xff}); other <- err }()
-		time.Sleep(10 * time.Millisecond)
+		select {
+		case err := <-other:
+			others = append(others, err) // providers run one at a time
+		case <-time.After(5 * time.Second):
+			others = append(others, errors.New("another goroutine's call did not return while the provider ran"))
+		}
 		return nil
 	}})
 	wrap(t, rm, "3", "m3", "c")
-	require.ErrorIs(t, <-other, ErrDeserialization)
+	require.NotEmpty(t, others)
+	for _, err := range others {
+		require.ErrorIs(t, err, ErrDeserialization)
+	}
 }
 
 func TestDuplicates(t *testing.T) {
@@ -178,7 +190,7 @@ func TestCallbacksAsyncAndOrdered(t *testing.T) {
 			onCaller.Add(1)
 		}
 		got = append(got, id) // no lock: handlers never overlap
-		time.Sleep(time.Microsecond)
+		runtime.Gosched()     // let an overlapping handler, if any, run now
 		running.Add(-1)
 	}})
 	const n = 200
@@ -267,7 +279,11 @@ func TestCleanupDrainsThenStops(t *testing.T) {
 	var returned atomic.Bool
 	var late, delivered atomic.Int32
 	b.RegisterCallbacks(EventCallbacks{OnMessageReady: func(MessageID, string) {
-		time.Sleep(time.Millisecond) // keep a backlog
+		// The first handler holds the queue until Cleanup has begun, so every
+		// later event is still queued when it does.
+		for delivered.Load() == 0 && !b.closed.Load() {
+			runtime.Gosched()
+		}
 		if returned.Load() {
 			late.Add(1)
 		}
@@ -277,10 +293,15 @@ func TestCleanupDrainsThenStops(t *testing.T) {
 	for i := range n {
 		unwrap(t, b, wrap(t, a, "x", fmt.Sprintf("m%d", i), "c"))
 	}
-	require.NoError(t, b.Cleanup())
+	within(t, 5*time.Second, func() { require.NoError(t, b.Cleanup()) })
 	returned.Store(true)
-	time.Sleep(20 * time.Millisecond)
 	require.EqualValues(t, n, delivered.Load())
+	// the fence: the dispatcher has exited, so no handler can run any more
+	select {
+	case <-b.queue.Done():
+	default:
+		t.Fatal("the dispatcher still runs after Cleanup returned")
+	}
 	require.Zero(t, late.Load())
 }
 

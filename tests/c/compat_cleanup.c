@@ -80,7 +80,7 @@ static void check_dead(void *ctx) {
     CHECK_EQ_INT(r.calls, 1); /* synchronous */
     CHECK_EQ_INT(r.ret, RET_ERR);
     CHECK_STR(r.msg, invalid_text);
-    tu_sleep_ms(10);
+    tu_sleep_ms(10); /* not synchronisation: no fence exists for an invalid ctx; the window for a wrong second callback */
     CHECK_EQ_INT(r.calls, 1);
     tu_result_destroy(&r);
   }
@@ -137,7 +137,7 @@ int main(void) {
   CHECK_EQ_INT(count('E', &tag_ev), 8);
 
   /* nothing more after the cleanup callback, periodic tasks included */
-  tu_sleep_ms(200);
+  tu_sleep_ms(200); /* not synchronisation: no fence exists once a manager is cleaned up (ctx is gone), so a late callback is given this long to show */
   pthread_mutex_lock(&log_mu);
   CHECK_EQ_INT(log_n, at_cleanup);
   pthread_mutex_unlock(&log_mu);
@@ -198,7 +198,7 @@ int main(void) {
   CHECK_EQ_INT(SdsCleanupReliabilityManager(quick, tu_result_cb, &cc), RET_OK);
   CHECK(tu_wait(&cr, 1));
   CHECK(tu_wait(&cc, 1));
-  tu_sleep_ms(20);
+  tu_sleep_ms(20); /* not synchronisation: no fence exists once a manager is cleaned up (ctx is gone), so a late callback is given this long to show */
   CHECK_EQ_INT(cr.calls, 1);
   CHECK_EQ_INT(cr.ret, RET_OK);
   CHECK_EQ_INT(cc.calls, 1);
@@ -215,7 +215,7 @@ int main(void) {
   CHECK(tu_wait(&e2, 1));
   CHECK_EQ_INT(e1.ret, RET_OK);
   CHECK_EQ_INT(e2.ret, RET_OK);
-  tu_sleep_ms(20);
+  tu_sleep_ms(20); /* not synchronisation: no fence exists once a manager is cleaned up (ctx is gone), so a late callback is given this long to show */
   CHECK_EQ_INT(e1.calls, 1);
   CHECK_EQ_INT(e2.calls, 1);
   tu_result_destroy(&e1);

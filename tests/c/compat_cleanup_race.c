@@ -101,7 +101,7 @@ static void *worker(void *arg) {
 static void *second_cleaner(void *arg) {
   (void)arg;
   for (int m = 0; m < MANAGERS; m++) {
-    tu_sleep_ms(10);
+    tu_sleep_ms(10); /* not synchronisation: spreads the cleanups over the workers' calls */
     cleanup_rc[m][1] = SdsCleanupReliabilityManager(mgrs[m], cleanup_cb, &ctags[m][1]);
   }
   return NULL;
@@ -128,7 +128,7 @@ int main(void) {
   for (int t = 0; t < THREADS; t++) pthread_create(&th[t], NULL, worker, (void *)(intptr_t)t);
   pthread_create(&sc, NULL, second_cleaner, NULL);
   for (int m = 0; m < MANAGERS; m++) {
-    tu_sleep_ms(10);
+    tu_sleep_ms(10); /* not synchronisation: spreads the cleanups over the workers' calls */
     cleanup_rc[m][0] = SdsCleanupReliabilityManager(mgrs[m], cleanup_cb, &ctags[m][0]);
   }
   for (int t = 0; t < THREADS; t++) pthread_join(th[t], NULL);
@@ -148,7 +148,7 @@ int main(void) {
   while (total < ok + err)
     if (pthread_cond_timedwait(&cv, &mu, &deadline) == ETIMEDOUT) break;
   pthread_mutex_unlock(&mu);
-  tu_sleep_ms(100);
+  tu_sleep_ms(100); /* not synchronisation: no fence exists once a manager is cleaned up (ctx is gone), so a late callback is given this long to show */
 
   pthread_mutex_lock(&mu);
   int lost = 0, late = 0, bad_err = 0, other_rc = 0;

@@ -15,7 +15,7 @@
 
 /* After a call that failed validation: rc RET_ERR, exactly one callback,
    already made, on this thread, with RET_ERR and text. */
-static void expect_sync(const char *what, int rc, rec *x, const char *text) {
+static void expect_sync(void *ctx, const char *what, int rc, rec *x, const char *text) {
   pthread_mutex_lock(&x->r.mu);
   int calls = x->r.calls;
   pthread_mutex_unlock(&x->r.mu);
@@ -28,14 +28,14 @@ static void expect_sync(const char *what, int rc, rec *x, const char *text) {
     CHECK_EQ_INT(x->r.len, strlen(text));
     CHECK(pthread_equal(x->thr, pthread_self()));
   }
-  tu_sleep_ms(10);
+  compat_fence(ctx); /* no second callback later */
   CHECK_EQ_INT(x->r.calls, 1);
   tu_result_destroy(&x->r);
 }
 
 /* After a call that fails in processing: RET_OK, then one callback from a
    library thread with RET_ERR and text. */
-static void expect_async(const char *what, int rc, rec *x, const char *text) {
+static void expect_async(void *ctx, const char *what, int rc, rec *x, const char *text) {
   if (rc != RET_OK) fprintf(stderr, "%s: rc=%d\n", what, rc);
   CHECK_EQ_INT(rc, RET_OK);
   if (rc == RET_OK) {
@@ -46,7 +46,7 @@ static void expect_async(const char *what, int rc, rec *x, const char *text) {
     CHECK_STR(x->r.msg, text);
     CHECK_EQ_INT(x->r.len, strlen(text));
     CHECK(!pthread_equal(x->thr, pthread_self()));
-    tu_sleep_ms(10);
+    compat_fence(ctx); /* no second callback later */
     CHECK_EQ_INT(x->r.calls, 1);
   }
   tu_result_destroy(&x->r);
@@ -61,32 +61,32 @@ static void test_validation(void *a) {
   rec x;
   char *ids[] = {"x1"};
   /* wrap */
-  expect_sync("wrap NULL message, len 5", SdsWrapOutgoingMessage(a, NULL, 5, "err3", "c1", rec_cb, fresh(&x)), &x,
+  expect_sync(a, "wrap NULL message, len 5", SdsWrapOutgoingMessage(a, NULL, 5, "err3", "c1", rec_cb, fresh(&x)), &x,
               "libsds error: message pointer is NULL but length > 0");
-  expect_sync("wrap NULL id", SdsWrapOutgoingMessage(a, "x", 1, NULL, "c1", rec_cb, fresh(&x)), &x,
+  expect_sync(a, "wrap NULL id", SdsWrapOutgoingMessage(a, "x", 1, NULL, "c1", rec_cb, fresh(&x)), &x,
               "libsds error: message ID pointer is NULL");
-  expect_sync("wrap NULL channel", SdsWrapOutgoingMessage(a, "x", 1, "err5", NULL, rec_cb, fresh(&x)), &x,
+  expect_sync(a, "wrap NULL channel", SdsWrapOutgoingMessage(a, "x", 1, "err5", NULL, rec_cb, fresh(&x)), &x,
               "libsds error: channel ID pointer is NULL");
-  expect_sync("wrap empty channel", SdsWrapOutgoingMessage(a, "x", 1, "err4", "", rec_cb, fresh(&x)), &x,
+  expect_sync(a, "wrap empty channel", SdsWrapOutgoingMessage(a, "x", 1, "err4", "", rec_cb, fresh(&x)), &x,
               "libsds error: channel ID is empty string");
   /* nim's order: message, id, channel, empty channel */
-  expect_sync("wrap all bad", SdsWrapOutgoingMessage(a, NULL, 5, NULL, NULL, rec_cb, fresh(&x)), &x,
+  expect_sync(a, "wrap all bad", SdsWrapOutgoingMessage(a, NULL, 5, NULL, NULL, rec_cb, fresh(&x)), &x,
               "libsds error: message pointer is NULL but length > 0");
-  expect_sync("wrap id and channel bad", SdsWrapOutgoingMessage(a, "x", 1, NULL, "", rec_cb, fresh(&x)), &x,
+  expect_sync(a, "wrap id and channel bad", SdsWrapOutgoingMessage(a, "x", 1, NULL, "", rec_cb, fresh(&x)), &x,
               "libsds error: message ID pointer is NULL");
   /* unwrap */
-  expect_sync("unwrap NULL, len 4", SdsUnwrapReceivedMessage(a, NULL, 4, rec_cb, fresh(&x)), &x,
+  expect_sync(a, "unwrap NULL, len 4", SdsUnwrapReceivedMessage(a, NULL, 4, rec_cb, fresh(&x)), &x,
               "libsds error: message pointer is NULL but length > 0");
   /* mark */
-  expect_sync("mark NULL ids, count 1", SdsMarkDependenciesMet(a, NULL, 1, "c3", rec_cb, fresh(&x)), &x,
+  expect_sync(a, "mark NULL ids, count 1", SdsMarkDependenciesMet(a, NULL, 1, "c3", rec_cb, fresh(&x)), &x,
               "libsds error: MessageIDs pointer is NULL but count > 0");
-  expect_sync("mark NULL channel", SdsMarkDependenciesMet(a, ids, 1, NULL, rec_cb, fresh(&x)), &x,
+  expect_sync(a, "mark NULL channel", SdsMarkDependenciesMet(a, ids, 1, NULL, rec_cb, fresh(&x)), &x,
               "libsds error: channel ID pointer is NULL");
-  expect_sync("mark empty channel", SdsMarkDependenciesMet(a, ids, 1, "", rec_cb, fresh(&x)), &x,
+  expect_sync(a, "mark empty channel", SdsMarkDependenciesMet(a, ids, 1, "", rec_cb, fresh(&x)), &x,
               "libsds error: channel ID is empty string");
-  expect_sync("mark NULL ids and channel", SdsMarkDependenciesMet(a, NULL, 2, NULL, rec_cb, fresh(&x)), &x,
+  expect_sync(a, "mark NULL ids and channel", SdsMarkDependenciesMet(a, NULL, 2, NULL, rec_cb, fresh(&x)), &x,
               "libsds error: MessageIDs pointer is NULL but count > 0");
-  expect_sync("mark count 0, NULL channel", SdsMarkDependenciesMet(a, NULL, 0, NULL, rec_cb, fresh(&x)), &x,
+  expect_sync(a, "mark count 0, NULL channel", SdsMarkDependenciesMet(a, NULL, 0, NULL, rec_cb, fresh(&x)), &x,
               "libsds error: channel ID pointer is NULL");
 
   /* none of the rejected wraps happened: the next wrap has no causal history
@@ -105,15 +105,15 @@ static void test_processing(void *a, void *b) {
   rec x;
   char *ids[] = {"x1"};
   /* wrap: empty content, with a pointer and with NULL */
-  expect_async("wrap empty", SdsWrapOutgoingMessage(a, "", 0, "err1", "c1", rec_cb, fresh(&x)), &x,
+  expect_async(a, "wrap empty", SdsWrapOutgoingMessage(a, "", 0, "err1", "c1", rec_cb, fresh(&x)), &x,
                PREFIX "WRAP_MESSAGE request: reInvalidArgument");
-  expect_async("wrap NULL, 0", SdsWrapOutgoingMessage(a, NULL, 0, "err2", "c1", rec_cb, fresh(&x)), &x,
+  expect_async(a, "wrap NULL, 0", SdsWrapOutgoingMessage(a, NULL, 0, "err2", "c1", rec_cb, fresh(&x)), &x,
                PREFIX "WRAP_MESSAGE request: reInvalidArgument");
   /* the 1 MiB content limit */
   size_t big = (size_t)1 << 20;
   char *content = malloc(big + 1);
   memset(content, 'a', big + 1);
-  expect_async("wrap 1 MiB + 1", SdsWrapOutgoingMessage(a, content, big + 1, "big1", "c8", rec_cb, fresh(&x)), &x,
+  expect_async(a, "wrap 1 MiB + 1", SdsWrapOutgoingMessage(a, content, big + 1, "big1", "c8", rec_cb, fresh(&x)), &x,
                PREFIX "WRAP_MESSAGE request: reMessageTooLarge");
   tu_result r;
   tu_result_init(&r);
@@ -143,19 +143,19 @@ static void test_processing(void *a, void *b) {
 
   /* unwrap: garbage, empty, NULL with 0 */
   unsigned char garbage[] = {0xff, 0x01, 0x02, 0x03};
-  expect_async("unwrap garbage", SdsUnwrapReceivedMessage(b, garbage, sizeof garbage, rec_cb, fresh(&x)), &x,
+  expect_async(b, "unwrap garbage", SdsUnwrapReceivedMessage(b, garbage, sizeof garbage, rec_cb, fresh(&x)), &x,
                PREFIX "UNWRAP_MESSAGE request: reDeserializationError");
-  expect_async("unwrap empty", SdsUnwrapReceivedMessage(b, garbage, 0, rec_cb, fresh(&x)), &x,
+  expect_async(b, "unwrap empty", SdsUnwrapReceivedMessage(b, garbage, 0, rec_cb, fresh(&x)), &x,
                PREFIX "UNWRAP_MESSAGE request: reDeserializationError");
-  expect_async("unwrap NULL, 0", SdsUnwrapReceivedMessage(b, NULL, 0, rec_cb, fresh(&x)), &x,
+  expect_async(b, "unwrap NULL, 0", SdsUnwrapReceivedMessage(b, NULL, 0, rec_cb, fresh(&x)), &x,
                PREFIX "UNWRAP_MESSAGE request: reDeserializationError");
   /* hand-built: lamport field missing; legacy string history (trace 81, 82) */
   unsigned char nolamport[] = {0x0a, 0x02, 0x6b, 0x32, 0x22, 0x02, 0x6b, 0x63, 0x2a, 0x01, 0x78};
-  expect_async("unwrap no lamport", SdsUnwrapReceivedMessage(b, nolamport, sizeof nolamport, rec_cb, fresh(&x)), &x,
+  expect_async(b, "unwrap no lamport", SdsUnwrapReceivedMessage(b, nolamport, sizeof nolamport, rec_cb, fresh(&x)), &x,
                PREFIX "UNWRAP_MESSAGE request: reDeserializationError");
   unsigned char legacy[] = {0x0a, 0x02, 0x6b, 0x33, 0x10, 0x01, 0x1a, 0x05, 0x6d, 0x73,
                             0x67, 0x2d, 0x31, 0x22, 0x02, 0x6b, 0x63, 0x2a, 0x01, 0x78};
-  expect_async("unwrap legacy history", SdsUnwrapReceivedMessage(b, legacy, sizeof legacy, rec_cb, fresh(&x)), &x,
+  expect_async(b, "unwrap legacy history", SdsUnwrapReceivedMessage(b, legacy, sizeof legacy, rec_cb, fresh(&x)), &x,
                PREFIX "UNWRAP_MESSAGE request: reDeserializationError");
 
   /* 16 MiB + 1 bytes: an error, not a crash. A valid-looking message with a
@@ -180,7 +180,7 @@ static void test_processing(void *a, void *b) {
   tu_result_destroy(&xh.r);
 
   /* mark: an unknown channel */
-  expect_async("mark unknown channel", SdsMarkDependenciesMet(b, ids, 1, "nochan", rec_cb, fresh(&x)), &x,
+  expect_async(b, "mark unknown channel", SdsMarkDependenciesMet(b, ids, 1, "nochan", rec_cb, fresh(&x)), &x,
                PREFIX "MARK_DEPENDENCIES_MET request: reInvalidArgument");
 
   /* not errors: count 0 with NULL ids; a NULL element; an empty id */
@@ -239,7 +239,7 @@ static void test_missing_callback(void *a, void *b) {
 
   /* nothing happened: no event (no unwrap, no periodic_sync), b is alive and
      unwrapping nc1 now is new (message_ready), not a duplicate */
-  tu_sleep_ms(50);
+  compat_fence(b);
   pthread_mutex_lock(&stray_mu);
   CHECK_EQ_INT(stray_calls, 0);
   pthread_mutex_unlock(&stray_mu);

@@ -124,9 +124,8 @@ static void test_round_trip_and_ack(void) {
   CHECK_STR(ra.ev[0].ch, "room");
   CHECK_EV(&ra, 1, LIBSDS_EVENT_MESSAGE_READY, "b1");
   for (int i = 0; i < 2; i++) CHECK(!pthread_equal(ra.ev[i].thread, main_thread));
-  tu_sleep_ms(30);
-  CHECK_EQ_INT(rec_count(&ra), 2); /* acknowledged once, never also given up */
-  CHECK_EQ_INT(rec_count(&rb), 1);
+  CHECK_EQ_INT(rec_fence(a, &ra), 2); /* acknowledged once, never also given up */
+  CHECK_EQ_INT(rec_fence(b, &rb), 1);
   free(stripped);
 
   libsds_buffer_free(&a1);
@@ -196,8 +195,7 @@ static void test_out_of_order(void) {
     CHECK(!pthread_equal(rb.ev[k].thread, main_thread));
     CHECK_EQ_INT(rb.ev[k].size, sizeof(libsds_event));
   }
-  tu_sleep_ms(20);
-  CHECK_EQ_INT(rec_count(&rb), 7);
+  CHECK_EQ_INT(rec_fence(b, &rb), 7);
   for (int i = 1; i <= 4; i++) libsds_buffer_free(&m[i]);
   CHECK_EQ_INT(libsds_free(a), LIBSDS_OK);
   CHECK_EQ_INT(libsds_free(b), LIBSDS_OK);
@@ -256,8 +254,7 @@ static void test_mark_dependencies_met(void) {
   libsds_str nul_id[1] = {{"x1\0zz", 5}};
   CHECK_EQ_INT(libsds_mark_dependencies_met(b, nul_id, 1, "mk"), LIBSDS_OK);
   libsds_str prefix[1] = {{"x1", 2}};
-  tu_sleep_ms(30);
-  CHECK_EQ_INT(rec_count(&rb), 1);
+  CHECK_EQ_INT(rec_fence(b, &rb), 1);
   /* The real id. */
   CHECK_EQ_INT(libsds_mark_dependencies_met(b, prefix, 1, "mk"), LIBSDS_OK);
   rec_wait(&rb, 2);
@@ -283,8 +280,7 @@ static void test_mark_dependencies_met(void) {
   CHECK_EQ_INT(rb.ev[3].dep_len[0], 3);
   libsds_str just_d[1] = {{"d", 1}};
   CHECK_EQ_INT(libsds_mark_dependencies_met(b, just_d, 1, "nul"), LIBSDS_OK);
-  tu_sleep_ms(30);
-  CHECK_EQ_INT(rec_count(&rb), 4); /* "d" is not "d\0x" */
+  CHECK_EQ_INT(rec_fence(b, &rb), 4); /* "d" is not "d\0x" */
   libsds_str full[2] = {{"", 0}, {"d\0x", 3}};
   CHECK_EQ_INT(libsds_mark_dependencies_met(b, full, 2, "nul"), LIBSDS_OK);
   rec_wait(&rb, 5);
@@ -314,8 +310,7 @@ static void test_periodic_sync(void) {
   /* The other tasks have nothing to report. */
   CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_BUFFER_SWEEP | LIBSDS_TASK_REPAIR_SWEEP), LIBSDS_OK);
   CHECK_EQ_INT(libsds_run_tasks(h, 0), LIBSDS_OK);
-  tu_sleep_ms(20);
-  CHECK_EQ_INT(rec_count(&r), 1);
+  CHECK_EQ_INT(rec_fence(h, &r), 1);
 
   /* start: the first tick at once (its events queued before start returns);
      a second start starts nothing; stop is idempotent. Default interval 30 s. */
@@ -323,8 +318,7 @@ static void test_periodic_sync(void) {
   rec_wait(&r, 2);
   CHECK_EV(&r, 1, LIBSDS_EVENT_PERIODIC_SYNC, "");
   CHECK_EQ_INT(libsds_start(h), LIBSDS_OK);
-  tu_sleep_ms(50);
-  CHECK_EQ_INT(rec_count(&r), 2);
+  CHECK_EQ_INT(rec_fence(h, &r), 2); /* the running tasks' next tick is 30 s away */
   CHECK_EQ_INT(libsds_stop(h), LIBSDS_OK);
   CHECK_EQ_INT(libsds_stop(h), LIBSDS_OK);
   /* start after stop runs the first tick again */
@@ -365,14 +359,13 @@ static void test_given_up(void) {
   CHECK_EQ_INT(libsds_set_event_handler(h, on_event, &r), LIBSDS_OK);
   libsds_buffer w = wrap_msg(h, "lonely", "g1", "void");
   CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_BUFFER_SWEEP), LIBSDS_OK); /* not overdue yet */
-  tu_sleep_ms(5);
+  tu_sleep_ms(5); /* not synchronisation: the 1 ms resend interval must pass on the clock */
   CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_BUFFER_SWEEP), LIBSDS_OK);
   rec_wait(&r, 1);
   CHECK_EV(&r, 0, LIBSDS_EVENT_MESSAGE_GIVEN_UP, "g1");
   CHECK_STR(r.ev[0].ch, "void");
   CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_BUFFER_SWEEP), LIBSDS_OK);
-  tu_sleep_ms(20);
-  CHECK_EQ_INT(rec_count(&r), 1); /* given up once */
+  CHECK_EQ_INT(rec_fence(h, &r), 1); /* given up once */
   libsds_buffer_free(&w);
   CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
   rec_destroy(&r);
@@ -401,7 +394,7 @@ static void test_repair(void) {
   CHECK_STR(rb.ev[0].dep_sender[0], "alice");
 
   /* After T_req (< 20 ms) bob's next message asks for m1. */
-  tu_sleep_ms(30);
+  tu_sleep_ms(30); /* not synchronisation: T_req must pass on the clock */
   libsds_buffer b1 = wrap_msg(bob, "bob here", "b1", "grp");
   CHECK_EQ_INT(pb_count(b1.data, b1.len, 13), 1);
   wire_entry e;
@@ -414,7 +407,7 @@ static void test_repair(void) {
 
   /* carol holds m1 and answers after T_resp (< 20 ms). */
   CHECK_EQ_INT(unwrap(carol, b1.data, b1.len, NULL), 0);
-  tu_sleep_ms(30);
+  tu_sleep_ms(30); /* not synchronisation: T_resp must pass on the clock */
   int before = rec_count(&rc);
   CHECK_EQ_INT(libsds_run_tasks(carol, LIBSDS_TASK_REPAIR_SWEEP), LIBSDS_OK);
   rec_wait(&rc, before + 1);
@@ -451,8 +444,7 @@ static void test_repair(void) {
   /* the response was sent once */
   before = rec_count(&rc);
   CHECK_EQ_INT(libsds_run_tasks(carol, LIBSDS_TASK_REPAIR_SWEEP), LIBSDS_OK);
-  tu_sleep_ms(20);
-  CHECK_EQ_INT(rec_count(&rc), before);
+  CHECK_EQ_INT(rec_fence(carol, &rc), before);
 
   libsds_buffer_free(&m1);
   libsds_buffer_free(&m2);

@@ -498,7 +498,7 @@ static void test_restart(void) {
   /* incoming repair: peer misses a2..a6 (a7 cites them) and asks for all of them */
   libsds_handle peer = memory_manager("peer", LIBSDS_CFG_MAX_REPAIR_REQUESTS, 5);
   CHECK_EQ_INT(unwrap_rc(peer, a[7].data, a[7].len), LIBSDS_OK);
-  tu_sleep_ms(30);
+  tu_sleep_ms(30); /* not synchronisation: T_req (< 20 ms) must pass on the clock */
   libsds_buffer p1 = wrap(peer, "p1");
   char reqs[256];
   entry_ids(p1.data, p1.len, 13, reqs, sizeof reqs);
@@ -566,7 +566,7 @@ static void test_restart(void) {
 
   /* the next wrap: lamport moves on, history cites the restored log, and the
      restored (due) repair request for q1 goes out */
-  tu_sleep_ms(25);
+  tu_sleep_ms(25); /* not synchronisation: the restored request's T_req must pass on the clock */
   libsds_buffer w1 = wrap(m2, "w1");
   pb_field f;
   CHECK(pb_get(w1.data, w1.len, 2, &f) && f.wt == 0 && (int64_t)f.v > lamport_before);
@@ -601,14 +601,13 @@ static void test_restart(void) {
   CHECK_EQ_INT(count(&s, LIBSDS_RECORD_INCOMING), 0);
 
   /* every restored outgoing message is there, in order: give them all up */
-  tu_sleep_ms(5);
+  tu_sleep_ms(5); /* not synchronisation: the resend interval must pass on the clock */
   CHECK_EQ_INT(libsds_run_tasks(m2, LIBSDS_TASK_BUFFER_SWEEP), LIBSDS_OK);
   const char *gone[] = {"a1", "a2", "a3", "a4", "a6", "a7", "w1"};
   rec_wait(&r2, 15);
   for (int i = 0; i < 7; i++) CHECK_EV(&r2, 8 + i, LIBSDS_EVENT_MESSAGE_GIVEN_UP, gone[i]);
   CHECK_EQ_INT(count(&s, LIBSDS_RECORD_OUTGOING), 0);
-  tu_sleep_ms(20);
-  CHECK_EQ_INT(rec_count(&r2), 15);
+  CHECK_EQ_INT(rec_fence(m2, &r2), 15);
   CHECK_EQ_INT(s.writes_outside_tx, 0);
   CHECK_EQ_INT(libsds_free(m2), LIBSDS_OK);
   CHECK_EQ_INT(s.destroys, 2);
@@ -728,8 +727,7 @@ static void test_failure_with_transactions(void) {
   CHECK(s.journal == NULL);
   CHECK(state_equal(&s.cur, &before));
   CHECK(has_row(&s, LIBSDS_RECORD_OUTGOING, "f1"));
-  tu_sleep_ms(50);
-  CHECK_EQ_INT(rec_count(&r), 0); /* neither ACK f1 nor READY g1 */
+  CHECK_EQ_INT(rec_fence(h, &r), 0); /* neither ACK f1 nor READY g1 */
 
   /* a manager restarted on the committed state sees f1 unacknowledged and g1 new */
   {
@@ -793,8 +791,7 @@ static void test_failure_with_transactions(void) {
   entry_ids(f3.data, f3.len, 3, ids, sizeof ids);
   CHECK_STR(ids, "f1,g1,f2");
 
-  tu_sleep_ms(20);
-  CHECK_EQ_INT(rec_count(&r), 2);
+  CHECK_EQ_INT(rec_fence(h, &r), 2);
   CHECK_EQ_INT(s.writes_outside_tx, 0);
   CHECK_EQ_INT(s.nested_begins, 0);
   CHECK_EQ_INT(s.stray_commits, 0);
@@ -847,8 +844,7 @@ static void test_failure_without_transactions(void) {
   CHECK(!r.ev[0].has_error && !r.ev[2].has_error);
   /* memory went on: g1 is a duplicate now */
   CHECK_EQ_INT(unwrap_rc(h, g1.data, g1.len), LIBSDS_OK);
-  tu_sleep_ms(30);
-  CHECK_EQ_INT(rec_count(&r), 3);
+  CHECK_EQ_INT(rec_fence(h, &r), 3);
   CHECK_EQ_INT(s.calls[M_BEGIN] + s.calls[M_COMMIT] + s.calls[M_ROLLBACK], 0);
   CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
   CHECK_EQ_INT(s.destroys, 1);

@@ -7,6 +7,7 @@
    tasks and another thread calling in; and libsds_free from another thread while
    an event callback is calling into the manager completes. */
 #include "testutil.h"
+#include "testevents.h"
 
 #include <unistd.h>
 
@@ -75,6 +76,7 @@ typedef struct {
   const uint8_t *dup, *fresh;
   size_t dup_len, fresh_len;
   pthread_mutex_t mu;
+  pthread_cond_t cv; /* signalled on every event */
   int ready, syncs, done;
   int rc_wrap, rc_dup, rc_fresh, rc_tasks, rc_handler;
   size_t wrap_len;
@@ -114,7 +116,23 @@ static void calling_cb(const libsds_event *e, void *ud) {
   } else if (e->type == LIBSDS_EVENT_PERIODIC_SYNC) {
     c->syncs++;
   }
+  pthread_cond_broadcast(&c->cv);
   pthread_mutex_unlock(&c->mu);
+}
+
+/* Waits (5 s at most) until c has seen the callback's calls, ready READY
+   events and syncs PERIODIC_SYNC events. */
+static int wait_calls(cb_calls *c, int ready, int syncs) {
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += 5;
+  pthread_mutex_lock(&c->mu);
+  int ok;
+  while (!(ok = c->done && c->ready >= ready && c->syncs >= syncs) &&
+         pthread_cond_timedwait(&c->cv, &c->mu, &dl) != ETIMEDOUT) {
+  }
+  pthread_mutex_unlock(&c->mu);
+  return ok;
 }
 
 static void test_event_callback_calls_in(void) {
@@ -125,20 +143,12 @@ static void test_event_callback_calls_in(void) {
   libsds_buffer a2 = wrap(a, "a2", "room");
   cb_calls c = {.h = b, .dup = a1.data, .dup_len = a1.len, .fresh = a2.data, .fresh_len = a2.len};
   pthread_mutex_init(&c.mu, NULL);
+  pthread_cond_init(&c.cv, NULL);
   CHECK_EQ_INT(libsds_set_event_handler(b, calling_cb, &c), LIBSDS_OK);
   libsds_unwrapped *u = NULL;
   CHECK_EQ_INT(libsds_unwrap(b, a1.data, a1.len, &u), LIBSDS_OK);
   libsds_unwrapped_free(u);
-  double t0 = tu_now();
-  int ok = 0;
-  while (tu_now() - t0 < 5) {
-    pthread_mutex_lock(&c.mu);
-    ok = c.done && c.ready >= 1 && c.syncs >= 1;
-    pthread_mutex_unlock(&c.mu);
-    if (ok) break;
-    tu_sleep_ms(1);
-  }
-  CHECK(ok);
+  CHECK(wait_calls(&c, 1, 1));
   pthread_mutex_lock(&c.mu);
   CHECK_EQ_INT(c.rc_wrap, LIBSDS_OK);
   CHECK(c.wrap_len > 0);
@@ -149,10 +159,12 @@ static void test_event_callback_calls_in(void) {
   CHECK(c.took < 1.0); /* no deadlock, no waiting on the dispatcher */
   CHECK_EQ_INT(c.got_fresh, 1); /* a2's READY came after the callback that caused it */
   pthread_mutex_unlock(&c.mu);
-  tu_sleep_ms(20);
+  /* a fence: this PERIODIC_SYNC is delivered after every earlier event */
+  CHECK_EQ_INT(libsds_run_tasks(b, LIBSDS_TASK_SYNC), LIBSDS_OK);
+  CHECK(wait_calls(&c, 1, 2));
   pthread_mutex_lock(&c.mu);
   CHECK_EQ_INT(c.ready, 1); /* a2 only: the duplicate fired nothing */
-  CHECK_EQ_INT(c.syncs, 1);
+  CHECK_EQ_INT(c.syncs, 2); /* the callback's and the fence's */
   pthread_mutex_unlock(&c.mu);
   libsds_buffer_free(&a1);
   libsds_buffer_free(&a2);
@@ -166,7 +178,9 @@ static void test_event_callback_calls_in(void) {
 typedef struct {
   libsds_handle h;
   pthread_mutex_t mu;
+  pthread_cond_t cv;  /* signalled when the freeing callback is done */
   int events, after_free, freed, rc_free, rc_again;
+  int finished;       /* the freeing callback's calls have returned */
   double took;
 } free_in_cb;
 
@@ -188,8 +202,25 @@ static void freeing_cb(const libsds_event *e, void *ud) {
     f->rc_free = rc;
     f->rc_again = again;
     f->took = took;
+    f->finished = 1;
+    pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
   }
+}
+
+/* Waits (5 s at most) for the freeing callback to finish, then gives a late
+   event the time to show: no fence exists once the manager is freed (the
+   handle is gone), so this negative check has to wait on the clock. */
+static void wait_freed(free_in_cb *f) {
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += 5;
+  pthread_mutex_lock(&f->mu);
+  while (!f->finished && pthread_cond_timedwait(&f->cv, &f->mu, &dl) != ETIMEDOUT) {
+  }
+  CHECK(f->finished);
+  pthread_mutex_unlock(&f->mu);
+  tu_sleep_ms(20); /* not synchronisation: the window for a wrong late event */
 }
 
 static void test_free_in_callback(void) {
@@ -199,6 +230,11 @@ static void test_free_in_callback(void) {
   CHECK_EQ_INT(libsds_new(NULL, &a), LIBSDS_OK);
   CHECK_EQ_INT(libsds_new(NULL, &b), LIBSDS_OK);
   libsds_buffer m1 = wrap(a, "m1", "c"), m2 = wrap(a, "m2", "c"), m3 = wrap(a, "m3", "c");
+  /* the events of the next two unwraps go to a recorder, behind a fence;
+     then the freeing handler is installed */
+  recorder early;
+  rec_init(&early);
+  CHECK_EQ_INT(libsds_set_event_handler(b, on_event, &early), LIBSDS_OK);
   libsds_unwrapped *u = NULL;
   CHECK_EQ_INT(libsds_unwrap(b, m2.data, m2.len, &u), LIBSDS_OK);
   libsds_unwrapped_free(u);
@@ -206,12 +242,13 @@ static void test_free_in_callback(void) {
   libsds_unwrapped_free(u);
   free_in_cb f = {.h = b};
   pthread_mutex_init(&f.mu, NULL);
-  /* events of the two unwraps above were delivered to no handler; install it now */
-  tu_sleep_ms(20);
+  pthread_cond_init(&f.cv, NULL);
+  CHECK_EQ_INT(rec_fence(b, &early), 2); /* m2, m3: MISSING_DEPENDENCIES */
   CHECK_EQ_INT(libsds_set_event_handler(b, freeing_cb, &f), LIBSDS_OK);
+  rec_destroy(&early);
   CHECK_EQ_INT(libsds_unwrap(b, m1.data, m1.len, &u), LIBSDS_OK);
   libsds_unwrapped_free(u);
-  tu_sleep_ms(100);
+  wait_freed(&f);
   pthread_mutex_lock(&f.mu);
   CHECK_EQ_INT(f.freed, 1);
   CHECK_EQ_INT(f.rc_free, LIBSDS_OK);
@@ -229,12 +266,13 @@ static void test_free_in_callback(void) {
   CHECK_EQ_INT(libsds_new(NULL, &b), LIBSDS_OK);
   free_in_cb g = {.h = b};
   pthread_mutex_init(&g.mu, NULL);
+  pthread_cond_init(&g.cv, NULL);
   CHECK_EQ_INT(libsds_set_event_handler(b, freeing_cb, &g), LIBSDS_OK);
   for (int i = 0; i < 20; i++) {
     int rc = libsds_run_tasks(b, LIBSDS_TASK_SYNC);
     CHECK(rc == LIBSDS_OK || rc == LIBSDS_ERR_BAD_HANDLE || rc == LIBSDS_ERR_CLOSED);
   }
-  tu_sleep_ms(100);
+  wait_freed(&g);
   pthread_mutex_lock(&g.mu);
   CHECK_EQ_INT(g.rc_free, LIBSDS_OK);
   CHECK_EQ_INT(g.after_free, 0);
@@ -477,6 +515,7 @@ static void test_persistence_reentry(void) {
 
 typedef struct {
   pthread_mutex_t mu;
+  pthread_cond_t cv;
   int n;
 } counter;
 
@@ -485,7 +524,21 @@ static void counting_cb(const libsds_event *e, void *ud) {
   counter *c = ud;
   pthread_mutex_lock(&c->mu);
   c->n++;
+  pthread_cond_broadcast(&c->cv);
   pthread_mutex_unlock(&c->mu);
+}
+
+/* Waits (5 s at most) until c has counted more than n events. */
+static int count_above(counter *c, int n) {
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += 5;
+  pthread_mutex_lock(&c->mu);
+  while (c->n <= n && pthread_cond_timedwait(&c->cv, &c->mu, &dl) != ETIMEDOUT) {
+  }
+  int ok = c->n > n;
+  pthread_mutex_unlock(&c->mu);
+  return ok;
 }
 
 static int count_of(counter *c) {
@@ -524,6 +577,7 @@ static void *feed(void *arg) {
 static void test_nothing_after_free(void) {
   counter c = {.n = 0};
   pthread_mutex_init(&c.mu, NULL);
+  pthread_cond_init(&c.cv, NULL);
   libsds_options o = LIBSDS_OPTIONS_INIT;
   o.config_set = LIBSDS_CFG_SYNC_INTERVAL | LIBSDS_CFG_BUFFER_SWEEP_INTERVAL | LIBSDS_CFG_REPAIR_SWEEP_INTERVAL;
   o.sync_interval_ms = 1;
@@ -537,9 +591,11 @@ static void test_nothing_after_free(void) {
   feeder f = {.h = h, .src = src};
   pthread_t t;
   CHECK_EQ_INT(pthread_create(&t, NULL, feed, &f), 0);
-  tu_sleep_ms(30);
+  CHECK(count_above(&c, 5)); /* free while events flow */
   CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
   int at_free = count_of(&c);
+  /* not synchronisation: no fence exists once the manager is freed, so a late
+     callback is given this long to show */
   tu_sleep_ms(100);
   CHECK_EQ_INT(count_of(&c), at_free);
   pthread_join(t, NULL);
@@ -582,6 +638,7 @@ static void *free_race(void *arg) {
     CHECK_EQ_INT(libsds_new(&o, &b.h), LIBSDS_OK);
     CHECK_EQ_INT(libsds_set_event_handler(b.h, busy_cb, &b), LIBSDS_OK);
     CHECK_EQ_INT(libsds_start(b.h), LIBSDS_OK);
+    /* not synchronisation: free lands at a random point of the callbacks' calls */
     struct timespec ts = {0, (long)(rand() % 300) * 1000L};
     nanosleep(&ts, NULL);
     CHECK_EQ_INT(libsds_free(b.h), LIBSDS_OK);

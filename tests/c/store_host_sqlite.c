@@ -89,7 +89,7 @@ static const char *q(sqlite3 *db, const char *sql, int line) {
 typedef struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  int ready, acked;
+  int ready, acked, syncs;
 } counts;
 
 /* Counts MESSAGE_READY and MESSAGE_ACKNOWLEDGED events (not testevents.h's recorder: only counts matter here). */
@@ -98,19 +98,25 @@ static void count_event(const libsds_event *e, void *ud) {
   pthread_mutex_lock(&c->mu);
   if (e->type == LIBSDS_EVENT_MESSAGE_READY) c->ready++;
   if (e->type == LIBSDS_EVENT_MESSAGE_ACKNOWLEDGED) c->acked++;
+  if (e->type == LIBSDS_EVENT_PERIODIC_SYNC) c->syncs++;
   pthread_cond_broadcast(&c->cv);
   pthread_mutex_unlock(&c->mu);
 }
 
-static void wait_counts(counts *c, int ready, int acked) {
-  double until = tu_now() + 5;
+/* Checks h's event counts once every event queued so far has arrived: the
+   PERIODIC_SYNC that run_tasks queues is a fence, delivered after them. */
+static void wait_counts(libsds_handle h, counts *c, int ready, int acked) {
   pthread_mutex_lock(&c->mu);
-  while ((c->ready < ready || c->acked < acked) && tu_now() < until) {
-    pthread_mutex_unlock(&c->mu);
-    tu_sleep_ms(2);
-    pthread_mutex_lock(&c->mu);
+  int syncs = c->syncs;
+  pthread_mutex_unlock(&c->mu);
+  CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_SYNC), LIBSDS_OK);
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += 5;
+  pthread_mutex_lock(&c->mu);
+  while (c->syncs == syncs && pthread_cond_timedwait(&c->cv, &c->mu, &dl) != ETIMEDOUT) {
   }
-  int ok = c->ready == ready && c->acked == acked;
+  int ok = c->syncs > syncs && c->ready == ready && c->acked == acked;
   if (!ok) {
     fprintf(stderr, "events: ready %d acked %d, want %d and %d\n", c->ready, c->acked, ready, acked);
     tu_failures++;
@@ -212,7 +218,7 @@ int main(void) {
     libsds_buffer g1 = wrap(peer, "g1"); /* cites h1, h2: acknowledges them */
     if (have_host) Q(disk, "INSERT INTO log VALUES (2)");
     CHECK_EQ_INT(unwrap_rc(h, g1.data, g1.len), LIBSDS_OK);
-    wait_counts(&c, 1, 2);
+    wait_counts(h, &c, 1, 2);
     if (have_host) CHECK_STR(Q(mem, "SELECT group_concat(v, '') FROM t"), "abcd");
     CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
 

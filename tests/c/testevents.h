@@ -153,4 +153,49 @@ static inline void check_ev(recorder *r, int i, int type, const char *mid, const
 }
 #define CHECK_EV(r, i, t, mid) check_ev((r), (i), (t), (mid), __FILE__, __LINE__)
 
+/* The number of events of one type seen so far. */
+static inline int rec_count_type(recorder *r, uint32_t type) {
+  pthread_mutex_lock(&r->mu);
+  int n = 0;
+  for (int i = 0; i < r->n && i < MAX_EVENTS; i++) n += r->ev[i].type == type;
+  pthread_mutex_unlock(&r->mu);
+  return n;
+}
+
+/* A fence: returns once every event h queued before the call has reached r
+   (r must be h's handler), and returns how many events r holds then. One
+   manager's events are delivered in order, so the PERIODIC_SYNC that
+   libsds_run_tasks queues arrives after all of them. The fence's own event is
+   then taken out of r, so r holds what it would without the fence. No
+   periodic task of h may fire meanwhile (their PERIODIC_SYNC would count). A
+   negative check ("nothing else happened") is CHECK_EQ_INT(rec_fence(h, r), n). */
+static inline int rec_fence(libsds_handle h, recorder *r) {
+  int syncs = rec_count_type(r, LIBSDS_EVENT_PERIODIC_SYNC);
+  CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_SYNC), LIBSDS_OK);
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += 5;
+  int at = -1;
+  pthread_mutex_lock(&r->mu);
+  for (;;) {
+    int seen = 0;
+    for (int i = 0; i < r->n && i < MAX_EVENTS && at < 0; i++)
+      if (r->ev[i].type == LIBSDS_EVENT_PERIODIC_SYNC && ++seen == syncs + 1) at = i;
+    if (at >= 0 || pthread_cond_timedwait(&r->cv, &r->mu, &dl) == ETIMEDOUT) break;
+  }
+  if (at >= 0) {
+    free(r->ev[at].msg);
+    int kept = r->n < MAX_EVENTS ? r->n : MAX_EVENTS;
+    memmove(&r->ev[at], &r->ev[at + 1], (size_t)(kept - at - 1) * sizeof r->ev[0]);
+    r->n--;
+  }
+  int n = r->n;
+  pthread_mutex_unlock(&r->mu);
+  if (at < 0) {
+    fprintf(stderr, "rec_fence: the fence's PERIODIC_SYNC did not arrive within 5 s\n");
+    tu_failures++;
+  }
+  return n;
+}
+
 #endif

@@ -1,7 +1,9 @@
 /* Shared helpers for the C tests in tests/c: assertions that report the file
    and line, a waitable result slot for the compatible API's asynchronous
-   callbacks, and time helpers. Each test is one program; `make test-c` builds it
-   against include/ and build/libsds.so with AddressSanitizer and runs it.
+   callbacks, a fence for a compatible manager (compat_fence), and time
+   helpers. Each test is one program; `make test-c` builds it
+   against include/ and build/asan/libsds.so (the library itself built with
+   AddressSanitizer and UBSan) with AddressSanitizer and runs it.
    More shared helpers, each header including this one: testwire.h (reading and
    writing SDS wire messages), testevents.h (the native event recorder),
    testnative.h (native manager, wrap/unwrap and temp-directory helpers),
@@ -132,6 +134,19 @@ static inline int tu_wait(tu_result *r, int n) {
     tu_failures++;
   }
   return ok;
+}
+
+/* A fence: returns once every event and result ctx queued before the call
+   has been delivered. A manager's results are delivered in order with its
+   events, so the result of this call (marking no dependencies, which changes
+   nothing) comes after all of them. A negative check ("no further event")
+   looks after compat_fence. */
+static inline void compat_fence(void *ctx) {
+  tu_result r;
+  tu_result_init(&r);
+  CHECK_EQ_INT(SdsMarkDependenciesMet(ctx, NULL, 0, "fence", tu_result_cb, &r), RET_OK);
+  CHECK(tu_wait(&r, 1));
+  tu_result_destroy(&r);
 }
 
 /* Parses the compatible wrap result ("10,5,109,...") into bytes; returns the

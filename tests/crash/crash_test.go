@@ -206,7 +206,7 @@ func runChild(child, path string, run int, durability string, seed uint64, gaps 
 	case <-done:
 	case <-time.After(20 * time.Second):
 	}
-	time.Sleep(delay)
+	time.Sleep(delay) // not synchronisation: the kill lands at a random point of the run
 	mu.Lock()
 	armed = true
 	if pending {

@@ -64,6 +64,29 @@ class Recorder:
         with self.cv:
             return len(self.events)
 
+    def fence(self, manager: sds.ReliabilityManager, timeout: float = TIMEOUT) -> int:
+        """Returns the number of events once every event manager queued before
+        the call has arrived (this recorder must be its handler). One manager's
+        events are delivered in order, so the PERIODIC_SYNC that run_tasks
+        queues comes after all of them; it is then taken out of the record. No
+        periodic task of manager may fire meanwhile. A negative check ("nothing
+        else happened") is assertEqual(r.fence(m), n)."""
+        with self.cv:
+            syncs = sum(1 for e in self.events if e.type is sds.EventType.PERIODIC_SYNC)
+        manager.run_tasks(sync=True)
+        deadline = time.monotonic() + timeout
+        with self.cv:
+            while True:
+                at = [i for i, e in enumerate(self.events) if e.type is sds.EventType.PERIODIC_SYNC]
+                if len(at) > syncs:
+                    del self.events[at[syncs]]
+                    del self.threads[at[syncs]]
+                    return len(self.events)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"the fence's PERIODIC_SYNC did not arrive; have {self.summary()}")
+                self.cv.wait(left)
+
     def summary(self) -> list[tuple[str, bytes]]:
         return [(getattr(e.type, "name", str(e.type)), e.message_id) for e in self.events]
 
@@ -109,6 +132,8 @@ class ManagerTest(unittest.TestCase):
 
 
 def sleep_ms(ms: float) -> None:
+    """Lets time pass on the clock: for protocol time (T_req, resend
+    intervals), never as synchronisation (use Recorder.fence)."""
     time.sleep(ms / 1000.0)
 
 

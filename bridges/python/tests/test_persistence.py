@@ -9,7 +9,7 @@ import unittest
 
 import sds
 from sds import EventType as T
-from sds_testutil import ManagerTest, Recorder, history_ids, lamport, sleep_ms
+from sds_testutil import ManagerTest, Recorder, history_ids, lamport
 
 
 class SqliteTest(ManagerTest):
@@ -75,8 +75,7 @@ class SqliteTest(ManagerTest):
             evs = r1.wait(2)
             self.assertEqual([e.message_id for e in evs], [b"m1", b"m2"])
             self.assertEqual([e.content for e in evs], [b"first", b"second"])
-            sleep_ms(30)
-            self.assertEqual(r2.count(), 0)
+            self.assertEqual(r2.fence(two), 0)
             self.assertEqual(history_ids(two.wrap(b"t", "t1", "ch")), [b"m1", b"m2"])
         # Both live in one SQLite file.
         con = sqlite3.connect(self.path)

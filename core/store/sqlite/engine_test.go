@@ -12,6 +12,7 @@ import (
 
 	"github.com/logos-messaging/libsds-go/core/engine"
 	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
+	"github.com/logos-messaging/libsds-go/core/sds"
 	"github.com/logos-messaging/libsds-go/core/store"
 	"github.com/logos-messaging/libsds-go/core/store/sqlite"
 )
@@ -179,4 +180,48 @@ func TestEngineDiskFullRollsBack(t *testing.T) {
 	require.Contains(t, bob2.MustState("c").Log, "big")
 	bob3, _ := restart(t, bob2, s2, path, hints)
 	require.Contains(t, bob3.MustState("c").Log, "big")
+}
+
+// TestEngineErrorsWrapStoreSentinels: a store's sentinel errors survive every
+// layer above it, so errors.Is works on what engine.Manager and core/sds
+// return. The database turns read-only under an open store (PRAGMA
+// query_only), so writes fail with SQLITE_READONLY.
+func TestEngineErrorsWrapStoreSentinels(t *testing.T) {
+	t.Run("engine", func(t *testing.T) {
+		s := openStore(t, dbPath(t), "")
+		m, err := engine.New(engine.Options{Store: s})
+		require.NoError(t, err)
+		defer m.Close()
+		_, err = m.Wrap([]byte("before"), "m1", "c")
+		require.NoError(t, err)
+		require.NoError(t, sqlite.Exec(s, "PRAGMA query_only = ON"))
+		_, err = m.Wrap([]byte("after"), "m2", "c")
+		require.ErrorIs(t, err, engine.ErrStore)
+		require.ErrorIs(t, err, sqlite.ErrReadOnly)
+		t.Log(err)
+		// a channel loaded for the first time: its load reads, the write fails
+		_, err = m.Wrap([]byte("new"), "m3", "other")
+		require.ErrorIs(t, err, sqlite.ErrReadOnly)
+	})
+	t.Run("core/sds", func(t *testing.T) {
+		s := openStore(t, dbPath(t), "")
+		rm, err := sds.NewReliabilityManagerWithOptions(nil, sds.Options{Store: s})
+		require.NoError(t, err)
+		defer func() { require.NoError(t, rm.Cleanup()) }()
+		require.NoError(t, sqlite.Exec(s, "PRAGMA query_only = ON"))
+		_, err = rm.WrapOutgoingMessage([]byte("x"), "m1", "c")
+		require.ErrorIs(t, err, engine.ErrStore)
+		require.ErrorIs(t, err, sqlite.ErrReadOnly)
+		t.Log(err)
+	})
+	t.Run("closed store", func(t *testing.T) {
+		s := openStore(t, dbPath(t), "")
+		m, err := engine.New(engine.Options{Store: s})
+		require.NoError(t, err)
+		defer m.Close()
+		require.NoError(t, s.Close())
+		_, err = m.Wrap([]byte("x"), "m1", "c")
+		require.ErrorIs(t, err, engine.ErrStore)
+		require.ErrorIs(t, err, sqlite.ErrClosed)
+	})
 }

@@ -41,7 +41,7 @@ func (s *Store) writable(op string) error {
 		return err
 	}
 	if s.txErr != nil {
-		return fmt.Errorf("sqlite store: %s: refused, an earlier write of this transaction failed (%v); roll back", op, s.txErr)
+		return fmt.Errorf("sqlite store: %s: refused, an earlier write of this transaction failed; roll back: %w", op, s.txErr)
 	}
 	return nil
 }

@@ -270,6 +270,7 @@ func TestKilledWriterLeavesWholeTransactions(t *testing.T) {
 		ns := fmt.Sprint("spin", round)
 		c := startHelper(t, "spin", path, ns, 20)
 		c.expect(t, "ready")
+		// not synchronisation: the kill lands a different way into the loop each round
 		time.Sleep(time.Duration(10+round*37) * time.Millisecond)
 		require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
 		_ = c.cmd.Wait()
