@@ -343,8 +343,8 @@ int ct_events_in_order(char *err, size_t errlen) {
   const char *ids[3] = {"m1", "m2", "m3"};
   for (int i = 0; i < 3; i++)
     if (wrap(a, ids[i], "ch", &m[i], err, errlen)) return 1;
-  /* m3 then m2 wait; m1 releases both, in causal order, and is reported
-     after them (nim-sds's order) */
+  /* m3 then m2 wait; m1 releases both: the native API reports them in causal
+     order, m1 first (nim-sds reports m1 last) */
   size_t missing = 0;
   if (unwrap(b, &m[2], &missing, err, errlen)) return 1;
   if (missing == 0) FAIL("m3 arrived first but waits for nothing");
@@ -358,8 +358,8 @@ int ct_events_in_order(char *err, size_t errlen) {
     uint32_t type;
     const char *id;
   } want[] = {{LIBSDS_EVENT_MISSING_DEPENDENCIES, "m3"}, {LIBSDS_EVENT_MISSING_DEPENDENCIES, "m2"},
-              {LIBSDS_EVENT_MESSAGE_READY, "m2"},        {LIBSDS_EVENT_MESSAGE_READY, "m3"},
-              {LIBSDS_EVENT_MESSAGE_READY, "m1"},        {LIBSDS_EVENT_PERIODIC_SYNC, ""}};
+              {LIBSDS_EVENT_MESSAGE_READY, "m1"},        {LIBSDS_EVENT_MESSAGE_READY, "m2"},
+              {LIBSDS_EVENT_MESSAGE_READY, "m3"},        {LIBSDS_EVENT_PERIODIC_SYNC, ""}};
   int n = (int)(sizeof want / sizeof want[0]);
   pthread_mutex_lock(&rb.mu);
   int got = rb.n, bad = -1;
