@@ -39,6 +39,7 @@ type compatState struct {
 	hintUD    C.uintptr_t
 	hintIDBuf callScratch // the id passed to the hint provider (engine lock only)
 	events    []byte      // reused for formatting event JSON (engine lock only)
+	v04       bool        // created by sds_create (the 0.4 JSON ABI), not SdsNewReliabilityManager
 }
 
 // result is one result callback to make, with its C buffer.

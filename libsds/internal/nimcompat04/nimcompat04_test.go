@@ -1,0 +1,220 @@
+package nimcompat04
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/logos-messaging/libsds-go/core/engine"
+)
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// Every malformed shape ABI-v0.4.md §3 lists, with std/json's text as nim-sds
+// 0.4 reported it (the trace and the std/json probe).
+func TestParseWrapErrors(t *testing.T) {
+	cases := []struct{ req, want string }{
+		{`{"message":`, "input(1, 11) Error: { expected"},
+		{``, "input(1, 0) Error: { expected"},
+		{`{`, "input(1, 1) Error: string literal as key expected"},
+		{`{'message':[1]}`, "input(1, 2) Error: string literal as key expected"},
+		{`{"message":[1],"messageId":"x","channelId":"ch"} x`, "input(1, 50) Error: EOF expected"},
+		{"\n\n  {", "input(3, 3) Error: string literal as key expected"},
+		{"\r\n{", "input(2, 1) Error: string literal as key expected"},
+		{`{"messageId":"x","channelId":"ch"}`, "key not found: .message"},
+		{`{"message":[1],"channelId":"ch"}`, "key not found: .messageId"},
+		{`{"message":[1],"messageId":"x"}`, "key not found: .channelId"},
+		{`[1,2]`, "key not found: .message"},
+		{`null`, "key not found: .message"},
+		{`"s"`, "key not found: .message"},
+		{`{"message":"AQI=","messageId":"x","channelId":"ch"}`, "Incorrect JSON kind. Wanted '{JArray}' in '.message' but got 'JString'."},
+		{`{"message":null,"messageId":"x","channelId":"ch"}`, "Incorrect JSON kind. Wanted '{JArray}' in '.message' but got 'JNull'."},
+		{`{"message":{},"messageId":"x","channelId":"ch"}`, "Incorrect JSON kind. Wanted '{JArray}' in '.message' but got 'JObject'."},
+		{`{"message":[1.5],"messageId":"x","channelId":"ch"}`, "Incorrect JSON kind. Wanted '{JInt}' in '.message[0]' but got 'JFloat'."},
+		{`{"message":[1,1e2],"messageId":"x","channelId":"ch"}`, "Incorrect JSON kind. Wanted '{JInt}' in '.message[1]' but got 'JFloat'."},
+		{`{"message":[1,2,true],"messageId":"x","channelId":"ch"}`, "Incorrect JSON kind. Wanted '{JInt}' in '.message[2]' but got 'JBool'."},
+		{`{"message":[99999999999999999999],"messageId":"x","channelId":"ch"}`, "Incorrect JSON kind. Wanted '{JInt}' in '.message[0]' but got 'JString'."},
+		{`{"message":[-],"messageId":"x","channelId":"ch"}`, "Incorrect JSON kind. Wanted '{JInt}' in '.message[0]' but got 'JString'."},
+		{`{"message":[null],"messageId":"x","channelId":"ch"}`, "Incorrect JSON kind. Wanted '{JInt}' in '.message[0]' but got 'JNull'."},
+		{`{"message":[[1]],"messageId":"x","channelId":"ch"}`, "Incorrect JSON kind. Wanted '{JInt}' in '.message[0]' but got 'JArray'."},
+		{`{"message":[1],"messageId":1,"channelId":"ch"}`, "Incorrect JSON kind. Wanted '{JNull, JString}' in '.messageId' but got 'JInt'."},
+		{`{"message":[1],"messageId":"x","channelId":[]}`, "Incorrect JSON kind. Wanted '{JNull, JString}' in '.channelId' but got 'JArray'."},
+		// the first failing field in declaration order, whatever the key order
+		{`{"channelId":1,"messageId":2,"message":"x"}`, "Incorrect JSON kind. Wanted '{JArray}' in '.message' but got 'JString'."},
+		// syntax errors win over kind errors
+		{`{"message":"x","messageId":"x","channelId":"ch"`, "input(1, 47) Error: } expected"},
+		{`{"message":[1,,2]}`, "input(1, 15) Error: { expected"},
+		{`{"message":[1 2]}`, "input(1, 15) Error: ] expected"},
+		{`{"message":[1]`, "input(1, 14) Error: } expected"},
+		{`{"message" [1]}`, "input(1, 12) Error: : expected"},
+		{`{"message":"abc`, "input(1, 15) Error: { expected"},
+		{`{"message":x}`, "input(1, 12) Error: { expected"},
+		{`{"a":"\ud800"}`, "input(1, 14) Error: } expected"},
+		{`{"a":1} /* c`, ""}, // an unterminated comment ends the input
+		{strings.Repeat("[", 1002) + strings.Repeat("]", 1002), "input(1, 1002) Error: ] expected"},
+	}
+	for _, c := range cases {
+		_, err := ParseWrap([]byte(c.req), nil)
+		want := c.want
+		if want == "" {
+			want = "key not found: .message"
+		}
+		if got := errText(err); got != want {
+			t.Errorf("ParseWrap(%q) = %q, want %q", c.req, got, want)
+		}
+	}
+}
+
+func TestParseWrapValues(t *testing.T) {
+	cases := []struct {
+		req    string
+		msg    []byte
+		id, ch string
+	}{
+		{`{"message":[1,2,3],"messageId":"m1","channelId":"ch"}`, []byte{1, 2, 3}, "m1", "ch"},
+		{`{"message":[300,-1,256],"messageId":"x300","channelId":"ch"}`, []byte{44, 255, 0}, "x300", "ch"},
+		{`{"message":[1],"messageId":null,"channelId":"ch"}`, []byte{1}, "", "ch"},
+		{`{"message":[5],"messageId":"first","messageId":"d1","channelId":"ch3","zzz":{"a":1}}`, []byte{5}, "d1", "ch3"},
+		{`{"message":[],"messageId":"x","channelId":"ch"}`, []byte{}, "x", "ch"},
+		{` { "message" : [ 1 , 02 , -0 , 255 , ] , "messageId":"a\u0000b","channelId":"\ud83d\ude00"} `, []byte{1, 2, 0, 255}, "a\x00b", "\U0001F600"},
+		{`{"message":[1],"messageId":"q\"\\\/\u0001\u000b\u001f\u007f\u00e9<>&","channelId":"\x41\udc00"}`, []byte{1},
+			"q\"\\/\x01\x0b\x1f\x7f\u00e9<>&", "\\x41\xed\xb0\x80"},
+		{`{"message":[9],"message":"bad","message":[7,8],"messageId":99999999999999999999,"channelId":"c",}`, []byte{7, 8}, "99999999999999999999", "c"},
+		{"{\"message\":[1,\n2],\"messageId\":\"a\nb\",\"channelId\":\"c\"//x\n}", []byte{1, 2}, "a\nb", "c"},
+		{`{"message":[1],"messageId":"\v\x","channelId":"c"}`, []byte{1}, "\v\\x", "c"},
+	}
+	for _, c := range cases {
+		r, err := ParseWrap([]byte(c.req), make([]byte, 0, 4))
+		if err != nil {
+			t.Errorf("ParseWrap(%q): %v", c.req, err)
+			continue
+		}
+		if !bytes.Equal(r.Message, c.msg) || r.MessageID != c.id || r.ChannelID != c.ch {
+			t.Errorf("ParseWrap(%q) = %v %q %q, want %v %q %q", c.req, r.Message, r.MessageID, r.ChannelID, c.msg, c.id, c.ch)
+		}
+	}
+}
+
+func TestParseCreateAndMark(t *testing.T) {
+	for req, want := range map[string]string{
+		`{"participantId":"alice"}`:                 ":alice",
+		`{"participantId":""}`:                      ":",
+		`{"participantId":null}`:                    ":",
+		`{"participantId":"dave","extra":[1,2,{}]}`: ":dave",
+		`{`:                   "input(1, 1) Error: string literal as key expected",
+		``:                    "input(1, 0) Error: { expected",
+		`{}`:                  "key not found: .participantId",
+		`[]`:                  "key not found: .participantId",
+		`{"participantId":5}`: "Incorrect JSON kind. Wanted '{JNull, JString}' in '.participantId' but got 'JInt'.",
+	} {
+		r, err := ParseCreate([]byte(req))
+		got := errText(err)
+		if err == nil {
+			got = ":" + r.ParticipantID
+		}
+		if got != want {
+			t.Errorf("ParseCreate(%q) = %q, want %q", req, got, want)
+		}
+	}
+	for req, want := range map[string]string{
+		`{"messageIds":["m1","m2"],"channelId":"ch"}`: "m1|m2@ch",
+		`{"messageIds":[],"channelId":"ch"}`:          "@ch",
+		`{"messageIds":[null,"a"],"channelId":null}`:  "|a@",
+		`{"messageIds":["a"]}`:                        "key not found: .channelId",
+		`{"messageIds":"a","channelId":"ch"}`:         "Incorrect JSON kind. Wanted '{JArray}' in '.messageIds' but got 'JString'.",
+		`{"messageIds":["a",1],"channelId":"ch"}`:     "Incorrect JSON kind. Wanted '{JNull, JString}' in '.messageIds[1]' but got 'JInt'.",
+		`{"messageIds":null,"channelId":"ch"}`:        "Incorrect JSON kind. Wanted '{JArray}' in '.messageIds' but got 'JNull'.",
+	} {
+		r, err := ParseMark([]byte(req))
+		got := errText(err)
+		if err == nil {
+			got = strings.Join(r.MessageIDs, "|") + "@" + r.ChannelID
+		}
+		if got != want {
+			t.Errorf("ParseMark(%q) = %q, want %q", req, got, want)
+		}
+	}
+	if _, err := ParseUnwrap([]byte(`{}`), nil); errText(err) != "key not found: .message" {
+		t.Errorf("ParseUnwrap({}) = %v", err)
+	}
+}
+
+// A huge array parses in one pass, into the buffer given, and the same text
+// with a NUL sentinel (as read from C) gives the same result.
+func TestParseLargeArray(t *testing.T) {
+	msg := make([]byte, 70000)
+	for i := range msg {
+		msg[i] = byte(i * 7)
+	}
+	req := AppendWrapResult(nil, msg) // {"message":[…]}
+	r, err := ParseUnwrap(req, make([]byte, 0, len(msg)))
+	if err != nil || !bytes.Equal(r.Message, msg) {
+		t.Fatalf("ParseUnwrap of %d bytes: %v, equal %v", len(msg), err, bytes.Equal(r.Message, msg))
+	}
+	r2, err := ParseUnwrap(append(req, 0), nil)
+	if err != nil || !bytes.Equal(r2.Message, msg) {
+		t.Fatalf("with a NUL sentinel: %v", err)
+	}
+	// a bad element far in is still found, with its index
+	bad := bytes.Replace(req, []byte(",7,"), []byte(",7.0,"), 1)
+	if _, err := ParseUnwrap(bad, nil); !strings.Contains(errText(err), "in '.message[") {
+		t.Fatalf("bad element: %v", err)
+	}
+}
+
+func TestFormat(t *testing.T) {
+	if got := string(AppendWrapResult(nil, []byte{10, 2, 109, 49, 255, 0})); got != `{"message":[10,2,109,49,255,0]}` {
+		t.Errorf("AppendWrapResult = %s", got)
+	}
+	if got := string(AppendWrapResult(nil, nil)); got != `{"message":[]}` {
+		t.Errorf("AppendWrapResult(empty) = %s", got)
+	}
+	w := []byte{1, 22, 255}
+	if WrapResultLen(w) != len(AppendWrapResult(nil, w)) {
+		t.Errorf("WrapResultLen = %d, text %d", WrapResultLen(w), len(AppendWrapResult(nil, w)))
+	}
+	if got := string(AppendContext(nil, 140166252011136)); got != "140166252011136" {
+		t.Errorf("AppendContext = %s", got)
+	}
+	if got := ProcessingError(OpMark, engine.ErrUnknownChannel); got != "error processing mark-dependencies request: reInvalidArgument" {
+		t.Errorf("ProcessingError = %s", got)
+	}
+	if got := ProcessingError(OpUnwrap, errors.Join(engine.ErrDeserialization)); got != "error processing unwrap request: reDeserializationError" {
+		t.Errorf("ProcessingError = %s", got)
+	}
+	if got := CreateError(errors.New("key not found: .participantId")); got != "ffiCtor: failed to deserialize param: key not found: .participantId" {
+		t.Errorf("CreateError = %s", got)
+	}
+}
+
+func FuzzParseWrap(f *testing.F) {
+	f.Add([]byte(`{"message":[1,2,3],"messageId":"m1","channelId":"ch"}`))
+	f.Add([]byte(`{"message":[1.5, 300, -1],"messageId":"\ud800","channelId":null} x`))
+	f.Fuzz(func(t *testing.T, req []byte) {
+		r, err := ParseWrap(req, nil)
+		if err == nil && len(r.Message) > len(req) {
+			t.Fatalf("more bytes than text")
+		}
+	})
+}
+
+func BenchmarkParseUnwrap70KB(b *testing.B) {
+	msg := make([]byte, 19000)
+	for i := range msg {
+		msg[i] = byte(i * 13)
+	}
+	req := AppendWrapResult(nil, msg)
+	buf := make([]byte, 0, len(msg))
+	b.SetBytes(int64(len(req)))
+	for i := 0; i < b.N; i++ {
+		if _, err := ParseUnwrap(req, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
