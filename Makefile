@@ -128,10 +128,14 @@ $(BUILD)/sds_trace: tests/trace/sds_trace.c
 	@mkdir -p $(BUILD)
 	$(CC) -O2 -Wall -o $@ $< -ldl -lpthread
 
-test-trace: lib $(BUILD)/sds_trace ## replay nim-sds's recorded trace and compare (only deliberate differences allowed)
+test-trace: lib $(BUILD)/sds_trace ## replay nim-sds's recorded traces (0.3 Sds*, 0.4 sds_*) and compare (only deliberate differences allowed)
 	SDS_TRACE_HINTS=null $(BUILD)/sds_trace $(CURDIR)/$(BUILD)/$(LIBLINK) $(BUILD)/trace-ours.jsonl > $(BUILD)/trace-ours.log 2>&1
 	python3 tests/trace/compare.py tests/vectors/trace-nim-sds.jsonl $(BUILD)/trace-ours.jsonl \
 	  --allow-file tests/trace/deliberate-differences.txt
+	python3 tests/trace/replay_v04.py tests/vectors/trace-nim-sds-v04.jsonl $(CURDIR)/$(BUILD)/$(LIBLINK) \
+	  $(BUILD)/trace-v04-ours.jsonl > $(BUILD)/trace-v04-ours.log
+	python3 tests/trace/compare.py tests/vectors/trace-nim-sds-v04.jsonl $(BUILD)/trace-v04-ours.jsonl \
+	  --allow-file tests/trace/deliberate-differences-v04.txt
 
 test-python: lib ## Python bridge tests (standard-library unittest)
 	@if [ -d bridges/python ]; then SDS_LIBRARY_PATH=$(CURDIR)/$(BUILD)/$(LIBLINK) PYTHONPATH=bridges/python/src \
