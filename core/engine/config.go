@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/logos-messaging/libsds-go/core/bloom"
+	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
 // Size limits that are part of the protocol's compatibility surface rather than
@@ -63,6 +64,15 @@ type Config struct {
 	// MaxOutgoingBuffer bounds a channel's unacknowledged messages; beyond it the
 	// oldest is given up and reported by a MessageGivenUp event.
 	MaxOutgoingBuffer int
+
+	// Wire generations.
+	//
+	// WireGeneration is the layout Wrap writes and repair rebroadcasts use:
+	// wire.V03 (the zero value, nim-sds 0.3's, what deployed networks speak) or
+	// wire.V04 (nim-sds 0.4's). Unwrap reads both whatever it is set to, so a
+	// network upgrades by moving every peer to a reader of both first and
+	// flipping writers to V04 afterwards.
+	WireGeneration wire.Generation
 }
 
 // DefaultConfig returns nim-sds's defaults plus the engine's resource bounds.
@@ -112,6 +122,7 @@ func (c Config) Validate() error {
 		{c.MaxChannels > 0, "MaxChannels", "> 0"},
 		{c.MaxIncomingBuffer > 0, "MaxIncomingBuffer", "> 0"},
 		{c.MaxOutgoingBuffer > 0, "MaxOutgoingBuffer", "> 0"},
+		{c.WireGeneration.Valid(), "WireGeneration", "wire.V03 or wire.V04"},
 	} {
 		if !k.ok {
 			return fmt.Errorf("%w: %s must be %s", ErrInvalidConfig, k.field, k.rule)

@@ -30,7 +30,7 @@ func FuzzUnmarshal(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		orig := bytes.Clone(data)
-		m, err := Unmarshal(data)
+		m, err := UnmarshalV03(data)
 		ch, chErr := ExtractChannelID(data)
 		if !bytes.Equal(data, orig) {
 			t.Fatal("input modified")
@@ -67,7 +67,7 @@ func FuzzUnmarshal(f *testing.F) {
 		if len(enc) != m.Size() {
 			t.Fatalf("Marshal wrote %d bytes, Size says %d", len(enc), m.Size())
 		}
-		m2, err := Unmarshal(enc)
+		m2, err := UnmarshalV03(enc)
 		if err != nil {
 			t.Fatalf("re-encoding does not decode: %v", err)
 		}
