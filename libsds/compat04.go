@@ -19,6 +19,7 @@ import (
 	"unsafe"
 
 	"github.com/logos-messaging/libsds-go/core/engine"
+	"github.com/logos-messaging/libsds-go/core/wire"
 	"github.com/logos-messaging/libsds-go/libsds/internal/nimcompat04"
 )
 
@@ -99,6 +100,7 @@ func libsdsgo_v04_create(config *C.char, cb C.SdsCallBack, ud C.uintptr_t) (ctx 
 		return 0
 	}
 	cfg := engine.DefaultConfig()
+	cfg.WireGeneration = wire.V04 // as nim-sds 0.4 writes; both generations are read
 	m, err := newManager(settings{participantID: req.ParticipantID, config: cfg}, true)
 	if err != nil {
 		callNow04(cb, ud, C.RET_ERR, "ffiCtor: failed to create FFIContext: "+err.Error())
