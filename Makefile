@@ -63,13 +63,17 @@ install: lib ## install the library, sds.h, libsds.h and libsds.pc under $(DESTD
 	install -m 0644 include/sds.h include/libsds.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' libsds.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsds.pc
 
-test-install: lib ## install into build/stage and build a nim-sds style program with pkg-config
+test-install: lib ## install into build/stage and build nim-sds 0.3 and 0.4 style programs with pkg-config
 	rm -rf $(BUILD)/stage
 	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(BUILD)/stage
 	PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/stage/lib/pkgconfig $(CC) -std=c99 -Wall -Werror tests/install/nim_style.c \
 	  $$(PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/stage/lib/pkgconfig pkg-config --cflags --libs libsds) -lpthread \
 	  -Wl,-rpath,$(CURDIR)/$(BUILD)/stage/lib -o $(BUILD)/nim_style
 	$(BUILD)/nim_style
+	PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/stage/lib/pkgconfig $(CC) -std=c99 -Wall -Werror tests/install/nim04_style.c \
+	  $$(PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/stage/lib/pkgconfig pkg-config --cflags --libs libsds) -lpthread \
+	  -Wl,-rpath,$(CURDIR)/$(BUILD)/stage/lib -o $(BUILD)/nim04_style
+	$(BUILD)/nim04_style
 	@test ! -e $(BUILD)/stage/include/libsds.so.h && ls $(BUILD)/stage/include | tr '\n' ' ' && echo "(no cgo header installed)"
 
 uninstall: ## remove what install installed
