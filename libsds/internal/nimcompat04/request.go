@@ -2,7 +2,9 @@ package nimcompat04
 
 import (
 	"errors"
+	"slices"
 	"strconv"
+	"unsafe"
 )
 
 // The request types of nim-sds 0.4's JSON calls (ABI-v0.4.md §3.1). Strings
@@ -251,9 +253,9 @@ func (l *lexer) stringValue(depth int) (string, Kind, error) {
 func (l *lexer) byteArray(dst []byte, f *field) ([]byte, error) {
 	for i := 0; ; i++ {
 		var done bool
-		var n int
-		l.pos, dst, n, done = scanDigits(l.buf, l.pos, dst)
-		i += n
+		before := len(dst)
+		l.pos, dst, done = scanDigits(l.buf, l.pos, dst)
+		i += len(dst) - before
 		if done {
 			l.next()
 			return dst, nil
@@ -288,32 +290,43 @@ func (l *lexer) byteArray(dst []byte, f *field) ([]byte, error) {
 // scanDigits is byteArray's fast path: from pos (an element's start) it
 // takes elements of 1 to 3 digits each directly followed by ',' or ']',
 // appending their low 8 bits to dst. It stops at the first other element
-// (returning its start and how many elements it took) or after the ']'
-// (done). buf ends with a NUL, so the loop never reads past it.
-func scanDigits(buf []byte, pos int, dst []byte) (int, []byte, int, bool) {
-	n := 0
-	for pos+4 < len(buf) {
-		c0 := buf[pos] - '0'
-		if c0 >= 10 {
+// (returning its start) or after the ']' (done). It reads without bounds
+// checks: buf ends with a NUL (parse makes sure), which stops every digit run
+// and matches neither separator, so no read goes past it.
+func scanDigits(buf []byte, pos int, dst []byte) (int, []byte, bool) {
+	// every element takes at least two bytes of text ("7,")
+	dst = slices.Grow(dst, (len(buf)-pos)/2+1)
+	base := unsafe.Pointer(unsafe.SliceData(buf))
+	out := unsafe.Add(unsafe.Pointer(unsafe.SliceData(dst)), len(dst))
+	at := func(i uintptr) byte { return *(*byte)(unsafe.Add(base, i)) }
+	k, p := uintptr(0), uintptr(pos)
+	for {
+		v := at(p) - '0'
+		if v >= 10 {
 			break
 		}
-		v, end := c0, pos+1
-		if c1 := buf[end] - '0'; c1 < 10 {
-			v, end = v*10+c1, end+1
-			if c2 := buf[end] - '0'; c2 < 10 {
-				v, end = v*10+c2, end+1
+		q := p + 1
+		c := at(q)
+		if c-'0' < 10 {
+			v = v*10 + c - '0'
+			q++
+			c = at(q)
+			if c-'0' < 10 {
+				v = v*10 + c - '0'
+				q++
+				c = at(q)
 			}
 		}
-		switch buf[end] {
-		case ',':
-			dst = append(dst, v)
-			n++
-			pos = end + 1
+		*(*byte)(unsafe.Add(out, k)) = v // kept only if the element ends here
+		if c == ',' {
+			k++
+			p = q + 1
 			continue
-		case ']':
-			return end + 1, append(dst, v), n + 1, true
+		}
+		if c == ']' {
+			return int(q) + 1, dst[:len(dst)+int(k)+1], true
 		}
 		break
 	}
-	return pos, dst, n, false
+	return int(p), dst[:len(dst)+int(k)], false
 }
