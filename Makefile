@@ -154,12 +154,18 @@ $(BUILD)/abi_bench: tests/bench/abi_bench.c
 	@mkdir -p $(BUILD)
 	$(CC) -O2 -o $@ $< -ldl -lpthread
 
+$(BUILD)/abi_bench_v04: tests/bench/abi_bench_v04.c
+	@mkdir -p $(BUILD)
+	$(CC) -O2 -o $@ $< -ldl -lpthread
+
 $(BUILD)/native_bench: tests/bench/native_bench.c include/sds.h $(BUILD)/$(LIBFILE)
 	$(CC) -std=c99 -O2 -Wall -Iinclude $< -o $@ -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds
 
-bench-c: lib $(BUILD)/abi_bench $(BUILD)/native_bench ## C benchmarks through the ABI: compatible API (tests/bench/abi_bench.c; also with non-spinning delivery threads) and native API, N = 2000 and 5000
+bench-c: lib $(BUILD)/abi_bench $(BUILD)/abi_bench_v04 $(BUILD)/native_bench ## C benchmarks through the ABI: compatible APIs (0.3 Sds*: tests/bench/abi_bench.c, also with non-spinning delivery threads; 0.4 sds_*: abi_bench_v04.c) and native API, N = 2000 and 5000
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
+	$(BUILD)/abi_bench_v04 $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 5000 100 1
+	$(BUILD)/abi_bench_v04 $(CURDIR)/$(BUILD)/$(LIBLINK) 5000 100 1
 	LIBSDS_DISPATCH_LINGER_US=0 $(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
 	$(BUILD)/native_bench 2000 100 1
 	$(BUILD)/native_bench 5000 100 1
