@@ -31,8 +31,9 @@ extern "C" {
  * until the callback returns: copy what you keep. Result callbacks come
  * exactly once per call that returned RET_OK, from a library thread, after the
  * events the call caused, normally before the call returns (it waits for
- * them, up to a second; inside one of the same context's callbacks it does not
- * wait, and the result follows when that callback returns). A context's
+ * it briefly: up to 500 us, up to a second for sds_create; inside one of the
+ * same context's callbacks it does not wait, and the result follows when that
+ * callback returns). A context's
  * callbacks are serial and in order.
  *
  * Where this library deliberately differs from nim-sds 0.4, it is safer:

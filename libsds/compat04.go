@@ -27,13 +27,15 @@ import (
 // A context is a manager with compatState (nim-sds's hint provider and JSON
 // events, unchanged from 0.3) marked v04. Requests are parsed and run on the
 // caller's thread; results and events are delivered by the manager's
-// dispatcher, and each call waits (bounded) for its result to be delivered
+// dispatcher, and each call waits briefly for its result to be delivered
 // before returning, since nim-sds 0.4 calls back before its functions return.
 
-// resultWait04Micros bounds how long an sds_* call waits for its result
-// callback before returning. Inside one of the context's own callbacks it does
-// not wait at all (the result comes after that callback returns).
-const resultWait04Micros = 1000000
+// createWaitMicros bounds how long sds_create waits for its callback before
+// returning (nim-sds 0.4 calls back first; a host may count on the payload
+// having arrived). The other calls wait like the 0.3 ones (resultWaitMicros):
+// they hold the context meanwhile, and a result callback that destroys it
+// must not be kept waiting long.
+const createWaitMicros = 1000000
 
 // requestBuffers recycles the buffers request byte arrays are parsed into.
 var requestBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
@@ -76,12 +78,6 @@ func manager04(ctx C.uintptr_t) *manager {
 	return m
 }
 
-// postAndWait04 queues a result behind the events already queued and waits
-// (bounded) for its delivery.
-func (m *manager) postAndWait04(r *result) {
-	ticket := m.postResult(r)
-	C.sdsi_wait_delivered(m.d, ticket, resultWait04Micros)
-}
 
 //export libsdsgo_v04_create
 func libsdsgo_v04_create(config *C.char, cb C.SdsCallBack, ud C.uintptr_t) (ctx C.uintptr_t) {
@@ -107,7 +103,8 @@ func libsdsgo_v04_create(config *C.char, cb C.SdsCallBack, ud C.uintptr_t) (ctx 
 		return 0
 	}
 	m.compat.v04 = true
-	m.postAndWait04(newResult(cb, ud, C.RET_OK, nimcompat04.AppendContext(nil, m.handle)))
+	ticket := m.postResult(newResult(cb, ud, C.RET_OK, nimcompat04.AppendContext(nil, m.handle)))
+	C.sdsi_wait_delivered(m.d, ticket, createWaitMicros)
 	return C.uintptr_t(m.handle)
 }
 
@@ -183,7 +180,7 @@ func call04(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, opName string,
 	ticket := m.postResult(res)
 	C.sdsi_batch_end(m.d)
 	batchOpen = false
-	C.sdsi_wait_delivered(m.d, ticket, resultWait04Micros)
+	C.sdsi_wait_delivered(m.d, ticket, resultWaitMicros)
 	return C.RET_OK
 }
 

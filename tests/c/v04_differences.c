@@ -45,6 +45,14 @@ static void reenter_from_result(int ret, const char *msg, size_t len, void *ud) 
   x->rc = sds_reset(x->ctx, tu_result_cb, &x->nested);
 }
 
+static void destroy_from_result(int ret, const char *msg, size_t len, void *ud) {
+  reentry *x = ud;
+  (void)ret;
+  (void)msg;
+  (void)len;
+  x->rc = sds_destroy(x->ctx, tu_result_cb, &x->nested);
+}
+
 static void reenter_from_hint(const char *id, char **hint, size_t *len, void *ud) {
   reentry *x = ud;
   (void)id;
@@ -96,7 +104,18 @@ static void reentrant_calls(void) {
   CHECK_EQ_INT(x.nested.calls, 1);
   CHECK_STR(x.nested.msg, "called from the retrieval-hint provider of the same context");
   tu_result_destroy(&x.nested);
-  v4_destroy(x.ctx);
+
+  /* sds_destroy from inside a result callback of the same context: accepted,
+     its callback follows the current one */
+  tu_result_init(&x.nested);
+  x.rc = -1;
+  CHECK_EQ_INT(sds_set_retrieval_hint_provider(x.ctx, NULL, NULL), RET_OK);
+  CHECK_EQ_INT(sds_wrap_outgoing_message(x.ctx, destroy_from_result, &x, wrap_req), RET_OK);
+  CHECK(tu_wait(&x.nested, 1));
+  CHECK_EQ_INT(x.rc, RET_OK);
+  CHECK_EQ_INT(x.nested.ret, RET_OK);
+  CHECK_STR(x.nested.msg, "");
+  tu_result_destroy(&x.nested);
 }
 
 /* 3 and 4. sds_start_periodic_tasks is idempotent (nim-sds starts another set
