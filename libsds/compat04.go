@@ -71,13 +71,12 @@ func manager04(ctx C.uintptr_t) *manager {
 	if err != nil {
 		return nil
 	}
-	if m.compat == nil || !m.compat.v04 {
+	if m.compat == nil || !m.compat.v04.Load() {
 		m.release()
 		return nil
 	}
 	return m
 }
-
 
 //export libsdsgo_v04_create
 func libsdsgo_v04_create(config *C.char, cb C.SdsCallBack, ud C.uintptr_t) (ctx C.uintptr_t) {
@@ -102,7 +101,7 @@ func libsdsgo_v04_create(config *C.char, cb C.SdsCallBack, ud C.uintptr_t) (ctx 
 		callNow04(cb, ud, C.RET_ERR, "ffiCtor: failed to create FFIContext: "+err.Error())
 		return 0
 	}
-	m.compat.v04 = true
+	m.compat.v04.Store(true)
 	ticket := m.postResult(newResult(cb, ud, C.RET_OK, nimcompat04.AppendContext(nil, m.handle)))
 	C.sdsi_wait_delivered(m.d, ticket, createWaitMicros)
 	return C.uintptr_t(m.handle)
@@ -288,7 +287,7 @@ func libsdsgo_v04_destroy(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t) (rc
 		}
 	}()
 	m, ok := managers.get(uint64(ctx))
-	if !ok || m.compat == nil || !m.compat.v04 {
+	if !ok || m.compat == nil || !m.compat.v04.Load() {
 		return callNow04(cb, ud, C.RET_ERR, nimcompat04.ErrNotInitialized)
 	}
 	var last *result
