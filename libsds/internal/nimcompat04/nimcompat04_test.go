@@ -59,6 +59,9 @@ func TestParseWrapErrors(t *testing.T) {
 		{`{"a":"\ud800"}`, "input(1, 14) Error: } expected"},
 		{`{"a":1} /* c`, ""}, // an unterminated comment ends the input
 		{strings.Repeat("[", 1002) + strings.Repeat("]", 1002), "input(1, 1002) Error: ] expected"},
+		// a NUL ends the text, as in Nim (a C string has none inside)
+		{"{\"message\":[1]}\x00,\"messageId\":\"x\"", "key not found: .messageId"},
+		{"{\"message\":[1,\x002]}", "input(1, 14) Error: { expected"},
 	}
 	for _, c := range cases {
 		_, err := ParseWrap([]byte(c.req), nil)
