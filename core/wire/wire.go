@@ -14,7 +14,7 @@ type HistoryEntry struct {
 	SenderID      string // empty => not written
 }
 
-// Message is an SdsMessage in nim-sds 35a33ad's layout.
+// Message is an SdsMessage, in either generation's layout.
 type Message struct {
 	MessageID     string
 	Lamport       int64 // written as varint(uint64(Lamport)); decoded uint64 cast to int64
