@@ -52,8 +52,11 @@ type Config struct {
 	// RerequestRepairs makes the repair sweep schedule a new repair request for
 	// every message still missing that has none pending — because the last one
 	// was sent, or dropped RepairTMax after its time — so that a lost request or
-	// a lost rebroadcast does not leave a gap open for good. nim-sds asks once per
-	// citation; the default (false) keeps its behaviour.
+	// a lost rebroadcast does not leave a gap open for good. Since requesters
+	// then ask again every T_req, a request for a message whose response is
+	// already pending keeps that response's time instead of postponing it.
+	// nim-sds asks once per citation and reschedules the response at every
+	// request; the default (false) keeps its behaviour.
 	RerequestRepairs bool
 	// MaxChannels bounds the channels of one manager; an operation that would
 	// create one more fails with ErrTooManyChannels.

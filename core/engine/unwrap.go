@@ -163,6 +163,11 @@ func (m *Manager) answerRepairRequests(c *channel, msg *wire.Message) {
 			!repair.InResponseGroup(m.participantID, req.SenderID, req.MessageID, m.cfg.NumResponseGroups) {
 			continue
 		}
+		if m.cfg.RerequestRepairs && c.inRepairs.Has(req.MessageID) {
+			// Keep the pending response's time: requesters that ask again
+			// before T_resp would otherwise postpone it for good.
+			continue
+		}
 		req = cloneEntry(req)
 		due := now.Add(repair.TResp(m.participantID, req.SenderID, req.MessageID, m.cfg.RepairTMax))
 		c.inRepairs.Set(req.MessageID, due, inRepair{entry: req, message: entry.message})

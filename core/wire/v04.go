@@ -199,6 +199,13 @@ func decodeEntryV04(b []byte) (HistoryEntry, error) {
 // entry with that id. Byte slices alias data, strings are copies; every error
 // wraps ErrMalformed.
 func UnmarshalV04(data []byte) (*Message, error) {
+	return unmarshalV04(data, true)
+}
+
+// unmarshalV04 is UnmarshalV04; with validate false it skips the checks made
+// after parsing (empty ids and channel), so tests can read what nim-sds 0.4
+// writes but refuses to read.
+func unmarshalV04(data []byte, validate bool) (*Message, error) {
 	var (
 		id, channel, content, bloom, sender []byte
 		lamport                             uint64
@@ -220,7 +227,7 @@ func UnmarshalV04(data []byte) (*Message, error) {
 			case uint64(fieldID):
 				id = f.data
 			case uint64(fieldCausalHistory):
-				if len(f.data) == 0 {
+				if len(f.data) == 0 && validate {
 					return nil, errEmptyCausalV04
 				}
 				nHistory++
@@ -242,17 +249,17 @@ func UnmarshalV04(data []byte) (*Message, error) {
 				if err != nil {
 					return nil, fmt.Errorf("repair request entry %d: %w", nRepair, err)
 				}
-				if e.MessageID == "" {
+				if e.MessageID == "" && validate {
 					return nil, errEmptyRepairV04
 				}
 				nRepair++
 			}
 		}
 	}
-	if len(id) == 0 {
+	if len(id) == 0 && validate {
 		return nil, errEmptyIDV04
 	}
-	if len(channel) == 0 {
+	if len(channel) == 0 && validate {
 		return nil, errEmptyChannelV04
 	}
 	m := &Message{
