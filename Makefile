@@ -87,11 +87,12 @@ test-go: ## Go tests with the race detector
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-test-fuzz: ## fuzz the wire decoders ($(FUZZTIME) for 0.3, 10 s for 0.4 and detection) and the remote-filter parser
+test-fuzz: ## fuzz the wire decoders ($(FUZZTIME) for 0.3, 10 s for 0.4 and detection), the remote-filter parser and the sds_* request parser
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./core/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshalV04$$' -fuzztime 10s ./core/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s ./core/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRemote$$' -fuzztime 10s ./core/bloom
+	$(GO) test -run '^$$' -fuzz '^FuzzParseWrap$$' -fuzztime 10s ./libsds/internal/nimcompat04
 
 headercheck: ## sds.h and libsds.h compile as strict C99 and C++
 	@mkdir -p $(BUILD)/tests
