@@ -205,6 +205,16 @@ func FuzzParseWrap(f *testing.F) {
 		if err == nil && len(r.Message) > len(req) {
 			t.Fatalf("more bytes than text")
 		}
+		// the same text read from C (with its NUL) gives the same answer
+		r2, err2 := ParseWrap(append(append([]byte(nil), req...), 0), make([]byte, 0, 3))
+		if errText(err) != errText(err2) || !bytes.Equal(r.Message, r2.Message) || r.MessageID != r2.MessageID {
+			t.Fatalf("%q: %v %v / %v %v", req, r.Message, err, r2.Message, err2)
+		}
+		// any bytes survive a round trip through the wrap result's format
+		back, err := ParseUnwrap(AppendWrapResult(nil, req), nil)
+		if err != nil || !bytes.Equal(back.Message, req) {
+			t.Fatalf("round trip of %v: %v %v", req, back.Message, err)
+		}
 	})
 }
 
