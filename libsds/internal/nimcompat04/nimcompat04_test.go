@@ -2,10 +2,14 @@ package nimcompat04
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/logos-messaging/libsds-go/core/engine"
 )
@@ -172,6 +176,25 @@ func TestParseLargeArray(t *testing.T) {
 	}
 }
 
+// An array whose elements all go through the lexer (spaces around them)
+// parses in a few allocations, not one copy of the output per element.
+func TestParseSpacedArrayAllocations(t *testing.T) {
+	req := []byte(`{"message":[` + strings.Repeat(" 7 ,", 100000) + ` 8 ]}`)
+	var r UnwrapRequest
+	allocs := testing.AllocsPerRun(3, func() {
+		var err error
+		if r, err = ParseUnwrap(req, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if len(r.Message) != 100001 || r.Message[0] != 7 || r.Message[100000] != 8 {
+		t.Fatalf("got %d bytes", len(r.Message))
+	}
+	if allocs > 50 {
+		t.Fatalf("%v allocations for one parse", allocs)
+	}
+}
+
 func TestFormat(t *testing.T) {
 	if got := string(AppendWrapResult(nil, []byte{10, 2, 109, 49, 255, 0})); got != `{"message":[10,2,109,49,255,0]}` {
 		t.Errorf("AppendWrapResult = %s", got)
@@ -197,9 +220,61 @@ func TestFormat(t *testing.T) {
 	}
 }
 
+// oracleWrap reads req with encoding/json where both parsers must agree:
+// strict JSON, valid UTF-8 without escaped surrogates (which encoding/json
+// replaces and Nim keeps), nesting within std/json's limit, exact key names,
+// the three fields with their kinds and integers within int64. ok is false
+// for anything else.
+func oracleWrap(req []byte) (WrapRequest, bool) {
+	var w WrapRequest
+	if !utf8.Valid(req) || bytes.Contains(bytes.ToLower(req), []byte(`\ud`)) ||
+		bytes.Count(req, []byte("["))+bytes.Count(req, []byte("{")) > 900 {
+		return w, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(req))
+	dec.UseNumber()
+	var obj map[string]any
+	if dec.Decode(&obj) != nil || dec.InputOffset() == 0 {
+		return w, false
+	}
+	if _, err := dec.Token(); err != io.EOF { // one value only
+		return w, false
+	}
+	arr, ok := obj["message"].([]any)
+	if !ok {
+		return w, false
+	}
+	w.Message = []byte{}
+	for _, e := range arr {
+		n, ok := e.(json.Number)
+		if !ok {
+			return w, false
+		}
+		v, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil {
+			return w, false
+		}
+		w.Message = append(w.Message, byte(v))
+	}
+	for key, dst := range map[string]*string{"messageId": &w.MessageID, "channelId": &w.ChannelID} {
+		switch v := obj[key].(type) {
+		case string:
+			*dst = v
+		case nil:
+			if _, present := obj[key]; !present {
+				return w, false
+			}
+		default:
+			return w, false
+		}
+	}
+	return w, true
+}
+
 func FuzzParseWrap(f *testing.F) {
 	f.Add([]byte(`{"message":[1,2,3],"messageId":"m1","channelId":"ch"}`))
 	f.Add([]byte(`{"message":[1.5, 300, -1],"messageId":"\ud800","channelId":null} x`))
+	f.Add([]byte(` {"message":[ 0, 255 ,300],"messageId":"a\u00e9\n","channelId":null,"x":{"y":[]}}`))
 	f.Fuzz(func(t *testing.T, req []byte) {
 		r, err := ParseWrap(req, nil)
 		if err == nil && len(r.Message) > len(req) {
@@ -209,6 +284,14 @@ func FuzzParseWrap(f *testing.F) {
 		r2, err2 := ParseWrap(append(append([]byte(nil), req...), 0), make([]byte, 0, 3))
 		if errText(err) != errText(err2) || !bytes.Equal(r.Message, r2.Message) || r.MessageID != r2.MessageID {
 			t.Fatalf("%q: %v %v / %v %v", req, r.Message, err, r2.Message, err2)
+		}
+		// valid JSON that encoding/json reads as a wrap request is read the same
+		if want, ok := oracleWrap(req); ok {
+			if err != nil || !bytes.Equal(r.Message, want.Message) || r.MessageID != want.MessageID ||
+				r.ChannelID != want.ChannelID {
+				t.Fatalf("%q: got %v %q %q (%v), encoding/json reads %v %q %q", req, r.Message, r.MessageID,
+					r.ChannelID, err, want.Message, want.MessageID, want.ChannelID)
+			}
 		}
 		// any bytes survive a round trip through the wrap result's format
 		back, err := ParseUnwrap(AppendWrapResult(nil, req), nil)
