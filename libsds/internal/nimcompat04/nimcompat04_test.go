@@ -148,6 +148,13 @@ func TestParseCreateAndMark(t *testing.T) {
 			t.Errorf("ParseMark(%q) = %q, want %q", req, got, want)
 		}
 	}
+	// a NULL request (nil here) is the empty text
+	if _, err := ParseUnwrap(nil, nil); errText(err) != "input(1, 0) Error: { expected" {
+		t.Errorf("ParseUnwrap(nil) = %v", err)
+	}
+	if _, err := ParseCreate(nil); errText(err) != "input(1, 0) Error: { expected" {
+		t.Errorf("ParseCreate(nil) = %v", err)
+	}
 	if _, err := ParseUnwrap([]byte(`{}`), nil); errText(err) != "key not found: .message" {
 		t.Errorf("ParseUnwrap({}) = %v", err)
 	}
