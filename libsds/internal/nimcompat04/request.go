@@ -287,6 +287,9 @@ func (l *lexer) byteArray(dst []byte, f *field) ([]byte, error) {
 	}
 }
 
+// loadByte reads base[i] without a bounds check.
+func loadByte(base unsafe.Pointer, i uintptr) byte { return *(*byte)(unsafe.Add(base, i)) }
+
 // scanDigits is byteArray's fast path: from pos (an element's start) it
 // takes elements of 1 to 3 digits each directly followed by ',' or ']',
 // appending their low 8 bits to dst. It stops at the first other element
@@ -298,23 +301,22 @@ func scanDigits(buf []byte, pos int, dst []byte) (int, []byte, bool) {
 	dst = slices.Grow(dst, (len(buf)-pos)/2+1)
 	base := unsafe.Pointer(unsafe.SliceData(buf))
 	out := unsafe.Add(unsafe.Pointer(unsafe.SliceData(dst)), len(dst))
-	at := func(i uintptr) byte { return *(*byte)(unsafe.Add(base, i)) }
 	k, p := uintptr(0), uintptr(pos)
 	for {
-		v := at(p) - '0'
+		v := loadByte(base, p) - '0'
 		if v >= 10 {
 			break
 		}
 		q := p + 1
-		c := at(q)
+		c := loadByte(base, q)
 		if c-'0' < 10 {
 			v = v*10 + c - '0'
 			q++
-			c = at(q)
+			c = loadByte(base, q)
 			if c-'0' < 10 {
 				v = v*10 + c - '0'
 				q++
-				c = at(q)
+				c = loadByte(base, q)
 			}
 		}
 		*(*byte)(unsafe.Add(out, k)) = v // kept only if the element ends here
