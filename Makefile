@@ -129,13 +129,17 @@ install: lib $(BUILD)/sdsctl ## install the library, sds.h, libsds.h, libsds.pc 
 	@echo "-Wl,-rpath,$(PREFIX)/lib, or set LD_LIBRARY_PATH=$(PREFIX)/lib (DYLD_LIBRARY_PATH on macOS)."
 	@echo "Compile and link flags: pkg-config --cflags --libs libsds"
 
-test-install: lib ## install into build/stage and build a nim-sds style program with pkg-config
+test-install: lib ## install into build/stage and build nim-sds 0.3 and 0.4 style programs with pkg-config
 	rm -rf $(BUILD)/stage
 	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(BUILD)/stage
 	PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/stage/lib/pkgconfig $(CC) -std=c99 -Wall -Werror tests/install/nim_style.c \
 	  $$(PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/stage/lib/pkgconfig pkg-config --cflags --libs libsds) -lpthread \
 	  -Wl,-rpath,$(CURDIR)/$(BUILD)/stage/lib -o $(BUILD)/nim_style
 	$(BUILD)/nim_style
+	PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/stage/lib/pkgconfig $(CC) -std=c99 -Wall -Werror tests/install/nim04_style.c \
+	  $$(PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/stage/lib/pkgconfig pkg-config --cflags --libs libsds) -lpthread \
+	  -Wl,-rpath,$(CURDIR)/$(BUILD)/stage/lib -o $(BUILD)/nim04_style
+	$(BUILD)/nim04_style
 	@test ! -e $(BUILD)/stage/include/libsds.so.h && ls $(BUILD)/stage/include | tr '\n' ' ' && echo "(no cgo header installed)"
 
 uninstall: ## remove what install installed
@@ -154,9 +158,12 @@ test-go: $(SQLITE_LIB) ## Go tests with the race detector; libsds's Go tests aga
 	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(GOCMD) test -tags "$(GOTAGS) libsds_asan" -count=1 ./libsds
 
-test-fuzz: $(SQLITE_LIB) ## fuzz the wire decoder and the remote-filter parser ($(FUZZTIME) and 10s)
+test-fuzz: $(SQLITE_LIB) ## fuzz the wire decoders ($(FUZZTIME) for 0.3, 10 s for 0.4 and detection), the remote-filter parser and the sds_* request parser
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./core/wire
+	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzUnmarshalV04$$' -fuzztime 10s ./core/wire
+	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s ./core/wire
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzParseRemote$$' -fuzztime 10s ./core/bloom
+	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzParseWrap$$' -fuzztime 10s ./libsds/internal/nimcompat04
 
 headercheck: ## sds.h and libsds.h compile as strict C99 and C++
 	@mkdir -p $(BUILD)/tests
@@ -212,10 +219,14 @@ $(BUILD)/sds_trace: tests/trace/sds_trace.c
 	@mkdir -p $(BUILD)
 	$(CC) -O2 -Wall -o $@ $< -ldl -lpthread
 
-test-trace: lib $(BUILD)/sds_trace ## replay nim-sds's recorded trace and compare (only deliberate differences allowed)
+test-trace: lib $(BUILD)/sds_trace ## replay nim-sds's recorded traces (0.3 Sds*, 0.4 sds_*) and compare (only deliberate differences allowed)
 	SDS_TRACE_HINTS=null $(BUILD)/sds_trace $(CURDIR)/$(BUILD)/$(LIBLINK) $(BUILD)/trace-ours.jsonl > $(BUILD)/trace-ours.log 2>&1
 	python3 tests/trace/compare.py tests/vectors/trace-nim-sds.jsonl $(BUILD)/trace-ours.jsonl \
 	  --allow-file tests/trace/deliberate-differences.txt
+	python3 tests/trace/replay_v04.py tests/vectors/trace-nim-sds-v04.jsonl $(CURDIR)/$(BUILD)/$(LIBLINK) \
+	  $(BUILD)/trace-v04-ours.jsonl > $(BUILD)/trace-v04-ours.log
+	python3 tests/trace/compare.py tests/vectors/trace-nim-sds-v04.jsonl $(BUILD)/trace-v04-ours.jsonl \
+	  --allow-file tests/trace/deliberate-differences-v04.txt
 
 $(PYTOOLS)/bin/mypy:
 	@echo "python3 has no mypy: installing one into $(PYTOOLS)"
@@ -274,12 +285,18 @@ $(BUILD)/abi_bench: tests/bench/abi_bench.c
 	@mkdir -p $(BUILD)
 	$(CC) -O2 -o $@ $< -ldl -lpthread
 
+$(BUILD)/abi_bench_v04: tests/bench/abi_bench_v04.c
+	@mkdir -p $(BUILD)
+	$(CC) -O2 -o $@ $< -ldl -lpthread
+
 $(BUILD)/native_bench: tests/bench/native_bench.c include/sds.h $(BUILD)/$(LIBFILE)
 	$(CC) -std=c99 -O2 -Wall -Iinclude $< -o $@ -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds
 
-bench-c: lib $(BUILD)/abi_bench $(BUILD)/native_bench ## C benchmarks through the ABI: compatible API (tests/bench/abi_bench.c) and native API, N = 2000 and 5000
+bench-c: lib $(BUILD)/abi_bench $(BUILD)/abi_bench_v04 $(BUILD)/native_bench ## C benchmarks through the ABI: compatible APIs (0.3 Sds*: tests/bench/abi_bench.c; 0.4 sds_*: abi_bench_v04.c) and native API, N = 2000 and 5000
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
+	$(BUILD)/abi_bench_v04 $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 5000 100 1
+	$(BUILD)/abi_bench_v04 $(CURDIR)/$(BUILD)/$(LIBLINK) 5000 100 1
 	$(BUILD)/native_bench 2000 100 1
 	$(BUILD)/native_bench 5000 100 1
 	$(BUILD)/native_bench 2000 100 1 normal $(BUILD)

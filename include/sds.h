@@ -216,6 +216,16 @@ typedef enum libsds_durability {
   LIBSDS_DURABILITY_FULL = 1    /**< WAL + synchronous=FULL: also survives power loss */
 } libsds_durability;
 
+/**
+ * The SDS wire layout a manager writes (see docs/wire.md). Every manager reads
+ * both; a network upgrades by reading both everywhere first, then switching
+ * writers to LIBSDS_WIRE_V04.
+ */
+typedef enum libsds_wire_generation {
+  LIBSDS_WIRE_V03 = 0, /**< nim-sds 0.3's layout (default: deployed networks speak it) */
+  LIBSDS_WIRE_V04 = 1  /**< nim-sds 0.4's layout */
+} libsds_wire_generation;
+
 /*
  * Bits of libsds_options.config_set: a field of the configuration is used only
  * if its bit is set; otherwise the nim-sds default applies. So a zeroed
@@ -239,6 +249,7 @@ typedef enum libsds_durability {
 #define LIBSDS_CFG_MAX_INCOMING_BUFFER   (1u << 14) /**< default 10000 per channel */
 #define LIBSDS_CFG_MAX_OUTGOING_BUFFER   (1u << 15) /**< default 10000 per channel */
 #define LIBSDS_CFG_REREQUEST_REPAIRS      (1u << 16) /**< default 0 (nim-sds asks once) */
+#define LIBSDS_CFG_WIRE_GENERATION       (1u << 17) /**< default LIBSDS_WIRE_V03 */
 
 struct libsds_persistence;
 
@@ -278,10 +289,16 @@ typedef struct libsds_options {
   /** LIBSDS_STORE_SQLITE: the manager's namespace inside the file (NULL = participant id). */
   const char *sqlite_namespace;
   uint32_t sqlite_durability; /**< a libsds_durability */
+
+  /* Wire generations (used if config_set has LIBSDS_CFG_WIRE_GENERATION). */
+  /** A libsds_wire_generation: the layout wraps and repair rebroadcasts are
+      written in. Unwrap reads both generations whatever this says. Any other
+      value is LIBSDS_ERR_INVALID_ARG. */
+  uint32_t wire_generation;
 } libsds_options;
 
 /** Initializer for a libsds_options with every field at its default. */
-#define LIBSDS_OPTIONS_INIT {sizeof(libsds_options), 0, NULL, 0, 0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0}
+#define LIBSDS_OPTIONS_INIT {sizeof(libsds_options), 0, NULL, 0, 0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0}
 
 /**
  * Sets every field of *options to its default and options->size to this

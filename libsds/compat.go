@@ -15,6 +15,7 @@ import "C"
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/logos-messaging/libsds-go/core/engine"
@@ -35,6 +36,7 @@ type compatState struct {
 	hintUD    C.uintptr_t
 	hintIDBuf callScratch // the id passed to the hint provider (engine lock only)
 	events    []byte      // reused for formatting event JSON (engine lock only)
+	v04       atomic.Bool // created by sds_create (the 0.4 JSON ABI), not SdsNewReliabilityManager
 }
 
 // result is one result callback to make, with its C buffer.

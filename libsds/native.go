@@ -19,6 +19,7 @@ import (
 	"github.com/logos-messaging/libsds-go/core/engine"
 	"github.com/logos-messaging/libsds-go/core/scheduler"
 	"github.com/logos-messaging/libsds-go/core/store"
+	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
 // managers holds every live manager, native and compatible alike: a compat
@@ -255,8 +256,17 @@ func readOptions(o *C.libsds_options) (settings, error) {
 	field(C.LIBSDS_CFG_MAX_INCOMING_BUFFER, unsafe.Offsetof(o.max_incoming_buffer), 4, func() { c.MaxIncomingBuffer = int(o.max_incoming_buffer) })
 	field(C.LIBSDS_CFG_MAX_OUTGOING_BUFFER, unsafe.Offsetof(o.max_outgoing_buffer), 4, func() { c.MaxOutgoingBuffer = int(o.max_outgoing_buffer) })
 	field(C.LIBSDS_CFG_REREQUEST_REPAIRS, unsafe.Offsetof(o.rerequest_repairs), 4, func() { c.RerequestRepairs = o.rerequest_repairs != 0 })
-	if known := uint64(C.LIBSDS_CFG_REREQUEST_REPAIRS)<<1 - 1; set&^known != 0 {
+	var badGeneration bool
+	field(C.LIBSDS_CFG_WIRE_GENERATION, unsafe.Offsetof(o.wire_generation), 4, func() {
+		c.WireGeneration = wire.Generation(o.wire_generation)
+		badGeneration = o.wire_generation > C.LIBSDS_WIRE_V04
+	})
+	if known := uint64(C.LIBSDS_CFG_WIRE_GENERATION)<<1 - 1; set&^known != 0 {
 		return s, fmt.Errorf("%w: unknown config_set bits %#x", errInvalidArg, set&^known)
+	}
+	if badGeneration {
+		return s, fmt.Errorf("%w: wire_generation %d is neither LIBSDS_WIRE_V03 (0) nor LIBSDS_WIRE_V04 (1)",
+			errInvalidArg, uint32(o.wire_generation))
 	}
 	for _, d := range []time.Duration{c.ResendInterval, c.SyncInterval, c.BufferSweepInterval, c.RepairTMin, c.RepairTMax, c.RepairSweepInterval} {
 		if d < 0 || d > math.MaxInt64/2 {

@@ -249,3 +249,57 @@ int SdsStartPeriodicTasks(void *ctx, SdsCallBack callback, void *userData) {
 void libsdsNimMain(void) {}
 void initializeLibrary(void) {}
 void libsdsNimDestroyGlobals(void) {}
+
+/* ---- nim-sds 0.4 JSON API ---- */
+
+static const char v04_reentry[] = "called from the retrieval-hint provider of the same context";
+
+/* A call from inside the context's own hint provider would wait for the
+   engine the provider is running in: refused through the callback. */
+#define REFUSE_V04_REENTRY(ctx, cb, ud)                                 \
+  do {                                                                  \
+    if ((ctx) != NULL && sdsi_in_callout((uintptr_t)(ctx))) {         \
+      if (cb) (cb)(RET_ERR, v04_reentry, sizeof v04_reentry - 1, (ud)); \
+      return RET_ERR;                                                   \
+    }                                                                   \
+  } while (0)
+
+void *sds_create(const char *configJson, SdsCallBack callback, void *userData) {
+  return (void *)libsdsgo_v04_create((char *)configJson, callback, (uintptr_t)userData);
+}
+void sds_set_event_callback(void *ctx, SdsCallBack callback, void *userData) {
+  libsdsgo_v04_set_event_callback((uintptr_t)ctx, callback, (uintptr_t)userData);
+}
+int sds_set_retrieval_hint_provider(void *ctx, SdsRetrievalHintProvider callback, void *userData) {
+  if (ctx != NULL && sdsi_in_callout((uintptr_t)ctx)) return RET_ERR;
+  return libsdsgo_v04_set_hint_provider((uintptr_t)ctx, callback, (uintptr_t)userData);
+}
+int sds_wrap_outgoing_message(void *ctx, SdsCallBack callback, void *userData, const char *reqJson) {
+  if (!callback) return RET_MISSING_CALLBACK;
+  REFUSE_V04_REENTRY(ctx, callback, userData);
+  return libsdsgo_v04_wrap((uintptr_t)ctx, callback, (uintptr_t)userData, (char *)reqJson);
+}
+int sds_unwrap_received_message(void *ctx, SdsCallBack callback, void *userData, const char *reqJson) {
+  if (!callback) return RET_MISSING_CALLBACK;
+  REFUSE_V04_REENTRY(ctx, callback, userData);
+  return libsdsgo_v04_unwrap((uintptr_t)ctx, callback, (uintptr_t)userData, (char *)reqJson);
+}
+int sds_mark_dependencies_met(void *ctx, SdsCallBack callback, void *userData, const char *reqJson) {
+  if (!callback) return RET_MISSING_CALLBACK;
+  REFUSE_V04_REENTRY(ctx, callback, userData);
+  return libsdsgo_v04_mark_dependencies_met((uintptr_t)ctx, callback, (uintptr_t)userData, (char *)reqJson);
+}
+int sds_reset(void *ctx, SdsCallBack callback, void *userData) {
+  if (!callback) return RET_MISSING_CALLBACK;
+  REFUSE_V04_REENTRY(ctx, callback, userData);
+  return libsdsgo_v04_reset((uintptr_t)ctx, callback, (uintptr_t)userData);
+}
+int sds_start_periodic_tasks(void *ctx, SdsCallBack callback, void *userData) {
+  if (!callback) return RET_MISSING_CALLBACK;
+  REFUSE_V04_REENTRY(ctx, callback, userData);
+  return libsdsgo_v04_start((uintptr_t)ctx, callback, (uintptr_t)userData);
+}
+int sds_destroy(void *ctx, SdsCallBack callback, void *userData) {
+  REFUSE_V04_REENTRY(ctx, callback, userData);
+  return libsdsgo_v04_destroy((uintptr_t)ctx, callback, (uintptr_t)userData);
+}

@@ -162,7 +162,7 @@ func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 		if err != nil {
 			return err
 		}
-		msg, err := wire.Unmarshal(r.Message)
+		msg, err := wire.UnmarshalV03(r.Message)
 		if err != nil {
 			return fmt.Errorf("log record: %w", err)
 		}
@@ -179,7 +179,7 @@ func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 		if err != nil {
 			return err
 		}
-		msg, err := wire.Unmarshal(r.Message)
+		msg, err := wire.UnmarshalV03(r.Message)
 		if err != nil {
 			return fmt.Errorf("outgoing record: %w", err)
 		}
@@ -195,7 +195,7 @@ func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 		if err != nil {
 			return err
 		}
-		msg, err := wire.Unmarshal(r.Message)
+		msg, err := wire.UnmarshalV03(r.Message)
 		if err != nil {
 			return fmt.Errorf("incoming record: %w", err)
 		}

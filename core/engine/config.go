@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/logos-messaging/libsds-go/core/bloom"
+	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
 // Size limits that are part of the protocol's compatibility surface rather than
@@ -51,8 +52,11 @@ type Config struct {
 	// RerequestRepairs makes the repair sweep schedule a new repair request for
 	// every message still missing that has none pending — because the last one
 	// was sent, or dropped RepairTMax after its time — so that a lost request or
-	// a lost rebroadcast does not leave a gap open for good. nim-sds asks once per
-	// citation; the default (false) keeps its behaviour.
+	// a lost rebroadcast does not leave a gap open for good. Since requesters
+	// then ask again every T_req, a request for a message whose response is
+	// already pending keeps that response's time instead of postponing it.
+	// nim-sds asks once per citation and reschedules the response at every
+	// request; the default (false) keeps its behaviour.
 	RerequestRepairs bool
 	// MaxChannels bounds the channels of one manager; an operation that would
 	// create one more fails with ErrTooManyChannels.
@@ -76,6 +80,15 @@ type Config struct {
 	// application can deliver a message that waited in the dependency buffer
 	// when it becomes ready.
 	ReadyContent bool
+
+	// Wire generations.
+	//
+	// WireGeneration is the layout Wrap writes and repair rebroadcasts use:
+	// wire.V03 (the zero value, nim-sds 0.3's, what deployed networks speak) or
+	// wire.V04 (nim-sds 0.4's). Unwrap reads both whatever it is set to, so a
+	// network upgrades by moving every peer to a reader of both first and
+	// flipping writers to V04 afterwards.
+	WireGeneration wire.Generation
 }
 
 // DefaultConfig returns nim-sds's defaults plus the engine's resource bounds.
@@ -125,6 +138,7 @@ func (c Config) Validate() error {
 		{c.MaxChannels > 0, "MaxChannels", "> 0"},
 		{c.MaxIncomingBuffer > 0, "MaxIncomingBuffer", "> 0"},
 		{c.MaxOutgoingBuffer > 0, "MaxOutgoingBuffer", "> 0"},
+		{c.WireGeneration.Valid(), "WireGeneration", "wire.V03 or wire.V04"},
 	} {
 		if !k.ok {
 			return fmt.Errorf("%w: %s must be %s", ErrInvalidConfig, k.field, k.rule)

@@ -51,6 +51,7 @@ func TestInvalidConfigRejected(t *testing.T) {
 		"requests":  func(c *engine.Config) { c.MaxRepairRequests = -1 },
 		"sweep":     func(c *engine.Config) { c.BufferSweepInterval = -time.Second },
 		"repairInt": func(c *engine.Config) { c.RepairSweepInterval = 0 },
+		"wireGen":   func(c *engine.Config) { c.WireGeneration = wire.V04 + 1 },
 	} {
 		c := engine.DefaultConfig()
 		mutate(&c)

@@ -45,7 +45,7 @@ func (m *Manager) sweepRepairs(c *channel) {
 		if m.persist() {
 			m.check("removeIncomingRepair", c.id, m.store.RemoveIncomingRepair(c.id, id))
 		}
-		m.emit(Event{Kind: RepairReady, ChannelID: c.id, Message: r.message})
+		m.emit(Event{Kind: RepairReady, ChannelID: c.id, Message: m.sendForm(r.message)})
 	}
 	for {
 		id, due, _, ok := c.outRepairs.Peek()

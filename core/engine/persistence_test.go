@@ -38,6 +38,17 @@ func TestRestartRestoresEveryBuffer(t *testing.T) {
 	require.Equal(t, append(before.Log[1:], "b3"), bob2.MustState("c").Log)
 }
 
+// TestStoreWrittenBy03WriterReopensWriting04: a store filled by a manager
+// writing 0.3 (records are generation-free: messages are kept in the 0.3
+// layout, sender ids included) opens in a manager writing 0.4, which re-cites
+// the history with the stored sender ids.
+func TestStoreWrittenBy03WriterReopensWriting04(t *testing.T) {
+	s := memstore.New()
+	_, bob := et.BusyChannel(t, s)
+	before := bob.MustState("c")
+	et.CheckRestartWritesV04(t, before, restart(bob, s, et.WithGeneration(wire.V04)))
+}
+
 func TestRestartWithoutListingLoadsOnFirstUse(t *testing.T) {
 	s := storetest.Plain(memstore.New())
 	_, bob := et.BusyChannel(t, s)

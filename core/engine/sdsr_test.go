@@ -392,3 +392,29 @@ func TestNoRepairRequestForAMessageHeldInTheDependencyBuffer(t *testing.T) {
 	}
 	require.Equal(t, []string{"m1"}, asked)
 }
+
+// TestRepeatedRequestPostponesResponseUnlessRerequestEnabled: nim-sds
+// reschedules a pending response at every request for the message; with
+// RerequestRepairs, whose requesters ask again every T_req, that would postpone
+// the response for good, so the first schedule is kept.
+func TestRepeatedRequestPostponesResponseUnlessRerequestEnabled(t *testing.T) {
+	for _, rerequest := range []bool{false, true} {
+		alice, bob := et.NewPeer(t, et.WithID("alice")), et.NewPeer(t, et.WithID("bob"))
+		carol := et.NewPeer(t, et.WithID("carol"), et.WithConfig(func(c *engine.Config) { c.RerequestRepairs = rerequest }))
+		carol.MustUnwrap(alice.MustWrap("m1", "c"))
+		bob.MustUnwrap(alice.MustWrap("m2", "c")) // bob misses m1
+		first := carol.Clock.Now().Add(repair.TResp("carol", "alice", "m1", et.TMax))
+		carol.MustUnwrap(et.RequestFor(t, bob, "m1", "alice"))
+		require.Equal(t, first, carol.MustState("c").IncomingRepairs[0].Due)
+		carol.Clock.Advance(time.Second)
+		again := et.Decode(t, bob.MustWrap("b-again", "c")) // asked again before T_resp
+		again.RepairRequest = []wire.HistoryEntry{et.Entry("m1", "alice")}
+		carol.MustUnwrap(again.Marshal())
+		due := carol.MustState("c").IncomingRepairs[0].Due
+		if rerequest {
+			require.Equal(t, first, due, "the first schedule stands")
+		} else {
+			require.Equal(t, first.Add(time.Second), due, "nim-sds reschedules")
+		}
+	}
+}

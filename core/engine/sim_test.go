@@ -12,6 +12,7 @@ import (
 	"github.com/logos-messaging/libsds-go/core/clock"
 	"github.com/logos-messaging/libsds-go/core/engine"
 	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
+	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
 // simNet is a seeded lossy broadcast network between managers sharing one fake
@@ -23,6 +24,8 @@ type simNet struct {
 	rng      *rand.Rand
 	clk      *clock.Fake
 	peers    []*engine.Manager
+	kinds    []peerKind
+	readsAll []bool // the peer can read every message of this group
 	sinks    []*et.Recorder
 	inflight []simPacket
 	round    int
@@ -38,7 +41,40 @@ type simNet struct {
 	givenUp   int
 	repairs   int
 	lastRound map[string]bool // messages of the final sending round
+	rejected  []int           // per participant: wires its reader refused
+	bogus     []int           // per participant: missing dependencies that no one sent
 }
+
+// peerKind is a participant's wire behaviour: the generation it writes and,
+// for a model of a nim-sds release, how that release reads a wire.
+type peerKind struct {
+	name string
+	gen  wire.Generation
+	// read returns the message a nim-sds peer sees in a wire, in the 0.3
+	// layout (which the engine reads exactly), or its decode error; nil for
+	// this library, which reads both generations itself.
+	read func([]byte) ([]byte, error)
+}
+
+// readAs models a nim-sds release that reads only generation g: 0.3 refuses a
+// 0.4 message with causal history, 0.4 takes a 0.3 message's history entries
+// for ids (ABI-v0.4 §9.4).
+func readAs(g wire.Generation) func([]byte) ([]byte, error) {
+	return func(b []byte) ([]byte, error) {
+		m, err := wire.UnmarshalAs(b, g)
+		if err != nil {
+			return nil, err
+		}
+		return m.Marshal(), nil
+	}
+}
+
+var (
+	ours03 = peerKind{name: "ours-0.3", gen: wire.V03}
+	ours04 = peerKind{name: "ours-0.4", gen: wire.V04}
+	nim03  = peerKind{name: "nim-0.3", gen: wire.V03, read: readAs(wire.V03)}
+	nim04  = peerKind{name: "nim-0.4", gen: wire.V04, read: readAs(wire.V04)}
+)
 
 type simPacket struct {
 	to   int
@@ -51,6 +87,7 @@ type simParams struct {
 	loss, dup                 float64
 	maxDelay                  int
 	seed                      uint64
+	kinds                     []peerKind // per participant; nil: all ours03
 }
 
 func newSimNet(t *testing.T, p simParams) *simNet {
@@ -59,17 +96,32 @@ func newSimNet(t *testing.T, p simParams) *simNet {
 		loss: p.loss, dup: p.dup, maxDelay: p.maxDelay,
 		deps: map[string][]string{}, sentBy: map[string]int{}, lastRound: map[string]bool{},
 	}
-	cfg := engine.DefaultConfig()
-	cfg.RerequestRepairs = true
-	cfg.MaxResendAttempts = 20 // the lossless phase must outlast the slowest repair
-	for i := 0; i < p.participants; i++ {
+	kinds := p.kinds
+	if kinds == nil {
+		kinds = slices.Repeat([]peerKind{ours03}, p.participants)
+	}
+	require.Len(t, kinds, p.participants)
+	for i, k := range kinds {
+		cfg := engine.DefaultConfig()
+		cfg.RerequestRepairs = k.read == nil // nim-sds asks once
+		cfg.MaxResendAttempts = 20           // the lossless phase must outlast the slowest repair
+		cfg.MaxMessageHistory = 10_000       // no eviction: delivery is checked against the whole log
+		cfg.WireGeneration = k.gen
 		rec := &et.Recorder{}
 		m, err := engine.New(engine.Options{ParticipantID: fmt.Sprintf("p%d", i), Config: &cfg, Clock: n.clk, Events: rec})
 		require.NoError(t, err)
+		readsAll := k.read == nil
+		if !readsAll {
+			readsAll = !slices.ContainsFunc(kinds, func(o peerKind) bool { return o.gen != k.gen })
+		}
 		n.peers = append(n.peers, m)
+		n.kinds = append(n.kinds, k)
+		n.readsAll = append(n.readsAll, readsAll)
 		n.sinks = append(n.sinks, rec)
 		n.ready = append(n.ready, map[string]int{})
 		n.acked = append(n.acked, 0)
+		n.rejected = append(n.rejected, 0)
+		n.bogus = append(n.bogus, 0)
 	}
 	return n
 }
@@ -104,6 +156,12 @@ func (n *simNet) drain(i int) {
 		switch e.Kind {
 		case engine.MessageReady:
 			n.ready[i][e.MessageID]++
+		case engine.MissingDependencies:
+			for _, d := range e.MissingDeps {
+				if _, ok := n.sentBy[d.MessageID]; !ok {
+					n.bogus[i]++
+				}
+			}
 		case engine.MessageAcknowledged:
 			n.acked[i]++
 		case engine.MessageGivenUp:
@@ -149,7 +207,15 @@ func (n *simNet) step(send bool) {
 		}
 		n.rng.Shuffle(len(due), func(a, b int) { due[a], due[b] = due[b], due[a] })
 		for _, p := range due {
-			_, err := n.peers[p.to].Unwrap(p.data)
+			data := p.data
+			if read := n.kinds[p.to].read; read != nil {
+				var err error
+				if data, err = read(data); err != nil {
+					n.rejected[p.to]++
+					continue
+				}
+			}
+			_, err := n.peers[p.to].Unwrap(data)
 			require.NoError(n.t, err)
 			n.drain(p.to)
 		}
@@ -161,10 +227,13 @@ func (n *simNet) step(send bool) {
 	}
 }
 
-// converged reports whether every participant delivered every message of the
-// others and none waits for anything.
+// converged reports whether every participant that can read every message
+// delivered every message of the others and nothing is in flight.
 func (n *simNet) converged() bool {
 	for i := range n.peers {
+		if !n.readsAll[i] {
+			continue
+		}
 		for id, from := range n.sentBy {
 			if from != i && n.ready[i][id] == 0 {
 				return false

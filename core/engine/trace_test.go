@@ -25,8 +25,10 @@ import (
 // clock-derived lamport), unwrap results, errors, the events of each call in
 // order, and the retrieval-hint requests. C-level concerns (argument validation
 // on the caller's thread, NULL callbacks, JSON text) belong to the C layer's
-// replay; the one deliberate difference here is manager E, whose events nim-sds
-// dropped because its event userData was NULL.
+// replay. Deliberate differences: manager E, whose events nim-sds dropped
+// because its event userData was NULL; and the message with plain-id causal
+// history (legacyStep), which nim-sds 0.3 refuses and the engine reads as the
+// 0.4 layout it is (package wire: Detect).
 func TestReplayNimSdsTrace(t *testing.T) {
 	lines, err := trace.Load(vectors.Path(t, "trace-nim-sds.jsonl"))
 	require.NoError(t, err)
@@ -120,6 +122,15 @@ func TestReplayNimSdsTrace(t *testing.T) {
 				res, err = p.m.Unwrap(c.Wire)
 				return err
 			})
+			if c.Step == legacyStep {
+				require.NoError(t, err, where)
+				require.Equal(t, []string{"msg-1"}, et.IDsOf(res.MissingDeps), where)
+				require.Len(t, got, 1, where)
+				require.Equal(t, engine.MissingDependencies, got[0].Kind, where)
+				require.Equal(t, []string{"msg-1"}, et.IDsOf(got[0].MissingDeps), where)
+				compared["deliberate"]++
+				continue
+			}
 			requireOutcome(t, where, c.Result, err)
 			if err == nil {
 				compared["unwrap"]++
@@ -163,7 +174,12 @@ func TestReplayNimSdsTrace(t *testing.T) {
 	require.Equal(t, 56, compared["events"], "all 56 events nim-sds delivered (the footer's count)")
 	require.GreaterOrEqual(t, compared["wrap"], 1030)
 	require.GreaterOrEqual(t, compared["unwrap"], 40)
+	require.Equal(t, 1, compared["deliberate"], "the plain-id history step was replayed")
 }
+
+// legacyStep is the trace step that unwraps a message whose causal history is
+// the plain id "msg-1" (0.2 and 0.4 layout).
+const legacyStep = 82
 
 // requireOutcome checks success or the nim-sds error name in the result payload.
 func requireOutcome(t *testing.T, where string, want *trace.Result, err error) {

@@ -39,7 +39,7 @@ func (m *Manager) Unwrap(data []byte) (*Unwrapped, error) {
 	if _, err := wire.ExtractChannelID(data); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDeserialization, err)
 	}
-	msg, err := wire.Unmarshal(data)
+	msg, _, err := wire.Decode(data, m.cfg.WireGeneration)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDeserialization, err)
 	}
@@ -178,6 +178,11 @@ func (m *Manager) answerRepairRequests(c *channel, msg *wire.Message) {
 			!repair.InResponseGroup(m.participantID, req.SenderID, req.MessageID, m.cfg.NumResponseGroups) {
 			continue
 		}
+		if m.cfg.RerequestRepairs && c.inRepairs.Has(req.MessageID) {
+			// Keep the pending response's time: requesters that ask again
+			// before T_resp would otherwise postpone it for good.
+			continue
+		}
 		req = cloneEntry(req)
 		due := now.Add(repair.TResp(m.participantID, req.SenderID, req.MessageID, m.cfg.RepairTMax))
 		c.inRepairs.Set(req.MessageID, due, inRepair{entry: req, message: entry.message})
@@ -192,13 +197,30 @@ func (m *Manager) answerRepairRequests(c *channel, msg *wire.Message) {
 // store records) and rebroadcasts for SDS-R: without its bloom filter (18.8 KB
 // that the rebroadcast's receivers do not need) and without its repair
 // requests (stale by the time it is rebroadcast: receivers would cancel their
-// own pending requests for them). nim-sds keeps and resends both.
+// own pending requests for them). nim-sds keeps and resends both. It is always
+// the 0.3 layout, whichever generation the message arrived in or the manager
+// writes: 0.3 writes every field and nests each causal entry with its hint and
+// sender id, so it holds any decoded message exactly and Decode never misreads
+// it. sendForm converts it for rebroadcast.
 func storedForm(msg *wire.Message) []byte {
 	filter, requests := msg.BloomFilter, msg.RepairRequest
 	msg.BloomFilter, msg.RepairRequest = nil, nil
 	b := msg.Marshal()
 	msg.BloomFilter, msg.RepairRequest = filter, requests
 	return b
+}
+
+// sendForm turns a stored form (always the 0.3 layout, see storedForm) into
+// the bytes this manager sends: itself for V03, re-encoded for V04.
+func (m *Manager) sendForm(stored []byte) []byte {
+	if m.cfg.WireGeneration == wire.V03 {
+		return stored
+	}
+	msg, err := wire.UnmarshalV03(stored)
+	if err != nil {
+		return stored // not reached: stored forms are our own 0.3 encodings
+	}
+	return msg.MarshalAs(m.cfg.WireGeneration)
 }
 
 func cloneEntries(es []wire.HistoryEntry) []wire.HistoryEntry {

@@ -60,7 +60,7 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 		SenderID:      m.participantID,
 		RepairRequest: repairs,
 	}
-	out := msg.AppendMarshal(dst)
+	out := msg.AppendMarshalAs(dst, m.cfg.WireGeneration)
 	stored := storedForm(&msg)
 
 	o := &outgoingMsg{id: messageID, message: stored, sendTime: now}

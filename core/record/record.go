@@ -5,7 +5,11 @@
 // Every record starts with two bytes, the format Version and a Kind, followed by
 // protobuf fields. Messages inside records are SDS wire encodings with an empty
 // bloom filter: the 18.8 KB filter is never stored (it is rebuilt from the log on
-// load). Times are Unix milliseconds. Hosts never need to parse records; this
+// load). They are always in the 0.3 layout (wire.V03), whichever generation the
+// message arrived in or the manager writes: that layout keeps the message's
+// sender id and each cited entry's hint and sender id, everything needed to
+// re-encode the message, or cite it, in either generation, and wire.Decode never
+// misreads it. Times are Unix milliseconds. Hosts never need to parse records; this
 // package is public so that tools and tests can.
 package record
 

@@ -29,9 +29,11 @@ import (
 //
 // Skipped, as C-layer concerns: calls with a NULL result callback, results
 // decided on the C caller's thread (argument validation), probes in child
-// processes and sleeps. The one deliberate difference is manager E, whose
-// event userData was NULL: nim-sds dropped its events, this package delivers
-// them (as nim-sds does since 7725beb).
+// processes and sleeps. Deliberate differences: manager E, whose event userData
+// was NULL: nim-sds dropped its events, this package delivers them (as nim-sds
+// does since 7725beb); and the message whose causal history is the plain id
+// "msg-1" (legacyStep): nim-sds 0.3 refuses it, this package reads it as the
+// 0.4 layout it is and reports msg-1 missing.
 func TestReplayNimSdsTrace(t *testing.T) {
 	lines, err := trace.Load(vectors.Path(t, "trace-nim-sds.jsonl"))
 	require.NoError(t, err)
@@ -132,6 +134,14 @@ func TestReplayNimSdsTrace(t *testing.T) {
 				res, err = p.rm.UnwrapReceivedMessage(c.Wire)
 				return err
 			})
+			if c.Step == legacyStep {
+				require.NoError(t, err, where)
+				require.Equal(t, []HistoryEntry{{MessageID: "msg-1", RetrievalHint: []byte{}}}, *res.MissingDeps, where)
+				require.Len(t, got, 1, where)
+				require.Equal(t, "missing_dependencies", got[0].(map[string]any)["eventType"], where)
+				compared["deliberate"]++
+				continue
+			}
 			requireNimOutcome(t, where, c.Result, err)
 			if err == nil {
 				compared["unwrap"]++
@@ -176,6 +186,7 @@ func TestReplayNimSdsTrace(t *testing.T) {
 	require.Equal(t, 1, compared["deliveredWhereNimDropped"], "manager E's message_ready for m1")
 	require.GreaterOrEqual(t, compared["wrap"], 1030)
 	require.GreaterOrEqual(t, compared["unwrap"], 40)
+	require.Equal(t, 1, compared["deliberate"], "the plain-id history step was replayed")
 }
 
 // eventLog renders the events a manager's handlers receive as nim-sds's event
@@ -236,6 +247,10 @@ func (l *eventLog) callbacks() EventCallbacks {
 		OnStoreFailed:     func(ch string, _ error) { l.add(map[string]any{"eventType": "store_failed", "channelId": ch}) },
 	}
 }
+
+// legacyStep is the trace step that unwraps a message whose causal history is
+// the plain id "msg-1" (0.2 and 0.4 layout).
+const legacyStep = 82
 
 // requireNimOutcome checks success, or the error nim-sds named in its result.
 func requireNimOutcome(t *testing.T, where string, want *trace.Result, err error) {

@@ -52,7 +52,7 @@ func BenchmarkUnmarshal(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Unmarshal(data); err != nil {
+		if _, err := UnmarshalV03(data); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -141,15 +141,16 @@ func nextField(b []byte, i int) (f field, next int, err error) {
 	return f, i, nil
 }
 
-// Unmarshal decodes an SDS message with nim-sds's decode semantics (see the
-// package documentation). Every error wraps ErrMalformed.
+// UnmarshalV03 decodes an SDS message of the 0.3 generation with nim-sds 0.3's
+// decode semantics (see the package documentation), whatever the input's
+// generation. Every error wraps ErrMalformed.
 //
 // Content, BloomFilter and every RetrievalHint alias data (zero copy, capacity
 // capped at their length): data must not be modified while the Message is in use.
 // The strings are independent copies (one allocation each), so keeping one
 // string keeps nothing else alive. A missing bloom filter decodes as nil; a
 // present empty field as an empty slice.
-func Unmarshal(data []byte) (*Message, error) {
+func UnmarshalV03(data []byte) (*Message, error) {
 	var (
 		id, channel, content, bloom, sender []byte
 		hasID, hasLamport, hasChannel       bool

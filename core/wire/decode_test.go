@@ -181,7 +181,7 @@ func TestUnmarshalRules(t *testing.T) {
 	for _, tc := range ruleCases {
 		t.Run(tc.name, func(t *testing.T) {
 			in := bytes.Clone(tc.in)
-			m, err := Unmarshal(in)
+			m, err := UnmarshalV03(in)
 			assert.Equal(t, tc.in, in, "input modified")
 			ref, refOK := refDecode(tc.in)
 			assert.Equal(t, refOK, err == nil, "disagrees with the minprotobuf port (err=%v)", err)
@@ -433,7 +433,7 @@ func TestUnmarshalAllocations(t *testing.T) {
 	}
 	in := realisticMessage().Marshal()
 	allocs := testing.AllocsPerRun(50, func() {
-		if _, err := Unmarshal(in); err != nil {
+		if _, err := UnmarshalV03(in); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -447,7 +447,7 @@ func TestErrorsWrapErrMalformed(t *testing.T) {
 		if tc.ok {
 			continue
 		}
-		_, err := Unmarshal(tc.in)
+		_, err := UnmarshalV03(tc.in)
 		if !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: %v does not wrap ErrMalformed", tc.name, err)
 		}
@@ -493,7 +493,7 @@ func TestManyEntries(t *testing.T) {
 		}
 		for _, bad := range [][]byte{fBytes(3, "msg-1"), fBytes(13, string(fBytes(2, "h")))} {
 			in := valid(append(append(append([][]byte{}, parts[:n]...), bad), parts[n:]...)...)
-			_, err := Unmarshal(in)
+			_, err := UnmarshalV03(in)
 			assert.ErrorIs(t, err, ErrMalformed, "n=%d", n)
 			_, ok := refDecode(in)
 			assert.False(t, ok)

@@ -30,7 +30,7 @@ func FuzzUnmarshal(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		orig := bytes.Clone(data)
-		m, err := Unmarshal(data)
+		m, err := UnmarshalV03(data)
 		ch, chErr := ExtractChannelID(data)
 		if !bytes.Equal(data, orig) {
 			t.Fatal("input modified")
@@ -67,7 +67,7 @@ func FuzzUnmarshal(f *testing.F) {
 		if len(enc) != m.Size() {
 			t.Fatalf("Marshal wrote %d bytes, Size says %d", len(enc), m.Size())
 		}
-		m2, err := Unmarshal(enc)
+		m2, err := UnmarshalV03(enc)
 		if err != nil {
 			t.Fatalf("re-encoding does not decode: %v", err)
 		}
@@ -78,4 +78,61 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatal("canonical encoding is not a fixed point")
 		}
 	})
+}
+
+// FuzzUnmarshalV04 checks the 0.4 decoder for any input: no panic, input not
+// modified, errors wrap ErrMalformed, and an accepted message re-encodes in 0.4
+// to bytes that decode to the same message and are a fixed point.
+func FuzzUnmarshalV04(f *testing.F) {
+	for _, b := range generationSeeds() {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		orig := bytes.Clone(data)
+		m, err := UnmarshalV04(data)
+		if !bytes.Equal(data, orig) {
+			t.Fatal("input modified")
+		}
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) || m != nil {
+				t.Fatalf("error %v, message %v", err, m)
+			}
+			return
+		}
+		enc := m.MarshalAs(V04)
+		back, err := UnmarshalV04(enc)
+		if err != nil {
+			t.Fatalf("re-encoding does not decode: %v", err)
+		}
+		if !equalMessages(m, back) {
+			t.Fatalf("round trip changed the message:\n%+v\n%+v", m, back)
+		}
+		if !bytes.Equal(enc, back.MarshalAs(V04)) {
+			t.Fatal("0.4 encoding is not a fixed point")
+		}
+	})
+}
+
+// FuzzDecode checks generation detection and Decode for any input (see
+// checkGenerationRoundTrip).
+func FuzzDecode(f *testing.F) {
+	for _, b := range generationSeeds() {
+		f.Add(b)
+	}
+	f.Fuzz(checkGenerationRoundTrip)
+}
+
+// generationSeeds are small messages of both generations, and the ambiguous
+// and rejected shapes of generation_test.go.
+func generationSeeds() [][]byte {
+	hist := []HistoryEntry{{MessageID: "m1", RetrievalHint: []byte("h"), SenderID: "bob"}, {MessageID: "m2"}}
+	m := &Message{MessageID: "m3", Lamport: 5, CausalHistory: hist, ChannelID: "ch", Content: []byte("x"),
+		BloomFilter: []byte{1}, SenderID: "al", RepairRequest: []HistoryEntry{{MessageID: "r", SenderID: "cy"}}}
+	tricky := &Message{MessageID: "a", ChannelID: "c", CausalHistory: []HistoryEntry{{MessageID: "\n\x01b"}}}
+	return [][]byte{
+		m.Marshal(), m.MarshalAs(V04), tricky.MarshalAs(V04), tricky.Marshal(),
+		{0x0a, 1, 'a', 0x22, 1, 'c'},
+		{0x0a, 1, 'a', 0x1a, 1, 'q', 0x22, 1, 'c', 0x42, 6, 0x0a, 1, 'q', 0x1a, 1, 's'},
+		{0x0a, 1, 'a', 0x22, 1, 'c', 0xc0, 0xa3, 0x09, 0},
+	}
 }

@@ -92,7 +92,7 @@ func nonNil(b []byte) []byte {
 
 func mustUnmarshal(t testing.TB, data []byte) *Message {
 	t.Helper()
-	m, err := Unmarshal(data)
+	m, err := UnmarshalV03(data)
 	if err != nil {
 		t.Fatalf("Unmarshal: %v", err)
 	}

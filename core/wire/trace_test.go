@@ -172,7 +172,7 @@ func TestTraceHandBuilt(t *testing.T) {
 		cb, ok := l.cb()
 		require.True(t, ok, "step %d has a result", l.Step)
 		t.Run(fmt.Sprintf("step%d", l.Step), func(t *testing.T) {
-			m, err := Unmarshal(wire)
+			m, err := UnmarshalV03(wire)
 			_, refOK := refDecode(wire)
 			assert.Equal(t, refOK, err == nil, "minprotobuf port disagrees")
 			switch cb.Ret {
@@ -261,7 +261,7 @@ func TestTraceNimWires(t *testing.T) {
 				continue // bulk wraps carry only a hash
 			}
 			wraps++
-			m, err := Unmarshal(wire)
+			m, err := UnmarshalV03(wire)
 			require.NoError(t, err, "step %d", l.Step)
 			assert.Equal(t, wire, m.Marshal(), "step %d re-encodes", l.Step)
 			assert.Equal(t, textOrHex(l.Args.MessageID, l.Args.MessageIDHex), m.MessageID, "step %d id", l.Step)
@@ -276,7 +276,7 @@ func TestTraceNimWires(t *testing.T) {
 				continue
 			}
 			unwraps++
-			m, err := Unmarshal(wire)
+			m, err := UnmarshalV03(wire)
 			require.NoError(t, err, "step %d", l.Step)
 			assert.Equal(t, wire, m.Marshal(), "step %d re-encodes", l.Step)
 			ch, err := ExtractChannelID(wire)

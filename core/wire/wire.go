@@ -14,14 +14,14 @@ type HistoryEntry struct {
 	SenderID      string // empty => not written
 }
 
-// Message is an SdsMessage in nim-sds 35a33ad's layout.
+// Message is an SdsMessage, in either generation's layout.
 type Message struct {
 	MessageID     string
 	Lamport       int64 // written as varint(uint64(Lamport)); decoded uint64 cast to int64
 	CausalHistory []HistoryEntry
 	ChannelID     string
 	Content       []byte
-	BloomFilter   []byte // the nested serialized bloom filter, written even when empty
+	BloomFilter   []byte // the nested serialized bloom filter; 0.3 writes it even when empty
 	SenderID      string // written only if non-empty
 	RepairRequest []HistoryEntry
 }
@@ -51,7 +51,7 @@ const (
 // size is the constant 1.
 const tagSize = 1
 
-// Size returns the exact length of e's encoding.
+// Size returns the exact length of e's 0.3 encoding.
 func (e *HistoryEntry) Size() int {
 	n := tagSize + protowire.SizeBytes(len(e.MessageID))
 	if len(e.RetrievalHint) > 0 {
@@ -63,8 +63,9 @@ func (e *HistoryEntry) Size() int {
 	return n
 }
 
-// AppendMarshal appends e's encoding to b, growing b at most once. The id is
-// always written; the hint and the sender id only when non-empty, as nim-sds does.
+// AppendMarshal appends e's 0.3 encoding to b, growing b at most once. The id is
+// always written; the hint and the sender id only when non-empty, as nim-sds 0.3
+// does.
 func (e *HistoryEntry) AppendMarshal(b []byte) []byte {
 	b = slices.Grow(b, e.Size())
 	return e.appendTo(b)
@@ -84,7 +85,7 @@ func (e *HistoryEntry) appendTo(b []byte) []byte {
 	return b
 }
 
-// Size returns the exact length of m's encoding.
+// Size returns the exact length of m's 0.3 encoding.
 func (m *Message) Size() int {
 	n := tagSize + protowire.SizeBytes(len(m.MessageID))
 	n += tagSize + protowire.SizeVarint(uint64(m.Lamport))
@@ -103,14 +104,14 @@ func (m *Message) Size() int {
 	return n
 }
 
-// AppendMarshal appends m's encoding to b, growing b at most once (by Size bytes).
-// The output is byte-identical to nim-sds's for the same message.
+// AppendMarshal appends m's 0.3 encoding to b, growing b at most once (by Size
+// bytes). The output is byte-identical to nim-sds 0.3's for the same message.
 func (m *Message) AppendMarshal(b []byte) []byte {
 	b = slices.Grow(b, m.Size())
 	return m.appendTo(b)
 }
 
-// Marshal returns m's encoding in a newly allocated slice of exactly Size bytes.
+// Marshal returns m's 0.3 encoding in a newly allocated slice of exactly Size bytes.
 func (m *Message) Marshal() []byte {
 	return m.appendTo(make([]byte, 0, m.Size()))
 }

@@ -44,6 +44,11 @@ int headercheck_use(void) {
   libsds_set_event_handler(h, on_event, 0);
   libsds_set_hint_provider(h, hint, 0);
   libsds_buffer_free(&b);
+  /* both nim-sds generations share SdsCallBack and RET_* */
+  SdsCallBack cb = 0;
+  void *ctx = sds_create("{\"participantId\":\"a\"}", cb, 0);
+  (void)sds_wrap_outgoing_message(ctx, cb, 0, "{}");
+  (void)SdsResetReliabilityManager(ctx, cb, 0);
   (void)p;
   (void)view;
   libsds_options_init(&o);

@@ -147,7 +147,7 @@ int main(void) {
   /* ---- rejected options ---- */
   {
     libsds_options o = LIBSDS_OPTIONS_INIT;
-    o.config_set = 1ull << 17; /* the first unknown bit */
+    o.config_set = 1ull << 18; /* the first unknown bit */
     expect_new_fails(&o, LIBSDS_ERR_INVALID_ARG, NULL, __LINE__);
     o.config_set = 1ull << 63;
     expect_new_fails(&o, LIBSDS_ERR_INVALID_ARG, NULL, __LINE__);
@@ -221,6 +221,58 @@ int main(void) {
     p.persistence = NULL;
     p.size = (uint32_t)offsetof(libsds_options, persistence);
     expect_new_fails(&p, LIBSDS_ERR_INVALID_ARG, NULL, __LINE__); /* HOST without a vtable */
+  }
+
+  /* ---- wire generation: what wrap writes; unwrap reads both ---- */
+  {
+    libsds_options o4 = LIBSDS_OPTIONS_INIT, o3 = LIBSDS_OPTIONS_INIT;
+    o4.participant_id = "alice";
+    o4.config_set = LIBSDS_CFG_WIRE_GENERATION;
+    o4.wire_generation = LIBSDS_WIRE_V04;
+    o3.participant_id = "bob"; /* default: LIBSDS_WIRE_V03 */
+    libsds_handle a = 0, b = 0;
+    CHECK_EQ_INT(libsds_new(&o4, &a), LIBSDS_OK);
+    CHECK_EQ_INT(libsds_new(&o3, &b), LIBSDS_OK);
+    libsds_buffer a1 = {0}, a2 = {0}, b1 = {0}, b2 = {0};
+    CHECK_EQ_INT(libsds_wrap(a, payload, 3, "a1", "g", &a1), LIBSDS_OK);
+    CHECK_EQ_INT(libsds_wrap(a, payload, 3, "a2", "g", &a2), LIBSDS_OK);
+    CHECK_EQ_INT(libsds_wrap(b, payload, 3, "b1", "g", &b1), LIBSDS_OK);
+    CHECK_EQ_INT(libsds_wrap(b, payload, 3, "b2", "g", &b2), LIBSDS_OK);
+    pb_field f;
+    /* 0.4: field 3 is the plain id, field 8 carries its sender */
+    CHECK(pb_get(a2.data, a2.len, 3, &f) && field_is(&f, "a1"));
+    CHECK_EQ_INT(pb_count(a2.data, a2.len, 8), 1);
+    /* 0.3: field 3 is a HistoryEntry (0a 02 "b1" 1a 03 "bob"), no field 8 */
+    CHECK(pb_get(b2.data, b2.len, 3, &f) && f.len == 9 && f.data[0] == 0x0a);
+    CHECK_EQ_INT(pb_count(b2.data, b2.len, 8), 0);
+    /* each reads the other, in order, with no bogus dependency */
+    libsds_unwrapped *u = NULL;
+    CHECK_EQ_INT(libsds_unwrap(b, a1.data, a1.len, &u), LIBSDS_OK);
+    libsds_unwrapped_free(u);
+    CHECK_EQ_INT(libsds_unwrap(b, a2.data, a2.len, &u), LIBSDS_OK);
+    if (u) CHECK_EQ_INT(u->missing_deps_len, 0);
+    libsds_unwrapped_free(u);
+    CHECK_EQ_INT(libsds_unwrap(a, b1.data, b1.len, &u), LIBSDS_OK);
+    libsds_unwrapped_free(u);
+    CHECK_EQ_INT(libsds_unwrap(a, b2.data, b2.len, &u), LIBSDS_OK);
+    if (u) CHECK_EQ_INT(u->missing_deps_len, 0);
+    libsds_unwrapped_free(u);
+    libsds_buffer_free(&a1);
+    libsds_buffer_free(&a2);
+    libsds_buffer_free(&b1);
+    libsds_buffer_free(&b2);
+    CHECK_EQ_INT(libsds_free(a), LIBSDS_OK);
+    CHECK_EQ_INT(libsds_free(b), LIBSDS_OK);
+
+    /* out of range: rejected, naming the field */
+    o4.wire_generation = 2;
+    expect_new_fails(&o4, LIBSDS_ERR_INVALID_ARG, "wire_generation", __LINE__);
+    o4.wire_generation = 0xFFFFFFFFu;
+    expect_new_fails(&o4, LIBSDS_ERR_INVALID_ARG, "wire_generation", __LINE__);
+    /* ... unless the field lies beyond size, which hides it */
+    o4.size = (uint32_t)offsetof(libsds_options, wire_generation);
+    CHECK_EQ_INT(libsds_new(&o4, &a), LIBSDS_OK);
+    CHECK_EQ_INT(libsds_free(a), LIBSDS_OK);
   }
 
   /* ---- participant id becomes the sender id (field 7) ---- */

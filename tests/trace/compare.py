@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Compare two sds-abi traces (format: tests/vectors/README.md) after masking clock-derived bytes.
+"""Compare two sds-abi traces after masking run-dependent values: the 0.3 traces
+(tests/vectors/README.md) or the 0.4 JSON-ABI traces (tests/vectors/README-v04.md; detected by
+their `run` key). For 0.4 traces a unit is `RUN/STEP` (e.g. `main/destroy A`); see load_v04.
 
 usage: compare.py GOLDEN.jsonl OURS.jsonl [--allow SECTION]... [--allow-step N]...
                   [--allow-file FILE] [--max N]
@@ -10,14 +12,97 @@ Exit status 1 if any difference falls outside what is allowed, else 0. Allowed: 
 per line (`#` starts a comment). Lines are aligned with difflib, so an extra or
 missing line shows up as one difference instead of shifting everything after it.
 """
-import argparse, difflib, json, os, sys
+import argparse, base64, difflib, json, os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from normalize import norm  # noqa: E402
 
 
+def mask_lamport(wire):
+    """The wire bytes with the top-level field 2 (lamport, a varint) replaced by 0."""
+    out, i = bytearray(), 0
+    try:
+        while i < len(wire):
+            start = i
+            key = 0
+            shift = 0
+            while True:
+                b = wire[i]
+                key |= (b & 0x7F) << shift
+                shift += 7
+                i += 1
+                if b < 0x80:
+                    break
+            wt = key & 7
+            if wt == 0:
+                vstart = i
+                while wire[i] >= 0x80:
+                    i += 1
+                i += 1
+                out += wire[start:vstart] + (b"\0" if key >> 3 == 2 else wire[vstart:i])
+            elif wt == 2:
+                n = shift = 0
+                while True:
+                    b = wire[i]
+                    n |= (b & 0x7F) << shift
+                    shift += 7
+                    i += 1
+                    if b < 0x80:
+                        break
+                i += n
+                out += wire[start:i]
+            else:
+                return wire
+    except IndexError:
+        return wire
+    return bytes(out)
+
+
+def load_v04(objs):
+    """0.4 trace lines, normalized: context addresses (create payloads, the decimal return) become
+    <ctx>, wrap results get lamport 0, and within each step the callbacks keep their order but the
+    notes (return values, requests, hint-provider calls) go after them, since whether a result
+    comes before its function returns is timing. seq and the payload's latin-1 copy are dropped
+    (payload_b64 is the exact bytes)."""
+    lines, units = [], []
+    groups = []
+    for o in objs:
+        key = (o["run"], o["step"])
+        if not groups or groups[-1][0] != key:
+            groups.append((key, [], []))
+        o = dict(o)
+        o.pop("seq", None)
+        o.pop("payload", None)
+        if o["kind"] == "note":
+            if o["what"] == "sds_create_return_as_decimal":
+                o["detail"] = "<ctx>"
+            groups[-1][2].append(o)
+            continue
+        data = base64.b64decode(o["payload_b64"])
+        if o["kind"] == "result" and o["ret"] == 0 and o["step"].split(": ")[-1].startswith("create") and data.isdigit():
+            data = b"<ctx>"
+        elif o["kind"] == "result" and o["ret"] == 0 and data.startswith(b'{"message":[') and data.endswith(b"]}") \
+                and b"channelId" not in data:
+            nums = data[len(b'{"message":['):-2]
+            wire = bytes(int(x) for x in nums.split(b",")) if nums else b""
+            data = b'{"message":[' + b",".join(str(x).encode() for x in mask_lamport(wire)) + b"]}"
+        o["payload_b64"] = base64.b64encode(data).decode()
+        o["len"] = len(data)
+        groups[-1][1].append(o)
+    for (run, step), calls, notes in groups:
+        for o in calls + notes:
+            lines.append(json.dumps(o, sort_keys=True, ensure_ascii=False))
+            units.append((f"{run}/{step}", None))
+    return lines, units
+
+
 def load(path):
     objs = []
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+        first = f.readline()
+        f.seek(0)
+        if first and "run" in json.loads(first):
+            return load_v04([json.loads(raw) for raw in f])
     with open(path, encoding="utf-8", errors="surrogateescape") as f:
         for raw in f:
             objs.append(norm(json.loads(raw)))

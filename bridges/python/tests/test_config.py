@@ -50,7 +50,7 @@ class ConfigConversionTest(unittest.TestCase):
             self.assertEqual(bin(bits).count("1"), 1, f.name)
             self.assertFalse(seen & bits, f.name)
             seen |= bits
-        self.assertEqual(seen, (1 << 17) - 1)
+        self.assertEqual(seen, (1 << 18) - 1)
 
     def test_type_errors(self) -> None:
         with self.assertRaises(TypeError):
@@ -82,6 +82,28 @@ class ConfigBehaviourTest(ManagerTest):
         m.wrap(b"1", "a", "c")
         m.wrap(b"2", "b", "c")
         self.assertEqual(history_ids(m.wrap(b"3", "c", "c")), [b"b"])
+
+
+class WireGenerationTest(ManagerTest):
+    def test_each_generation_writes_its_layout_and_reads_the_other(self) -> None:
+        self.assertEqual(sds.Config(wire_generation=sds.WireGeneration.V04)._native(), (1 << 17, {"wire_generation": 1}))
+        new = self.manager("alice", config=sds.Config(wire_generation=sds.WireGeneration.V04))
+        old = self.manager("bob")  # the default writes 0.3
+        n1, n2 = new.wrap(b"1", "n1", "c"), new.wrap(b"2", "n2", "c")
+        o1, o2 = old.wrap(b"1", "o1", "c"), old.wrap(b"2", "o2", "c")
+        # 0.4 cites the plain id (1a 02 "n1") and adds field 8 (0x42) for its sender
+        self.assertIn(b"\x1a\x02n1", n2)
+        self.assertIn(b"\x42", n2[n2.index(b"alice") :])
+        # 0.3 nests a HistoryEntry (1a 09 0a 02 "o1" 1a 03 "bob")
+        self.assertIn(b"\x1a\x09\x0a\x02o1\x1a\x03bob", o2)
+        for reader, first, second in ((old, n1, n2), (new, o1, o2)):
+            reader.unwrap(first)
+            self.assertEqual(reader.unwrap(second).missing_deps, [])
+
+    def test_unknown_generation_is_rejected_naming_the_field(self) -> None:
+        with self.assertRaises(sds.InvalidArgumentError) as cm:
+            self.manager(config=sds.Config(wire_generation=2))
+        self.assertIn("wire_generation", str(cm.exception))
 
 
 if __name__ == "__main__":

@@ -367,3 +367,58 @@ func CheckFailurePolicy(t *testing.T, injected error,
 		require.True(t, covered[op], "no case fails %s", op)
 	}
 }
+
+// WithGeneration sets the wire generation the manager writes.
+func WithGeneration(g wire.Generation) Option {
+	return WithConfig(func(c *engine.Config) { c.WireGeneration = g })
+}
+
+// CheckRestartWritesV04 checks bob, restarted with WithGeneration(wire.V04)
+// from the store a 0.3-writing BusyChannel bob filled (state before): the
+// state is intact; his next message is 0.4 whose field-8 entries carry each
+// cited message's stored sender (alice's messages and his own); and the
+// pending repair response is rebroadcast in 0.4.
+func CheckRestartWritesV04(t *testing.T, before engine.ChannelState, bob *Peer) {
+	t.Helper()
+	RequireReloaded(t, before, bob.MustState("c"))
+	out := bob.MustWrap("b-v04", "c")
+	m, err := wire.UnmarshalV04(out)
+	require.NoError(t, err, "written in 0.4")
+	require.Equal(t, m.MarshalAs(wire.V04), out)
+	_, err = wire.UnmarshalV03(out)
+	require.Error(t, err, "not 0.3")
+	log := before.Log
+	require.Equal(t, log[len(log)-len(m.CausalHistory):], IDsOf(m.CausalHistory))
+	for _, e := range m.CausalHistory {
+		want := "alice"
+		switch {
+		case strings.HasPrefix(e.MessageID, "b"):
+			want = "bob"
+		case strings.HasPrefix(e.MessageID, "req-for-"):
+			want = "dave"
+		}
+		require.Equal(t, want, e.SenderID, "stored sender of %s", e.MessageID)
+	}
+	bob.Clock.Set(before.IncomingRepairs[0].Due)
+	require.NoError(t, bob.SweepRepairs())
+	var repairs int
+	for _, e := range bob.Events.Take() {
+		if e.Kind == engine.RepairReady {
+			repairs++
+			r, err := wire.UnmarshalV04(e.Message)
+			require.NoError(t, err)
+			require.Equal(t, "early4", r.MessageID)
+			require.Equal(t, r.MarshalAs(wire.V04), e.Message, "rebroadcast in 0.4")
+			require.Equal(t, []string{"alice", "alice", "alice", "alice"}, sendersOf(r.CausalHistory))
+		}
+	}
+	require.Equal(t, 1, repairs)
+}
+
+func sendersOf(entries []wire.HistoryEntry) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = e.SenderID
+	}
+	return out
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/logos-messaging/libsds-go/core/sds"
 	"github.com/logos-messaging/libsds-go/core/store"
 	"github.com/logos-messaging/libsds-go/core/store/sqlite"
+	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
 // Restart survival of every piece of engine state through the SQLite store,
@@ -57,6 +58,18 @@ func TestEngineRestartRestoresEveryBuffer(t *testing.T) {
 		et.RequireReloaded(t, before, bob.MustState("c"))
 	}
 	require.Equal(t, 3, bob.MustState("c").Outgoing[0].ResendAttempts)
+}
+
+// TestEngineStoreWrittenBy03WriterReopensWriting04: the file a 0.3-writing
+// manager filled opens in a manager writing 0.4 (no schema change), which
+// re-cites the history with the stored sender ids.
+func TestEngineStoreWrittenBy03WriterReopensWriting04(t *testing.T) {
+	path := dbPath(t)
+	s := openStore(t, path, "bob")
+	_, bob := et.BusyChannel(t, s)
+	before := bob.MustState("c")
+	bob, _ = restart(t, bob, s, path, et.WithGeneration(wire.V04))
+	et.CheckRestartWritesV04(t, before, bob)
 }
 
 func TestEngineRestartedTimersResumeFromAbsoluteTimes(t *testing.T) {

@@ -36,7 +36,7 @@ from ._errors import (
     raise_for_status,
 )
 from ._manager import EventHandler, HintProvider, ReliabilityManager
-from ._types import Config, Durability, Event, EventType, HistoryEntry, Unwrapped, decode_id
+from ._types import Config, Durability, Event, EventType, HistoryEntry, Unwrapped, WireGeneration, decode_id
 
 #: The library's version string (libsds_version()), e.g. "0.1.0".
 __version__: str = _ffi.version
@@ -87,6 +87,7 @@ __all__ = [
     "UnsupportedError",
     "Unwrapped",
     "UserError",
+    "WireGeneration",
     "decode_id",
     "error_for_status",
     "raise_for_status",

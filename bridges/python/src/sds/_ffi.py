@@ -174,6 +174,7 @@ class Options(Structure):
         ("sqlite_path", c_char_p),
         ("sqlite_namespace", c_char_p),
         ("sqlite_durability", c_uint32),
+        ("wire_generation", c_uint32),
     ]
 
 

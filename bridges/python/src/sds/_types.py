@@ -85,6 +85,16 @@ class Durability(enum.IntEnum):
     """WAL + synchronous=FULL: also survives power loss."""
 
 
+class WireGeneration(enum.IntEnum):
+    """Mirrors ``libsds_wire_generation``: the layout a manager writes. Every
+    manager reads both."""
+
+    V03 = 0
+    """nim-sds 0.3's layout (default: deployed networks speak it)."""
+    V04 = 1
+    """nim-sds 0.4's layout."""
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     """One causal-history entry: a message another message depends on."""
@@ -184,6 +194,7 @@ _CONFIG_FIELDS: tuple[tuple[str, int, str], ...] = (
     ("max_incoming_buffer", 1 << 14, "u32"),
     ("max_outgoing_buffer", 1 << 15, "u32"),
     ("rerequest_repairs", 1 << 16, "bool"),
+    ("wire_generation", 1 << 17, "u32"),
 )
 
 
@@ -239,6 +250,7 @@ class Config:
     max_incoming_buffer: int | None = None  #: [10000 per channel]
     max_outgoing_buffer: int | None = None  #: [10000 per channel]
     rerequest_repairs: bool | None = None  #: [False: nim-sds asks once]
+    wire_generation: WireGeneration | int | None = None  #: [WireGeneration.V03; unwrap reads both]
 
     def _native(self) -> tuple[int, dict[str, int | float]]:
         """Returns (config_set bits, {C field name: value}) for libsds_options."""

@@ -28,6 +28,7 @@ public struct Config: Hashable, Sendable {
     public var maxIncomingBuffer: UInt32?       // [10000 per channel]
     public var maxOutgoingBuffer: UInt32?       // [10000 per channel]
     public var rerequestRepairs: Bool?          // [false: nim-sds asks once]
+    public var wireGeneration: WireGeneration?  // [.v03; unwrap reads both]
 
     public init(
         bloomCapacity: UInt32? = nil,
@@ -46,7 +47,8 @@ public struct Config: Hashable, Sendable {
         maxChannels: UInt32? = nil,
         maxIncomingBuffer: UInt32? = nil,
         maxOutgoingBuffer: UInt32? = nil,
-        rerequestRepairs: Bool? = nil
+        rerequestRepairs: Bool? = nil,
+        wireGeneration: WireGeneration? = nil
     ) {
         self.bloomCapacity = bloomCapacity
         self.bloomErrorRate = bloomErrorRate
@@ -65,7 +67,18 @@ public struct Config: Hashable, Sendable {
         self.maxIncomingBuffer = maxIncomingBuffer
         self.maxOutgoingBuffer = maxOutgoingBuffer
         self.rerequestRepairs = rerequestRepairs
+        self.wireGeneration = wireGeneration
     }
+}
+
+/// The SDS wire layout a manager writes (`libsds_wire_generation`). Every
+/// manager reads both, so a network upgrades by reading both everywhere first
+/// and switching writers to `.v04` afterwards.
+public enum WireGeneration: UInt32, Hashable, Sendable {
+    /// nim-sds 0.3's layout (the default: deployed networks speak it).
+    case v03 = 0
+    /// nim-sds 0.4's layout.
+    case v04 = 1
 }
 
 /// SQLite durability (`libsds_durability`).
@@ -106,6 +119,7 @@ private enum ConfigBit {
     static let maxIncomingBuffer: UInt64 = 1 << 14
     static let maxOutgoingBuffer: UInt64 = 1 << 15
     static let rerequestRepairs: UInt64 = 1 << 16
+    static let wireGeneration: UInt64 = 1 << 17
 }
 
 extension Config {
@@ -141,6 +155,7 @@ extension Config {
         if let v = maxIncomingBuffer { o.max_incoming_buffer = v; set |= ConfigBit.maxIncomingBuffer }
         if let v = maxOutgoingBuffer { o.max_outgoing_buffer = v; set |= ConfigBit.maxOutgoingBuffer }
         if let v = rerequestRepairs { o.rerequest_repairs = v ? 1 : 0; set |= ConfigBit.rerequestRepairs }
+        if let v = wireGeneration { o.wire_generation = v.rawValue; set |= ConfigBit.wireGeneration }
         o.config_set = set
     }
 }

@@ -216,6 +216,24 @@ private func expectError(_ code: SdsError.Code, _ body: () throws -> Void) {
     }
 }
 
+@Test func wireGenerationChoosesWhatWrapWrites() throws {
+    let new = try ReliabilityManager(participantID: "alice", config: Config(wireGeneration: .v04),
+                                     eventBuffering: .bufferingNewest(0))
+    let old = try ReliabilityManager(participantID: "bob", eventBuffering: .bufferingNewest(0))
+    let n1 = try new.wrap(utf8("1"), messageID: "n1", channelID: "c")
+    let n2 = try new.wrap(utf8("2"), messageID: "n2", channelID: "c")
+    // 0.4 cites the plain id: 1a 02 "n1"
+    let cite: [UInt8] = [0x1a, 0x02, 0x6e, 0x31]
+    #expect((0...(n2.count - cite.count)).contains { Array(n2[$0..<$0 + cite.count]) == cite })
+    // each generation reads the other, with no bogus dependency
+    _ = try old.unwrap(n1)
+    #expect(try old.unwrap(n2).missingDependencies.isEmpty)
+    let o1 = try old.wrap(utf8("1"), messageID: "o1", channelID: "c")
+    let o2 = try old.wrap(utf8("2"), messageID: "o2", channelID: "c")
+    _ = try new.unwrap(o1)
+    #expect(try new.unwrap(o2).missingDependencies.isEmpty)
+}
+
 @Test func errorsAreTyped() throws {
     let m = try ReliabilityManager(eventBuffering: .bufferingNewest(0))
     defer { try? m.close() }

@@ -1,0 +1,128 @@
+package wire
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Generation is a wire layout of nim-sds. The two differ only in how causal
+// history travels; every other field keeps its number.
+type Generation uint8
+
+const (
+	// V03 is nim-sds 0.3's layout (35a33ad): field 3 holds HistoryEntry
+	// submessages, and every field but the sender id is written even when empty.
+	// It is the zero value: deployed networks speak it.
+	V03 Generation = iota
+	// V04 is nim-sds 0.4's layout: field 3 holds plain message ids, field 8 the
+	// retrieval hint and sender id of each causal entry that has one, and empty
+	// fields are omitted.
+	V04
+)
+
+// String returns "0.3" or "0.4".
+func (g Generation) String() string {
+	switch g {
+	case V03:
+		return "0.3"
+	case V04:
+		return "0.4"
+	}
+	return fmt.Sprintf("Generation(%d)", uint8(g))
+}
+
+// Valid reports whether g is V03 or V04.
+func (g Generation) Valid() bool { return g == V03 || g == V04 }
+
+// Detect tells which generation wrote data, by the rule in the package
+// documentation: a length-delimited field 8 means V04; otherwise data is V03 if
+// every length-delimited field-3 value is a canonical 0.3 HistoryEntry (field 1,
+// then field 2 and field 3 only if non-empty, each once), and V04 if any is not.
+// A message with neither field reads the same in both generations: Detect
+// reports it as neutral (and V03). The error, wrapping ErrMalformed, is for a
+// buffer that is not a well-formed protobuf message at the top level.
+func Detect(data []byte) (g Generation, neutral bool, err error) {
+	g, neutral = V03, true
+	for i := 0; i < len(data); {
+		f, next, err := nextField(data, i)
+		if err != nil {
+			return V03, false, err
+		}
+		i = next
+		if f.typ != protowire.BytesType {
+			continue
+		}
+		switch f.num {
+		case uint64(fieldCausalMeta):
+			return V04, false, nil
+		case uint64(fieldCausalHistory):
+			neutral = false
+			if g == V03 && !canonicalEntryV03(f.data) {
+				g = V04 // keep scanning: a later field 8 or a malformed field still counts
+			}
+		}
+	}
+	return g, neutral, nil
+}
+
+// canonicalEntryV03 reports whether b is exactly what a 0.3 writer produces for
+// some HistoryEntry: field 1 first, then a non-empty field 2, then a non-empty
+// field 3, nothing else. Varints are minimal because nextField refuses others.
+func canonicalEntryV03(b []byte) bool {
+	want := entryFieldID
+	for i := 0; i < len(b); {
+		f, next, err := nextField(b, i)
+		if err != nil || f.typ != protowire.BytesType || f.num < uint64(want) || f.num > uint64(entryFieldSender) {
+			return false
+		}
+		if f.num != uint64(entryFieldID) && len(f.data) == 0 {
+			return false
+		}
+		if i == 0 && f.num != uint64(entryFieldID) {
+			return false
+		}
+		want = protowire.Number(f.num) + 1
+		i = next
+	}
+	return len(b) > 0
+}
+
+// Decode decodes a message of either generation: it detects the generation
+// (see Detect) and decodes with that generation's rules. A message without
+// causal history (neither field 3 nor field 8) reads the same in both, but the
+// two differ on which fields are required (0.3: message id, lamport, channel id
+// and content present; 0.4: message id and channel id non-empty): such a message
+// is judged by the rules of generation neutral and reported as that generation.
+// Every error wraps ErrMalformed.
+func Decode(data []byte, neutral Generation) (*Message, Generation, error) {
+	g, isNeutral, err := Detect(data)
+	if err != nil {
+		return nil, V03, err
+	}
+	if isNeutral && neutral.Valid() {
+		g = neutral
+	}
+	m, err := UnmarshalAs(data, g)
+	return m, g, err
+}
+
+// Unmarshal decodes a message of either generation, judging one without causal
+// history by 0.3's rules (see Decode). Byte slices alias data as UnmarshalV03
+// describes.
+func Unmarshal(data []byte) (*Message, error) {
+	m, _, err := Decode(data, V03)
+	return m, err
+}
+
+// UnmarshalAs decodes data with the rules of generation g only, as a nim-sds
+// peer of that generation would read it.
+func UnmarshalAs(data []byte, g Generation) (*Message, error) {
+	switch g {
+	case V03:
+		return UnmarshalV03(data)
+	case V04:
+		return UnmarshalV04(data)
+	}
+	return nil, fmt.Errorf("%w: unknown generation %d", ErrMalformed, uint8(g))
+}
