@@ -76,21 +76,32 @@ func (q *Queue) Post(f func()) bool {
 	return true
 }
 
+// Len returns how many posted functions have not started running.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}
+
 // InDispatcher reports whether the caller is running on the dispatcher goroutine,
 // i.e. inside a posted function.
 func (q *Queue) InDispatcher() bool {
 	return goid.Current() == q.runner
 }
 
-// Flush waits until everything posted before the call has run. Called from
-// inside a posted function it returns at once (waiting would deadlock).
+// Flush waits until everything posted before the call has run, or was
+// discarded by a Close from inside a posted function. Called from inside a
+// posted function it returns at once (waiting would deadlock).
 func (q *Queue) Flush() {
 	if q.InDispatcher() {
 		return
 	}
 	done := make(chan struct{})
 	if q.Post(func() { close(done) }) {
-		<-done
+		select {
+		case <-done:
+		case <-q.done:
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package dispatch_test
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -69,4 +70,45 @@ func TestCloseFromInsideDiscardsRestAndDoesNotDeadlock(t *testing.T) {
 	q.Close() // waits for the dispatcher to exit
 	require.Zero(t, after.Load())
 	require.False(t, q.InDispatcher())
+}
+
+// TestLenCountsWaitingFunctions: Len counts what has not started running.
+func TestLenCountsWaitingFunctions(t *testing.T) {
+	q := dispatch.New()
+	defer q.Close()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	q.Post(func() { close(started); <-release })
+	<-started
+	require.Zero(t, q.Len(), "the running function is not counted")
+	for i := 0; i < 3; i++ {
+		q.Post(func() {})
+	}
+	require.Equal(t, 3, q.Len())
+	close(release)
+	q.Flush()
+	require.Zero(t, q.Len())
+}
+
+// TestFlushReturnsWhenCloseFromInsideDiscardsItsMarker: a Flush waiting
+// behind a function that closes the queue from inside returns once the
+// dispatcher exits, though its marker was discarded.
+func TestFlushReturnsWhenCloseFromInsideDiscardsItsMarker(t *testing.T) {
+	q := dispatch.New()
+	entered := make(chan struct{})
+	proceed := make(chan struct{})
+	q.Post(func() {
+		close(entered)
+		<-proceed
+		q.Close() // discards the Flush marker queued behind this function
+	})
+	<-entered
+	flushed := make(chan struct{})
+	go func() { q.Flush(); close(flushed) }()
+	for q.Len() == 0 {
+		runtime.Gosched() // until the marker is queued
+	}
+	close(proceed)
+	<-flushed
+	<-q.Done()
 }

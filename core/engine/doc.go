@@ -26,6 +26,9 @@
 //
 // Wire bytes, bloom filters, causal histories, lamport rules (seconds, +1 after
 // max), ack review and SDS-R timing are nim-sds's, so Go and Nim peers interoperate.
+// Unwrap reads both wire generations (nim-sds 0.3's and 0.4's, see package wire);
+// Wrap and repair rebroadcasts write Config.WireGeneration's. A message without
+// causal history is judged by the required fields of that generation.
 // Where nim-sds's order depends on its hash-table layout — one arrival releasing
 // several independent buffered messages — the engine releases them in arrival
 // order. Deliberate differences, all for safety or memory: malformed remote
@@ -33,9 +36,10 @@
 // unwrap input is limited to MaxWireSize, channels and buffers are bounded (see
 // Config), history keeps each message without its bloom filter and repair
 // requests (so a repair rebroadcast carries neither), a message held in the
-// dependency buffer is not asked for by SDS-R, and a message delivered
+// dependency buffer is not asked for by SDS-R, a message delivered
 // directly also leaves the dependency buffer if an older copy of it waited
-// there.
+// there, and with RerequestRepairs a repeated repair request keeps the pending
+// response's time.
 //
 // # Persistence
 //

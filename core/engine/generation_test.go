@@ -11,16 +11,12 @@ import (
 	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
-func withGeneration(g wire.Generation) et.Option {
-	return et.WithConfig(func(c *engine.Config) { c.WireGeneration = g })
-}
-
 // TestWireGenerationChoosesWhatWrapWrites: a V04 manager writes plain ids in
 // field 3 and each entry's hint and sender in field 8; a V03 manager the nested
 // entries; each reads the other's messages.
 func TestWireGenerationChoosesWhatWrapWrites(t *testing.T) {
 	hints := et.WithHints(func(id string) []byte { return []byte("hint-" + id) })
-	alice := et.NewPeer(t, et.WithID("alice"), withGeneration(wire.V04), hints)
+	alice := et.NewPeer(t, et.WithID("alice"), et.WithGeneration(wire.V04), hints)
 	bob := et.NewPeer(t, et.WithID("bob"))
 	require.Equal(t, wire.V03, engine.DefaultConfig().WireGeneration, "0.3 by default")
 
@@ -69,8 +65,8 @@ func TestRepairRebroadcastUsesTheWriteGeneration(t *testing.T) {
 	for _, g := range []wire.Generation{wire.V03, wire.V04} {
 		t.Run(g.String(), func(t *testing.T) {
 			alice := et.NewPeer(t, et.WithID("alice")) // writes 0.3
-			bob := et.NewPeer(t, et.WithID("bob"), withGeneration(g))
-			carol := et.NewPeer(t, et.WithID("carol"), withGeneration(wire.V04))
+			bob := et.NewPeer(t, et.WithID("bob"), et.WithGeneration(g))
+			carol := et.NewPeer(t, et.WithID("carol"), et.WithGeneration(wire.V04))
 			bob.MustUnwrap(alice.MustWrap("a0", "c"))
 			bob.MustUnwrap(alice.MustWrap("a1", "c")) // cites a0
 			bob.Events.Take()

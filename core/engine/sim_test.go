@@ -12,11 +12,13 @@ import (
 	"github.com/logos-messaging/libsds-go/core/clock"
 	"github.com/logos-messaging/libsds-go/core/engine"
 	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
+	"github.com/logos-messaging/libsds-go/core/store"
+	"github.com/logos-messaging/libsds-go/core/store/memstore"
 	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
 // simNet is a seeded lossy broadcast network between managers sharing one fake
-// clock. Each round every participant sends one message; packets may be lost,
+// clock, each keeping its state in a memstore. Each round every participant sends one message; packets may be lost,
 // duplicated and delayed (reordered) during the lossy phase; participants
 // rebroadcast whatever SDS-R asks them to (RepairReady).
 type simNet struct {
@@ -27,6 +29,7 @@ type simNet struct {
 	kinds    []peerKind
 	readsAll []bool // the peer can read every message of this group
 	sinks    []*et.Recorder
+	stores   []store.Store
 	inflight []simPacket
 	round    int
 	lossy    bool
@@ -102,28 +105,45 @@ func newSimNet(t *testing.T, p simParams) *simNet {
 	}
 	require.Len(t, kinds, p.participants)
 	for i, k := range kinds {
-		cfg := engine.DefaultConfig()
-		cfg.RerequestRepairs = k.read == nil // nim-sds asks once
-		cfg.MaxResendAttempts = 20           // the lossless phase must outlast the slowest repair
-		cfg.MaxMessageHistory = 10_000       // no eviction: delivery is checked against the whole log
-		cfg.WireGeneration = k.gen
-		rec := &et.Recorder{}
-		m, err := engine.New(engine.Options{ParticipantID: fmt.Sprintf("p%d", i), Config: &cfg, Clock: n.clk, Events: rec})
-		require.NoError(t, err)
 		readsAll := k.read == nil
 		if !readsAll {
 			readsAll = !slices.ContainsFunc(kinds, func(o peerKind) bool { return o.gen != k.gen })
 		}
-		n.peers = append(n.peers, m)
+		n.peers = append(n.peers, nil)
 		n.kinds = append(n.kinds, k)
 		n.readsAll = append(n.readsAll, readsAll)
-		n.sinks = append(n.sinks, rec)
+		n.sinks = append(n.sinks, &et.Recorder{})
+		n.stores = append(n.stores, memstore.New())
 		n.ready = append(n.ready, map[string]int{})
 		n.acked = append(n.acked, 0)
 		n.rejected = append(n.rejected, 0)
 		n.bogus = append(n.bogus, 0)
+		n.start(i)
 	}
 	return n
+}
+
+// start builds participant i's manager for its kind, on its store: a peer
+// replaced mid-run (replace) resumes from what it had, as a restart would.
+func (n *simNet) start(i int) {
+	k := n.kinds[i]
+	cfg := engine.DefaultConfig()
+	cfg.RerequestRepairs = k.read == nil // nim-sds asks once
+	cfg.MaxResendAttempts = 20           // the lossless phase must outlast the slowest repair
+	cfg.MaxMessageHistory = 10_000       // no eviction: delivery is checked against the whole log
+	cfg.WireGeneration = k.gen
+	m, err := engine.New(engine.Options{ParticipantID: fmt.Sprintf("p%d", i), Config: &cfg, Clock: n.clk,
+		Events: n.sinks[i], Store: n.stores[i]})
+	require.NoError(n.t, err)
+	n.peers[i] = m
+}
+
+// replace restarts participant i as kind k (an upgrade, or a writer flipped
+// to another generation), keeping its state.
+func (n *simNet) replace(i int, k peerKind) {
+	require.NoError(n.t, n.peers[i].Close())
+	n.kinds[i] = k
+	n.start(i)
 }
 
 func (n *simNet) broadcast(from int, data []byte) {

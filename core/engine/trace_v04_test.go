@@ -26,7 +26,7 @@ import (
 func TestReplayNimSds04WireTrace(t *testing.T) {
 	calls, err := trace.WireCallsV04(vectors.Path(t, "trace-nim-sds-v04.jsonl"))
 	require.NoError(t, err)
-	v04 := withGeneration(wire.V04)
+	v04 := et.WithGeneration(wire.V04)
 	peers := map[string]*et.Peer{
 		"A": et.NewPeer(t, et.WithID("alice"), v04, et.WithHints(func(id string) []byte { return []byte("hint-" + id) })),
 		"B": et.NewPeer(t, et.WithID("bob"), v04),

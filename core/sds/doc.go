@@ -10,11 +10,20 @@
 // language built it, and this package makes that unnecessary.
 //
 // The behaviour is the bindings' over nim-sds: the same wire bytes, the same
-// results and errors, the same events in the same order, delivered
-// asynchronously — never on the goroutine that made the call — one at a time
-// from a goroutine of the manager's own. Unlike nim-sds, a handler may call
-// the manager (even Cleanup), StartPeriodicTasks is idempotent, and no handler
-// runs after Cleanup returns.
+// results and errors, the same events in the same order, delivered one at a
+// time from a goroutine of the manager's own — never on the goroutine that made
+// the call — and, as with the bindings, a call returns once the handlers of the
+// events it caused have run. Unlike nim-sds, a handler may call the manager
+// (even Cleanup; such a call returns at once and its events run after the
+// handler), StartPeriodicTasks is idempotent, and no handler runs after
+// Cleanup returns. The queue of undelivered events is bounded
+// (EventChanBufferSize). The bindings' OnEvent and OnCallbackError methods
+// exist too, and a nil or zero-value ReliabilityManager answers every call
+// with an error.
+//
+// Received messages may be in either nim-sds wire generation (0.3 or 0.4);
+// Options.Config.WireGeneration chooses the one written (0.3 by default, as
+// the bindings over nim-sds 0.3).
 //
 // Beyond the bindings, NewReliabilityManagerWithOptions takes a participant id
 // (which enables SDS-R repair), a Config, a store (state that survives a

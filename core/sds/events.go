@@ -2,6 +2,7 @@ package sds
 
 import (
 	"bytes"
+	"encoding/json"
 
 	"go.uber.org/zap"
 
@@ -14,6 +15,7 @@ var noCallbacks EventCallbacks
 // only queues the batch for the dispatcher goroutine. After Cleanup the queue
 // refuses it and the events are dropped.
 func (rm *ReliabilityManager) post(events []engine.Event) {
+	rm.posted.Add(1)
 	rm.queue.Post(func() { rm.deliver(events) })
 }
 
@@ -69,4 +71,65 @@ func (rm *ReliabilityManager) deliver(events []engine.Event) {
 			}
 		}
 	}
+}
+
+// nimEvent is the JSON of a nim-sds event, as sds-go-bindings decodes it.
+type nimEvent struct {
+	EventType   string         `json:"eventType"`
+	MessageID   MessageID      `json:"messageId"`
+	ChannelID   string         `json:"channelId"`
+	MissingDeps []HistoryEntry `json:"missingDeps"`
+}
+
+// OnEvent hands the registered handlers one event in nim-sds's JSON
+// (message_ready, message_sent, missing_dependencies, periodic_sync), on the
+// caller's goroutine, as sds-go-bindings' method of the same name does with
+// the events nim-sds sends it. The manager's own events never go through it;
+// it exists for code that feeds the bindings recorded or relayed events. A
+// malformed event is logged and dropped; other event types are ignored.
+func (rm *ReliabilityManager) OnEvent(eventStr string) {
+	if !rm.usable() {
+		return
+	}
+	var e nimEvent
+	if err := json.Unmarshal([]byte(eventStr), &e); err != nil {
+		rm.logger.Error("failed to unmarshal sds event string", zap.Error(err))
+		return
+	}
+	cbs := rm.callbacks.Load()
+	if cbs == nil {
+		return
+	}
+	switch e.EventType {
+	case "message_ready":
+		if cbs.OnMessageReady != nil {
+			cbs.OnMessageReady(e.MessageID, e.ChannelID)
+		}
+	case "message_sent":
+		if cbs.OnMessageSent != nil {
+			cbs.OnMessageSent(e.MessageID, e.ChannelID)
+		}
+	case "missing_dependencies":
+		if cbs.OnMissingDependencies != nil {
+			deps := e.MissingDeps
+			if deps == nil {
+				deps = []HistoryEntry{}
+			}
+			cbs.OnMissingDependencies(e.MessageID, deps, e.ChannelID)
+		}
+	case "periodic_sync":
+		if cbs.OnPeriodicSync != nil {
+			cbs.OnPeriodicSync()
+		}
+	}
+}
+
+// OnCallbackError logs a failed nim-sds callback (its return code and
+// message) at error level, as sds-go-bindings' method of the same name does.
+// This library reports failures as returned errors, so it never calls it.
+func (rm *ReliabilityManager) OnCallbackError(callerRet int, err string) {
+	if !rm.usable() {
+		return
+	}
+	rm.logger.Error("sds callback error", zap.Int("retCode", callerRet), zap.String("errMsg", err))
 }

@@ -43,11 +43,22 @@ var (
 	// ErrReentrantCall: the RetrievalHintProvider called into the manager that
 	// is asking it for a hint.
 	ErrReentrantCall = errors.New("sds: call from the retrieval-hint provider into its own manager")
+	// ErrEventQueueFull: a call from inside an event handler found
+	// EventChanBufferSize batches of events not yet delivered; it did nothing.
+	// Return from the handler (the queue drains) and call again.
+	ErrEventQueueFull = errors.New("sds: event queue full")
 )
 
 // errEmptyReliabilityManager is what every method of a nil manager returns,
-// with the bindings' text.
+// with the bindings' text, and of a zero-value one, which no constructor made.
 var errEmptyReliabilityManager = errors.New("empty reliability manager")
+
+// EventChanBufferSize bounds a manager's queue of undelivered events, in
+// batches (one batch per call or periodic task; the name and the value are
+// sds-go-bindings'). The queue only grows while handlers run late: every call
+// waits for the events it caused, so it reaches the bound only through calls
+// made from inside handlers, which then fail with ErrEventQueueFull.
+const EventChanBufferSize = 1024
 
 // ReliabilityManager is an SDS reliability manager for any number of
 // channels: the pure-Go replacement for the sds-go-bindings type of the same
@@ -67,6 +78,10 @@ type ReliabilityManager struct {
 	// stopDelivery is set when Cleanup runs inside an event handler: the rest of
 	// the batch being delivered must not run after Cleanup returns.
 	stopDelivery atomic.Bool
+
+	// posted counts the event batches posted, so a call knows whether it has
+	// events to wait for.
+	posted atomic.Uint64
 
 	// Detection of a call from the hint provider into this manager: wrapMu
 	// serializes the wraps that may ask for hints, wrapG is the goroutine of the
@@ -105,7 +120,7 @@ func NewReliabilityManagerWithOptions(logger *zap.Logger, opts Options) (*Reliab
 		return nil, fmt.Errorf("error creating reliability manager: %w", err)
 	}
 	rm.engine = m
-	rm.runner = scheduler.New(m, scheduler.IntervalsOf(m.Config()), func(err error) {
+	rm.runner = scheduler.New(periodicTasks{rm}, scheduler.IntervalsOf(m.Config()), func(err error) {
 		rm.logger.Warn("sds periodic task failed", zap.Error(err))
 	})
 	rm.logger.Debug("successfully created reliability manager")
@@ -116,7 +131,7 @@ func NewReliabilityManagerWithOptions(logger *zap.Logger, opts Options) (*Reliab
 // called at any time; an event is given to the handlers registered when it is
 // delivered. Set RetrievalHintProvider before wrapping, not during a wrap.
 func (rm *ReliabilityManager) RegisterCallbacks(callbacks EventCallbacks) {
-	if rm == nil {
+	if !rm.usable() {
 		return
 	}
 	rm.callbacks.Store(&callbacks)
@@ -133,12 +148,13 @@ func (rm *ReliabilityManager) RegisterCallbacks(callbacks EventCallbacks) {
 // allowed.
 func (rm *ReliabilityManager) WrapOutgoingMessage(message []byte, messageId MessageID, channelId string) ([]byte, error) {
 	const op = "WrapOutgoingMessage"
-	if rm == nil {
+	if !rm.usable() {
 		return nil, errEmptyReliabilityManager
 	}
 	if err := rm.enter(op); err != nil {
 		return nil, err
 	}
+	defer rm.waitEvents(rm.posted.Load())
 	if channelId == "" {
 		return nil, fail(op, fmt.Errorf("%w: channel ID is empty string", ErrInvalidArgument))
 	}
@@ -167,12 +183,13 @@ func (rm *ReliabilityManager) WrapOutgoingMessage(message []byte, messageId Mess
 // message is ErrDeserialization.
 func (rm *ReliabilityManager) UnwrapReceivedMessage(message []byte) (*UnwrappedMessage, error) {
 	const op = "UnwrapReceivedMessage"
-	if rm == nil {
+	if !rm.usable() {
 		return nil, errEmptyReliabilityManager
 	}
 	if err := rm.enter(op); err != nil {
 		return nil, err
 	}
+	defer rm.waitEvents(rm.posted.Load())
 	res, err := rm.engine.Unwrap(message)
 	if err != nil {
 		return nil, fail(op, err)
@@ -194,7 +211,7 @@ func (rm *ReliabilityManager) UnwrapReceivedMessage(message []byte) (*UnwrappedM
 // (ErrUnknownChannel) and not be empty (ErrInvalidArgument).
 func (rm *ReliabilityManager) MarkDependenciesMet(messageIDs []MessageID, channelId string) error {
 	const op = "MarkDependenciesMet"
-	if rm == nil {
+	if !rm.usable() {
 		return errEmptyReliabilityManager
 	}
 	if len(messageIDs) == 0 {
@@ -203,6 +220,7 @@ func (rm *ReliabilityManager) MarkDependenciesMet(messageIDs []MessageID, channe
 	if err := rm.enter(op); err != nil {
 		return err
 	}
+	defer rm.waitEvents(rm.posted.Load())
 	if channelId == "" {
 		return fail(op, fmt.Errorf("%w: channel ID is empty string", ErrInvalidArgument))
 	}
@@ -225,12 +243,13 @@ func (rm *ReliabilityManager) MarkDependenciesMet(messageIDs []MessageID, channe
 // tasks run does nothing (nim-sds would start a second set). Cleanup stops them.
 func (rm *ReliabilityManager) StartPeriodicTasks() error {
 	const op = "StartPeriodicTasks"
-	if rm == nil {
+	if !rm.usable() {
 		return errEmptyReliabilityManager
 	}
 	if err := rm.enter(op); err != nil {
 		return err
 	}
+	defer rm.waitEvents(rm.posted.Load())
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	if rm.closing {
@@ -246,12 +265,13 @@ func (rm *ReliabilityManager) StartPeriodicTasks() error {
 // handlers and the periodic tasks are kept, as in nim-sds.
 func (rm *ReliabilityManager) Reset() error {
 	const op = "ResetReliabilityManager"
-	if rm == nil {
+	if !rm.usable() {
 		return errEmptyReliabilityManager
 	}
 	if err := rm.enter(op); err != nil {
 		return err
 	}
+	defer rm.waitEvents(rm.posted.Load())
 	if err := rm.engine.Reset(); err != nil {
 		return fail(op, err)
 	}
@@ -265,7 +285,7 @@ func (rm *ReliabilityManager) Reset() error {
 // second Cleanup returns nil. Called from inside a handler it returns at once,
 // dropping the events not yet delivered.
 func (rm *ReliabilityManager) Cleanup() error {
-	if rm == nil {
+	if !rm.usable() {
 		return errEmptyReliabilityManager
 	}
 	if rm.reentrant() {
@@ -300,7 +320,14 @@ func (rm *ReliabilityManager) Cleanup() error {
 	return nil
 }
 
-// enter refuses calls after Cleanup and calls from the hint provider.
+// usable reports whether rm was made by a constructor: nil and zero-value
+// managers answer errEmptyReliabilityManager instead of panicking.
+func (rm *ReliabilityManager) usable() bool { return rm != nil && rm.engine != nil }
+
+// enter refuses calls after Cleanup and calls from the hint provider, and
+// keeps the event queue bounded: a call finding EventChanBufferSize batches
+// undelivered waits for them to be delivered, or, from inside a handler (which
+// they wait for), fails.
 func (rm *ReliabilityManager) enter(op string) error {
 	if rm.closed.Load() {
 		return fail(op, ErrClosed)
@@ -308,7 +335,45 @@ func (rm *ReliabilityManager) enter(op string) error {
 	if rm.reentrant() {
 		return fail(op, ErrReentrantCall)
 	}
+	if rm.queue.Len() >= EventChanBufferSize {
+		if rm.queue.InDispatcher() {
+			return fail(op, ErrEventQueueFull)
+		}
+		rm.queue.Flush()
+	}
 	return nil
+}
+
+// waitEvents returns once the handlers of the events posted since the call
+// began (posted was before) have run, as sds-go-bindings' calls return after
+// nim-sds has called the handlers — and those of the events the handlers' own
+// calls posted meanwhile. From inside a handler it returns at once: the events
+// run after that handler returns.
+func (rm *ReliabilityManager) waitEvents(before uint64) {
+	for now := rm.posted.Load(); now != before; now = rm.posted.Load() {
+		if rm.queue.InDispatcher() || rm.closed.Load() {
+			return
+		}
+		rm.queue.Flush()
+		before = now
+	}
+}
+
+// periodicTasks runs the scheduler's tasks, skipping a round while
+// EventChanBufferSize batches are undelivered (a handler is stuck): the sweeps
+// redo any skipped work next round, and the queue stays bounded. The loops do
+// not wait for their events, which could deadlock with a handler's Cleanup.
+type periodicTasks struct{ rm *ReliabilityManager }
+
+func (p periodicTasks) SweepBuffers() error { return p.run(p.rm.engine.SweepBuffers) }
+func (p periodicTasks) SyncTick() error     { return p.run(p.rm.engine.SyncTick) }
+func (p periodicTasks) SweepRepairs() error { return p.run(p.rm.engine.SweepRepairs) }
+
+func (p periodicTasks) run(task func() error) error {
+	if p.rm.queue.Len() >= EventChanBufferSize {
+		return nil
+	}
+	return task()
 }
 
 // reentrant reports whether the caller is the hint provider of a wrap in

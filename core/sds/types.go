@@ -28,8 +28,8 @@ type UnwrappedMessage struct {
 // EventCallbacks are the application's handlers. Every field is optional. The
 // event handlers (all but RetrievalHintProvider) run one at a time, in the
 // order the events happened, on a goroutine of the manager's own — never on
-// the goroutine that made the call that caused them — and may call any method
-// of the manager, including Cleanup.
+// the goroutine that made the call that caused them, which returns once they
+// have run — and may call any method of the manager, including Cleanup.
 //
 // The first five fields are those of sds-go-bindings, with the same meaning;
 // the fields after them are events nim-sds does not report.

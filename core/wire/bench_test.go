@@ -79,3 +79,34 @@ func BenchmarkAllocCopyBaseline(b *testing.B) {
 		copy(dst, src)
 	}
 }
+
+// BenchmarkDecode is what the engine runs on every unwrap: generation
+// detection, then the generation's decoder, for each generation's bytes.
+func BenchmarkDecode(b *testing.B) {
+	m := realisticMessage()
+	for _, g := range []Generation{V03, V04} {
+		b.Run(g.String(), func(b *testing.B) {
+			m.SenderID = "alice"
+			for i := range m.CausalHistory {
+				m.CausalHistory[i].SenderID = "bob"
+			}
+			data := m.MarshalAs(g)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, got, err := Decode(data, V03); err != nil || got != g {
+					b.Fatal(got, err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkMarshalV04(b *testing.B) {
+	m := realisticMessage()
+	b.SetBytes(int64(m.SizeAs(V04)))
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = m.MarshalAs(V04)
+	}
+}

@@ -93,8 +93,8 @@ func canonicalEntryV03(b []byte) bool {
 // causal history (neither field 3 nor field 8) reads the same in both, but the
 // two differ on which fields are required (0.3: message id, lamport, channel id
 // and content present; 0.4: message id and channel id non-empty): such a message
-// is judged by the rules of generation neutral and reported as that generation.
-// Every error wraps ErrMalformed.
+// is judged by the rules of generation neutral (V03 if neutral is not a valid
+// generation) and reported as that generation. Every error wraps ErrMalformed.
 func Decode(data []byte, neutral Generation) (*Message, Generation, error) {
 	g, isNeutral, err := Detect(data)
 	if err != nil {

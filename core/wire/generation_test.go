@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -302,4 +303,29 @@ func equalMessages(a, b *Message) bool {
 		return true
 	}
 	return eq(na.CausalHistory, nb.CausalHistory) && eq(na.RepairRequest, nb.RepairRequest)
+}
+
+// TestV04MetaMatchingBothPaths: causal ids take the last field-8 entry with
+// their id, whether matched by scanning (few entries) or through a map (many).
+func TestV04MetaMatchingBothPaths(t *testing.T) {
+	for _, n := range []int{3, 40} { // 9 and 1600 id-entry pairs: both sides of maxMetaScan
+		b := []byte{0x0a, 1, 'a', 0x22, 1, 'c'}
+		var want []HistoryEntry
+		for i := 0; i < n; i++ {
+			id := fmt.Sprintf("id%02d", i)
+			b = append(b, 0x1a, byte(len(id)))
+			b = append(b, id...)
+			want = append(want, HistoryEntry{MessageID: id})
+		}
+		for i := n - 1; i >= 0; i -= 2 { // every other id, twice: the second wins
+			for _, sender := range []string{"old", fmt.Sprintf("s%02d", i)} {
+				e := (&HistoryEntry{MessageID: want[i].MessageID, SenderID: sender}).appendV04(nil)
+				b = append(append(b, 0x42, byte(len(e))), e...)
+			}
+			want[i].SenderID = fmt.Sprintf("s%02d", i)
+		}
+		m, err := UnmarshalV04(b)
+		require.NoError(t, err)
+		require.Equal(t, normEntries(want), normEntries(m.CausalHistory), "n=%d", n)
+	}
 }

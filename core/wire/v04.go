@@ -166,29 +166,83 @@ func (m *Message) MarshalAs(g Generation) []byte {
 	return m.AppendMarshalAs(make([]byte, 0, m.SizeAs(g)), g)
 }
 
-// decodeEntryV04 decodes a 0.4 HistoryEntry: every field optional, last
-// occurrence wins, other fields and wire types skipped, structural errors fail.
-func decodeEntryV04(b []byte) (HistoryEntry, error) {
-	var id, hint, sender []byte
+// checkEntryV04 validates a 0.4 HistoryEntry (every field optional, last
+// occurrence wins, other fields and wire types skipped, structural errors
+// fail) and reports whether its message id is non-empty.
+func checkEntryV04(b []byte) (hasID bool, err error) {
 	for i := 0; i < len(b); {
 		f, next, err := nextFieldV04(b, i)
 		if err != nil {
-			return HistoryEntry{}, err
+			return false, err
 		}
+		i = next
+		if f.typ == protowire.BytesType && f.num == uint64(entryFieldID) {
+			hasID = len(f.data) > 0
+		}
+	}
+	return hasID, nil
+}
+
+// rawEntry is a parsed 0.4 HistoryEntry whose fields still alias the input.
+type rawEntry struct{ id, hint, sender []byte }
+
+// parseRawEntryV04 parses a 0.4 HistoryEntry that checkEntryV04 accepted,
+// without copying.
+func parseRawEntryV04(b []byte) rawEntry {
+	var e rawEntry
+	for i := 0; i < len(b); {
+		f, next, _ := nextFieldV04(b, i)
 		i = next
 		if f.typ != protowire.BytesType {
 			continue
 		}
 		switch f.num {
 		case uint64(entryFieldID):
-			id = f.data
+			e.id = f.data
 		case uint64(entryFieldHint):
-			hint = f.data
+			e.hint = f.data
 		case uint64(entryFieldSender):
-			sender = f.data
+			e.sender = f.data
 		}
 	}
-	return HistoryEntry{MessageID: string(id), RetrievalHint: hint, SenderID: string(sender)}, nil
+	return e
+}
+
+// maxMetaScan bounds the work of matching causal ids to field-8 entries by
+// scanning; beyond it (hand-made input only) a map keeps the decode linear.
+const maxMetaScan = 1024
+
+// applyMeta gives each causal entry the hint and sender of the last field-8
+// entry with its id. Each field-8 entry's sender becomes one string, shared by
+// the causal entries it applies to.
+func applyMeta(entries []HistoryEntry, metas []rawEntry) {
+	if len(metas) == 0 {
+		return
+	}
+	senders := make([]string, len(metas))
+	for k := range metas {
+		senders[k] = string(metas[k].sender)
+	}
+	if len(entries)*len(metas) <= maxMetaScan {
+		for i := range entries {
+			for k := len(metas) - 1; k >= 0; k-- {
+				if string(metas[k].id) == entries[i].MessageID {
+					entries[i].RetrievalHint, entries[i].SenderID = metas[k].hint, senders[k]
+					break
+				}
+			}
+		}
+		return
+	}
+	last := make(map[string]int, len(metas))
+	for k := range metas {
+		last[string(metas[k].id)] = k
+	}
+	for i := range entries {
+		if k, ok := last[entries[i].MessageID]; ok {
+			entries[i].RetrievalHint, entries[i].SenderID = metas[k].hint, senders[k]
+		}
+	}
 }
 
 // UnmarshalV04 decodes data as nim-sds 0.4 does (ABI-v0.4 §9.3), whatever the
@@ -240,16 +294,16 @@ func unmarshalV04(data []byte, validate bool) (*Message, error) {
 			case uint64(fieldSenderID):
 				sender = f.data
 			case uint64(fieldCausalMeta):
-				if _, err := decodeEntryV04(f.data); err != nil {
+				if _, err := checkEntryV04(f.data); err != nil {
 					return nil, fmt.Errorf("causal meta entry %d: %w", nMeta, err)
 				}
 				nMeta++
 			case uint64(fieldRepairRequest):
-				e, err := decodeEntryV04(f.data)
+				hasID, err := checkEntryV04(f.data)
 				if err != nil {
 					return nil, fmt.Errorf("repair request entry %d: %w", nRepair, err)
 				}
-				if e.MessageID == "" && validate {
+				if !hasID && validate {
 					return nil, errEmptyRepairV04
 				}
 				nRepair++
@@ -275,10 +329,10 @@ func unmarshalV04(data []byte, validate bool) (*Message, error) {
 	}
 	// Second pass over a buffer known to be well-formed.
 	entries := make([]HistoryEntry, 0, nHistory+nRepair)
-	var meta map[string]HistoryEntry
-	if nMeta > 0 && nHistory > 0 {
-		meta = make(map[string]HistoryEntry, nMeta)
-	}
+	var (
+		metaBuf [maxSpans]rawEntry
+		metas   = metaBuf[:0]
+	)
 	for i := 0; i < len(data); {
 		f, next, _ := nextFieldV04(data, i)
 		i = next
@@ -289,24 +343,19 @@ func unmarshalV04(data []byte, validate bool) (*Message, error) {
 		case uint64(fieldCausalHistory):
 			entries = append(entries, HistoryEntry{MessageID: string(f.data)})
 		case uint64(fieldCausalMeta):
-			if meta != nil {
-				e, _ := decodeEntryV04(f.data)
-				meta[e.MessageID] = e
+			if nHistory > 0 {
+				metas = append(metas, parseRawEntryV04(f.data))
 			}
 		}
 	}
-	for i := range entries {
-		if e, ok := meta[entries[i].MessageID]; ok {
-			entries[i].RetrievalHint, entries[i].SenderID = e.RetrievalHint, e.SenderID
-		}
-	}
+	applyMeta(entries, metas)
 	if nRepair > 0 {
 		for i := 0; i < len(data); {
 			f, next, _ := nextFieldV04(data, i)
 			i = next
 			if f.typ == protowire.BytesType && f.num == uint64(fieldRepairRequest) {
-				e, _ := decodeEntryV04(f.data)
-				entries = append(entries, e)
+				e := parseRawEntryV04(f.data)
+				entries = append(entries, HistoryEntry{MessageID: string(e.id), RetrievalHint: e.hint, SenderID: string(e.sender)})
 			}
 		}
 	}
