@@ -102,21 +102,33 @@ func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
 		if size+entryWireSize(&entry) > m.cfg.MaxCausalHistoryBytes {
 			return false
 		}
-		if m.hints != nil {
-			if hint := m.hints(id); len(hint) > 0 && len(hint) <= m.cfg.MaxHintLength {
-				entry.RetrievalHint = hint
-				if size+entryWireSize(&entry) > m.cfg.MaxCausalHistoryBytes {
-					entry.RetrievalHint = nil
-				} else if m.persist() {
-					m.check("setRetrievalHint", c.id, m.store.SetRetrievalHint(id, hint))
-				}
-			}
-		}
 		size += entryWireSize(&entry)
 		entries = append(entries, entry)
 		return true
 	})
 	slices.Reverse(entries)
+	if m.hints == nil {
+		return entries
+	}
+	// Hints are asked for in citation order and sent while they fit.
+	for i := range entries {
+		e := &entries[i]
+		hint := m.hints(e.MessageID)
+		if len(hint) == 0 || len(hint) > m.cfg.MaxHintLength {
+			continue
+		}
+		without := entryWireSize(e)
+		e.RetrievalHint = hint
+		if grown := size - without + entryWireSize(e); grown <= m.cfg.MaxCausalHistoryBytes {
+			size = grown
+		} else {
+			e.RetrievalHint = nil
+			continue
+		}
+		if m.persist() {
+			m.check("setRetrievalHint", c.id, m.store.SetRetrievalHint(e.MessageID, hint))
+		}
+	}
 	return entries
 }
 
