@@ -38,7 +38,7 @@ LDFLAGS_TEST := -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds -lpthread
 # our C tests, the Go heap is not C heap.
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/c/lsan.supp
 
-.PHONY: all lib install uninstall test test-go test-fuzz test-c test-crash test-trace test-python headercheck symbols \
+.PHONY: all lib install uninstall test test-go test-fuzz test-c test-hostile test-crash test-trace test-python headercheck symbols \
         bench bench-go bench-c demo test-demo clean help
 
 all: lib ## build build/libsds.so and build/libsds.pc (default)
@@ -98,7 +98,7 @@ symbols: lib ## the library exports exactly tests/abi/exports.txt
 	@diff -u tests/abi/exports.txt $(BUILD)/exports.actual && echo "symbols: exactly the $$(wc -l < tests/abi/exports.txt) public names"
 	@tests/abi/check-declared.sh
 
-C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(filter-out tests/c/headercheck.c,$(wildcard tests/c/*.c)))
+C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(filter-out tests/c/headercheck.c tests/c/hostile.c,$(wildcard tests/c/*.c)))
 
 $(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) include/sds.h include/libsds.h $(BUILD)/$(LIBFILE)
 	@mkdir -p $(BUILD)/tests
@@ -108,8 +108,18 @@ $(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) include/sds.h include/libs
 # and confined to one CPU (no spinning, callers yield to the delivery threads).
 C_TESTS_NO_LINGER := $(BUILD)/tests/delivery_pool $(BUILD)/tests/compat_ordering $(BUILD)/tests/compat_concurrency
 
-test-c: lib $(C_TESTS) ## C tests against build/libsds.so, under AddressSanitizer
+# The hostile-peer suite measures peak RSS, so it is built without
+# AddressSanitizer (whose shadow memory and quarantine would be measured too).
+$(BUILD)/tests/hostile: tests/c/hostile.c tests/c/testhostile.h tests/c/testutil.h include/sds.h $(BUILD)/$(LIBFILE)
+	@mkdir -p $(BUILD)/tests
+	$(CC) -std=c99 -O1 -g -Wall -Wextra -Werror -Iinclude $< -o $@ $(LDFLAGS_TEST)
+
+test-hostile: lib $(BUILD)/tests/hostile ## every hostile-peer attack, each in its own process, against the default budgets
+	$(BUILD)/tests/hostile
+
+test-c: lib $(C_TESTS) $(BUILD)/tests/hostile ## C tests against build/libsds.so, under AddressSanitizer; then the hostile-peer suite
 	@failed=""; for t in $(C_TESTS); do echo "== $$t"; $(ASAN_ENV) $$t || failed="$$failed $$t"; done; \
+	  echo "== $(BUILD)/tests/hostile"; $(BUILD)/tests/hostile || failed="$$failed $(BUILD)/tests/hostile"; \
 	  for t in $(C_TESTS_NO_LINGER); do echo "== $$t (LIBSDS_DISPATCH_LINGER_US=0)"; \
 	    LIBSDS_DISPATCH_LINGER_US=0 $(ASAN_ENV) $$t || failed="$$failed $$t(no-linger)"; done; \
 	  if command -v taskset >/dev/null; then for t in $(C_TESTS_NO_LINGER); do echo "== $$t (one CPU)"; \

@@ -204,7 +204,7 @@ typedef enum libsds_durability {
 #define LIBSDS_CFG_MAX_REPAIR_ENTRIES       (1u << 22) /**< default 100 per incoming message */
 #define LIBSDS_CFG_MAX_CAUSAL_HISTORY_BYTES (1u << 23) /**< default 65536 per outgoing message */
 #define LIBSDS_CFG_MAX_PENDING_REPAIRS      (1u << 24) /**< default 1000 per channel and queue */
-#define LIBSDS_CFG_MAX_INCOMING_BYTES       (1u << 25) /**< default 16 MiB per channel */
+#define LIBSDS_CFG_MAX_INCOMING_BYTES       (1u << 25) /**< default 8 MiB per channel */
 #define LIBSDS_CFG_MAX_HISTORY_BYTES        (1u << 26) /**< default 16 MiB per channel */
 #define LIBSDS_CFG_MAX_REPAIR_BYTES         (1u << 27) /**< default 16 MiB per channel */
 

@@ -135,7 +135,9 @@ func libsdsgo_unwrap(h C.libsds_handle, data *C.uint8_t, n C.size_t, out **C.lib
 		// The native API names no empty channel (wrap, mark and remove refuse
 		// one), so a message on one is refused too, before it changes anything.
 		if n <= engine.MaxWireSize {
-			if shape, err := wire.Scan(inputBytes(data, n)); err == nil && shape.ChannelIDLen == 0 {
+			cfg := m.eng.Config()
+			limit := cfg.MaxFields()
+			if shape, err := wire.Scan(inputBytes(data, n), limit); err == nil && shape.Fields <= limit && shape.ChannelIDLen == 0 {
 				return fmt.Errorf("%w: the message's channel_id is empty, which the native API cannot name", engine.ErrDeserialization)
 			}
 		}

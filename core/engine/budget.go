@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"time"
 
 	"github.com/logos-messaging/libsds-go/core/wire"
@@ -16,10 +18,27 @@ func entrySize(e *wire.HistoryEntry) int {
 	return len(e.MessageID) + len(e.SenderID) + len(e.RetrievalHint) + entryOverhead
 }
 
-// checkShape rejects, before any decoding, a message whose entry counts or
-// channel id are over budget.
+// MaxFields is how many top-level fields an incoming message may have: its
+// entries plus room for the singular fields (repeated, as protobuf allows) and
+// unknown ones. Scanning stops beyond it, so that 16 MiB of tiny fields costs
+// what a few thousand do.
+func (c *Config) MaxFields() int { return c.MaxCausalEntries + c.MaxRepairEntries + 64 }
+
+// maxEntryBytes is the longest history entry the id and hint budgets allow.
+func (c *Config) maxEntryBytes() int {
+	return 3*(1+binary.MaxVarintLen64) + 2*c.MaxIDLength + c.MaxHintLength
+}
+
+// checkShape rejects, before any decoding, a message whose field or entry
+// counts, entry sizes or channel id are over budget.
 func (c *Config) checkShape(s wire.Shape) error {
 	switch {
+	case s.Fields > c.MaxFields():
+		return overBudget("the message", s.Fields, "fields or more",
+			"MaxCausalEntries + MaxRepairEntries + 64", c.MaxFields())
+	case s.LargestEntry > c.maxEntryBytes():
+		return overBudget("a history entry", s.LargestEntry, "bytes",
+			"2 × MaxIDLength + MaxHintLength + 33", c.maxEntryBytes())
 	case s.CausalEntries > c.MaxCausalEntries:
 		return overBudget("causal history", s.CausalEntries, "entries", "MaxCausalEntries", c.MaxCausalEntries)
 	case s.RepairEntries > c.MaxRepairEntries:
@@ -161,4 +180,57 @@ func (m *Manager) enforceRepairBounds(c *channel) {
 		}
 		m.emit(Event{Kind: RepairDropped, ChannelID: c.id, MessageID: id})
 	}
+}
+
+// evictedFactor is how many log evictions the evicted-id memory spans, in
+// units of MaxMessageHistory.
+const evictedFactor = 10
+
+// evictedIDs remembers the ids the log let go, as keyed 64-bit hashes, for the
+// next evictedFactor × MaxMessageHistory evictions: a message citing one of
+// them cites a message that was delivered here, so it is not missing. Without
+// it a flood of valid messages would push honest history out of the log, and
+// the honest peer's next message would wait for what it already had.
+type evictedIDs struct {
+	ring []uint64
+	next int
+	set  map[uint64]int32 // hash → occurrences in ring
+}
+
+func (e *evictedIDs) add(h uint64) {
+	if old := e.ring[e.next]; old != 0 {
+		if e.set[old]--; e.set[old] == 0 {
+			delete(e.set, old)
+		}
+	}
+	e.ring[e.next] = h
+	e.set[h]++
+	e.next = (e.next + 1) % len(e.ring)
+}
+
+// idHash is id's keyed hash (never 0, which marks an empty ring slot). The
+// key is the manager's, so a peer cannot aim for collisions.
+func (m *Manager) idHash(id string) uint64 {
+	return maphash.String(m.seed, id) | 1
+}
+
+// rememberEvicted records an id the log let go.
+func (m *Manager) rememberEvicted(c *channel, id string) {
+	if c.evicted == nil {
+		c.evicted = &evictedIDs{ring: make([]uint64, evictedFactor*m.cfg.MaxMessageHistory), set: map[uint64]int32{}}
+	}
+	c.evicted.add(m.idHash(id))
+}
+
+// delivered reports whether id was delivered here: in the log, or let go by it
+// recently (see evictedIDs).
+func (m *Manager) delivered(c *channel, id string) bool {
+	if c.log.Has(id) {
+		return true
+	}
+	if c.evicted == nil {
+		return false
+	}
+	_, ok := c.evicted.set[m.idHash(id)]
+	return ok
 }

@@ -294,3 +294,24 @@ func TestDuplicateIDChainAckedInLinearTime(t *testing.T) {
 	p.MustUnwrap(hostile("ack2", []wire.HistoryEntry{{MessageID: "dup"}}, nil))
 	require.Empty(t, p.MustState("c").Outgoing)
 }
+
+func TestFloodDoesNotStrandHonestPeer(t *testing.T) {
+	cfg := et.WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 50 })
+	victim, honest := et.NewPeer(t, cfg), et.NewPeer(t, cfg, et.WithID("honest"))
+	for i := 0; i < 10; i++ {
+		victim.MustUnwrap(honest.MustWrap(fmt.Sprintf("h%d", i), "c"))
+	}
+	// A flood the honest peer never sees pushes its messages out of our log.
+	for i := 0; i < 400; i++ {
+		victim.MustUnwrap(hostile(fmt.Sprintf("flood-%d", i), nil, nil))
+	}
+	require.NotContains(t, victim.MustState("c").Log, "h9")
+	res := victim.MustUnwrap(honest.MustWrap("next", "c"))
+	require.Empty(t, res.MissingDeps, "what we delivered and let go of is not missing")
+	// Beyond ten times the history the memory of it is gone too.
+	for i := 0; i < 600; i++ {
+		victim.MustUnwrap(hostile(fmt.Sprintf("more-%d", i), nil, nil))
+	}
+	res = victim.MustUnwrap(honest.MustWrap("later", "c"))
+	require.Contains(t, et.IDsOf(res.MissingDeps), "h9")
+}

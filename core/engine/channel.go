@@ -42,9 +42,10 @@ type channel struct {
 	senders map[string]string // interned sender ids: a channel has few participants
 
 	// Byte accounting of the hostile-peer budgets (budget.go).
-	logBytes      int // message bodies the log holds (MaxHistoryBytes)
-	incomingBytes int // what incoming holds (MaxIncomingBytes)
-	inRepairBytes int // what inRepairs holds (MaxRepairBytes)
+	logBytes      int         // message bodies the log holds (MaxHistoryBytes)
+	incomingBytes int         // what incoming holds (MaxIncomingBytes)
+	inRepairBytes int         // what inRepairs holds (MaxRepairBytes)
+	evicted       *evictedIDs // ids the log let go; nil until the first
 }
 
 // logEntry is a message of the local log. The wire encoding (with an empty
@@ -273,6 +274,7 @@ func (m *Manager) addToHistory(c *channel, id, senderID string, message []byte) 
 		oldest, e, _ := c.log.Oldest()
 		c.log.Delete(oldest)
 		c.logBytes -= len(e.message)
+		m.rememberEvicted(c, oldest)
 		if m.persist() {
 			m.check("removeLogEntry", c.id, m.store.RemoveLogEntry(c.id, oldest))
 		}

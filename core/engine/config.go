@@ -129,7 +129,7 @@ func DefaultConfig() Config {
 		MaxCausalEntries:      1000,
 		MaxRepairEntries:      100,
 		MaxCausalHistoryBytes: 64 << 10,
-		MaxIncomingBytes:      16 << 20,
+		MaxIncomingBytes:      8 << 20,
 		MaxHistoryBytes:       16 << 20,
 		MaxPendingRepairs:     1000,
 		MaxRepairBytes:        16 << 20,
@@ -212,16 +212,11 @@ func bloomBytes(capacity int, errorRate float64) int {
 	return p.Words()*8 + 64
 }
 
-// entryBytes is the largest encoding of one history entry under the budgets.
-func (c Config) entryBytes() int {
-	return 3*(1+binary.MaxVarintLen64) + 2*c.MaxIDLength + c.MaxHintLength
-}
-
 // maxWrapSize is the largest message Wrap can produce: every field at its
 // budget, with a varint length prefix per field.
 func (c Config) maxWrapSize() int {
 	const field = 1 + binary.MaxVarintLen64
 	return 8*field + MaxContentSize + 2*c.MaxIDLength + c.MaxChannelIDLength +
 		c.MaxCausalHistoryBytes + bloomBytes(c.BloomCapacity, c.BloomErrorRate) +
-		c.MaxRepairRequests*(field+c.entryBytes())
+		c.MaxRepairRequests*(field+c.maxEntryBytes())
 }

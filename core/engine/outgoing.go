@@ -113,7 +113,9 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message) {
 	}
 	var filter bloom.Remote
 	hasFilter := false
-	if len(msg.BloomFilter) > 0 {
+	// A filter larger than any the budgets allow is not parsed: it counts as
+	// no filter, so an oversized one costs nothing.
+	if len(msg.BloomFilter) > 0 && len(msg.BloomFilter) <= MaxBloomBytes {
 		f, err := bloom.ParseRemote(msg.BloomFilter)
 		hasFilter = err == nil
 		filter = f

@@ -31,7 +31,7 @@ func (m *Manager) Unwrap(data []byte) (*Unwrapped, error) {
 	if len(data) > MaxWireSize {
 		return nil, fmt.Errorf("%w: input is %d bytes, limit %d", ErrMessageTooLarge, len(data), MaxWireSize)
 	}
-	shape, err := wire.Scan(data)
+	shape, err := wire.Scan(data, m.cfg.MaxFields())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDeserialization, err)
 	}
@@ -80,7 +80,7 @@ func (m *Manager) unwrap(msg *wire.Message) (*Unwrapped, error) {
 
 	var missing []wire.HistoryEntry
 	for _, dep := range msg.CausalHistory {
-		if !c.log.Has(dep.MessageID) {
+		if !m.delivered(c, dep.MessageID) {
 			missing = append(missing, dep)
 		}
 	}

@@ -9,20 +9,27 @@ import (
 
 func TestScanCountsEntries(t *testing.T) {
 	m := wire.Message{MessageID: "m", Lamport: 1, ChannelID: "chan", Content: []byte{1},
-		CausalHistory: []wire.HistoryEntry{{MessageID: "a"}, {MessageID: "b"}, {MessageID: "a"}},
+		CausalHistory: []wire.HistoryEntry{{MessageID: "a"}, {MessageID: "bbb"}, {MessageID: "a"}},
 		RepairRequest: []wire.HistoryEntry{{MessageID: "r"}}}
-	s, err := wire.Scan(m.Marshal())
+	data := m.Marshal()
+	s, err := wire.Scan(data, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s != (wire.Shape{CausalEntries: 3, RepairEntries: 1, ChannelIDLen: 4}) {
-		t.Fatalf("shape %+v", s)
+	// id, lamport, 3 history, channel, content, bloom, 1 repair = 9 fields
+	want := wire.Shape{Fields: 9, CausalEntries: 3, RepairEntries: 1, LargestEntry: 5, ChannelIDLen: 4}
+	if s != want {
+		t.Fatalf("shape %+v, want %+v", s, want)
 	}
-	if _, err := wire.Scan([]byte{0x0a, 0x05, 'a'}); !errors.Is(err, wire.ErrMalformed) {
+	// Past maxFields the scan stops, even before the channel id.
+	if s, err := wire.Scan(data, 3); err != nil || s.Fields != 4 {
+		t.Fatalf("early stop: %+v, %v", s, err)
+	}
+	if _, err := wire.Scan([]byte{0x0a, 0x05, 'a'}, 100); !errors.Is(err, wire.ErrMalformed) {
 		t.Fatalf("truncated field: %v", err)
 	}
 	noChannel := []byte{0x0a, 0x01, 'a'}
-	if _, err := wire.Scan(noChannel); !errors.Is(err, wire.ErrMalformed) {
+	if _, err := wire.Scan(noChannel, 100); !errors.Is(err, wire.ErrMalformed) {
 		t.Fatalf("no channel: %v", err)
 	}
 }
