@@ -199,7 +199,7 @@ typedef enum libsds_durability {
    peer sees when it exceeds it. */
 #define LIBSDS_CFG_MAX_ID_LENGTH            (1u << 18) /**< default 1024 bytes */
 #define LIBSDS_CFG_MAX_CHANNEL_ID_LENGTH    (1u << 19) /**< default 1024 bytes */
-#define LIBSDS_CFG_MAX_HINT_LENGTH          (1u << 20) /**< default 1024 bytes */
+#define LIBSDS_CFG_MAX_HINT_LENGTH          (1u << 20) /**< default 4096 bytes */
 #define LIBSDS_CFG_MAX_CAUSAL_ENTRIES       (1u << 21) /**< default 1000 per incoming message */
 #define LIBSDS_CFG_MAX_REPAIR_ENTRIES       (1u << 22) /**< default 100 per incoming message */
 #define LIBSDS_CFG_MAX_CAUSAL_HISTORY_BYTES (1u << 23) /**< default 65536 per outgoing message */

@@ -116,7 +116,7 @@ func TestUnwrapRejectsOverBudgetWhole(t *testing.T) {
 		"sender id":       (&wire.Message{MessageID: "m", ChannelID: "c", Content: []byte{1}, SenderID: long}).Marshal(),
 		"entry id":        hostile("m", []wire.HistoryEntry{{MessageID: long}}, nil),
 		"entry sender":    hostile("m", []wire.HistoryEntry{{MessageID: "d", SenderID: long}}, nil),
-		"hint":            hostile("m", []wire.HistoryEntry{{MessageID: "d", RetrievalHint: []byte(long)}}, nil),
+		"hint":            hostile("m", []wire.HistoryEntry{{MessageID: "d", RetrievalHint: bytes.Repeat([]byte{1}, 4097)}}, nil),
 		"causal entries":  hostile("m", manyEmpty, nil),
 		"repair entries":  hostile("m", nil, make([]wire.HistoryEntry, 101)),
 		"repair entry id": hostile("m", nil, []wire.HistoryEntry{{MessageID: long}}),
@@ -133,7 +133,7 @@ func TestUnwrapRejectsOverBudgetWhole(t *testing.T) {
 func TestUnwrapAtBudgetAccepted(t *testing.T) {
 	p := et.NewPeer(t)
 	at := strings.Repeat("i", 1024)
-	res := p.MustUnwrap(hostile(at, []wire.HistoryEntry{{MessageID: at[1:], RetrievalHint: []byte(at)}}, nil))
+	res := p.MustUnwrap(hostile(at, []wire.HistoryEntry{{MessageID: at[1:], RetrievalHint: bytes.Repeat([]byte{1}, 4096)}}, nil))
 	require.Len(t, res.MissingDeps, 1)
 }
 
@@ -258,7 +258,7 @@ func TestOutgoingCausalHistoryBoundedInBytes(t *testing.T) {
 	require.NotEmpty(t, msg.CausalHistory)
 	require.Equal(t, id(9), msg.CausalHistory[len(msg.CausalHistory)-1].MessageID, "the newest are cited, oldest first")
 	// A hint over MaxHintLength is left out, the entry kept.
-	hint = bytes.Repeat([]byte{'h'}, 1025)
+	hint = bytes.Repeat([]byte{'h'}, 4097)
 	msg = et.Decode(t, p.MustWrap("mine2", "c"))
 	require.NotEmpty(t, msg.CausalHistory)
 	for _, e := range msg.CausalHistory {

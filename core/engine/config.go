@@ -125,7 +125,7 @@ func DefaultConfig() Config {
 
 		MaxIDLength:           1 << 10,
 		MaxChannelIDLength:    1 << 10,
-		MaxHintLength:         1 << 10,
+		MaxHintLength:         4 << 10,
 		MaxCausalEntries:      1000,
 		MaxRepairEntries:      100,
 		MaxCausalHistoryBytes: 64 << 10,
