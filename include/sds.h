@@ -173,6 +173,11 @@ typedef enum libsds_durability {
 } libsds_durability;
 
 /*
+ * Every field is range-checked by libsds_new (LIBSDS_ERR_INVALID_ARG, with
+ * libsds_last_error naming the field and its range). The budgets, their
+ * ranges, what a peer sees when it exceeds one and the memory ceiling they
+ * imply are listed in docs/limits.md.
+ *
  * Bits of libsds_options.config_set: a field of the configuration is used only
  * if its bit is set; otherwise the nim-sds default applies. So a zeroed
  * options struct means "all defaults", and 0 can still be asked for where it
