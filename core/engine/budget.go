@@ -183,14 +183,18 @@ func (m *Manager) enforceRepairBounds(c *channel) {
 }
 
 // evictedFactor is how many log evictions the evicted-id memory spans, in
-// units of MaxMessageHistory.
-const evictedFactor = 10
+// units of MaxMessageHistory, up to maxEvicted.
+const (
+	evictedFactor = 10
+	maxEvicted    = 100_000
+)
 
 // evictedIDs remembers the ids the log let go, as keyed 64-bit hashes, for the
-// next evictedFactor × MaxMessageHistory evictions: a message citing one of
-// them cites a message that was delivered here, so it is not missing. Without
-// it a flood of valid messages would push honest history out of the log, and
-// the honest peer's next message would wait for what it already had.
+// next evictedFactor × MaxMessageHistory evictions (at most maxEvicted): a
+// message citing one of them cites a message that was delivered here, so it is
+// not missing. Without it a flood of valid messages would push honest history
+// out of the log, and the honest peer's next message would wait for what it
+// already had.
 type evictedIDs struct {
 	ring []uint64
 	next int
@@ -217,7 +221,8 @@ func (m *Manager) idHash(id string) uint64 {
 // rememberEvicted records an id the log let go.
 func (m *Manager) rememberEvicted(c *channel, id string) {
 	if c.evicted == nil {
-		c.evicted = &evictedIDs{ring: make([]uint64, evictedFactor*m.cfg.MaxMessageHistory), set: map[uint64]int32{}}
+		n := min(evictedFactor*m.cfg.MaxMessageHistory, maxEvicted)
+		c.evicted = &evictedIDs{ring: make([]uint64, n), set: map[uint64]int32{}}
 	}
 	c.evicted.add(m.idHash(id))
 }
