@@ -30,7 +30,7 @@ func TestConfigRanges(t *testing.T) {
 		{"BloomCapacity", func(c *engine.Config) { c.BloomCapacity = 100_000_000 }, nil},
 		{"BloomCapacity", func(c *engine.Config) { c.BloomCapacity = 500_000 }, func(c *engine.Config) { c.BloomCapacity = 400_000 }},
 		{"BloomErrorRate", func(c *engine.Config) { c.BloomErrorRate = 1 }, func(c *engine.Config) { c.BloomErrorRate = 0.5 }},
-		{"BloomErrorRate", func(c *engine.Config) { c.BloomErrorRate = 1e-7 }, func(c *engine.Config) { c.BloomErrorRate = 1e-6 }},
+		{"BloomErrorRate", func(c *engine.Config) { c.BloomErrorRate = 1e-13 }, func(c *engine.Config) { c.BloomErrorRate = 1e-12 }},
 		{"BloomErrorRate", func(c *engine.Config) { c.BloomErrorRate = math.NaN() }, nil},
 		{"MaxMessageHistory", func(c *engine.Config) { c.MaxMessageHistory = 0 }, func(c *engine.Config) { c.MaxMessageHistory = 1 }},
 		{"MaxMessageHistory", func(c *engine.Config) { c.MaxMessageHistory = 1_000_001 }, func(c *engine.Config) { c.MaxMessageHistory = 1_000_000 }},

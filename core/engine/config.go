@@ -143,9 +143,9 @@ const (
 	// MaxBloomBytes bounds the serialized rolling bloom filter (at its
 	// rollover capacity, 120 % of BloomCapacity) that every message carries.
 	MaxBloomBytes = 1 << 20
-	// MinBloomErrorRate is the smallest error rate nim-sds's serialization
-	// can express (it writes uint64(rate × 1e6)).
-	MinBloomErrorRate = 1e-6
+	// MinBloomErrorRate is the smallest error rate: it bounds the hashes per
+	// id (40 at this rate) that every filter operation computes.
+	MinBloomErrorRate = 1e-12
 	maxCount          = 1_000_000
 	maxIDBudget       = 64 << 10
 	maxByteBudget     = 1 << 40
@@ -163,7 +163,7 @@ func (c Config) Validate() error {
 	count := func(v, lo, hi int) bool { return v >= lo && v <= hi }
 	interval := func(d, lo time.Duration) bool { return d >= lo && d <= maxInterval }
 	for _, k := range []check{
-		{c.BloomErrorRate >= MinBloomErrorRate && c.BloomErrorRate < 1, "BloomErrorRate", "in [1e-06, 1)"},
+		{c.BloomErrorRate >= MinBloomErrorRate && c.BloomErrorRate < 1, "BloomErrorRate", "in [1e-12, 1)"},
 		{count(c.BloomCapacity, 1, maxCount), "BloomCapacity", "in [1, 1000000]"},
 		{bloomBytes(c.BloomCapacity, c.BloomErrorRate) <= MaxBloomBytes, "BloomCapacity",
 			fmt.Sprintf("small enough that the filter stays within %d bytes (%d at this capacity and error rate)",

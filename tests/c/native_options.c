@@ -192,7 +192,7 @@ int main(void) {
   } while (0)
     RANGE(LIBSDS_CFG_BLOOM_CAPACITY, bloom_capacity, UINT32_MAX, 1000);     /* used to abort the process */
     RANGE(LIBSDS_CFG_BLOOM_CAPACITY, bloom_capacity, 100000000u, 400000u); /* used to make 187.5 MB messages */
-    RANGE(LIBSDS_CFG_BLOOM_ERROR_RATE, bloom_error_rate, 1e-7, 1e-6);
+    RANGE(LIBSDS_CFG_BLOOM_ERROR_RATE, bloom_error_rate, 1e-13, 1e-12);
     RANGE(LIBSDS_CFG_MAX_MESSAGE_HISTORY, max_message_history, 1000001u, 1u);
     RANGE(LIBSDS_CFG_MAX_CAUSAL_HISTORY, max_causal_history, 1001u, 1000u);
     RANGE(LIBSDS_CFG_RESEND_INTERVAL, resend_interval_ms, INT64_MAX, 0);

@@ -7,7 +7,7 @@ import CSds
 /// asked for where it means something (`maxCausalHistory: 0` sends no causal
 /// history). Durations are sent as whole milliseconds, rounded to the nearest
 /// (a positive duration under half a millisecond becomes 1 ms, never 0). The
-/// library checks every field's range (`bloomErrorRate` in [1e-6, 1),
+/// library checks every field's range (`bloomErrorRate` in [1e-12, 1),
 /// `repairTMax >= repairTMin`, intervals up to a year, ...; docs/limits.md)
 /// and answers `.invalidArgument` naming the field.
 public struct Config: Hashable, Sendable {
