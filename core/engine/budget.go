@@ -100,6 +100,9 @@ func dedupeEntries(es []wire.HistoryEntry) []wire.HistoryEntry {
 	if len(es) < 2 {
 		return es
 	}
+	if len(es) <= smallHistory {
+		return dedupeSmall(es)
+	}
 	seen := make(map[string]struct{}, len(es))
 	n := 0
 	for _, e := range es {
@@ -107,6 +110,26 @@ func dedupeEntries(es []wire.HistoryEntry) []wire.HistoryEntry {
 			continue
 		}
 		seen[e.MessageID] = struct{}{}
+		es[n] = e
+		n++
+	}
+	clear(es[n:])
+	return es[:n]
+}
+
+// smallHistory is the history length up to which dedupeEntries compares
+// pairwise instead of building a set: the usual ten entries need no allocation.
+const smallHistory = 32
+
+func dedupeSmall(es []wire.HistoryEntry) []wire.HistoryEntry {
+	n := 0
+outer:
+	for _, e := range es {
+		for _, kept := range es[:n] {
+			if kept.MessageID == e.MessageID {
+				continue outer
+			}
+		}
 		es[n] = e
 		n++
 	}

@@ -315,3 +315,10 @@ func TestFloodDoesNotStrandHonestPeer(t *testing.T) {
 	res = victim.MustUnwrap(honest.MustWrap("later", "c"))
 	require.Contains(t, et.IDsOf(res.MissingDeps), "h9")
 }
+
+func TestRepeatedCitationsSmallHistory(t *testing.T) {
+	p := et.NewPeer(t)
+	cites := []wire.HistoryEntry{{MessageID: "a"}, {MessageID: "b"}, {MessageID: "a"}, {MessageID: "c"}, {MessageID: "b"}}
+	res := p.MustUnwrap(hostile("m", cites, nil))
+	require.Equal(t, []string{"a", "b", "c"}, et.IDsOf(res.MissingDeps))
+}
