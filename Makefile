@@ -110,7 +110,7 @@ C_TESTS_NO_LINGER := $(BUILD)/tests/delivery_pool $(BUILD)/tests/compat_ordering
 
 # The hostile-peer suite measures peak RSS, so it is built without
 # AddressSanitizer (whose shadow memory and quarantine would be measured too).
-$(BUILD)/tests/hostile: tests/c/hostile.c tests/c/testhostile.h tests/c/testutil.h include/sds.h $(BUILD)/$(LIBFILE)
+$(BUILD)/tests/hostile: tests/c/hostile.c $(wildcard tests/c/*.h) include/sds.h $(BUILD)/$(LIBFILE)
 	@mkdir -p $(BUILD)/tests
 	$(CC) -std=c99 -O1 -g -Wall -Wextra -Werror -Iinclude $< -o $@ $(LDFLAGS_TEST)
 

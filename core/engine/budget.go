@@ -30,7 +30,7 @@ func (c *Config) maxEntryBytes() int {
 }
 
 // checkShape rejects, before any decoding, a message whose field or entry
-// counts, entry sizes or channel id are over budget.
+// counts, entry sizes or ids are over budget: an oversized id is never copied.
 func (c *Config) checkShape(s wire.Shape) error {
 	switch {
 	case s.Fields > c.MaxFields():
@@ -45,6 +45,10 @@ func (c *Config) checkShape(s wire.Shape) error {
 		return overBudget("repair request", s.RepairEntries, "entries", "MaxRepairEntries", c.MaxRepairEntries)
 	case s.ChannelIDLen > c.MaxChannelIDLength:
 		return overBudget("channel id", s.ChannelIDLen, "bytes", "MaxChannelIDLength", c.MaxChannelIDLength)
+	case s.MessageIDLen > c.MaxIDLength:
+		return overBudget("message id", s.MessageIDLen, "bytes", "MaxIDLength", c.MaxIDLength)
+	case s.SenderIDLen > c.MaxIDLength:
+		return overBudget("sender id", s.SenderIDLen, "bytes", "MaxIDLength", c.MaxIDLength)
 	}
 	return nil
 }

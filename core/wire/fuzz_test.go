@@ -53,7 +53,8 @@ func FuzzUnmarshal(f *testing.F) {
 		if (shapeErr == nil) != (chErr == nil) || (chErr == nil && shape.ChannelIDLen != len(ch)) {
 			t.Fatalf("Scan = %+v, %v; ExtractChannelID = %q, %v", shape, shapeErr, ch, chErr)
 		}
-		if err == nil && (shape.CausalEntries != len(m.CausalHistory) || shape.RepairEntries != len(m.RepairRequest)) {
+		if err == nil && (shape.CausalEntries != len(m.CausalHistory) || shape.RepairEntries != len(m.RepairRequest) ||
+			shape.MessageIDLen != len(m.MessageID) || shape.SenderIDLen != len(m.SenderID)) {
 			t.Fatalf("Scan = %+v; Unmarshal has %d entries and %d requests", shape, len(m.CausalHistory), len(m.RepairRequest))
 		}
 		if err != nil {

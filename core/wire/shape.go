@@ -14,8 +14,9 @@ type Shape struct {
 	// LargestEntry is the length of the longest causal-history or
 	// repair-request entry.
 	LargestEntry int
-	// ChannelIDLen is the length of the channel id (last occurrence).
-	ChannelIDLen int
+	// ChannelIDLen, MessageIDLen and SenderIDLen are the lengths of the
+	// channel id, message id and sender id (last occurrence of each).
+	ChannelIDLen, MessageIDLen, SenderIDLen int
 }
 
 // Scan validates the top level of data as ExtractChannelID does and counts its
@@ -49,6 +50,10 @@ func Scan(data []byte, maxFields int) (Shape, error) {
 			s.LargestEntry = max(s.LargestEntry, len(f.data))
 		case uint64(fieldChannelID):
 			s.ChannelIDLen, hasChannel = len(f.data), true
+		case uint64(fieldID):
+			s.MessageIDLen = len(f.data)
+		case uint64(fieldSenderID):
+			s.SenderIDLen = len(f.data)
 		}
 	}
 	if !hasChannel {

@@ -8,7 +8,7 @@ import (
 )
 
 func TestScanCountsEntries(t *testing.T) {
-	m := wire.Message{MessageID: "m", Lamport: 1, ChannelID: "chan", Content: []byte{1},
+	m := wire.Message{MessageID: "m", Lamport: 1, ChannelID: "chan", Content: []byte{1}, SenderID: "sender",
 		CausalHistory: []wire.HistoryEntry{{MessageID: "a"}, {MessageID: "bbb"}, {MessageID: "a"}},
 		RepairRequest: []wire.HistoryEntry{{MessageID: "r"}}}
 	data := m.Marshal()
@@ -16,8 +16,9 @@ func TestScanCountsEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// id, lamport, 3 history, channel, content, bloom, 1 repair = 9 fields
-	want := wire.Shape{Fields: 9, CausalEntries: 3, RepairEntries: 1, LargestEntry: 5, ChannelIDLen: 4}
+	// id, lamport, 3 history, channel, content, bloom, sender, 1 repair = 10 fields
+	want := wire.Shape{Fields: 10, CausalEntries: 3, RepairEntries: 1, LargestEntry: 5,
+		ChannelIDLen: 4, MessageIDLen: 1, SenderIDLen: 6}
 	if s != want {
 		t.Fatalf("shape %+v, want %+v", s, want)
 	}

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 #include "testhostile.h"
+#include "testnative.h"
 
 #include <signal.h>
 #include <spawn.h>
@@ -487,11 +488,7 @@ static int run_one(const attack *a) {
   }
   CHECK_EQ_INT(libsds_free(victim), LIBSDS_OK);
   CHECK_EQ_INT(libsds_free(honest), LIBSDS_OK);
-  if (a->sqlite) {
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", sqlite_dir);
-    CHECK(system(cmd) == 0);
-  }
+  if (a->sqlite) rm_rf(sqlite_dir);
   return tu_done(a->name);
 }
 
