@@ -306,8 +306,10 @@ func TestFloodDoesNotStrandHonestPeer(t *testing.T) {
 		victim.MustUnwrap(hostile(fmt.Sprintf("flood-%d", i), nil, nil))
 	}
 	require.NotContains(t, victim.MustState("c").Log, "h9")
+	victim.Events.Take()
 	res := victim.MustUnwrap(honest.MustWrap("next", "c"))
 	require.Empty(t, res.MissingDeps, "what we delivered and let go of is not missing")
+	require.Equal(t, []string{"message_ready:next@c"}, et.Summary(victim.Events.Take()))
 	// Beyond ten times the history the memory of it is gone too.
 	for i := 0; i < 600; i++ {
 		victim.MustUnwrap(hostile(fmt.Sprintf("more-%d", i), nil, nil))
