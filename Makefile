@@ -70,8 +70,8 @@ LDFLAGS_TEST := -L$(BUILD)/asan -Wl,-rpath,$(CURDIR)/$(BUILD)/asan -lsds -lpthre
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/c/lsan.supp \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: all lib lib-asan lib-tsan install uninstall test test-go test-fuzz test-c test-tsan test-crash test-trace test-python \
-        headercheck symbols bench bench-go bench-c demo test-demo demo-readme clean help test-examples wheel test-wheel
+.PHONY: all lib lib-asan lib-tsan install uninstall test test-go test-fuzz test-c test-hostile test-tsan test-crash test-trace \
+        test-python headercheck symbols bench bench-go bench-c demo test-demo demo-readme clean help test-examples wheel test-wheel
 
 all: lib $(BUILD)/sdsctl ## build build/libsds.so, build/libsds.pc and build/sdsctl (default)
 
@@ -176,7 +176,7 @@ symbols: lib ## the library exports exactly tests/abi/exports.txt
 	@diff -u tests/abi/exports.txt $(BUILD)/exports.actual && echo "symbols: exactly the $$(wc -l < tests/abi/exports.txt) public names"
 	@tests/abi/check-declared.sh
 
-C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(filter-out tests/c/headercheck.c,$(wildcard tests/c/*.c)))
+C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(filter-out tests/c/headercheck.c tests/c/hostile.c,$(wildcard tests/c/*.c)))
 
 $(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) include/sds.h include/libsds.h $(BUILD)/asan/$(LIBFILE)
 	@mkdir -p $(BUILD)/tests
@@ -186,8 +186,19 @@ $(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) include/sds.h include/libs
 C_TESTS_ONE_CPU := $(BUILD)/tests/delivery_pool $(BUILD)/tests/compat_ordering $(BUILD)/tests/compat_concurrency \
                    $(BUILD)/tests/native_lifecycle $(BUILD)/tests/native_backpressure $(BUILD)/tests/compat_lifecycle
 
-test-c: $(C_TESTS) ## C tests against build/asan/libsds.so, under AddressSanitizer and UBSan
+# The hostile-peer suite measures peak RSS, so it is built without
+# AddressSanitizer (whose shadow memory and quarantine would be measured too),
+# against the plain library.
+$(BUILD)/tests/hostile: tests/c/hostile.c $(wildcard tests/c/*.h) include/sds.h $(BUILD)/$(LIBFILE)
+	@mkdir -p $(BUILD)/tests
+	$(CC) -std=c99 -O1 -g -Wall -Wextra -Werror -Iinclude $< -o $@ -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds -lpthread
+
+test-hostile: lib $(BUILD)/tests/hostile ## every hostile-peer attack, each in its own process, against the default budgets
+	$(BUILD)/tests/hostile
+
+test-c: lib $(C_TESTS) $(BUILD)/tests/hostile ## C tests against build/asan/libsds.so, under AddressSanitizer and UBSan; then the hostile-peer suite
 	@failed=""; for t in $(C_TESTS); do echo "== $$t"; $(ASAN_ENV) $$t || failed="$$failed $$t"; done; \
+	  echo "== $(BUILD)/tests/hostile"; $(BUILD)/tests/hostile || failed="$$failed $(BUILD)/tests/hostile"; \
 	  if command -v taskset >/dev/null; then for t in $(C_TESTS_ONE_CPU); do echo "== $$t (one CPU)"; \
 	    $(ASAN_ENV) taskset -c 0 $$t || failed="$$failed $$t(one-cpu)"; done; fi; \
 	  if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi

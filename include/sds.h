@@ -131,7 +131,7 @@ typedef enum libsds_status {
   LIBSDS_ERR = -1,                   /**< unspecified failure */
   LIBSDS_ERR_BAD_HANDLE = -2,        /**< 0, freed, stale or garbage handle */
   LIBSDS_ERR_INVALID_ARG = -3,       /**< NULL where a value is required, empty content, bad option */
-  LIBSDS_ERR_TOO_LARGE = -4,         /**< content over 1 MiB, or input over 16 MiB */
+  LIBSDS_ERR_TOO_LARGE = -4,         /**< content over 1 MiB, input over 16 MiB, or an id/entry over its budget (docs/limits.md) */
   LIBSDS_ERR_DECODE = -5,            /**< the bytes are not a valid SDS message */
   LIBSDS_ERR_UNKNOWN_CHANNEL = -6,   /**< the manager has no such channel */
   LIBSDS_ERR_TOO_MANY_CHANNELS = -7, /**< the operation would exceed the channel limit */
@@ -227,6 +227,11 @@ typedef enum libsds_wire_generation {
 } libsds_wire_generation;
 
 /*
+ * Every field is range-checked by libsds_new (LIBSDS_ERR_INVALID_ARG, with
+ * libsds_last_error naming the field and its range). The budgets, their
+ * ranges, what a peer sees when it exceeds one and the memory ceiling they
+ * imply are listed in docs/limits.md.
+ *
  * Bits of libsds_options.config_set: a field of the configuration is used only
  * if its bit is set; otherwise the nim-sds default applies. So a zeroed
  * options struct means "all defaults", and 0 can still be asked for where it
@@ -250,6 +255,18 @@ typedef enum libsds_wire_generation {
 #define LIBSDS_CFG_MAX_OUTGOING_BUFFER   (1u << 15) /**< default 10000 per channel */
 #define LIBSDS_CFG_REREQUEST_REPAIRS      (1u << 16) /**< default 0 (nim-sds asks once) */
 #define LIBSDS_CFG_WIRE_GENERATION       (1u << 17) /**< default LIBSDS_WIRE_V03 */
+/* Hostile-peer budgets: see docs/limits.md for each one's range and what a
+   peer sees when it exceeds it. */
+#define LIBSDS_CFG_MAX_ID_LENGTH            (1u << 18) /**< default 1024 bytes */
+#define LIBSDS_CFG_MAX_CHANNEL_ID_LENGTH    (1u << 19) /**< default 1024 bytes */
+#define LIBSDS_CFG_MAX_HINT_LENGTH          (1u << 20) /**< default 4096 bytes */
+#define LIBSDS_CFG_MAX_CAUSAL_ENTRIES       (1u << 21) /**< default 1000 per incoming message */
+#define LIBSDS_CFG_MAX_REPAIR_ENTRIES       (1u << 22) /**< default 100 per incoming message */
+#define LIBSDS_CFG_MAX_CAUSAL_HISTORY_BYTES (1u << 23) /**< default 65536 per outgoing message */
+#define LIBSDS_CFG_MAX_PENDING_REPAIRS      (1u << 24) /**< default 1000 per channel and queue */
+#define LIBSDS_CFG_MAX_INCOMING_BYTES       (1u << 25) /**< default 8 MiB per channel */
+#define LIBSDS_CFG_MAX_HISTORY_BYTES        (1u << 26) /**< default 16 MiB per channel */
+#define LIBSDS_CFG_MAX_REPAIR_BYTES         (1u << 27) /**< default 16 MiB per channel */
 
 struct libsds_persistence;
 
@@ -295,10 +312,28 @@ typedef struct libsds_options {
       written in. Unwrap reads both generations whatever this says. Any other
       value is LIBSDS_ERR_INVALID_ARG. */
   uint32_t wire_generation;
+
+  /* Hostile-peer budgets (LIBSDS_CFG_MAX_ID_LENGTH ... LIBSDS_CFG_MAX_REPAIR_BYTES):
+     what any peer can make the manager hold or compute. An incoming message
+     over a per-message budget fails libsds_unwrap with LIBSDS_ERR_TOO_LARGE and
+     changes nothing; a buffer over its byte budget evicts its oldest entries,
+     each reported by an event. Ranges and the per-manager memory ceiling they
+     imply: docs/limits.md. */
+  uint32_t max_id_length;            /**< message and sender ids, in and out (wrap refuses longer) */
+  uint32_t max_channel_id_length;    /**< channel ids, in and out */
+  uint32_t max_hint_length;          /**< each incoming retrieval hint; longer outgoing hints are not sent */
+  uint32_t max_causal_entries;       /**< causal-history entries per incoming message */
+  uint32_t max_repair_entries;       /**< repair-request entries per incoming message */
+  uint32_t max_causal_history_bytes; /**< encoded causal history of an outgoing message */
+  uint32_t max_pending_repairs;      /**< each SDS-R queue of a channel; beyond it LIBSDS_EVENT_REPAIR_DROPPED */
+  uint64_t max_incoming_bytes;       /**< a channel's waiting messages; beyond it LIBSDS_EVENT_INCOMING_DROPPED */
+  uint64_t max_history_bytes;        /**< message bodies a channel keeps for rebroadcast (ids are kept) */
+  uint64_t max_repair_bytes;         /**< messages a channel holds for repair responses */
 } libsds_options;
 
 /** Initializer for a libsds_options with every field at its default. */
-#define LIBSDS_OPTIONS_INIT {sizeof(libsds_options), 0, NULL, 0, 0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0}
+#define LIBSDS_OPTIONS_INIT {sizeof(libsds_options), 0, NULL, 0, 0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, \
+                             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 /**
  * Sets every field of *options to its default and options->size to this
@@ -438,8 +473,9 @@ typedef enum libsds_event_type {
   LIBSDS_EVENT_MISSING_DEPENDENCIES = 4, /**< a received message waits for missing_deps */
   LIBSDS_EVENT_PERIODIC_SYNC = 5,        /**< time to send something so peers learn what we have */
   LIBSDS_EVENT_REPAIR_READY = 6,         /**< SDS-R: rebroadcast `message` (it has an empty bloom filter) */
-  LIBSDS_EVENT_INCOMING_DROPPED = 7,     /**< a waiting message was discarded: the channel's buffer was full */
-  LIBSDS_EVENT_STORE_FAILED = 8          /**< a store without transactions failed a write; `error` says which */
+  LIBSDS_EVENT_INCOMING_DROPPED = 7,     /**< a waiting message was discarded: the channel's buffer (count or bytes) was full */
+  LIBSDS_EVENT_STORE_FAILED = 8,         /**< a store without transactions failed a write; `error` says which */
+  LIBSDS_EVENT_REPAIR_DROPPED = 9        /**< SDS-R: a pending repair request or response for message_id was discarded (budget full) */
 } libsds_event_type;
 
 /**
@@ -559,7 +595,10 @@ LIBSDS_API int libsds_set_hint_provider(libsds_handle h, libsds_hint_provider pr
  * @param content     1 byte to 1 MiB; borrowed. NULL only with content_len 0 (an error).
  * @param message_id  NUL-terminated, unique per message (may be ""); borrowed.
  * @param channel_id  NUL-terminated, non-empty; borrowed. Created on first use.
- *                    (Every channel_id of the native API must be non-empty.)
+ *                    (Every channel_id of the native API must be non-empty,
+ *                    libsds_unwrap refuses a message with an empty one, and
+ *                    ids and channel ids over their budgets are refused:
+ *                    docs/limits.md.)
  * @param content_len its length.
  * @param out         receives the wire message; release with libsds_buffer_free.
  * @return LIBSDS_OK, LIBSDS_ERR_INVALID_ARG, LIBSDS_ERR_TOO_LARGE, LIBSDS_ERR_TOO_MANY_CHANNELS, LIBSDS_ERR_STORE,
@@ -585,6 +624,9 @@ typedef struct libsds_unwrapped {
  * Processes a received wire message: acknowledges our messages it confirms,
  * handles repair requests, and delivers it (LIBSDS_EVENT_MESSAGE_READY, before
  * the READY of any waiting messages it releases) or reports what it waits for.
+ * A message over one of the per-message budgets (docs/limits.md) fails with
+ * LIBSDS_ERR_TOO_LARGE, and one with an empty channel id (which the native API
+ * cannot name) with LIBSDS_ERR_DECODE; either changes nothing.
  * @param h     the manager.
  * @param data  the received bytes (up to 16 MiB); borrowed. NULL only with len 0.
  * @param len   their length.

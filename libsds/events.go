@@ -21,6 +21,7 @@ var eventTypes = map[engine.EventKind]C.uint32_t{
 	engine.RepairReady:         C.LIBSDS_EVENT_REPAIR_READY,
 	engine.IncomingDropped:     C.LIBSDS_EVENT_INCOMING_DROPPED,
 	engine.StoreFailed:         C.LIBSDS_EVENT_STORE_FAILED,
+	engine.RepairDropped:       C.LIBSDS_EVENT_REPAIR_DROPPED,
 }
 
 // cEvent lays an event out in one C block.

@@ -9,6 +9,9 @@ import "C"
 import (
 	"fmt"
 	"unsafe"
+
+	"github.com/logos-messaging/libsds-go/core/engine"
+	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
 // Every export recovers panics (guard), resolves its handle (acquire) and maps
@@ -141,6 +144,15 @@ func libsdsgo_unwrap(h C.libsds_handle, data *C.uint8_t, n C.size_t, out **C.lib
 	return nativeCall(h, func(m *manager) error {
 		if data == nil && n > 0 {
 			return fmt.Errorf("%w: data is NULL but len > 0", errInvalidArg)
+		}
+		// The native API names no empty channel (wrap, mark and remove refuse
+		// one), so a message on one is refused too, before it changes anything.
+		if n <= engine.MaxWireSize {
+			cfg := m.eng.Config()
+			limit := cfg.MaxFields()
+			if shape, err := wire.Scan(inputBytes(data, n), limit); err == nil && shape.Fields <= limit && shape.ChannelIDLen == 0 {
+				return fmt.Errorf("%w: the message's channel_id is empty, which the native API cannot name", engine.ErrDeserialization)
+			}
 		}
 		res, err := m.eng.Unwrap(inputBytes(data, n))
 		if err != nil {

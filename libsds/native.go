@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -213,7 +214,50 @@ func (m *manager) openStore(s settings) (store.Store, io.Closer, error) {
 	return nil, nil, fmt.Errorf("%w: unknown store_kind %d", errInvalidArg, s.storeKind)
 }
 
-// readOptions converts libsds_options, reading no field beyond o.size.
+// knownConfigBits are the LIBSDS_CFG_* bits this build reads.
+const knownConfigBits = uint64(C.LIBSDS_CFG_REREQUEST_REPAIRS)<<1 - 1 |
+	uint64(C.LIBSDS_CFG_WIRE_GENERATION) |
+	// Hostile-peer budgets.
+	(uint64(C.LIBSDS_CFG_MAX_REPAIR_BYTES)<<1-1)&^(uint64(C.LIBSDS_CFG_MAX_ID_LENGTH)-1)
+
+// optionNames maps engine.Config fields to the libsds_options fields that set
+// them, so that a range error names the field the host wrote.
+var optionNames = [][2]string{
+	{"BloomCapacity", "bloom_capacity"}, {"BloomErrorRate", "bloom_error_rate"},
+	{"MaxMessageHistory", "max_message_history"}, {"MaxCausalHistoryBytes", "max_causal_history_bytes"},
+	{"MaxCausalHistory", "max_causal_history"}, {"ResendInterval", "resend_interval_ms"},
+	{"MaxResendAttempts", "max_resend_attempts"}, {"SyncInterval", "sync_interval_ms"},
+	{"BufferSweepInterval", "buffer_sweep_interval_ms"}, {"RepairSweepInterval", "repair_sweep_interval_ms"},
+	{"RepairTMin", "repair_t_min_ms"}, {"RepairTMax", "repair_t_max_ms"},
+	{"NumResponseGroups", "num_response_groups"}, {"MaxRepairRequests", "max_repair_requests"},
+	{"MaxChannels", "max_channels"}, {"MaxIncomingBuffer", "max_incoming_buffer"},
+	{"MaxOutgoingBuffer", "max_outgoing_buffer"}, {"MaxIDLength", "max_id_length"},
+	{"MaxChannelIDLength", "max_channel_id_length"}, {"MaxHintLength", "max_hint_length"},
+	{"MaxCausalEntries", "max_causal_entries"}, {"MaxRepairEntries", "max_repair_entries"},
+	{"MaxIncomingBytes", "max_incoming_bytes"}, {"MaxHistoryBytes", "max_history_bytes"},
+	{"MaxPendingRepairs", "max_pending_repairs"}, {"MaxRepairBytes", "max_repair_bytes"},
+}
+
+// nameOption adds the libsds_options field's name to a Validate error.
+func nameOption(err error) error {
+	for _, n := range optionNames {
+		if strings.Contains(err.Error(), ": "+n[0]+" must") {
+			if strings.HasSuffix(n[1], "_ms") {
+				return fmt.Errorf("%w (libsds_options.%s, in milliseconds)", err, n[1])
+			}
+			return fmt.Errorf("%w (libsds_options.%s)", err, n[1])
+		}
+	}
+	return err
+}
+
+// maxIntervalMs is the longest interval an option may ask for, in
+// milliseconds: engine.Config.Validate's bound, checked here before the
+// conversion to a Duration.
+const maxIntervalMs = int64(365 * 24 * time.Hour / time.Millisecond)
+
+// readOptions converts libsds_options, reading no field beyond o.size. Values
+// are range-checked by engine.Config.Validate when the manager is built.
 func readOptions(o *C.libsds_options) (settings, error) {
 	s := settings{config: engine.DefaultConfig()}
 	if o == nil {
@@ -238,20 +282,31 @@ func readOptions(o *C.libsds_options) (settings, error) {
 			apply()
 		}
 	}
-	ms := func(v C.int64_t) time.Duration { return time.Duration(v) * time.Millisecond }
+	// An interval is range-checked in milliseconds, before the conversion to
+	// a Duration could overflow into an in-range value.
+	var badInterval error
+	ms := func(name string, v C.int64_t) time.Duration {
+		if v < 0 || int64(v) > maxIntervalMs {
+			if badInterval == nil {
+				badInterval = fmt.Errorf("%w: %s is %d, must be in [0, %d]", errInvalidArg, name, int64(v), maxIntervalMs)
+			}
+			return 0
+		}
+		return time.Duration(v) * time.Millisecond
+	}
 	field(C.LIBSDS_CFG_BLOOM_CAPACITY, unsafe.Offsetof(o.bloom_capacity), 4, func() { c.BloomCapacity = int(o.bloom_capacity) })
 	field(C.LIBSDS_CFG_BLOOM_ERROR_RATE, unsafe.Offsetof(o.bloom_error_rate), 8, func() { c.BloomErrorRate = float64(o.bloom_error_rate) })
 	field(C.LIBSDS_CFG_MAX_MESSAGE_HISTORY, unsafe.Offsetof(o.max_message_history), 4, func() { c.MaxMessageHistory = int(o.max_message_history) })
 	field(C.LIBSDS_CFG_MAX_CAUSAL_HISTORY, unsafe.Offsetof(o.max_causal_history), 4, func() { c.MaxCausalHistory = int(o.max_causal_history) })
-	field(C.LIBSDS_CFG_RESEND_INTERVAL, unsafe.Offsetof(o.resend_interval_ms), 8, func() { c.ResendInterval = ms(o.resend_interval_ms) })
+	field(C.LIBSDS_CFG_RESEND_INTERVAL, unsafe.Offsetof(o.resend_interval_ms), 8, func() { c.ResendInterval = ms("resend_interval_ms", o.resend_interval_ms) })
 	field(C.LIBSDS_CFG_MAX_RESEND_ATTEMPTS, unsafe.Offsetof(o.max_resend_attempts), 4, func() { c.MaxResendAttempts = int(o.max_resend_attempts) })
-	field(C.LIBSDS_CFG_SYNC_INTERVAL, unsafe.Offsetof(o.sync_interval_ms), 8, func() { c.SyncInterval = ms(o.sync_interval_ms) })
-	field(C.LIBSDS_CFG_BUFFER_SWEEP_INTERVAL, unsafe.Offsetof(o.buffer_sweep_interval_ms), 8, func() { c.BufferSweepInterval = ms(o.buffer_sweep_interval_ms) })
-	field(C.LIBSDS_CFG_REPAIR_T_MIN, unsafe.Offsetof(o.repair_t_min_ms), 8, func() { c.RepairTMin = ms(o.repair_t_min_ms) })
-	field(C.LIBSDS_CFG_REPAIR_T_MAX, unsafe.Offsetof(o.repair_t_max_ms), 8, func() { c.RepairTMax = ms(o.repair_t_max_ms) })
+	field(C.LIBSDS_CFG_SYNC_INTERVAL, unsafe.Offsetof(o.sync_interval_ms), 8, func() { c.SyncInterval = ms("sync_interval_ms", o.sync_interval_ms) })
+	field(C.LIBSDS_CFG_BUFFER_SWEEP_INTERVAL, unsafe.Offsetof(o.buffer_sweep_interval_ms), 8, func() { c.BufferSweepInterval = ms("buffer_sweep_interval_ms", o.buffer_sweep_interval_ms) })
+	field(C.LIBSDS_CFG_REPAIR_T_MIN, unsafe.Offsetof(o.repair_t_min_ms), 8, func() { c.RepairTMin = ms("repair_t_min_ms", o.repair_t_min_ms) })
+	field(C.LIBSDS_CFG_REPAIR_T_MAX, unsafe.Offsetof(o.repair_t_max_ms), 8, func() { c.RepairTMax = ms("repair_t_max_ms", o.repair_t_max_ms) })
 	field(C.LIBSDS_CFG_NUM_RESPONSE_GROUPS, unsafe.Offsetof(o.num_response_groups), 4, func() { c.NumResponseGroups = int(o.num_response_groups) })
 	field(C.LIBSDS_CFG_MAX_REPAIR_REQUESTS, unsafe.Offsetof(o.max_repair_requests), 4, func() { c.MaxRepairRequests = int(o.max_repair_requests) })
-	field(C.LIBSDS_CFG_REPAIR_SWEEP_INTERVAL, unsafe.Offsetof(o.repair_sweep_interval_ms), 8, func() { c.RepairSweepInterval = ms(o.repair_sweep_interval_ms) })
+	field(C.LIBSDS_CFG_REPAIR_SWEEP_INTERVAL, unsafe.Offsetof(o.repair_sweep_interval_ms), 8, func() { c.RepairSweepInterval = ms("repair_sweep_interval_ms", o.repair_sweep_interval_ms) })
 	field(C.LIBSDS_CFG_MAX_CHANNELS, unsafe.Offsetof(o.max_channels), 4, func() { c.MaxChannels = int(o.max_channels) })
 	field(C.LIBSDS_CFG_MAX_INCOMING_BUFFER, unsafe.Offsetof(o.max_incoming_buffer), 4, func() { c.MaxIncomingBuffer = int(o.max_incoming_buffer) })
 	field(C.LIBSDS_CFG_MAX_OUTGOING_BUFFER, unsafe.Offsetof(o.max_outgoing_buffer), 4, func() { c.MaxOutgoingBuffer = int(o.max_outgoing_buffer) })
@@ -261,17 +316,30 @@ func readOptions(o *C.libsds_options) (settings, error) {
 		c.WireGeneration = wire.Generation(o.wire_generation)
 		badGeneration = o.wire_generation > C.LIBSDS_WIRE_V04
 	})
-	if known := uint64(C.LIBSDS_CFG_WIRE_GENERATION)<<1 - 1; set&^known != 0 {
-		return s, fmt.Errorf("%w: unknown config_set bits %#x", errInvalidArg, set&^known)
+	// Hostile-peer budgets.
+	field(C.LIBSDS_CFG_MAX_ID_LENGTH, unsafe.Offsetof(o.max_id_length), 4, func() { c.MaxIDLength = int(o.max_id_length) })
+	field(C.LIBSDS_CFG_MAX_CHANNEL_ID_LENGTH, unsafe.Offsetof(o.max_channel_id_length), 4, func() { c.MaxChannelIDLength = int(o.max_channel_id_length) })
+	field(C.LIBSDS_CFG_MAX_HINT_LENGTH, unsafe.Offsetof(o.max_hint_length), 4, func() { c.MaxHintLength = int(o.max_hint_length) })
+	field(C.LIBSDS_CFG_MAX_CAUSAL_ENTRIES, unsafe.Offsetof(o.max_causal_entries), 4, func() { c.MaxCausalEntries = int(o.max_causal_entries) })
+	field(C.LIBSDS_CFG_MAX_REPAIR_ENTRIES, unsafe.Offsetof(o.max_repair_entries), 4, func() { c.MaxRepairEntries = int(o.max_repair_entries) })
+	field(C.LIBSDS_CFG_MAX_CAUSAL_HISTORY_BYTES, unsafe.Offsetof(o.max_causal_history_bytes), 4, func() { c.MaxCausalHistoryBytes = int(o.max_causal_history_bytes) })
+	field(C.LIBSDS_CFG_MAX_PENDING_REPAIRS, unsafe.Offsetof(o.max_pending_repairs), 4, func() { c.MaxPendingRepairs = int(o.max_pending_repairs) })
+	bytes64 := func(v C.uint64_t) int { return int(min(uint64(v), math.MaxInt64)) }
+	field(C.LIBSDS_CFG_MAX_INCOMING_BYTES, unsafe.Offsetof(o.max_incoming_bytes), 8, func() { c.MaxIncomingBytes = bytes64(o.max_incoming_bytes) })
+	field(C.LIBSDS_CFG_MAX_HISTORY_BYTES, unsafe.Offsetof(o.max_history_bytes), 8, func() { c.MaxHistoryBytes = bytes64(o.max_history_bytes) })
+	field(C.LIBSDS_CFG_MAX_REPAIR_BYTES, unsafe.Offsetof(o.max_repair_bytes), 8, func() { c.MaxRepairBytes = bytes64(o.max_repair_bytes) })
+	if unknown := set &^ knownConfigBits; unknown != 0 {
+		return s, fmt.Errorf("%w: unknown config_set bits %#x", errInvalidArg, unknown)
+	}
+	if badInterval != nil {
+		return s, badInterval
 	}
 	if badGeneration {
 		return s, fmt.Errorf("%w: wire_generation %d is neither LIBSDS_WIRE_V03 (0) nor LIBSDS_WIRE_V04 (1)",
 			errInvalidArg, uint32(o.wire_generation))
 	}
-	for _, d := range []time.Duration{c.ResendInterval, c.SyncInterval, c.BufferSweepInterval, c.RepairTMin, c.RepairTMax, c.RepairSweepInterval} {
-		if d < 0 || d > math.MaxInt64/2 {
-			return s, fmt.Errorf("%w: negative or huge interval", errInvalidArg)
-		}
+	if err := c.Validate(); err != nil {
+		return s, nameOption(err)
 	}
 	if has(unsafe.Offsetof(o.persistence), unsafe.Sizeof(o.persistence)) {
 		s.persistence = o.persistence

@@ -177,7 +177,7 @@ type Filter struct {
 	k       int
 	bf      *bb.BloomFilter
 	words   []uint64 // the bitset's words (shared with bf)
-	ser     []byte   // cached serialization
+	ser     []byte   // cached serialization, made on first use: many filters are never sent
 	wordOff int      // offset of the word bytes inside ser
 }
 
@@ -197,7 +197,6 @@ func NewFilter(p Params) *Filter {
 		bf:    bb.From(words, uint(p.K)),
 		words: words,
 	}
-	f.ser, f.wordOff = encode(p, words)
 	return f
 }
 
@@ -240,8 +239,15 @@ func (f *Filter) AddKey(k *Key) {
 
 func (f *Filter) insert(a, b uint64) {
 	bs := f.bf.BitSet()
-	ser := f.ser[f.wordOff:]
 	pos := a
+	if f.ser == nil {
+		for range f.k {
+			bs.Set(uint(pos))
+			pos = step(pos, b, f.m)
+		}
+		return
+	}
+	ser := f.ser[f.wordOff:]
 	for range f.k {
 		bs.Set(uint(pos))
 		ser[pos>>3] |= 1 << (pos & 7)
@@ -276,7 +282,12 @@ func (f *Filter) test(a, b uint64) bool {
 // Serialized returns the filter's nim-sds serialization, the bytes for field 6 of an
 // SdsMessage. The slice is cached and updated in place: the caller must not modify
 // it, and its contents change with the next Add.
-func (f *Filter) Serialized() []byte { return f.ser }
+func (f *Filter) Serialized() []byte {
+	if f.ser == nil {
+		f.ser, f.wordOff = encode(f.p, f.words)
+	}
+	return f.ser
+}
 
 // Words returns the filter's 1 + MBits/64 words (bit h in word h/64, bit h%64). The
 // slice is the filter's own storage: read-only.
@@ -285,5 +296,7 @@ func (f *Filter) Words() []uint64 { return f.words }
 // clear empties the filter, keeping its parameters and buffers.
 func (f *Filter) clear() {
 	clear(f.words)
-	clear(f.ser[f.wordOff : f.wordOff+8*len(f.words)])
+	if f.ser != nil {
+		clear(f.ser[f.wordOff : f.wordOff+8*len(f.words)])
+	}
 }

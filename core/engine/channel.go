@@ -40,6 +40,12 @@ type channel struct {
 	inRepairs  *duequeue.Queue[inRepair]          // SDS-R responses we will send, by due time
 
 	senders map[string]string // interned sender ids: a channel has few participants
+
+	// Byte accounting of the hostile-peer budgets (budget.go).
+	logBytes      int         // message bodies the log holds (MaxHistoryBytes)
+	incomingBytes int         // what incoming holds (MaxIncomingBytes)
+	inRepairBytes int         // what inRepairs holds (MaxRepairBytes)
+	evicted       *evictedIDs // ids the log let go; nil until the first
 }
 
 // logEntry is a message of the local log. The wire encoding (with an empty
@@ -56,12 +62,14 @@ type outgoingMsg struct {
 	attempts int
 	ackMark  uint64
 	sameID   *outgoingMsg // older outgoing entry with the same id (rare)
+	newerID  *outgoingMsg // newer outgoing entry with the same id: unindexing is O(1)
 }
 
 type incomingMsg struct {
 	id       string
 	senderID string
 	message  []byte              // wire encoding, empty bloom filter
+	size     int                 // bytes counted against MaxIncomingBytes
 	deps     []wire.HistoryEntry // missing entries in the order the message cites them
 	missing  map[string]struct{} // those still missing
 	arrival  uint64
@@ -152,6 +160,7 @@ func (m *Manager) load(id string) (*channel, error) {
 	if err := c.restore(snap, m.cfg.MaxMessageHistory); err != nil {
 		return nil, fmt.Errorf("%w: loading channel %q: %w", ErrStore, id, err)
 	}
+	m.trimHistoryBodies(c) // a smaller MaxHistoryBytes than the store was written with
 	return c, nil
 }
 
@@ -166,13 +175,18 @@ func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 		if err != nil {
 			return fmt.Errorf("log record: %w", err)
 		}
+		if old, ok := c.log.Get(msg.MessageID); ok {
+			c.logBytes -= len(old.message)
+		}
 		c.log.Set(msg.MessageID, logEntry{senderID: c.intern(msg.SenderID), message: bytes.Clone(r.Message)})
+		c.logBytes += len(r.Message)
 		c.bloom.Add(msg.MessageID)
 	}
 	// A smaller MaxMessageHistory than the store was written with: keep the newest.
 	for c.log.Len() > maxHistory {
-		oldest, _, _ := c.log.Oldest()
+		oldest, e, _ := c.log.Oldest()
 		c.log.Delete(oldest)
+		c.logBytes -= len(e.message)
 	}
 	for _, rec := range snap.Outgoing {
 		r, err := record.UnmarshalOutgoing(rec)
@@ -218,7 +232,7 @@ func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 		if err != nil {
 			return err
 		}
-		c.inRepairs.Set(r.Entry.MessageID, time.UnixMilli(r.MinTimeRepairRespMs),
+		c.setInRepair(r.Entry.MessageID, time.UnixMilli(r.MinTimeRepairRespMs),
 			inRepair{entry: cloneEntry(r.Entry), message: bytes.Clone(r.CachedMessage)})
 	}
 	return nil
@@ -248,15 +262,22 @@ func (m *Manager) setLamport(c *channel, l int64) {
 // addToHistory appends a message to the local log (replacing in place if the id
 // is already there) and evicts the oldest entries beyond the bound.
 func (m *Manager) addToHistory(c *channel, id, senderID string, message []byte) {
+	if old, ok := c.log.Get(id); ok {
+		c.logBytes -= len(old.message)
+	}
 	c.log.Set(id, logEntry{senderID: c.intern(senderID), message: message})
+	c.logBytes += len(message)
 	if m.persist() {
 		m.check("appendLogEntry", c.id, m.store.AppendLogEntry(c.id, id, record.Log{Message: message}.Marshal()))
 	}
 	for c.log.Len() > m.cfg.MaxMessageHistory {
-		oldest, _, _ := c.log.Oldest()
+		oldest, e, _ := c.log.Oldest()
 		c.log.Delete(oldest)
+		c.logBytes -= len(e.message)
+		m.rememberEvicted(c, oldest)
 		if m.persist() {
 			m.check("removeLogEntry", c.id, m.store.RemoveLogEntry(c.id, oldest))
 		}
 	}
+	m.trimHistoryBodies(c)
 }

@@ -28,6 +28,10 @@ const (
 	// StoreFailed: a store without transactions failed a write; the in-memory
 	// state went ahead and Err says what the store lost.
 	StoreFailed
+	// RepairDropped: a pending SDS-R repair request or response for MessageID
+	// was discarded because the channel's repair budget (MaxPendingRepairs,
+	// MaxRepairBytes) was full.
+	RepairDropped
 )
 
 var kindNames = [...]string{
@@ -39,6 +43,7 @@ var kindNames = [...]string{
 	RepairReady:         "repair_ready",
 	IncomingDropped:     "incoming_dropped",
 	StoreFailed:         "store_failed",
+	RepairDropped:       "repair_dropped",
 }
 
 // String returns the snake_case name of the kind.

@@ -35,6 +35,11 @@ func (c *channel) addIncoming(in *incomingMsg) {
 	}
 	c.arrivals++
 	in.arrival = c.arrivals
+	in.size = len(in.message) + entryOverhead
+	for i := range in.deps {
+		in.size += entrySize(&in.deps[i])
+	}
+	c.incomingBytes += in.size
 	c.incoming.Set(in.id, in)
 	for id := range in.missing {
 		c.waiting[id] = append(c.waiting[id], in)
@@ -43,7 +48,7 @@ func (c *channel) addIncoming(in *incomingMsg) {
 
 // forgetIncoming removes a buffered message and its entries in the waiting index.
 func (c *channel) forgetIncoming(in *incomingMsg) {
-	c.incoming.Delete(in.id)
+	c.dropIncoming(in)
 	for id := range in.missing {
 		ws := slices.DeleteFunc(c.waiting[id], func(w *incomingMsg) bool { return w == in })
 		if len(ws) == 0 {
@@ -114,7 +119,7 @@ func (m *Manager) release(c *channel, ready []*incomingMsg) {
 		ready = append(ready, m.resolve(c, in.id)...)
 	}
 	for _, in := range released {
-		c.incoming.Delete(in.id)
+		c.dropIncoming(in)
 		m.removeIncoming(c, in.id)
 	}
 }
@@ -133,9 +138,18 @@ func (m *Manager) readyContent(in *incomingMsg) []byte {
 	return msg.Content
 }
 
-// enforceIncomingBound drops the oldest waiting messages beyond MaxIncomingBuffer.
+// dropIncoming removes a buffered message from the buffer and its byte count.
+func (c *channel) dropIncoming(in *incomingMsg) {
+	if cur, ok := c.incoming.Get(in.id); ok && cur == in {
+		c.incoming.Delete(in.id)
+		c.incomingBytes -= in.size
+	}
+}
+
+// enforceIncomingBound drops the oldest waiting messages beyond
+// MaxIncomingBuffer and MaxIncomingBytes.
 func (m *Manager) enforceIncomingBound(c *channel) {
-	for c.incoming.Len() > m.cfg.MaxIncomingBuffer {
+	for c.incoming.Len() > m.cfg.MaxIncomingBuffer || c.incomingBytes > m.cfg.MaxIncomingBytes {
 		_, in, _ := c.incoming.Oldest()
 		c.forgetIncoming(in)
 		m.removeIncoming(c, in.id)

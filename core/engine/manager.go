@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"hash/maphash"
 	"sort"
 	"sync"
 
@@ -48,6 +49,7 @@ type Manager struct {
 	stale         map[string]struct{} // dropped after a store failure; reloaded on next use
 	closed        bool
 	op            op
+	seed          maphash.Seed // keys the hashes of ids the logs let go
 }
 
 // op is the bookkeeping of the protocol operation in progress (one at a time,
@@ -78,6 +80,7 @@ func New(opts Options) (*Manager, error) {
 		hints:         opts.HintProvider,
 		channels:      make(map[string]*channel),
 		stale:         make(map[string]struct{}),
+		seed:          maphash.MakeSeed(),
 	}
 	if m.clock == nil {
 		m.clock = clock.System{}

@@ -17,6 +17,11 @@ func (m *Manager) MarkDependenciesMet(messageIDs []string, channelID string) err
 }
 
 func (m *Manager) markDependenciesMet(ids []string, channelID string) error {
+	for _, id := range ids {
+		if err := m.cfg.checkID("message id", id); err != nil {
+			return err // no message waits for it, and it must not enter the filter
+		}
+	}
 	c, err := m.channelFor(channelID, false)
 	if err != nil {
 		return err

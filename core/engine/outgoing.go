@@ -15,6 +15,9 @@ func (c *channel) addOutgoing(o *outgoingMsg) *bloom.Key {
 	p, _ := k.ProbeFor(c.probeM)
 	c.outProbes = append(c.outProbes, p)
 	o.sameID = c.outIndex[o.id]
+	if o.sameID != nil {
+		o.sameID.newerID = o
+	}
 	c.outIndex[o.id] = o
 	return k
 }
@@ -65,21 +68,17 @@ func (c *channel) keepOutgoing(keep func(i int, o *outgoingMsg) bool) {
 
 // unindex removes o from the id index; the caller removes it from the slice.
 func (c *channel) unindex(o *outgoingMsg) {
-	head := c.outIndex[o.id]
-	if head == o {
-		if o.sameID != nil {
-			c.outIndex[o.id] = o.sameID
-		} else {
-			delete(c.outIndex, o.id)
-		}
-		return
+	if o.newerID != nil {
+		o.newerID.sameID = o.sameID
+	} else if o.sameID != nil {
+		c.outIndex[o.id] = o.sameID
+	} else {
+		delete(c.outIndex, o.id)
 	}
-	for e := head; e != nil; e = e.sameID {
-		if e.sameID == o {
-			e.sameID = o.sameID
-			return
-		}
+	if o.sameID != nil {
+		o.sameID.newerID = o.newerID
 	}
+	o.sameID, o.newerID = nil, nil
 }
 
 func (m *Manager) saveOutgoing(c *channel, o *outgoingMsg) {
@@ -114,7 +113,9 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message) {
 	}
 	var filter bloom.Remote
 	hasFilter := false
-	if len(msg.BloomFilter) > 0 {
+	// A filter larger than any the budgets allow is not parsed: it counts as
+	// no filter, so an oversized one costs nothing.
+	if len(msg.BloomFilter) > 0 && len(msg.BloomFilter) <= MaxBloomBytes {
 		f, err := bloom.ParseRemote(msg.BloomFilter)
 		hasFilter = err == nil
 		filter = f

@@ -41,7 +41,7 @@ func (m *Manager) sweepRepairs(c *channel) {
 			break
 		}
 		m.touch(c)
-		c.inRepairs.Delete(id)
+		c.deleteInRepair(id)
 		if m.persist() {
 			m.check("removeIncomingRepair", c.id, m.store.RemoveIncomingRepair(c.id, id))
 		}
@@ -75,6 +75,7 @@ func (m *Manager) rerequest(c *channel, now time.Time) {
 		}
 		return true
 	})
+	m.enforceRepairBounds(c)
 }
 
 // eachChannel runs f as one operation per channel, in id order, reloading

@@ -36,13 +36,23 @@ func (m *Manager) Unwrap(data []byte) (*Unwrapped, error) {
 	if len(data) > MaxWireSize {
 		return nil, fmt.Errorf("%w: input is %d bytes, limit %d", ErrMessageTooLarge, len(data), MaxWireSize)
 	}
-	if _, err := wire.ExtractChannelID(data); err != nil {
+	shape, err := wire.Scan(data, m.cfg.MaxFields())
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDeserialization, err)
+	}
+	// The budgets are checked before the full decode, so that an input of
+	// millions of entries costs one scan and no allocation.
+	if err := m.cfg.checkShape(shape); err != nil {
+		return nil, err
 	}
 	msg, _, err := wire.Decode(data, m.cfg.WireGeneration)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDeserialization, err)
 	}
+	if err := m.cfg.checkIncoming(msg); err != nil {
+		return nil, err
+	}
+	msg.CausalHistory = dedupeEntries(msg.CausalHistory)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.start(); err != nil {
@@ -59,6 +69,7 @@ func (m *Manager) unwrap(msg *wire.Message) (*Unwrapped, error) {
 	}
 	res := &Unwrapped{Content: msg.Content, ChannelID: msg.ChannelID, MessageID: msg.MessageID}
 	id := msg.MessageID
+	defer m.enforceRepairBounds(c)
 
 	// A message (even a duplicate) cancels our own pending request for it and
 	// our pending rebroadcast of it: someone has just sent it.
@@ -74,7 +85,7 @@ func (m *Manager) unwrap(msg *wire.Message) (*Unwrapped, error) {
 
 	var missing []wire.HistoryEntry
 	for _, dep := range msg.CausalHistory {
-		if !c.log.Has(dep.MessageID) {
+		if !m.delivered(c, dep.MessageID) {
 			missing = append(missing, dep)
 		}
 	}
@@ -152,7 +163,7 @@ func (m *Manager) cancelRepairs(c *channel, id string) {
 			m.check("removeOutgoingRepair", c.id, m.store.RemoveOutgoingRepair(c.id, id))
 		}
 	}
-	if c.inRepairs.Delete(id) {
+	if c.deleteInRepair(id) {
 		m.touch(c)
 		if m.persist() {
 			m.check("removeIncomingRepair", c.id, m.store.RemoveIncomingRepair(c.id, id))
@@ -174,7 +185,7 @@ func (m *Manager) answerRepairRequests(c *channel, msg *wire.Message) {
 			m.check("removeOutgoingRepair", c.id, m.store.RemoveOutgoingRepair(c.id, req.MessageID))
 		}
 		entry, ok := c.log.Get(req.MessageID)
-		if !ok || m.participantID == "" || req.SenderID == "" ||
+		if !ok || entry.message == nil || m.participantID == "" || req.SenderID == "" ||
 			!repair.InResponseGroup(m.participantID, req.SenderID, req.MessageID, m.cfg.NumResponseGroups) {
 			continue
 		}
@@ -185,7 +196,7 @@ func (m *Manager) answerRepairRequests(c *channel, msg *wire.Message) {
 		}
 		req = cloneEntry(req)
 		due := now.Add(repair.TResp(m.participantID, req.SenderID, req.MessageID, m.cfg.RepairTMax))
-		c.inRepairs.Set(req.MessageID, due, inRepair{entry: req, message: entry.message})
+		c.setInRepair(req.MessageID, due, inRepair{entry: req, message: entry.message})
 		if m.persist() {
 			rec := record.IncomingRepair{Entry: req, CachedMessage: entry.message, MinTimeRepairRespMs: due.UnixMilli()}
 			m.check("saveIncomingRepair", c.id, m.store.SaveIncomingRepair(c.id, req.MessageID, rec.Marshal()))

@@ -2,7 +2,10 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"time"
+
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/logos-messaging/libsds-go/core/wire"
 )
@@ -26,6 +29,14 @@ func (m *Manager) AppendWrap(dst, content []byte, messageID, channelID string) (
 	}
 	if len(content) > MaxContentSize {
 		return nil, fmt.Errorf("%w: content is %d bytes, limit %d", ErrMessageTooLarge, len(content), MaxContentSize)
+	}
+	// What peers would reject is refused here, so that it never enters the
+	// log and is never cited by a later message.
+	if err := m.cfg.checkID("message id", messageID); err != nil {
+		return nil, err
+	}
+	if err := m.cfg.checkChannelID(channelID); err != nil {
+		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -72,32 +83,59 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 }
 
 // causalHistory cites the newest MaxCausalHistory log entries, oldest first,
-// each with the application's retrieval hint and the original sender's id.
+// each with the application's retrieval hint and the original sender's id. It
+// stays within the budgets every receiver checks: an entry whose id is over
+// MaxIDLength (kept from an older configuration) is left out, a hint over
+// MaxHintLength is not sent, and entries stop at MaxCausalHistoryBytes.
 func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
 	n := min(m.cfg.MaxCausalHistory, c.log.Len())
 	if n == 0 {
 		return nil
 	}
-	entries := make([]wire.HistoryEntry, n)
-	i := n
+	entries := make([]wire.HistoryEntry, 0, n)
+	size := 0
 	c.log.Newest(n, func(id string, e logEntry) bool {
-		i--
-		entries[i] = wire.HistoryEntry{MessageID: id, SenderID: e.senderID}
+		if len(id) > m.cfg.MaxIDLength || len(e.senderID) > m.cfg.MaxIDLength {
+			return true
+		}
+		entry := wire.HistoryEntry{MessageID: id, SenderID: e.senderID}
+		if size+entryWireSize(&entry) > m.cfg.MaxCausalHistoryBytes {
+			return false
+		}
+		size += entryWireSize(&entry)
+		entries = append(entries, entry)
 		return true
 	})
-	if m.hints != nil {
-		for i := range entries {
-			hint := m.hints(entries[i].MessageID)
-			if len(hint) == 0 {
-				continue
-			}
-			entries[i].RetrievalHint = hint
-			if m.persist() {
-				m.check("setRetrievalHint", c.id, m.store.SetRetrievalHint(entries[i].MessageID, hint))
-			}
+	slices.Reverse(entries)
+	if m.hints == nil {
+		return entries
+	}
+	// Hints are asked for in citation order and sent while they fit.
+	for i := range entries {
+		e := &entries[i]
+		hint := m.hints(e.MessageID)
+		if len(hint) == 0 || len(hint) > m.cfg.MaxHintLength {
+			continue
+		}
+		without := entryWireSize(e)
+		e.RetrievalHint = hint
+		if grown := size - without + entryWireSize(e); grown <= m.cfg.MaxCausalHistoryBytes {
+			size = grown
+		} else {
+			e.RetrievalHint = nil
+			continue
+		}
+		if m.persist() {
+			m.check("setRetrievalHint", c.id, m.store.SetRetrievalHint(e.MessageID, hint))
 		}
 	}
 	return entries
+}
+
+// entryWireSize is what one causal-history entry adds to a message.
+func entryWireSize(e *wire.HistoryEntry) int {
+	n := e.Size()
+	return 1 + protowire.SizeVarint(uint64(n)) + n
 }
 
 // takeRepairRequests removes and returns the due SDS-R repair requests, most

@@ -271,30 +271,49 @@ func TestCleanupFromCallback(t *testing.T) {
 }
 
 // TestCleanupDrainsThenStops: events queued before Cleanup are delivered
-// before it returns; none after.
+// before it returns; none after. The first handler queues the rest (a call
+// from inside a handler returns at once, its events queued behind it), then
+// starts Cleanup and holds the queue until Cleanup has begun.
 func TestCleanupDrainsThenStops(t *testing.T) {
 	a := newRM(t)
 	b, err := NewReliabilityManager(nil)
 	require.NoError(t, err)
+	const n = 50
+	msgs := make([][]byte, n)
+	for i := range msgs {
+		msgs[i] = wrap(t, a, "x", fmt.Sprintf("m%d", i), "c")
+	}
 	var returned atomic.Bool
 	var late, delivered atomic.Int32
+	cleaned := make(chan error, 1)
 	b.RegisterCallbacks(EventCallbacks{OnMessageReady: func(MessageID, string) {
-		// The first handler holds the queue until Cleanup has begun, so every
-		// later event is still queued when it does.
-		for delivered.Load() == 0 && !b.closed.Load() {
-			runtime.Gosched()
+		if delivered.Load() == 0 {
+			for _, m := range msgs[1:] {
+				if _, err := b.UnwrapReceivedMessage(m); err != nil {
+					t.Errorf("unwrap from the handler: %v", err)
+				}
+			}
+			go func() {
+				err := b.Cleanup()
+				returned.Store(true)
+				cleaned <- err
+			}()
+			for !b.closed.Load() {
+				runtime.Gosched()
+			}
 		}
 		if returned.Load() {
 			late.Add(1)
 		}
 		delivered.Add(1)
 	}})
-	const n = 50
-	for i := range n {
-		unwrap(t, b, wrap(t, a, "x", fmt.Sprintf("m%d", i), "c"))
+	unwrap(t, b, msgs[0])
+	select {
+	case err := <-cleaned:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second): // a bound on a hang, not synchronisation
+		t.Fatal("Cleanup did not return")
 	}
-	within(t, 5*time.Second, func() { require.NoError(t, b.Cleanup()) })
-	returned.Store(true)
 	require.EqualValues(t, n, delivered.Load())
 	// the fence: the dispatcher has exited, so no handler can run any more
 	select {

@@ -63,6 +63,10 @@ func (rm *ReliabilityManager) deliver(events []engine.Event) {
 			if cbs.OnIncomingDropped != nil {
 				cbs.OnIncomingDropped(id, ch)
 			}
+		case engine.RepairDropped:
+			if cbs.OnRepairDropped != nil {
+				cbs.OnRepairDropped(id, ch)
+			}
 		case engine.StoreFailed:
 			rm.logger.Warn("sds store failed; memory went on without it",
 				zap.String("channelId", ch), zap.Error(e.Err))

@@ -2,6 +2,7 @@ package sds
 
 import (
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,6 +57,24 @@ func TestInvalidConfig(t *testing.T) {
 	cfg.SyncInterval = 0
 	_, err := NewReliabilityManagerWithOptions(nil, Options{Config: &cfg})
 	require.ErrorIs(t, err, ErrInvalidConfig)
+	// Upper bounds too, naming the field (every field: core/engine's TestConfigRanges).
+	for field, mutate := range map[string]func(*Config){
+		"BloomCapacity": func(c *Config) { c.BloomCapacity = 1<<32 - 1 },
+		"MaxIDLength":   func(c *Config) { c.MaxIDLength = 1 << 20 },
+		"SyncInterval":  func(c *Config) { c.SyncInterval = 1 << 62 },
+	} {
+		cfg := DefaultConfig()
+		mutate(&cfg)
+		_, err := NewReliabilityManagerWithOptions(nil, Options{Config: &cfg})
+		require.ErrorIs(t, err, ErrInvalidConfig, field)
+		require.ErrorContains(t, err, field)
+	}
+}
+
+func TestOverBudgetMessageRefused(t *testing.T) {
+	rm := newRM(t)
+	_, err := rm.WrapOutgoingMessage([]byte("x"), MessageID(strings.Repeat("i", 1025)), "ch")
+	require.ErrorIs(t, err, ErrMessageTooLarge)
 }
 
 func TestWrapUnwrap(t *testing.T) {

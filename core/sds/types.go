@@ -67,8 +67,13 @@ type EventCallbacks struct {
 	// message, with an empty bloom filter. The slice is the handler's to keep.
 	OnRepairReady func(message []byte, channelId string)
 	// OnIncomingDropped: a message waiting for dependencies was discarded
-	// because the channel's dependency buffer was full (Config.MaxIncomingBuffer).
+	// because the channel's dependency buffer was full (Config.MaxIncomingBuffer
+	// or MaxIncomingBytes).
 	OnIncomingDropped func(messageId MessageID, channelId string)
+	// OnRepairDropped: a pending SDS-R repair request or response for
+	// messageId was discarded because the channel's repair budget was full
+	// (Config.MaxPendingRepairs, MaxRepairBytes).
+	OnRepairDropped func(messageId MessageID, channelId string)
 	// OnStoreFailed: a store without transactions (Options.Store) failed a
 	// write; the in-memory state went on and err says what the store lost.
 	// Failures of a transactional store are returned by the call instead.

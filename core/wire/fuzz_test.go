@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"errors"
+	"math"
 	"reflect"
 	"testing"
 
@@ -13,7 +14,8 @@ import (
 // result and accept/reject decision equal those of the literal minprotobuf port
 // (refDecode); errors wrap ErrMalformed; an accepted message re-encodes to bytes
 // that decode to the same message and are a fixed point of Marshal; and
-// ExtractChannelID agrees with Unmarshal and with extractChannelId's port.
+// ExtractChannelID agrees with Unmarshal and with extractChannelId's port, and
+// Scan with both.
 //
 // The .bin seeds are 18.8 KB, and minimizing a new input derived from them takes
 // most of the default 60 s minimize budget, stalling short runs; pass e.g.
@@ -46,6 +48,14 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 		if chErr != nil && !errors.Is(chErr, ErrMalformed) {
 			t.Fatalf("ExtractChannelID error %v does not wrap ErrMalformed", chErr)
+		}
+		shape, shapeErr := Scan(orig, math.MaxInt)
+		if (shapeErr == nil) != (chErr == nil) || (chErr == nil && shape.ChannelIDLen != len(ch)) {
+			t.Fatalf("Scan = %+v, %v; ExtractChannelID = %q, %v", shape, shapeErr, ch, chErr)
+		}
+		if err == nil && (shape.CausalEntries != len(m.CausalHistory) || shape.RepairEntries != len(m.RepairRequest) ||
+			shape.MessageIDLen != len(m.MessageID) || shape.SenderIDLen != len(m.SenderID)) {
+			t.Fatalf("Scan = %+v; Unmarshal has %d entries and %d requests", shape, len(m.CausalHistory), len(m.RepairRequest))
 		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {

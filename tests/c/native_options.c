@@ -177,6 +177,52 @@ int main(void) {
     s.config_set = LIBSDS_CFG_SYNC_INTERVAL;
     expect_new_fails(&s, LIBSDS_ERR_INVALID_ARG, "sync_interval", __LINE__);
 
+    /* Every field is range-checked at both ends where it has two: the value
+       just outside fails naming the field, the value at the bound is fine. */
+#define RANGE(bit, fld, bad, good)                                       \
+  do {                                                                   \
+    libsds_options r = LIBSDS_OPTIONS_INIT;                              \
+    r.config_set = (bit);                                                \
+    r.fld = (bad);                                                       \
+    expect_new_fails(&r, LIBSDS_ERR_INVALID_ARG, #fld, __LINE__);        \
+    r.fld = (good);                                                      \
+    libsds_handle ok = 0;                                                \
+    CHECK_EQ_INT(libsds_new(&r, &ok), LIBSDS_OK);                        \
+    if (ok) CHECK_EQ_INT(libsds_free(ok), LIBSDS_OK);                    \
+  } while (0)
+    RANGE(LIBSDS_CFG_BLOOM_CAPACITY, bloom_capacity, UINT32_MAX, 1000);     /* used to abort the process */
+    RANGE(LIBSDS_CFG_BLOOM_CAPACITY, bloom_capacity, 100000000u, 400000u); /* used to make 187.5 MB messages */
+    RANGE(LIBSDS_CFG_BLOOM_ERROR_RATE, bloom_error_rate, 1e-13, 1e-12);
+    RANGE(LIBSDS_CFG_MAX_MESSAGE_HISTORY, max_message_history, 1000001u, 1u);
+    RANGE(LIBSDS_CFG_MAX_CAUSAL_HISTORY, max_causal_history, 1001u, 1000u);
+    RANGE(LIBSDS_CFG_RESEND_INTERVAL, resend_interval_ms, INT64_MAX, 0);
+    RANGE(LIBSDS_CFG_RESEND_INTERVAL, resend_interval_ms, 31536000001ll, 31536000000ll);
+    RANGE(LIBSDS_CFG_MAX_RESEND_ATTEMPTS, max_resend_attempts, 1000001u, 0u);
+    RANGE(LIBSDS_CFG_SYNC_INTERVAL, sync_interval_ms, INT64_MAX / 2 + 12345, 1);
+    RANGE(LIBSDS_CFG_BUFFER_SWEEP_INTERVAL, buffer_sweep_interval_ms, -1, 1);
+    RANGE(LIBSDS_CFG_REPAIR_T_MIN, repair_t_min_ms, -1, 0);
+    RANGE(LIBSDS_CFG_REPAIR_T_MAX, repair_t_max_ms, 31536000001ll, 31536000000ll);
+    RANGE(LIBSDS_CFG_NUM_RESPONSE_GROUPS, num_response_groups, 1000001u, 1000000u);
+    RANGE(LIBSDS_CFG_MAX_REPAIR_REQUESTS, max_repair_requests, 101u, 100u);
+    RANGE(LIBSDS_CFG_REPAIR_SWEEP_INTERVAL, repair_sweep_interval_ms, 0, 1);
+    RANGE(LIBSDS_CFG_MAX_CHANNELS, max_channels, 1000001u, 1u);
+    RANGE(LIBSDS_CFG_MAX_INCOMING_BUFFER, max_incoming_buffer, 0u, 1000000u);
+    RANGE(LIBSDS_CFG_MAX_OUTGOING_BUFFER, max_outgoing_buffer, 1000001u, 1u);
+    RANGE(LIBSDS_CFG_MAX_ID_LENGTH, max_id_length, 0u, 65536u);
+    RANGE(LIBSDS_CFG_MAX_ID_LENGTH, max_id_length, 65537u, 1u);
+    RANGE(LIBSDS_CFG_MAX_CHANNEL_ID_LENGTH, max_channel_id_length, 65537u, 1u);
+    RANGE(LIBSDS_CFG_MAX_HINT_LENGTH, max_hint_length, 65537u, 0u);
+    RANGE(LIBSDS_CFG_MAX_CAUSAL_ENTRIES, max_causal_entries, 100001u, 100000u);
+    RANGE(LIBSDS_CFG_MAX_CAUSAL_ENTRIES, max_causal_entries, 9u, 10u); /* below max_causal_history */
+    RANGE(LIBSDS_CFG_MAX_REPAIR_ENTRIES, max_repair_entries, 2u, 100000u); /* below max_repair_requests */
+    RANGE(LIBSDS_CFG_MAX_CAUSAL_HISTORY_BYTES, max_causal_history_bytes, 4194305u, 0u);
+    RANGE(LIBSDS_CFG_MAX_PENDING_REPAIRS, max_pending_repairs, 0u, 1000000u);
+    RANGE(LIBSDS_CFG_MAX_INCOMING_BYTES, max_incoming_bytes, 0u, 1u);
+    RANGE(LIBSDS_CFG_MAX_INCOMING_BYTES, max_incoming_bytes, UINT64_MAX, 1ull << 40);
+    RANGE(LIBSDS_CFG_MAX_HISTORY_BYTES, max_history_bytes, (1ull << 40) + 1, 1ull << 40);
+    RANGE(LIBSDS_CFG_MAX_REPAIR_BYTES, max_repair_bytes, 0u, 1u);
+#undef RANGE
+
     libsds_options z = LIBSDS_OPTIONS_INIT;
     z.size = 0;
     expect_new_fails(&z, LIBSDS_ERR_INVALID_ARG, NULL, __LINE__);

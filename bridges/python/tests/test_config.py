@@ -50,13 +50,39 @@ class ConfigConversionTest(unittest.TestCase):
             self.assertEqual(bin(bits).count("1"), 1, f.name)
             self.assertFalse(seen & bits, f.name)
             seen |= bits
-        self.assertEqual(seen, (1 << 18) - 1)
+        self.assertEqual(seen, (1 << 28) - 1)  # bits 0-17, then the budgets, 18-27
 
     def test_type_errors(self) -> None:
         with self.assertRaises(TypeError):
             sds.Config(max_channels=True)._native()  # a bool is not a count
         with self.assertRaises(TypeError):
             sds.Config(sync_interval="1s")._native()  # type: ignore[arg-type]
+
+
+class ConfigRangeTest(ManagerTest):
+    def test_out_of_range_names_the_field(self) -> None:
+        for config, field_name in [
+            (sds.Config(bloom_capacity=2**32 - 1), "bloom_capacity"),  # used to abort the process
+            (sds.Config(bloom_capacity=100_000_000), "bloom_capacity"),
+            (sds.Config(max_id_length=0), "max_id_length"),
+            (sds.Config(max_incoming_bytes=2**40 + 1), "max_incoming_bytes"),
+            (sds.Config(max_causal_history=11, max_causal_entries=10), "max_causal_history"),
+            (sds.Config(sync_interval=400 * 24 * 3600), "sync_interval"),
+        ]:
+            with self.subTest(field_name), self.assertRaises(sds.InvalidArgumentError) as cm:
+                self.manager(config=config)
+            self.assertIn(field_name, str(cm.exception))
+
+    def test_budgets_apply(self) -> None:
+        m = self.manager(config=sds.Config(max_id_length=4, max_channel_id_length=4))
+        with self.assertRaises(sds.MessageTooLargeError):
+            m.wrap(b"x", "12345", "ch")
+        with self.assertRaises(sds.MessageTooLargeError):
+            m.wrap(b"x", "id", "chann")
+        peer = self.manager()
+        with self.assertRaises(sds.MessageTooLargeError):
+            m.unwrap(peer.wrap(b"x", "12345", "ch"))
+        m.wrap(b"x", "1234", "ch")
 
 
 class ConfigBehaviourTest(ManagerTest):

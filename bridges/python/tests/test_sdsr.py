@@ -69,3 +69,18 @@ class RepairTest(ManagerTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RepairBudgetTest(ManagerTest):
+    def test_repair_dropped_when_the_queue_is_full(self) -> None:
+        # bob misses four of alice's messages; his repair queue holds one.
+        rb = Recorder()
+        alice = self.manager("alice")
+        bob = self.manager("bob", config=sds.Config(max_pending_repairs=1), on_event=rb)
+        for i in range(4):
+            alice.wrap(b"missed", f"m{i}", "grp")
+        self.assertEqual(len(bob.unwrap(alice.wrap(b"late", "late", "grp")).missing_deps), 4)
+        rb.wait(1 + 3)  # missing_dependencies, then three repair_dropped
+        dropped = rb.of_type(sds.EventType.REPAIR_DROPPED)
+        self.assertEqual(len(dropped), 3)
+        self.assertTrue(all(e.channel_id == b"grp" for e in dropped))

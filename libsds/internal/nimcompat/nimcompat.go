@@ -159,9 +159,9 @@ func EventType(k engine.EventKind) string {
 // AppendEvent appends an event's JSON in nim-sds's key order: the event's own
 // fields first and eventType last for message_ready and message_sent (Nim's
 // fieldPairs order), eventType first for the events nim-sds builds by hand.
-// Events nim-sds has no counterpart for (incoming_dropped, store_failed) use
-// the same shape as message_ready, so no event is dropped; consumers of
-// nim-sds's events ignore unknown types.
+// Events nim-sds has no counterpart for (incoming_dropped, store_failed,
+// repair_dropped) use the same shape as message_ready, so no event is
+// dropped; consumers of nim-sds's events ignore unknown types.
 func AppendEvent(dst []byte, e engine.Event) []byte {
 	typ := EventType(e.Kind)
 	switch e.Kind {

@@ -92,7 +92,7 @@ class InvalidArgumentError(SdsError, ValueError):
 
 
 class MessageTooLargeError(SdsError, ValueError):
-    """LIBSDS_ERR_TOO_LARGE: content over 1 MiB, or input over 16 MiB."""
+    """LIBSDS_ERR_TOO_LARGE: content over 1 MiB, input over 16 MiB, or an id or entry over its budget."""
 
     STATUS = ERR_TOO_LARGE
 

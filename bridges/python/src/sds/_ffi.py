@@ -175,6 +175,17 @@ class Options(Structure):
         ("sqlite_namespace", c_char_p),
         ("sqlite_durability", c_uint32),
         ("wire_generation", c_uint32),
+        # Hostile-peer budgets.
+        ("max_id_length", c_uint32),
+        ("max_channel_id_length", c_uint32),
+        ("max_hint_length", c_uint32),
+        ("max_causal_entries", c_uint32),
+        ("max_repair_entries", c_uint32),
+        ("max_causal_history_bytes", c_uint32),
+        ("max_pending_repairs", c_uint32),
+        ("max_incoming_bytes", c_uint64),
+        ("max_history_bytes", c_uint64),
+        ("max_repair_bytes", c_uint64),
     ]
 
 

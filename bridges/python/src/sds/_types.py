@@ -36,6 +36,7 @@ Duration = Union[float, int, datetime.timedelta]
 
 _UINT32_MAX = 2**32 - 1
 _INT64_MAX = 2**63 - 1
+_UINT64_MAX = 2**64 - 1
 
 
 def decode_id(raw: bytes) -> str:
@@ -71,9 +72,12 @@ class EventType(enum.IntEnum):
     REPAIR_READY = 6
     """SDS-R: rebroadcast ``message``."""
     INCOMING_DROPPED = 7
-    """A waiting message was discarded: the channel's buffer was full."""
+    """A waiting message was discarded: the channel's buffer (count or bytes) was full."""
     STORE_FAILED = 8
     """A store without transactions failed a write; ``error`` says which."""
+    REPAIR_DROPPED = 9
+    """SDS-R: a pending repair request or response for ``message_id`` was
+    discarded because the channel's repair budget was full."""
 
 
 class Durability(enum.IntEnum):
@@ -175,7 +179,7 @@ class Unwrapped:
         return decode_id(self.message_id)
 
 
-# (field name, LIBSDS_CFG_* bit, kind): kind is "u32", "f64", "ms" or "bool".
+# (field name, LIBSDS_CFG_* bit, kind): kind is "u32", "u64", "f64", "ms" or "bool".
 _CONFIG_FIELDS: tuple[tuple[str, int, str], ...] = (
     ("bloom_capacity", 1 << 0, "u32"),
     ("bloom_error_rate", 1 << 1, "f64"),
@@ -195,6 +199,17 @@ _CONFIG_FIELDS: tuple[tuple[str, int, str], ...] = (
     ("max_outgoing_buffer", 1 << 15, "u32"),
     ("rerequest_repairs", 1 << 16, "bool"),
     ("wire_generation", 1 << 17, "u32"),
+    # Hostile-peer budgets (docs/limits.md).
+    ("max_id_length", 1 << 18, "u32"),
+    ("max_channel_id_length", 1 << 19, "u32"),
+    ("max_hint_length", 1 << 20, "u32"),
+    ("max_causal_entries", 1 << 21, "u32"),
+    ("max_repair_entries", 1 << 22, "u32"),
+    ("max_causal_history_bytes", 1 << 23, "u32"),
+    ("max_pending_repairs", 1 << 24, "u32"),
+    ("max_incoming_bytes", 1 << 25, "u64"),
+    ("max_history_bytes", 1 << 26, "u64"),
+    ("max_repair_bytes", 1 << 27, "u64"),
 )
 
 
@@ -251,6 +266,20 @@ class Config:
     max_outgoing_buffer: int | None = None  #: [10000 per channel]
     rerequest_repairs: bool | None = None  #: [False: nim-sds asks once]
     wire_generation: WireGeneration | int | None = None  #: [WireGeneration.V03; unwrap reads both]
+    # Hostile-peer budgets: what any peer can make the manager hold or compute
+    # (docs/limits.md). An incoming message over a per-message budget raises
+    # TooLargeError; a buffer over its byte budget evicts its oldest entries,
+    # each reported by an event.
+    max_id_length: int | None = None  #: [1024 bytes: message and sender ids, in and out]
+    max_channel_id_length: int | None = None  #: [1024 bytes]
+    max_hint_length: int | None = None  #: [4096 bytes]
+    max_causal_entries: int | None = None  #: [1000 per incoming message]
+    max_repair_entries: int | None = None  #: [100 per incoming message]
+    max_causal_history_bytes: int | None = None  #: [65536 per outgoing message]
+    max_pending_repairs: int | None = None  #: [1000 per channel and queue]
+    max_incoming_bytes: int | None = None  #: [8 MiB per channel]
+    max_history_bytes: int | None = None  #: [16 MiB per channel]
+    max_repair_bytes: int | None = None  #: [16 MiB per channel]
 
     def _native(self) -> tuple[int, dict[str, int | float]]:
         """Returns (config_set bits, {C field name: value}) for libsds_options."""
@@ -263,12 +292,13 @@ class Config:
             if value is None:
                 continue
             bits |= bit
-            if kind == "u32":
+            if kind in ("u32", "u64"):
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise TypeError(f"Config.{name} must be an int, not {type(value).__name__}")
-                if not 0 <= value <= _UINT32_MAX:
+                limit = _UINT32_MAX if kind == "u32" else _UINT64_MAX
+                if not 0 <= value <= limit:
                     raise InvalidArgumentError(
-                        ERR_INVALID_ARG, f"Config.{name} must be between 0 and {_UINT32_MAX}, got {value}"
+                        ERR_INVALID_ARG, f"Config.{name} must be between 0 and {limit}, got {value}"
                     )
                 values[name] = value
             elif kind == "f64":

@@ -7,9 +7,9 @@ import CSds
 /// asked for where it means something (`maxCausalHistory: 0` sends no causal
 /// history). Durations are sent as whole milliseconds, rounded to the nearest
 /// (a positive duration under half a millisecond becomes 1 ms, never 0). The
-/// library checks the ranges (`bloomErrorRate` in (0, 1), `repairTMax >=
-/// repairTMin`, no negative interval, ...) and answers `.invalidArgument`
-/// naming the field.
+/// library checks every field's range (`bloomErrorRate` in [1e-12, 1),
+/// `repairTMax >= repairTMin`, intervals up to a year, ...; docs/limits.md)
+/// and answers `.invalidArgument` naming the field.
 public struct Config: Hashable, Sendable {
     public var bloomCapacity: UInt32?           // [10000]
     public var bloomErrorRate: Double?          // [0.001]
@@ -29,6 +29,20 @@ public struct Config: Hashable, Sendable {
     public var maxOutgoingBuffer: UInt32?       // [10000 per channel]
     public var rerequestRepairs: Bool?          // [false: nim-sds asks once]
     public var wireGeneration: WireGeneration?  // [.v03; unwrap reads both]
+    // Hostile-peer budgets (docs/limits.md): what any peer can make the
+    // manager hold or compute. An incoming message over a per-message budget
+    // fails with `.tooLarge`; a buffer over its byte budget evicts its oldest
+    // entries, each reported by an event.
+    public var maxIDLength: UInt32?             // [1024 bytes: message and sender ids, in and out]
+    public var maxChannelIDLength: UInt32?      // [1024 bytes]
+    public var maxHintLength: UInt32?           // [4096 bytes]
+    public var maxCausalEntries: UInt32?        // [1000 per incoming message]
+    public var maxRepairEntries: UInt32?        // [100 per incoming message]
+    public var maxCausalHistoryBytes: UInt32?   // [65536 per outgoing message]
+    public var maxPendingRepairs: UInt32?       // [1000 per channel and queue]
+    public var maxIncomingBytes: UInt64?        // [8 MiB per channel]
+    public var maxHistoryBytes: UInt64?         // [16 MiB per channel]
+    public var maxRepairBytes: UInt64?          // [16 MiB per channel]
 
     public init(
         bloomCapacity: UInt32? = nil,
@@ -48,7 +62,17 @@ public struct Config: Hashable, Sendable {
         maxIncomingBuffer: UInt32? = nil,
         maxOutgoingBuffer: UInt32? = nil,
         rerequestRepairs: Bool? = nil,
-        wireGeneration: WireGeneration? = nil
+        wireGeneration: WireGeneration? = nil,
+        maxIDLength: UInt32? = nil,
+        maxChannelIDLength: UInt32? = nil,
+        maxHintLength: UInt32? = nil,
+        maxCausalEntries: UInt32? = nil,
+        maxRepairEntries: UInt32? = nil,
+        maxCausalHistoryBytes: UInt32? = nil,
+        maxPendingRepairs: UInt32? = nil,
+        maxIncomingBytes: UInt64? = nil,
+        maxHistoryBytes: UInt64? = nil,
+        maxRepairBytes: UInt64? = nil
     ) {
         self.bloomCapacity = bloomCapacity
         self.bloomErrorRate = bloomErrorRate
@@ -68,6 +92,16 @@ public struct Config: Hashable, Sendable {
         self.maxOutgoingBuffer = maxOutgoingBuffer
         self.rerequestRepairs = rerequestRepairs
         self.wireGeneration = wireGeneration
+        self.maxIDLength = maxIDLength
+        self.maxChannelIDLength = maxChannelIDLength
+        self.maxHintLength = maxHintLength
+        self.maxCausalEntries = maxCausalEntries
+        self.maxRepairEntries = maxRepairEntries
+        self.maxCausalHistoryBytes = maxCausalHistoryBytes
+        self.maxPendingRepairs = maxPendingRepairs
+        self.maxIncomingBytes = maxIncomingBytes
+        self.maxHistoryBytes = maxHistoryBytes
+        self.maxRepairBytes = maxRepairBytes
     }
 }
 
@@ -120,6 +154,17 @@ private enum ConfigBit {
     static let maxOutgoingBuffer: UInt64 = 1 << 15
     static let rerequestRepairs: UInt64 = 1 << 16
     static let wireGeneration: UInt64 = 1 << 17
+    // Hostile-peer budgets.
+    static let maxIDLength: UInt64 = 1 << 18
+    static let maxChannelIDLength: UInt64 = 1 << 19
+    static let maxHintLength: UInt64 = 1 << 20
+    static let maxCausalEntries: UInt64 = 1 << 21
+    static let maxRepairEntries: UInt64 = 1 << 22
+    static let maxCausalHistoryBytes: UInt64 = 1 << 23
+    static let maxPendingRepairs: UInt64 = 1 << 24
+    static let maxIncomingBytes: UInt64 = 1 << 25
+    static let maxHistoryBytes: UInt64 = 1 << 26
+    static let maxRepairBytes: UInt64 = 1 << 27
 }
 
 extension Config {
@@ -156,6 +201,16 @@ extension Config {
         if let v = maxOutgoingBuffer { o.max_outgoing_buffer = v; set |= ConfigBit.maxOutgoingBuffer }
         if let v = rerequestRepairs { o.rerequest_repairs = v ? 1 : 0; set |= ConfigBit.rerequestRepairs }
         if let v = wireGeneration { o.wire_generation = v.rawValue; set |= ConfigBit.wireGeneration }
+        if let v = maxIDLength { o.max_id_length = v; set |= ConfigBit.maxIDLength }
+        if let v = maxChannelIDLength { o.max_channel_id_length = v; set |= ConfigBit.maxChannelIDLength }
+        if let v = maxHintLength { o.max_hint_length = v; set |= ConfigBit.maxHintLength }
+        if let v = maxCausalEntries { o.max_causal_entries = v; set |= ConfigBit.maxCausalEntries }
+        if let v = maxRepairEntries { o.max_repair_entries = v; set |= ConfigBit.maxRepairEntries }
+        if let v = maxCausalHistoryBytes { o.max_causal_history_bytes = v; set |= ConfigBit.maxCausalHistoryBytes }
+        if let v = maxPendingRepairs { o.max_pending_repairs = v; set |= ConfigBit.maxPendingRepairs }
+        if let v = maxIncomingBytes { o.max_incoming_bytes = v; set |= ConfigBit.maxIncomingBytes }
+        if let v = maxHistoryBytes { o.max_history_bytes = v; set |= ConfigBit.maxHistoryBytes }
+        if let v = maxRepairBytes { o.max_repair_bytes = v; set |= ConfigBit.maxRepairBytes }
         o.config_set = set
     }
 }

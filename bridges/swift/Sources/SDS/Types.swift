@@ -80,10 +80,13 @@ public struct SdsEvent: Hashable, Sendable {
         case periodicSync
         /// SDS-R: rebroadcast `message` (the wire bytes).
         case repairReady
-        /// A waiting message was discarded: the channel's buffer was full.
+        /// A waiting message was discarded: the channel's buffer (count or bytes) was full.
         case incomingDropped
         /// A store without transactions failed a write; `error` says which.
         case storeFailed
+        /// SDS-R: a pending repair request or response for `messageID` was
+        /// discarded because the channel's repair budget was full.
+        case repairDropped
         /// A type this bridge does not know (from a newer library).
         case unknown(UInt32)
 
@@ -97,6 +100,7 @@ public struct SdsEvent: Hashable, Sendable {
             case 6: self = .repairReady
             case 7: self = .incomingDropped
             case 8: self = .storeFailed
+            case 9: self = .repairDropped
             default: self = .unknown(rawValue)
             }
         }

@@ -1,0 +1,271 @@
+package engine
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"time"
+
+	"github.com/logos-messaging/libsds-go/core/wire"
+)
+
+// entryOverhead is what the engine counts for one history entry beyond its
+// bytes (map and slice slots), so that many empty entries still cost something.
+const entryOverhead = 64
+
+// entrySize is the bytes one history entry counts against a byte budget.
+func entrySize(e *wire.HistoryEntry) int {
+	return len(e.MessageID) + len(e.SenderID) + len(e.RetrievalHint) + entryOverhead
+}
+
+// MaxFields is how many top-level fields an incoming message may have: its
+// entries plus room for the singular fields (repeated, as protobuf allows) and
+// unknown ones. Scanning stops beyond it, so that 16 MiB of tiny fields costs
+// what a few thousand do.
+//
+// A 0.4 message carries each causal entry twice (field 3, its id, and field
+// 8, its hint and sender), hence two fields per causal entry.
+func (c *Config) MaxFields() int { return 2*c.MaxCausalEntries + c.MaxRepairEntries + 64 }
+
+// maxEntryBytes is the longest history entry the id and hint budgets allow.
+func (c *Config) maxEntryBytes() int {
+	return 3*(1+binary.MaxVarintLen64) + 2*c.MaxIDLength + c.MaxHintLength
+}
+
+// checkShape rejects, before any decoding, a message whose field or entry
+// counts, entry sizes or ids are over budget: an oversized id is never copied.
+func (c *Config) checkShape(s wire.Shape) error {
+	switch {
+	case s.Fields > c.MaxFields():
+		return overBudget("the message", s.Fields, "fields or more",
+			"2 × MaxCausalEntries + MaxRepairEntries + 64", c.MaxFields())
+	case s.LargestEntry > c.maxEntryBytes():
+		return overBudget("a history entry", s.LargestEntry, "bytes",
+			"2 × MaxIDLength + MaxHintLength + 33", c.maxEntryBytes())
+	case s.CausalEntries > c.MaxCausalEntries:
+		return overBudget("causal history", s.CausalEntries, "entries", "MaxCausalEntries", c.MaxCausalEntries)
+	case s.RepairEntries > c.MaxRepairEntries:
+		return overBudget("repair request", s.RepairEntries, "entries", "MaxRepairEntries", c.MaxRepairEntries)
+	case s.ChannelIDLen > c.MaxChannelIDLength:
+		return overBudget("channel id", s.ChannelIDLen, "bytes", "MaxChannelIDLength", c.MaxChannelIDLength)
+	case s.MessageIDLen > c.MaxIDLength:
+		return overBudget("message id", s.MessageIDLen, "bytes", "MaxIDLength", c.MaxIDLength)
+	case s.SenderIDLen > c.MaxIDLength:
+		return overBudget("sender id", s.SenderIDLen, "bytes", "MaxIDLength", c.MaxIDLength)
+	}
+	return nil
+}
+
+// checkIncoming rejects a decoded message with an id, sender id or hint over
+// budget.
+func (c *Config) checkIncoming(msg *wire.Message) error {
+	if err := c.checkID("message id", msg.MessageID); err != nil {
+		return err
+	}
+	if err := c.checkID("sender id", msg.SenderID); err != nil {
+		return err
+	}
+	for _, list := range [][]wire.HistoryEntry{msg.CausalHistory, msg.RepairRequest} {
+		for i := range list {
+			e := &list[i]
+			if err := c.checkID("entry message id", e.MessageID); err != nil {
+				return err
+			}
+			if err := c.checkID("entry sender id", e.SenderID); err != nil {
+				return err
+			}
+			if len(e.RetrievalHint) > c.MaxHintLength {
+				return overBudget("retrieval hint", len(e.RetrievalHint), "bytes", "MaxHintLength", c.MaxHintLength)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) checkID(what, id string) error {
+	if len(id) > c.MaxIDLength {
+		return overBudget(what, len(id), "bytes", "MaxIDLength", c.MaxIDLength)
+	}
+	return nil
+}
+
+func (c *Config) checkChannelID(id string) error {
+	if len(id) > c.MaxChannelIDLength {
+		return overBudget("channel id", len(id), "bytes", "MaxChannelIDLength", c.MaxChannelIDLength)
+	}
+	return nil
+}
+
+func overBudget(what string, n int, unit, budget string, limit int) error {
+	return fmt.Errorf("%w: %s is %d %s, over the %s budget of %d", ErrMessageTooLarge, what, n, unit, budget, limit)
+}
+
+// dedupeEntries removes repeated ids from a causal history in place, keeping
+// each id's first citation: a message citing one id a million times costs what
+// citing it once does.
+func dedupeEntries(es []wire.HistoryEntry) []wire.HistoryEntry {
+	if len(es) < 2 {
+		return es
+	}
+	if len(es) <= smallHistory {
+		return dedupeSmall(es)
+	}
+	seen := make(map[string]struct{}, len(es))
+	n := 0
+	for _, e := range es {
+		if _, dup := seen[e.MessageID]; dup {
+			continue
+		}
+		seen[e.MessageID] = struct{}{}
+		es[n] = e
+		n++
+	}
+	clear(es[n:])
+	return es[:n]
+}
+
+// smallHistory is the history length up to which dedupeEntries compares
+// pairwise instead of building a set: the usual ten entries need no allocation.
+const smallHistory = 32
+
+func dedupeSmall(es []wire.HistoryEntry) []wire.HistoryEntry {
+	n := 0
+outer:
+	for _, e := range es {
+		for _, kept := range es[:n] {
+			if kept.MessageID == e.MessageID {
+				continue outer
+			}
+		}
+		es[n] = e
+		n++
+	}
+	clear(es[n:])
+	return es[:n]
+}
+
+// trimHistoryBodies lets go of the oldest message bodies of the log until it
+// holds at most MaxHistoryBytes. The ids stay: what cites them is delivered.
+func (m *Manager) trimHistoryBodies(c *channel) {
+	if c.logBytes <= m.cfg.MaxHistoryBytes {
+		return
+	}
+	var strip []string
+	excess := c.logBytes - m.cfg.MaxHistoryBytes
+	c.log.All(func(id string, e logEntry) bool {
+		if e.message == nil {
+			return true
+		}
+		strip = append(strip, id)
+		excess -= len(e.message)
+		return excess > 0
+	})
+	for _, id := range strip {
+		e, _ := c.log.Get(id)
+		c.logBytes -= len(e.message)
+		e.message = nil
+		c.log.Set(id, e)
+	}
+}
+
+func inRepairSize(r *inRepair) int { return len(r.message) + entrySize(&r.entry) }
+
+// setInRepair schedules a repair response, keeping the queue's byte count.
+func (c *channel) setInRepair(id string, due time.Time, r inRepair) {
+	if old, _, ok := c.inRepairs.Get(id); ok {
+		c.inRepairBytes -= inRepairSize(&old)
+	}
+	c.inRepairs.Set(id, due, r)
+	c.inRepairBytes += inRepairSize(&r)
+}
+
+// deleteInRepair cancels a repair response, keeping the queue's byte count.
+func (c *channel) deleteInRepair(id string) bool {
+	old, _, ok := c.inRepairs.Get(id)
+	if !ok {
+		return false
+	}
+	c.inRepairs.Delete(id)
+	c.inRepairBytes -= inRepairSize(&old)
+	return true
+}
+
+// enforceRepairBounds drops the repair requests and responses beyond
+// MaxPendingRepairs and MaxRepairBytes, soonest due first, each reported by a
+// RepairDropped event.
+func (m *Manager) enforceRepairBounds(c *channel) {
+	for c.outRepairs.Len() > m.cfg.MaxPendingRepairs {
+		id, _, _, _ := c.outRepairs.Peek()
+		c.outRepairs.Delete(id)
+		if m.persist() {
+			m.check("removeOutgoingRepair", c.id, m.store.RemoveOutgoingRepair(c.id, id))
+		}
+		m.emit(Event{Kind: RepairDropped, ChannelID: c.id, MessageID: id})
+	}
+	for c.inRepairs.Len() > m.cfg.MaxPendingRepairs || c.inRepairBytes > m.cfg.MaxRepairBytes {
+		id, _, _, _ := c.inRepairs.Peek()
+		c.deleteInRepair(id)
+		if m.persist() {
+			m.check("removeIncomingRepair", c.id, m.store.RemoveIncomingRepair(c.id, id))
+		}
+		m.emit(Event{Kind: RepairDropped, ChannelID: c.id, MessageID: id})
+	}
+}
+
+// evictedFactor is how many log evictions the evicted-id memory spans, in
+// units of MaxMessageHistory, up to maxEvicted.
+const (
+	evictedFactor = 10
+	maxEvicted    = 100_000
+)
+
+// evictedIDs remembers the ids the log let go, as keyed 64-bit hashes, for the
+// next evictedFactor × MaxMessageHistory evictions (at most maxEvicted): a
+// message citing one of them cites a message that was delivered here, so it is
+// not missing. Without it a flood of valid messages would push honest history
+// out of the log, and the honest peer's next message would wait for what it
+// already had.
+type evictedIDs struct {
+	ring []uint64
+	next int
+	set  map[uint64]int32 // hash → occurrences in ring
+}
+
+func (e *evictedIDs) add(h uint64) {
+	if old := e.ring[e.next]; old != 0 {
+		if e.set[old]--; e.set[old] == 0 {
+			delete(e.set, old)
+		}
+	}
+	e.ring[e.next] = h
+	e.set[h]++
+	e.next = (e.next + 1) % len(e.ring)
+}
+
+// idHash is id's keyed hash (never 0, which marks an empty ring slot). The
+// key is the manager's, so a peer cannot aim for collisions.
+func (m *Manager) idHash(id string) uint64 {
+	return maphash.String(m.seed, id) | 1
+}
+
+// rememberEvicted records an id the log let go.
+func (m *Manager) rememberEvicted(c *channel, id string) {
+	if c.evicted == nil {
+		n := min(evictedFactor*m.cfg.MaxMessageHistory, maxEvicted)
+		c.evicted = &evictedIDs{ring: make([]uint64, n), set: map[uint64]int32{}}
+	}
+	c.evicted.add(m.idHash(id))
+}
+
+// delivered reports whether id was delivered here: in the log, or let go by it
+// recently (see evictedIDs).
+func (m *Manager) delivered(c *channel, id string) bool {
+	if c.log.Has(id) {
+		return true
+	}
+	if c.evicted == nil {
+		return false
+	}
+	_, ok := c.evicted.set[m.idHash(id)]
+	return ok
+}
