@@ -188,7 +188,7 @@ func (m *Manager) finish(err error) error {
 			delete(m.channels, id)
 			m.stale[id] = struct{}{}
 		}
-		err = fmt.Errorf("%w: %v", ErrStore, o.failed)
+		err = fmt.Errorf("%w: %w", ErrStore, o.failed)
 	} else if len(o.events) > 0 {
 		m.sink.Deliver(o.events)
 	}

@@ -109,8 +109,14 @@ func (s *Store) AppendLogEntry(ch, id string, rec []byte) error {
 	return s.write(put(logOf, ch, id, rec))
 }
 
-// RemoveLogEntry implements store.Store.
-func (s *Store) RemoveLogEntry(ch, id string) error { return s.write(del(logOf, ch, id)) }
+// RemoveLogEntry implements store.Store. The message's retrieval hint goes
+// with it, as in the SQLite store: hints never outlive the logs.
+func (s *Store) RemoveLogEntry(ch, id string) error {
+	return s.write(func(s *Store) {
+		del(logOf, ch, id)(s)
+		delete(s.hints, id)
+	})
+}
 
 // SetRetrievalHint implements store.Store.
 func (s *Store) SetRetrievalHint(id string, hint []byte) error {
@@ -156,7 +162,15 @@ func (s *Store) RemoveIncomingRepair(ch, id string) error {
 
 // DropChannel implements store.Store.
 func (s *Store) DropChannel(ch string) error {
-	return s.write(func(s *Store) { delete(s.channels, ch) })
+	return s.write(func(s *Store) {
+		if c, ok := s.channels[ch]; ok {
+			c.log.All(func(id string, _ []byte) bool {
+				delete(s.hints, id)
+				return true
+			})
+		}
+		delete(s.channels, ch)
+	})
 }
 
 // LoadAllForChannel implements store.Store. It reads committed state only.
@@ -232,6 +246,13 @@ func (s *Store) Rollback() error {
 	}
 	s.pending, s.inTx = nil, false
 	return nil
+}
+
+// Hints returns how many retrieval hints the store holds.
+func (s *Store) Hints() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.hints)
 }
 
 // RetrievalHint returns the hint last recorded for a message id.

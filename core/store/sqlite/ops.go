@@ -43,6 +43,11 @@ func (s *Store) writable(op string) error {
 	if s.txErr != nil {
 		return fmt.Errorf("sqlite store: %s: refused, an earlier write of this transaction failed (%v); roll back", op, s.txErr)
 	}
+	if !s.inTx { // a write of its own: check the file as Begin does
+		if err := s.file.check(s.path); err != nil {
+			return fmt.Errorf("sqlite store: %s: %w", op, err)
+		}
+	}
 	return nil
 }
 
@@ -151,6 +156,11 @@ func (s *Store) delEntry(op string, kind int64, channelID, messageID string) err
 	if _, err := s.stmts[stDeleteEntry].ExecContext(ctx, s.ns, blob(channelID), seq); err != nil {
 		return s.failed(op, err)
 	}
+	if kind == kindLog {
+		if err := s.dropHint(messageID); err != nil {
+			return s.failed(op, err)
+		}
+	}
 	s.touch(channelID)
 	delete(ix.seqs, key)
 	s.wrote()
@@ -177,9 +187,23 @@ func (s *Store) AppendLogEntry(channelID, messageID string, record []byte) error
 	return s.putEntry("appendLogEntry", kindLog, channelID, messageID, record)
 }
 
-// RemoveLogEntry implements store.Store.
+// RemoveLogEntry implements store.Store. The message's retrieval hint goes
+// with it.
 func (s *Store) RemoveLogEntry(channelID, messageID string) error {
 	return s.delEntry("removeLogEntry", kindLog, channelID, messageID)
+}
+
+// dropHint deletes the hint of a message leaving the log; mu is held, inside
+// the write that removes the entry.
+func (s *Store) dropHint(messageID string) error {
+	res, err := s.stmts[stDeleteHint].ExecContext(ctx, s.ns, blob(messageID))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		s.hints.forget(messageID)
+	}
+	return nil
 }
 
 // SaveOutgoing implements store.Store.
@@ -269,6 +293,10 @@ func (s *Store) DropChannel(channelID string) (err error) {
 			}
 		}()
 	}
+	if _, err := s.stmts[stDropHints].ExecContext(ctx, s.ns, blob(channelID)); err != nil {
+		return s.failed(op, err)
+	}
+	s.hints.forgetAll()
 	if _, err := s.stmts[stDropChannel].ExecContext(ctx, s.ns, blob(channelID)); err != nil {
 		return s.failed(op, err)
 	}
@@ -416,6 +444,9 @@ func (s *Store) Begin() error {
 	}
 	if s.inTx {
 		return ErrNestedTransaction
+	}
+	if err := s.file.check(s.path); err != nil {
+		return fmt.Errorf("sqlite store: begin: %w", err)
 	}
 	if _, err := s.stmts[stBegin].ExecContext(ctx); err != nil {
 		return fmt.Errorf("sqlite store: begin: %w", s.describe(err))

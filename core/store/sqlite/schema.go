@@ -82,6 +82,11 @@ const (
 	sqlUpsertHint   = `INSERT INTO sds_hint (ns, id, hint) VALUES (?1, ?2, ?3) ON CONFLICT (ns, id) DO UPDATE SET hint = excluded.hint WHERE hint IS NOT excluded.hint`
 	sqlSelectHint   = `SELECT hint FROM sds_hint WHERE ns = ?1 AND id = ?2`
 	sqlListChannels = listChannelsSQL
+	// A hint lives as long as its message is in a log: the engine sets hints
+	// only for the messages an outgoing message cites, which come from the
+	// log, so the hint table never outgrows the logs.
+	sqlDeleteHint = `DELETE FROM sds_hint WHERE ns = ?1 AND id = ?2`
+	sqlDropHints  = `DELETE FROM sds_hint WHERE ns = ?1 AND id IN (SELECT id FROM sds_entry WHERE ns = ?1 AND channel = ?2 AND kind = 1)`
 )
 
 // listChannelsSQL lists the namespace's channels without reading every row: it

@@ -422,7 +422,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		t.Logf("%s\n  %q", strings.Join(strings.Fields(q), " "), plan)
 		checked++
 	}
-	require.Equal(t, 10, checked)
+	require.Equal(t, 12, checked)
 }
 
 // TestRolledBackEntriesAreForgotten: the Store's in-memory index of a channel

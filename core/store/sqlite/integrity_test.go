@@ -1,0 +1,209 @@
+//go:build cgo && (linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package sqlite_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/logos-messaging/libsds-go/core/engine"
+	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
+	"github.com/logos-messaging/libsds-go/core/store/sqlite"
+)
+
+// Store faults: the database file changed under an open Store, opened twice,
+// or not ours.
+
+// write is one operation in a transaction, as the engine makes it.
+func write(s *sqlite.Store, lamport int64) error {
+	if err := s.Begin(); err != nil {
+		return err
+	}
+	if err := s.SaveLamport("c", lamport); err != nil {
+		_ = s.Rollback()
+		return err
+	}
+	return s.Commit()
+}
+
+func TestDatabaseDeletedWhileOpenFailsWrites(t *testing.T) {
+	path := dbPath(t)
+	s := openStore(t, path, "n")
+	require.NoError(t, write(s, 1))
+	require.NoError(t, os.Remove(path))
+	require.ErrorIs(t, write(s, 2), sqlite.ErrDatabaseGone)
+	require.ErrorIs(t, s.SaveLamport("c", 3), sqlite.ErrDatabaseGone, "a write outside a transaction too")
+	require.ErrorIs(t, s.DropChannel("c"), sqlite.ErrDatabaseGone)
+}
+
+func TestDatabaseRenamedWhileOpenFailsWrites(t *testing.T) {
+	path := dbPath(t)
+	s := openStore(t, path, "n")
+	require.NoError(t, write(s, 1))
+	require.NoError(t, os.Rename(path, path+".moved"))
+	err := write(s, 2)
+	require.ErrorIs(t, err, sqlite.ErrDatabaseGone)
+	require.ErrorContains(t, err, "deleted or renamed")
+}
+
+func TestDatabaseReplacedWhileOpenFailsWrites(t *testing.T) {
+	path := dbPath(t)
+	s := openStore(t, path, "n")
+	require.NoError(t, write(s, 1))
+	other := filepath.Join(t.TempDir(), "other.db")
+	require.NoError(t, os.WriteFile(other, nil, 0o644))
+	require.NoError(t, os.Rename(other, path))
+	err := write(s, 2)
+	require.ErrorIs(t, err, sqlite.ErrDatabaseGone)
+	require.ErrorContains(t, err, "replaced")
+}
+
+func TestEngineReportsDatabaseGone(t *testing.T) {
+	path := dbPath(t)
+	s := openStore(t, path, "alice")
+	p := et.NewPeer(t, et.WithStore(s))
+	p.MustWrap("m1", "c")
+	require.NoError(t, os.Remove(path))
+	_, err := p.Wrap([]byte("x"), "m2", "c")
+	require.ErrorIs(t, err, engine.ErrStore)
+	require.ErrorIs(t, err, sqlite.ErrDatabaseGone)
+}
+
+func TestHardLinkedDatabaseRefused(t *testing.T) {
+	path := dbPath(t)
+	s := openStore(t, path, "alice")
+	require.NoError(t, write(s, 1))
+	link := filepath.Join(t.TempDir(), "link.db")
+	require.NoError(t, os.Link(path, link))
+	// a second opener through the other name, whatever its namespace
+	for _, ns := range []string{"alice", "bob"} {
+		_, err := sqlite.Open(link, sqlite.Options{Namespace: ns})
+		require.ErrorIs(t, err, sqlite.ErrDatabaseLinked, ns)
+	}
+	// and the holder stops writing to a file two writers could now reach
+	require.ErrorIs(t, write(s, 2), sqlite.ErrDatabaseLinked)
+	require.NoError(t, s.Close())
+	_, err := sqlite.Open(path, sqlite.Options{Namespace: "alice"})
+	require.ErrorIs(t, err, sqlite.ErrDatabaseLinked, "refused at open too")
+	require.NoError(t, os.Remove(link))
+	s = openStore(t, path, "alice")
+	require.NoError(t, write(s, 3), "one name again: usable")
+}
+
+func TestSameFileSameNamespaceInProcessRefused(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sds.db")
+	s := openStore(t, path, "alice")
+	require.NoError(t, write(s, 1))
+	// the same file through another path (a symbolic link to the directory)
+	alias := filepath.Join(t.TempDir(), "alias")
+	require.NoError(t, os.Symlink(dir, alias))
+	_, err := sqlite.Open(filepath.Join(alias, "sds.db"), sqlite.Options{Namespace: "alice"})
+	require.ErrorIs(t, err, sqlite.ErrNamespaceInUse)
+	// another namespace of the same file is fine, and closing it keeps the
+	// first Store's file usable
+	s2 := openStore(t, filepath.Join(alias, "sds.db"), "bob")
+	require.NoError(t, write(s2, 1))
+	require.NoError(t, s2.Close())
+	require.NoError(t, write(s, 2))
+}
+
+func TestFileOpenElsewhereInProcessRefused(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("needs /proc/self/fd")
+	}
+	path := dbPath(t)
+	s := openStore(t, path, "alice")
+	require.NoError(t, write(s, 1))
+	require.NoError(t, s.Close())
+	// the host opens the file with its own SQLite (here: a plain descriptor)
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	_, err = sqlite.Open(path, sqlite.Options{Namespace: "alice"})
+	require.ErrorIs(t, err, sqlite.ErrInUseInProcess)
+	require.NoError(t, f.Close())
+	s = openStore(t, path, "alice")
+	require.NoError(t, write(s, 2))
+}
+
+func TestForeignDatabaseWithoutApplicationIDUntouched(t *testing.T) {
+	path := dbPath(t)
+	db := rawDB(t, path)
+	_, err := db.Exec("CREATE TABLE mine (x); INSERT INTO mine VALUES (1)")
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	before := fileHash(t, path)
+	_, err = sqlite.Open(path, sqlite.Options{})
+	require.ErrorIs(t, err, sqlite.ErrNotSDSStore)
+	require.ErrorContains(t, err, "left untouched")
+	require.Equal(t, before, fileHash(t, path), "no tables added, no WAL switch")
+	_, err = os.Stat(path + "-wal")
+	require.True(t, os.IsNotExist(err), "no WAL was created")
+}
+
+func TestEmptyFileInitializedAndStamped(t *testing.T) {
+	path := dbPath(t)
+	require.NoError(t, os.WriteFile(path, nil, 0o644))
+	s := openStore(t, path, "")
+	id, err := sqlite.QueryString(s, "PRAGMA application_id")
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprint(0x53445331), id)
+}
+
+func TestUnstampedStoreOfEarlierVersionAdopted(t *testing.T) {
+	path := dbPath(t)
+	s := openStore(t, path, "n")
+	require.NoError(t, write(s, 7))
+	require.NoError(t, s.Close())
+	db := rawDB(t, path)
+	_, err := db.Exec("PRAGMA application_id = 0")
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	s = openStore(t, path, "n")
+	id, err := sqlite.QueryString(s, "PRAGMA application_id")
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprint(0x53445331), id, "stamped on open")
+	snap, err := s.LoadAllForChannel("c")
+	require.NoError(t, err)
+	require.EqualValues(t, 7, snap.Lamport, "its data kept")
+}
+
+// countHints is the number of hint rows of the whole file.
+func countHints(t *testing.T, s *sqlite.Store) int {
+	t.Helper()
+	n, err := sqlite.QueryString(s, "SELECT count(*) FROM sds_hint")
+	require.NoError(t, err)
+	var v int
+	_, err = fmt.Sscan(n, &v)
+	require.NoError(t, err)
+	return v
+}
+
+func TestHintsStayBoundedUnderChurn(t *testing.T) {
+	const history = 20
+	path := dbPath(t)
+	s := openStore(t, path, "alice")
+	hints := et.WithHints(func(id string) []byte { return []byte("hash-of-" + id) })
+	cfg := et.WithConfig(func(c *engine.Config) { c.MaxMessageHistory = history })
+	p := et.NewPeer(t, et.WithStore(s), hints, cfg)
+	peak := 0
+	for i := range 500 {
+		for _, ch := range []string{"a", "b"} {
+			p.MustWrap(fmt.Sprintf("%s-%d", ch, i), ch)
+		}
+		peak = max(peak, countHints(t, s))
+	}
+	require.NotZero(t, peak, "hints are stored")
+	require.LessOrEqual(t, peak, 2*history, "no more hints than messages in the logs")
+
+	require.NoError(t, p.RemoveChannel("a"))
+	require.LessOrEqual(t, countHints(t, s), history, "removing a channel removes its hints")
+	require.NotZero(t, countHints(t, s))
+	require.NoError(t, p.Reset())
+	require.Zero(t, countHints(t, s), "reset removes every hint")
+}
