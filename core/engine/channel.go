@@ -28,7 +28,7 @@ type channel struct {
 	// for every received filter, so the scan stays in the CPU's first cache.
 	outProbes []bloom.Probe
 	probeM    uint64
-	outIndex  map[string]*outgoingMsg // id → newest outgoing entry with that id
+	outIndex  map[string]*outgoingMsg // id → the outgoing entry with that id
 	ackGen    uint64                  // marks entries acknowledged by causal history
 
 	incoming   *ordmap.Map[string, *incomingMsg] // waiting for dependencies, by arrival
@@ -55,7 +55,6 @@ type outgoingMsg struct {
 	sendTime time.Time
 	attempts int
 	ackMark  uint64
-	sameID   *outgoingMsg // older outgoing entry with the same id (rare)
 }
 
 type incomingMsg struct {
@@ -119,9 +118,13 @@ func (m *Manager) channelFor(id string, create bool) (*channel, error) {
 			return nil, fmt.Errorf("%w: limit is %d", ErrTooManyChannels, m.cfg.MaxChannels)
 		}
 	}
+	_, known := m.stale[id]
 	c, err := m.load(id)
 	if err != nil {
 		return nil, err
+	}
+	if !known {
+		m.op.created = append(m.op.created, id)
 	}
 	delete(m.stale, id)
 	m.channels[id] = c

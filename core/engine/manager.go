@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -56,6 +57,7 @@ type op struct {
 	began   bool     // store transaction open
 	failed  error    // first store error inside a transaction
 	touched []string // channels the operation changed
+	created []string // channels the operation created (nothing stored before)
 	events  []Event
 }
 
@@ -191,6 +193,16 @@ func (m *Manager) finish(err error) error {
 		err = fmt.Errorf("%w: %w", ErrStore, o.failed)
 	} else if len(o.events) > 0 {
 		m.sink.Deliver(o.events)
+	}
+	// A channel this operation created and did not change, or changed in a
+	// transaction that did not commit, is not in the store: a restart would
+	// not have it, so memory does not keep it either (nor count it against
+	// MaxChannels).
+	for _, id := range o.created {
+		if o.failed != nil || !slices.Contains(o.touched, id) {
+			delete(m.channels, id)
+			delete(m.stale, id)
+		}
 	}
 	m.op = op{}
 	return err

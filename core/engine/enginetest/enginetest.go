@@ -367,3 +367,27 @@ func CheckFailurePolicy(t *testing.T, injected error,
 		require.True(t, covered[op], "no case fails %s", op)
 	}
 }
+
+// RequireRestartReproduces builds a second manager on p's store, as a restart
+// would (same options, events discarded), and requires it to hold exactly what
+// p holds: the same channels, each with the same state but for the filter
+// (see RequireReloaded). p is left as it was. The store must serve a second
+// reader while p is open (the memory store does).
+func RequireRestartReproduces(t testing.TB, p *Peer) {
+	t.Helper()
+	o := p.Options
+	o.Events = nil
+	fresh, err := engine.New(o)
+	require.NoError(t, err)
+	defer fresh.Close()
+	require.Equal(t, p.Channels(), fresh.Channels(), "channels after a restart")
+	for _, ch := range p.Channels() {
+		want, ok, err := p.ChannelState(ch)
+		require.NoError(t, err)
+		require.True(t, ok, ch)
+		got, ok, err := fresh.ChannelState(ch)
+		require.NoError(t, err)
+		require.True(t, ok, ch)
+		require.Equal(t, WithoutBloom(want), WithoutBloom(got), "channel %q after a restart", ch)
+	}
+}
