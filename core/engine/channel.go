@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -110,16 +111,22 @@ func (m *Manager) channelFor(id string, create bool) (*channel, error) {
 	if c, ok := m.channels[id]; ok {
 		return c, nil
 	}
+	if err, ok := m.quarantined[id]; ok {
+		return nil, err
+	}
 	if _, ok := m.stale[id]; !ok {
 		if !create {
 			return nil, nil
 		}
-		if len(m.channels)+len(m.stale) >= m.cfg.MaxChannels {
+		if len(m.channels)+len(m.stale)+len(m.quarantined) >= m.cfg.MaxChannels {
 			return nil, fmt.Errorf("%w: limit is %d", ErrTooManyChannels, m.cfg.MaxChannels)
 		}
 	}
 	_, known := m.stale[id]
 	c, err := m.load(id)
+	if errors.Is(err, errBadRecord) {
+		return nil, m.quarantine(id, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -131,29 +138,52 @@ func (m *Manager) channelFor(id string, create bool) (*channel, error) {
 	return c, nil
 }
 
-// reloadStale loads every channel that is known to the store but not in memory.
+// reloadStale loads every channel that is known to the store but not in
+// memory. A channel with a bad record is quarantined, not an error of the
+// whole manager.
 func (m *Manager) reloadStale() error {
 	for id := range m.stale {
-		if _, err := m.channelFor(id, false); err != nil {
+		if _, err := m.channelFor(id, false); err != nil && !errors.Is(err, ErrChannelQuarantined) {
 			return err
 		}
 	}
 	return nil
 }
 
+// errBadRecord marks a load error that quarantines the channel.
+var errBadRecord = errors.New("bad record")
+
+// quarantine sets the channel aside after a bad record: it leaves memory, its
+// operations fail with the returned error until it is removed, and the host
+// hears of it at once through a StoreFailed event (also when no operation is
+// in progress, as when New or a sweep loads it). The store keeps its rows.
+func (m *Manager) quarantine(id string, cause error) error {
+	err := fmt.Errorf("%w: %w: channel %q set aside (its rows are kept; remove the channel to start it afresh): %v",
+		ErrStore, ErrChannelQuarantined, id, cause)
+	delete(m.stale, id)
+	delete(m.channels, id)
+	m.quarantined[id] = err
+	m.sink.Deliver([]Event{{Kind: StoreFailed, ChannelID: id, Err: err}})
+	return err
+}
+
 // load builds a channel from the store's snapshot (nim-sds getOrCreateChannel):
-// the bloom filter is rebuilt from the log, oldest first.
+// the bloom filter is rebuilt from the log, oldest first. A snapshot that does
+// not decode, or that the store reports as bad, is errBadRecord.
 func (m *Manager) load(id string) (*channel, error) {
 	c := m.newChannel(id)
 	if !m.persistent {
 		return c, nil
 	}
 	snap, err := m.store.LoadAllForChannel(id)
+	if errors.Is(err, store.ErrBadRecord) {
+		return nil, fmt.Errorf("%w: %v", errBadRecord, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: loading channel %q: %v", ErrStore, id, err)
 	}
 	if err := c.restore(snap, m.cfg.MaxMessageHistory); err != nil {
-		return nil, fmt.Errorf("%w: loading channel %q: %v", ErrStore, id, err)
+		return nil, fmt.Errorf("%w: %v", errBadRecord, err)
 	}
 	return c, nil
 }

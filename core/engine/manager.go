@@ -47,6 +47,7 @@ type Manager struct {
 	hints         HintProvider
 	channels      map[string]*channel
 	stale         map[string]struct{} // dropped after a store failure; reloaded on next use
+	quarantined   map[string]error    // channels with a bad stored record, and why
 	closed        bool
 	op            op
 }
@@ -80,6 +81,7 @@ func New(opts Options) (*Manager, error) {
 		hints:         opts.HintProvider,
 		channels:      make(map[string]*channel),
 		stale:         make(map[string]struct{}),
+		quarantined:   make(map[string]error),
 	}
 	if m.clock == nil {
 		m.clock = clock.System{}
@@ -135,6 +137,7 @@ func (m *Manager) Close() error {
 	m.closed = true
 	m.channels = nil
 	m.stale = nil
+	m.quarantined = nil
 	return nil
 }
 
@@ -145,13 +148,17 @@ func (m *Manager) Channels() []string {
 	return m.channelIDs()
 }
 
-// channelIDs lists the channels held, loaded or stale, sorted; the caller holds mu.
+// channelIDs lists the channels held, loaded, stale or quarantined, sorted;
+// the caller holds mu.
 func (m *Manager) channelIDs() []string {
-	ids := make([]string, 0, len(m.channels)+len(m.stale))
+	ids := make([]string, 0, len(m.channels)+len(m.stale)+len(m.quarantined))
 	for id := range m.channels {
 		ids = append(ids, id)
 	}
 	for id := range m.stale {
+		ids = append(ids, id)
+	}
+	for id := range m.quarantined {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)

@@ -14,6 +14,15 @@
 // several managers must namespace itself (see the SQLite store).
 package store
 
+import "errors"
+
+// ErrBadRecord is wrapped by a store's LoadAllForChannel error when what it
+// holds for the channel cannot be what the engine wrote (a malformed row, an
+// unknown kind), as opposed to a failure to read. The engine quarantines such a
+// channel instead of failing the whole manager; it does the same when a
+// record does not decode.
+var ErrBadRecord = errors.New("store: bad record")
+
 // Store is the persistence contract. Every method returns an error instead of
 // panicking; how the engine reacts to an error depends on whether the store is
 // also Transactional (see the engine's documentation).

@@ -207,3 +207,28 @@ func TestHintsStayBoundedUnderChurn(t *testing.T) {
 	require.NoError(t, p.Reset())
 	require.Zero(t, countHints(t, s), "reset removes every hint")
 }
+
+func TestBadRowQuarantinesItsChannel(t *testing.T) {
+	path := dbPath(t)
+	s := openStore(t, path, "alice")
+	p := et.NewPeer(t, et.WithStore(s))
+	p.MustWrap("g1", "good")
+	p.MustWrap("b1", "bad")
+	require.NoError(t, p.Close())
+	require.NoError(t, s.Close())
+	db := rawDB(t, path)
+	_, err := db.Exec(`INSERT INTO sds_entry VALUES (x'616c696365', x'626164', 5000, 99, x'', x'00')`) // an unknown kind
+	require.NoError(t, err)
+	_, err = db.Exec(`UPDATE sds_entry SET record = x'ffffff' WHERE channel = x'676f6f64' AND kind = 2`) // good's outgoing record
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	s = openStore(t, path, "alice")
+	p = et.NewPeer(t, et.WithStore(s))
+	require.ElementsMatch(t, []string{"store_failed@bad", "store_failed@good"}, et.Summary(p.Events.Take()))
+	_, err = p.Wrap([]byte("x"), "b2", "bad")
+	require.ErrorIs(t, err, engine.ErrChannelQuarantined)
+	p.MustWrap("n1", "new") // the manager works
+	require.NoError(t, p.RemoveChannel("bad"))
+	p.MustWrap("b3", "bad")
+}

@@ -347,14 +347,14 @@ func (s *Store) load(channelID string) (*store.Snapshot, error) {
 		if kind == kindLamport {
 			l, ok := rec.(int64)
 			if !ok || seq != maxSeq {
-				return nil, fmt.Errorf("%w: malformed lamport row", ErrCorrupt)
+				return nil, fmt.Errorf("%w: %w: malformed lamport row", ErrCorrupt, store.ErrBadRecord)
 			}
 			snap.Lamport = l
 			continue
 		}
 		r, ok := rec.([]byte)
 		if !ok {
-			return nil, fmt.Errorf("%w: entry %q of kind %d has no record", ErrCorrupt, id, kind)
+			return nil, fmt.Errorf("%w: %w: entry %q of kind %d has no record", ErrCorrupt, store.ErrBadRecord, id, kind)
 		}
 		r = nonNil(r)
 		switch kind {
@@ -369,7 +369,7 @@ func (s *Store) load(channelID string) (*store.Snapshot, error) {
 		case kindIncomingRepair:
 			snap.IncomingRepairs = append(snap.IncomingRepairs, r)
 		default:
-			return nil, fmt.Errorf("%w: unknown entry kind %d", ErrCorrupt, kind)
+			return nil, fmt.Errorf("%w: %w: unknown entry kind %d", ErrCorrupt, store.ErrBadRecord, kind)
 		}
 		if ix != nil {
 			ix.add(kind, string(id), seq)
