@@ -41,6 +41,7 @@ type channel struct {
 	inRepairs  *duequeue.Queue[inRepair]          // SDS-R responses we will send, by due time
 
 	senders map[string]string // interned sender ids: a channel has few participants
+	dueMs   int64             // the due time the store holds (store.DueIndex); -1 unknown
 }
 
 // logEntry is a message of the local log. The wire encoding (with an empty
@@ -84,6 +85,7 @@ func (m *Manager) newChannel(id string) *channel {
 		outRepairs: duequeue.New[wire.HistoryEntry](),
 		inRepairs:  duequeue.New[inRepair](),
 		senders:    make(map[string]string),
+		dueMs:      -1,
 	}
 }
 

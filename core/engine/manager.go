@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/logos-messaging/libsds-go/core/clock"
 	"github.com/logos-messaging/libsds-go/core/store"
@@ -42,6 +43,7 @@ type Manager struct {
 	clock         clock.Clock
 	store         store.Store
 	tx            store.Transactional // nil unless the store supports transactions
+	due           store.DueIndex      // non-nil: channels load lazily (see New)
 	persistent    bool                // false for the no-op store: skip record encoding
 	sink          EventSink
 	hints         HintProvider
@@ -62,8 +64,10 @@ type op struct {
 	events  []Event
 }
 
-// New builds a manager. If the store can list its channels, every stored
-// channel is restored now.
+// New builds a manager. If the store can list its channels, the manager knows
+// every stored channel from the start: with a store.DueIndex it loads each one
+// lazily (on first use, or when a sweep finds it due), otherwise it loads them
+// all now.
 func New(opts Options) (*Manager, error) {
 	cfg := DefaultConfig()
 	if opts.Config != nil {
@@ -103,11 +107,14 @@ func New(opts Options) (*Manager, error) {
 		for _, id := range ids {
 			m.stale[id] = struct{}{}
 		}
-		m.mu.Lock()
-		err = m.reloadStale()
-		m.mu.Unlock()
-		if err != nil {
-			return nil, err
+		m.due, _ = m.store.(store.DueIndex)
+		if m.due == nil { // no due times: load everything now, so timers run
+			m.mu.Lock()
+			err = m.reloadStale()
+			m.mu.Unlock()
+			if err != nil {
+				return nil, err
+			}
 		}
 	}
 	return m, nil
@@ -179,6 +186,7 @@ func (m *Manager) start() error {
 // or ErrStore if the store failed inside a transaction.
 func (m *Manager) finish(err error) error {
 	o := &m.op
+	m.saveDue()
 	if o.began {
 		if o.failed == nil {
 			if cerr := m.tx.Commit(); cerr != nil {
@@ -213,6 +221,60 @@ func (m *Manager) finish(err error) error {
 	}
 	m.op = op{}
 	return err
+}
+
+// saveDue records, for every channel the operation changed, when its timers
+// next need it, if that moved.
+func (m *Manager) saveDue() {
+	if m.due == nil || m.op.failed != nil {
+		return
+	}
+	for _, id := range m.op.touched {
+		c, ok := m.channels[id]
+		if !ok {
+			continue // dropped: the store dropped its due time with it
+		}
+		due := m.dueOf(c)
+		if due == c.dueMs || !m.persist() {
+			continue
+		}
+		if err := m.due.SaveChannelDue(id, due); err != nil {
+			m.check("saveChannelDue", id, err)
+			continue
+		}
+		c.dueMs = due
+	}
+}
+
+// dueOf is when a sweep next has work on the channel, in Unix milliseconds
+// (0: never): the first resend, repair response, or repair request expiry, or
+// now when re-requests are on and a missing message has no request pending.
+func (m *Manager) dueOf(c *channel) int64 {
+	var due int64
+	at := func(t time.Time) {
+		ms := max(t.UnixMilli()+1, 1) // a sweep acts strictly after the time
+		if due == 0 || ms < due {
+			due = ms
+		}
+	}
+	for _, o := range c.outgoing {
+		at(o.sendTime.Add(m.cfg.ResendInterval))
+	}
+	if _, t, _, ok := c.inRepairs.Peek(); ok {
+		at(t.Add(-time.Millisecond))
+	}
+	if _, t, _, ok := c.outRepairs.Peek(); ok {
+		at(t.Add(m.cfg.RepairTMax))
+	}
+	if m.cfg.RerequestRepairs && m.participantID != "" {
+		for id := range c.waiting {
+			if !c.outRepairs.Has(id) {
+				at(m.clock.Now().Add(-time.Millisecond))
+				break
+			}
+		}
+	}
+	return due
 }
 
 // emit queues an event of the current operation.

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -19,8 +20,11 @@ func TestBadRecordQuarantinesItsChannelOnly(t *testing.T) {
 	require.NoError(t, s.SaveOutgoing("bad", "b2", []byte{0xff, 0xff, 0xff})) // not a record
 
 	p = et.NewPeer(t, et.WithStore(s))
-	require.Equal(t, []string{"store_failed@bad"}, et.Summary(p.Events.Take()), "reported at once")
+	require.Empty(t, p.Events.Take(), "channels load lazily")
 	require.Equal(t, []string{"bad", "good"}, p.Channels(), "listed, so the host can remove it")
+	p.Clock.Advance(61 * time.Second) // b1's resend is due: the sweep loads the channel
+	require.NoError(t, p.SweepBuffers(), "sweeps skip it")
+	require.Equal(t, []string{"store_failed@bad"}, et.Summary(p.Events.Take()), "reported when loaded")
 	p.MustWrap("g2", "good")
 	for _, err := range []error{
 		func() error { _, err := p.Wrap([]byte("x"), "b3", "bad"); return err }(),
@@ -30,7 +34,7 @@ func TestBadRecordQuarantinesItsChannelOnly(t *testing.T) {
 		require.ErrorIs(t, err, engine.ErrChannelQuarantined)
 		require.ErrorIs(t, err, engine.ErrStore)
 	}
-	require.NoError(t, p.SweepBuffers(), "sweeps skip it")
+	require.NoError(t, p.SweepBuffers())
 	snap, err := s.LoadAllForChannel("bad")
 	require.NoError(t, err)
 	require.Len(t, snap.Outgoing, 2, "its rows are kept for inspection")

@@ -101,6 +101,21 @@ type ChannelLister interface {
 	ListChannels() ([]string, error)
 }
 
+// DueIndex is implemented by stores that keep, for each channel, the time its
+// timers (resends, repair responses, the expiry of repair requests) next need
+// it. A manager on a store that is also a ChannelLister then loads channels
+// lazily: construction lists the channels and loads none, each sweep loads only
+// the channels due by then, and any other channel is loaded on first use. The
+// engine writes a channel's due time inside the operation that changes it.
+type DueIndex interface {
+	// SaveChannelDue records when the channel next needs a sweep, in Unix
+	// milliseconds; 0 means never (nothing timed is pending).
+	SaveChannelDue(channelID string, dueMs int64) error
+	// ChannelsDue lists the channels whose recorded due time is at or before
+	// nowMs (and not 0), sorted. Dropping a channel drops its due time.
+	ChannelsDue(nowMs int64) ([]string, error)
+}
+
 // NoOp is the default store: it keeps nothing and loads empty snapshots, as
 // nim-sds's noOpPersistence does.
 type NoOp struct{}

@@ -30,10 +30,12 @@ type Store struct {
 	hints    map[string][]byte
 	pending  []func(*Store) // writes of the open transaction, applied on Commit
 	inTx     bool
+	loads    int
 }
 
 type channel struct {
 	lamport                          int64
+	dueMs                            int64
 	log, outgoing, incoming          *ordmap.Map[string, []byte]
 	outgoingRepairs, incomingRepairs *ordmap.Map[string, []byte]
 }
@@ -42,6 +44,7 @@ var (
 	_ store.Store         = (*Store)(nil)
 	_ store.Transactional = (*Store)(nil)
 	_ store.ChannelLister = (*Store)(nil)
+	_ store.DueIndex      = (*Store)(nil)
 )
 
 // New returns an empty store.
@@ -182,6 +185,7 @@ func (s *Store) LoadAllForChannel(ch string) (*store.Snapshot, error) {
 	if !ok {
 		return snap, nil
 	}
+	s.loads++
 	snap.Lamport = c.lamport
 	snap.Log = values(c.log)
 	snap.Outgoing = values(c.outgoing)
@@ -210,6 +214,33 @@ func (s *Store) ListChannels() ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// SaveChannelDue implements store.DueIndex.
+func (s *Store) SaveChannelDue(ch string, dueMs int64) error {
+	return s.write(func(s *Store) { s.ch(ch).dueMs = dueMs })
+}
+
+// ChannelsDue implements store.DueIndex. It reads committed state only.
+func (s *Store) ChannelsDue(nowMs int64) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for id, c := range s.channels {
+		if c.dueMs != 0 && c.dueMs <= nowMs {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Loads counts LoadAllForChannel calls that found a stored channel: the work a
+// manager does to restore state.
+func (s *Store) Loads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loads
 }
 
 // Begin implements store.Transactional.

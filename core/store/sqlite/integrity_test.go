@@ -7,12 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/logos-messaging/libsds-go/core/engine"
 	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 	"github.com/logos-messaging/libsds-go/core/store/sqlite"
+	"github.com/logos-messaging/libsds-go/core/store"
 )
 
 // Store faults: the database file changed under an open Store, opened twice,
@@ -225,10 +227,84 @@ func TestBadRowQuarantinesItsChannel(t *testing.T) {
 
 	s = openStore(t, path, "alice")
 	p = et.NewPeer(t, et.WithStore(s))
-	require.ElementsMatch(t, []string{"store_failed@bad", "store_failed@good"}, et.Summary(p.Events.Take()))
+	require.Equal(t, []string{"bad", "good"}, p.Channels())
 	_, err = p.Wrap([]byte("x"), "b2", "bad")
 	require.ErrorIs(t, err, engine.ErrChannelQuarantined)
+	_, _, err = p.ChannelState("good")
+	require.ErrorIs(t, err, engine.ErrChannelQuarantined)
+	require.Equal(t, []string{"store_failed@bad", "store_failed@good"}, et.Summary(p.Events.Take()))
 	p.MustWrap("n1", "new") // the manager works
 	require.NoError(t, p.RemoveChannel("bad"))
 	p.MustWrap("b3", "bad")
+}
+
+func TestSchemaVersion1MigratesToLazyLoading(t *testing.T) {
+	path := dbPath(t)
+	s := openStore(t, path, "alice")
+	p := et.NewPeer(t, et.WithStore(s))
+	p.MustWrap("m1", "a")
+	p.MustWrap("m2", "b")
+	before := p.MustState("a")
+	require.NoError(t, p.Close())
+	require.NoError(t, s.Close())
+	db := rawDB(t, path)
+	_, err := db.Exec("DROP TABLE sds_due; PRAGMA user_version = 1")
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	s = openStore(t, path, "alice")
+	v, err := sqlite.QueryString(s, "PRAGMA user_version")
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprint(sqlite.SchemaVersion), v)
+	due, err := sqlite.QueryStrings(s, "SELECT due FROM sds_due ORDER BY channel")
+	require.NoError(t, err)
+	require.Equal(t, []string{"1", "1"}, due, "every existing channel is due at once")
+	p = et.NewPeer(t, et.WithStore(s))
+	require.NoError(t, p.SweepBuffers()) // loads both and records their real due times
+	due, err = sqlite.QueryStrings(s, "SELECT due FROM sds_due ORDER BY channel")
+	require.NoError(t, err)
+	require.Equal(t, []string{fmt.Sprint(before.Outgoing[0].SendTime.Add(time.Minute).UnixMilli() + 1)}, due[:1])
+	et.RequireReloaded(t, before, p.MustState("a"))
+}
+
+func TestLazyOpenOfManyChannels(t *testing.T) {
+	const n = 10_000
+	path := dbPath(t)
+	s := openStore(t, path, "bob")
+	alice := et.NewPeer(t)
+	bob := et.NewPeer(t, et.WithStore(s))
+	bob.MustUnwrap(alice.MustWrap("m0", "ch0"))
+	snap, err := s.LoadAllForChannel("ch0")
+	require.NoError(t, err)
+	require.NoError(t, s.Begin())
+	for i := 1; i < n; i++ {
+		ch := fmt.Sprint("ch", i)
+		require.NoError(t, s.SaveLamport(ch, snap.Lamport))
+		require.NoError(t, s.AppendLogEntry(ch, "m0", snap.Log[0]))
+	}
+	require.NoError(t, s.Commit())
+	bob.MustWrap("own", "ch7")
+	require.NoError(t, bob.Close())
+	require.NoError(t, s.Close())
+
+	s = openStore(t, path, "bob")
+	w := &countingStore{Store: s}
+	bob = et.NewPeer(t, et.WithStore(w))
+	require.Len(t, bob.Channels(), n)
+	require.NoError(t, bob.SweepBuffers())
+	bob.Clock.Advance(61 * time.Second)
+	require.NoError(t, bob.SweepBuffers())
+	require.Equal(t, []string{"ch7"}, w.loaded, "only the due channel is read")
+	require.Equal(t, 1, bob.MustState("ch7").Outgoing[0].ResendAttempts)
+}
+
+// countingStore records the channels loaded from the SQLite store.
+type countingStore struct {
+	*sqlite.Store
+	loaded []string
+}
+
+func (c *countingStore) LoadAllForChannel(ch string) (*store.Snapshot, error) {
+	c.loaded = append(c.loaded, ch)
+	return c.Store.LoadAllForChannel(ch)
 }

@@ -297,6 +297,9 @@ func (s *Store) DropChannel(channelID string) (err error) {
 		return s.failed(op, err)
 	}
 	s.hints.forgetAll()
+	if _, err := s.stmts[stDeleteDue].ExecContext(ctx, s.ns, blob(channelID)); err != nil {
+		return s.failed(op, err)
+	}
 	if _, err := s.stmts[stDropChannel].ExecContext(ctx, s.ns, blob(channelID)); err != nil {
 		return s.failed(op, err)
 	}
@@ -413,6 +416,57 @@ func (s *Store) ListChannels() ([]string, error) {
 		return fail(err)
 	}
 	sort.Strings(ids) // SQLite orders BLOBs as memcmp does, so this only asserts it
+	return ids, nil
+}
+
+// SaveChannelDue implements store.DueIndex.
+func (s *Store) SaveChannelDue(channelID string, dueMs int64) error {
+	const op = "saveChannelDue"
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(op); err != nil {
+		return err
+	}
+	var err error
+	if dueMs == 0 {
+		_, err = s.stmts[stDeleteDue].ExecContext(ctx, s.ns, blob(channelID))
+	} else {
+		_, err = s.stmts[stUpsertDue].ExecContext(ctx, s.ns, blob(channelID), dueMs)
+	}
+	if err != nil {
+		return s.failed(op, err)
+	}
+	s.wrote()
+	return nil
+}
+
+// ChannelsDue implements store.DueIndex: one range of the time index.
+func (s *Store) ChannelsDue(nowMs int64) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	fail := func(err error) ([]string, error) {
+		return nil, fmt.Errorf("sqlite store: channelsDue: %w", s.describe(err))
+	}
+	rows, err := s.stmts[stSelectDue].QueryContext(ctx, s.ns, nowMs)
+	if err != nil {
+		return fail(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id []byte
+		if err := rows.Scan(&id); err != nil {
+			return fail(err)
+		}
+		ids = append(ids, string(id))
+	}
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	sort.Strings(ids)
 	return ids, nil
 }
 

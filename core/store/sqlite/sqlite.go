@@ -135,6 +135,9 @@ const (
 	stListChannels
 	stDeleteHint
 	stDropHints
+	stUpsertDue
+	stDeleteDue
+	stSelectDue
 	nStmts
 )
 
@@ -155,10 +158,14 @@ var statements = [nStmts]string{
 	stListChannels:  sqlListChannels,
 	stDeleteHint:    sqlDeleteHint,
 	stDropHints:     sqlDropHints,
+	stUpsertDue:     sqlUpsertDue,
+	stDeleteDue:     sqlDeleteDue,
+	stSelectDue:     sqlSelectDue,
 }
 
 // Store is a durable store.Store on one SQLite database file, restricted to one
-// namespace. It implements store.Transactional and store.ChannelLister. It
+// namespace. It implements store.Transactional, store.ChannelLister and
+// store.DueIndex. It
 // serves one manager: its methods are safe for concurrent use, but a
 // transaction belongs to the Store, not to a goroutine, so writes from another
 // goroutine between Begin and Commit join the open transaction.
@@ -190,6 +197,7 @@ var (
 	_ store.Store         = (*Store)(nil)
 	_ store.Transactional = (*Store)(nil)
 	_ store.ChannelLister = (*Store)(nil)
+	_ store.DueIndex      = (*Store)(nil)
 )
 
 var ctx = context.Background()
