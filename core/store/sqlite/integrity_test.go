@@ -13,8 +13,8 @@ import (
 
 	"github.com/logos-messaging/libsds-go/core/engine"
 	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
-	"github.com/logos-messaging/libsds-go/core/store/sqlite"
 	"github.com/logos-messaging/libsds-go/core/store"
+	"github.com/logos-messaging/libsds-go/core/store/sqlite"
 )
 
 // Store faults: the database file changed under an open Store, opened twice,
