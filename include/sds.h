@@ -450,6 +450,27 @@ LIBSDS_API int libsds_reset(libsds_handle h);
 /** Forgets one channel, in memory and in the store. An unknown channel is not an error. */
 LIBSDS_API int libsds_remove_channel(libsds_handle h, const char *channel_id);
 
+/** The channels of a manager, from libsds_channels; release with libsds_channel_list_free. */
+typedef struct libsds_channel_list {
+  const libsds_str *ids; /**< sorted by id (bytewise); NULL when len == 0 */
+  size_t len;
+} libsds_channel_list;
+
+/**
+ * Lists every channel the manager has: those in memory and those only in its
+ * store (not loaded yet), including channels set aside after a bad stored
+ * record. With libsds_remove_channel, this is how a host cleans up channels it
+ * no longer wants (for example ones a peer created).
+ * @param out  receives a newly allocated list (one allocation: the struct, the
+ *             array and the strings), owned by the caller; release it with
+ *             libsds_channel_list_free. Set to NULL on failure.
+ * @return LIBSDS_OK, LIBSDS_ERR_INVALID_ARG (out is NULL), LIBSDS_ERR_BAD_HANDLE.
+ */
+LIBSDS_API int libsds_channels(libsds_handle h, libsds_channel_list **out);
+
+/** Releases a list from libsds_channels. NULL is fine. */
+LIBSDS_API void libsds_channel_list_free(libsds_channel_list *list);
+
 /**
  * Starts the periodic tasks (buffer sweep, sync notification, repair sweep).
  * Each runs once at once — its events are queued before this returns — then at

@@ -187,6 +187,15 @@ class Event(Structure):
     ]
 
 
+class ChannelList(Structure):
+    """libsds_channel_list."""
+
+    _fields_ = [("ids", POINTER(Str)), ("len", c_size_t)]
+
+
+ChannelListP = POINTER(ChannelList)
+
+
 class Unwrapped(Structure):
     """libsds_unwrapped."""
 
@@ -273,6 +282,8 @@ _PROTOTYPES: tuple[tuple[str, Any, list[Any]], ...] = (
     ("libsds_mark_dependencies_met", c_int, [c_uint64, POINTER(Str), c_size_t, c_char_p]),
     ("libsds_reset", c_int, [c_uint64]),
     ("libsds_remove_channel", c_int, [c_uint64, c_char_p]),
+    ("libsds_channels", c_int, [c_uint64, POINTER(ChannelListP)]),
+    ("libsds_channel_list_free", None, [ChannelListP]),
     ("libsds_start", c_int, [c_uint64]),
     ("libsds_stop", c_int, [c_uint64]),
     ("libsds_run_tasks", c_int, [c_uint64, c_uint32]),
@@ -619,6 +630,17 @@ def reset(h: int) -> None:
 
 def remove_channel(h: int, channel_id: bytes) -> None:
     _check(lib.libsds_remove_channel(h, channel_id))
+
+
+def channels(h: int) -> list[bytes]:
+    out = ChannelListP()
+    try:
+        _check(lib.libsds_channels(h, byref(out)))
+        lst = out.contents
+        return [_bytes_of(lst.ids[i]) for i in range(lst.len)]
+    finally:
+        if out:
+            lib.libsds_channel_list_free(out)
 
 
 def start(h: int) -> None:
