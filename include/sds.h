@@ -243,7 +243,12 @@ typedef struct libsds_options {
 /* Persistence vtable (LIBSDS_STORE_HOST)                                    */
 /* ------------------------------------------------------------------------- */
 
-#define LIBSDS_PERSISTENCE_VERSION 1
+/**
+ * The vtable version this header describes. Version 1 (the struct up to
+ * destroy) is still accepted: such a host store keeps working, with every
+ * stored channel loaded at creation.
+ */
+#define LIBSDS_PERSISTENCE_VERSION 2
 
 /**
  * What a record holds. Records are opaque, versioned byte strings produced and
@@ -271,7 +276,7 @@ LIBSDS_API int libsds_loader_set_lamport(libsds_loader *loader, int64_t lamport)
  */
 LIBSDS_API int libsds_loader_add_record(libsds_loader *loader, uint32_t kind /* libsds_record_kind */,
                                         const uint8_t *record, size_t record_len);
-/** During list_channels: reports one stored channel id (copied). */
+/** During list_channels or channels_due: reports one stored channel id (copied). */
 LIBSDS_API int libsds_loader_add_channel(libsds_loader *loader, const char *channel_id, size_t channel_id_len);
 
 /**
@@ -328,6 +333,19 @@ typedef struct libsds_persistence {
   int (*list_channels)(void *user_data, libsds_loader *loader);
   /** Called once when the manager is freed (or when creation fails after taking the struct). */
   void (*destroy)(void *user_data);
+
+  /* --- version 2, optional: lazy loading. Set both, with list_channels, and
+     the manager loads no channel at creation: a sweep loads only the channels
+     whose timers are due and any other loads on first use. --- */
+  /**
+   * Records when the channel's timers (resends, repair responses, repair
+   * request expiry) next need a sweep, in Unix milliseconds; 0 means never.
+   * Called inside the operation that changes it (in its transaction); a
+   * channel's due time goes with drop_channel.
+   */
+  int (*save_channel_due)(void *user_data, libsds_str channel_id, int64_t due_ms);
+  /** Reports with libsds_loader_add_channel every channel whose due time is set (non-zero) and <= now_ms. */
+  int (*channels_due)(void *user_data, int64_t now_ms, libsds_loader *loader);
 } libsds_persistence;
 
 /* ------------------------------------------------------------------------- */

@@ -41,7 +41,7 @@ func destroyOnFailure(o *C.libsds_options) {
 	if o == nil || uintptr(o.size) < unsafe.Offsetof(o.persistence)+unsafe.Sizeof(o.persistence) {
 		return
 	}
-	if o.store_kind == C.LIBSDS_STORE_HOST && o.persistence != nil && o.persistence.version == C.LIBSDS_PERSISTENCE_VERSION {
+	if o.store_kind == C.LIBSDS_STORE_HOST && o.persistence != nil && o.persistence.version >= 1 && o.persistence.version <= C.LIBSDS_PERSISTENCE_VERSION {
 		C.libsds_call_destroy(0, o.persistence)
 	}
 }

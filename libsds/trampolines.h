@@ -7,7 +7,9 @@
 #define LIBSDS_TRAMPOLINES_H
 
 #include <stdint.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <pthread.h>
 #include "../include/sds.h"
 
@@ -61,7 +63,8 @@ enum {
   LIBSDS_P_SAVE_LAMPORT, LIBSDS_P_APPEND_LOG, LIBSDS_P_REMOVE_LOG, LIBSDS_P_SET_HINT,
   LIBSDS_P_SAVE_OUTGOING, LIBSDS_P_REMOVE_OUTGOING, LIBSDS_P_SAVE_INCOMING, LIBSDS_P_REMOVE_INCOMING,
   LIBSDS_P_SAVE_OUT_REPAIR, LIBSDS_P_REMOVE_OUT_REPAIR, LIBSDS_P_SAVE_IN_REPAIR, LIBSDS_P_REMOVE_IN_REPAIR,
-  LIBSDS_P_DROP_CHANNEL, LIBSDS_P_LOAD, LIBSDS_P_BEGIN, LIBSDS_P_COMMIT, LIBSDS_P_ROLLBACK, LIBSDS_P_LIST
+  LIBSDS_P_DROP_CHANNEL, LIBSDS_P_LOAD, LIBSDS_P_BEGIN, LIBSDS_P_COMMIT, LIBSDS_P_ROLLBACK, LIBSDS_P_LIST,
+  LIBSDS_P_SAVE_DUE, LIBSDS_P_DUE
 };
 
 static inline int libsds_persist_slot(const libsds_persistence *p, int slot, libsds_str ch, libsds_str id,
@@ -86,6 +89,8 @@ static inline int libsds_persist_slot(const libsds_persistence *p, int slot, lib
   case LIBSDS_P_COMMIT: return p->commit(ud);
   case LIBSDS_P_ROLLBACK: return p->rollback(ud);
   case LIBSDS_P_LIST: return p->list_channels(ud, loader);
+  case LIBSDS_P_SAVE_DUE: return p->save_channel_due(ud, ch, n);
+  case LIBSDS_P_DUE: return p->channels_due(ud, n, loader);
   }
   return LIBSDS_ERR_INTERNAL;
 }
@@ -105,6 +110,17 @@ static inline int libsds_persistence_complete(const libsds_persistence *p) {
          p->save_outgoing && p->remove_outgoing && p->save_incoming && p->remove_incoming &&
          p->save_outgoing_repair && p->remove_outgoing_repair && p->save_incoming_repair &&
          p->remove_incoming_repair && p->drop_channel && p->load_all_for_channel;
+}
+
+/* A copy of the host's vtable in a full-size struct: a version 1 host's struct
+   ends at destroy, so only that much is read and the rest is zero. NULL if
+   out of memory. */
+static inline libsds_persistence *libsds_persistence_copy(const libsds_persistence *p) {
+  libsds_persistence *vt = (libsds_persistence *)calloc(1, sizeof *vt);
+  if (!vt) return NULL;
+  size_t n = p->version == 1 ? offsetof(libsds_persistence, save_channel_due) : sizeof *vt;
+  memcpy(vt, p, n);
+  return vt;
 }
 
 static inline void libsds_call_destroy(uintptr_t owner, const libsds_persistence *p) {

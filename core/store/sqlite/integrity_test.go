@@ -308,3 +308,26 @@ func (c *countingStore) LoadAllForChannel(ch string) (*store.Snapshot, error) {
 	c.loaded = append(c.loaded, ch)
 	return c.Store.LoadAllForChannel(ch)
 }
+
+// FuzzManagerRestartSQLite is FuzzManagerRestart (core/engine) on the SQLite
+// store, each restart closing and reopening the database file.
+func FuzzManagerRestartSQLite(f *testing.F) {
+	f.Add([]byte{1, 0, 1, 8, 2, 3, 3, 1, 3, 0, 7, 200, 8, 0, 3, 2, 8, 1})
+	f.Add([]byte{0, 1, 0, 1, 5, 0, 1, 0, 7, 130, 8, 0, 0, 9, 3, 0, 8, 0})
+	f.Add([]byte{1, 0, 1, 0, 1, 0, 4, 1, 4, 2, 6, 1, 3, 2, 9, 0, 8, 0, 9, 3, 8, 0})
+	f.Add([]byte("0000y0y0z0y0y0!0y9!A!1"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "sds.db")
+		s, err := sqlite.Open(path, sqlite.Options{Namespace: "a"})
+		require.NoError(t, err)
+		var cur store.Store = s
+		defer func() { _ = cur.(*sqlite.Store).Close() }()
+		et.RunRestartProgram(t, data, s, func(old store.Store) store.Store {
+			require.NoError(t, old.(*sqlite.Store).Close())
+			s, err := sqlite.Open(path, sqlite.Options{Namespace: "a"})
+			require.NoError(t, err)
+			cur = s
+			return s
+		})
+	})
+}

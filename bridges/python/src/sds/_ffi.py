@@ -58,7 +58,7 @@ STORE_NONE = 0
 STORE_HOST = 1
 STORE_SQLITE = 2
 
-PERSISTENCE_VERSION = 1
+PERSISTENCE_VERSION = 2
 
 RECORD_LOG = 1
 RECORD_OUTGOING = 2
@@ -108,6 +108,8 @@ LOAD_CHANNEL_FN = CFUNCTYPE(c_int, c_void_p, Str, c_void_p)
 TX_FN = CFUNCTYPE(c_int, c_void_p)
 LIST_CHANNELS_FN = CFUNCTYPE(c_int, c_void_p, c_void_p)
 DESTROY_FN = CFUNCTYPE(None, c_void_p)
+SAVE_DUE_FN = CFUNCTYPE(c_int, c_void_p, Str, c_int64)
+CHANNELS_DUE_FN = CFUNCTYPE(c_int, c_void_p, c_int64, c_void_p)
 
 
 class Persistence(Structure):
@@ -136,6 +138,8 @@ class Persistence(Structure):
         ("rollback", TX_FN),
         ("list_channels", LIST_CHANNELS_FN),
         ("destroy", DESTROY_FN),
+        ("save_channel_due", SAVE_DUE_FN),
+        ("channels_due", CHANNELS_DUE_FN),
     ]
 
 
