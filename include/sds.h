@@ -306,7 +306,11 @@ typedef struct libsds_persistence {
   int (*append_log_entry)(void *user_data, libsds_str channel_id, libsds_str message_id,
                           const uint8_t *record, size_t record_len);
   int (*remove_log_entry)(void *user_data, libsds_str channel_id, libsds_str message_id);
-  /** Records the host's own id -> hint mapping; never read back by the library. */
+  /**
+   * Records the host's own id -> hint mapping; never read back by the library.
+   * Drop a message's hint when its log entry is removed (remove_log_entry,
+   * drop_channel), as the bundled stores do, or the mapping grows forever.
+   */
   int (*set_retrieval_hint)(void *user_data, libsds_str message_id, const uint8_t *hint, size_t hint_len);
   int (*save_outgoing)(void *user_data, libsds_str channel_id, libsds_str message_id,
                        const uint8_t *record, size_t record_len);
@@ -329,7 +333,12 @@ typedef struct libsds_persistence {
   int (*begin)(void *user_data);
   int (*commit)(void *user_data);
   int (*rollback)(void *user_data);
-  /** Reports every stored channel with libsds_loader_add_channel, so all are restored at creation. */
+  /**
+   * Reports every stored channel with libsds_loader_add_channel, so the manager
+   * knows them from creation (and libsds_channels lists them): without the
+   * version 2 methods below every channel is loaded at creation, so its timers
+   * run; with them channels load lazily.
+   */
   int (*list_channels)(void *user_data, libsds_loader *loader);
   /** Called once when the manager is freed (or when creation fails after taking the struct). */
   void (*destroy)(void *user_data);

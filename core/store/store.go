@@ -95,8 +95,9 @@ type Transactional interface {
 }
 
 // ChannelLister is implemented by stores that can enumerate their channels. A
-// manager built on such a store restores every channel at construction, so
-// resends and repairs of channels that see no new traffic still happen.
+// manager built on such a store knows every channel from construction, so
+// resends and repairs of channels that see no new traffic still happen: it
+// loads them all then, or lazily if the store is also a DueIndex.
 type ChannelLister interface {
 	ListChannels() ([]string, error)
 }
