@@ -10,6 +10,7 @@ import (
 	"github.com/logos-messaging/libsds-go/core/engine"
 	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
 	"github.com/logos-messaging/libsds-go/core/store/memstore"
+	"github.com/logos-messaging/libsds-go/core/store/storetest"
 )
 
 // TestChannelsLoadLazily: a manager on a store with 10,000 channels loads none
@@ -51,4 +52,23 @@ func TestChannelsLoadLazily(t *testing.T) {
 	require.Equal(t, []string{"m42"}, bob.MustState("ch42").Log, "another loads on first use")
 	require.Equal(t, []string{"m0"}, bob.MustState("ch4242").Log)
 	require.Equal(t, loads+3, s.Loads())
+}
+
+// TestDueTimeFailureRollsBack: the due time is written inside the operation;
+// its failure fails the operation like any other write.
+func TestDueTimeFailureRollsBack(t *testing.T) {
+	w := storetest.WrapDue(memstore.New())
+	p := et.NewPeer(t, et.WithStore(w))
+	p.MustWrap("m1", "c")
+	before := p.MustState("c")
+	w.FailOn(storetest.FailFirst("saveChannelDue", errDisk))
+	p.Clock.Advance(61 * time.Second)
+	err := p.SweepBuffers() // m1's resend attempt moves its due time
+	require.ErrorIs(t, err, engine.ErrStore)
+	w.FailOn(nil)
+	et.RequireReloaded(t, before, p.MustState("c"))
+	et.RequireRestartReproduces(t, p)
+	require.NoError(t, p.SweepBuffers())
+	require.Equal(t, 1, p.MustState("c").Outgoing[0].ResendAttempts)
+	et.RequireRestartReproduces(t, p)
 }
