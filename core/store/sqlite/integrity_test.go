@@ -310,7 +310,9 @@ func (c *countingStore) LoadAllForChannel(ch string) (*store.Snapshot, error) {
 }
 
 // FuzzManagerRestartSQLite is FuzzManagerRestart (core/engine) on the SQLite
-// store, each restart closing and reopening the database file.
+// store, each restart closing and reopening the database file. An input runs
+// for up to a few hundred milliseconds, so give a short -fuzzminimizetime
+// (e.g. 1s): minimizing one at the default budget looks like a stall.
 func FuzzManagerRestartSQLite(f *testing.F) {
 	f.Add([]byte{1, 0, 1, 8, 2, 3, 3, 1, 3, 0, 7, 200, 8, 0, 3, 2, 8, 1})
 	f.Add([]byte{0, 1, 0, 1, 5, 0, 1, 0, 7, 130, 8, 0, 0, 9, 3, 0, 8, 0})
