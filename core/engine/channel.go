@@ -31,6 +31,10 @@ type channel struct {
 	probeM    uint64
 	outIndex  map[string]*outgoingMsg // id → the outgoing entry with that id
 	ackGen    uint64                  // marks entries acknowledged by causal history
+	// outLow is at or before every outgoing message's send time (zero when
+	// the buffer is empty): what the channel's due time is computed from,
+	// without a scan per operation. Exact after a buffer sweep.
+	outLow time.Time
 
 	incoming   *ordmap.Map[string, *incomingMsg] // waiting for dependencies, by arrival
 	waiting    map[string][]*incomingMsg         // missing id → messages waiting for it

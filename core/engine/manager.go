@@ -249,6 +249,8 @@ func (m *Manager) saveDue() {
 // dueOf is when a sweep next has work on the channel, in Unix milliseconds
 // (0: never): the first resend, repair response, or repair request expiry, or
 // now when re-requests are on and a missing message has no request pending.
+// It may be early (the resend bound, outLow, lags removals until the next
+// buffer sweep), never late: an early due time costs one early load.
 func (m *Manager) dueOf(c *channel) int64 {
 	var due int64
 	at := func(t time.Time) {
@@ -257,8 +259,8 @@ func (m *Manager) dueOf(c *channel) int64 {
 			due = ms
 		}
 	}
-	for _, o := range c.outgoing {
-		at(o.sendTime.Add(m.cfg.ResendInterval))
+	if len(c.outgoing) > 0 {
+		at(c.outLow.Add(m.cfg.ResendInterval))
 	}
 	if _, t, _, ok := c.inRepairs.Peek(); ok {
 		at(t.Add(-time.Millisecond))

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/logos-messaging/libsds-go/core/bloom"
 	"github.com/logos-messaging/libsds-go/core/record"
 	"github.com/logos-messaging/libsds-go/core/wire"
@@ -16,6 +18,9 @@ func (c *channel) addOutgoing(o *outgoingMsg) *bloom.Key {
 	p, _ := k.ProbeFor(c.probeM)
 	c.outProbes = append(c.outProbes, p)
 	c.outIndex[o.id] = o
+	if c.outLow.IsZero() || o.sendTime.Before(c.outLow) {
+		c.outLow = o.sendTime
+	}
 	return k
 }
 
@@ -62,6 +67,9 @@ func (c *channel) dropOldestOutgoing() *outgoingMsg {
 	c.outgoing = c.outgoing[1:]
 	c.outKeys = c.outKeys[1:]
 	c.outProbes = c.outProbes[1:]
+	if len(c.outgoing) == 0 {
+		c.outLow = time.Time{}
+	}
 	return o
 }
 
@@ -79,6 +87,9 @@ func (c *channel) keepOutgoing(keep func(i int, o *outgoingMsg) bool) {
 	}
 	clear(c.outgoing[n:])
 	c.outgoing, c.outKeys, c.outProbes = c.outgoing[:n], c.outKeys[:n], c.outProbes[:n]
+	if n == 0 {
+		c.outLow = time.Time{}
+	}
 }
 
 // unindex removes o from the id index; the caller removes it from the slice.
@@ -166,4 +177,10 @@ func (m *Manager) sweepOutgoing(c *channel) {
 		m.removeOutgoing(c, o, MessageGivenUp)
 		return false
 	})
+	c.outLow = time.Time{} // the sweep read every send time: make the bound exact
+	for _, o := range c.outgoing {
+		if c.outLow.IsZero() || o.sendTime.Before(c.outLow) {
+			c.outLow = o.sendTime
+		}
+	}
 }
