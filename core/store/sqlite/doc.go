@@ -110,8 +110,10 @@
 // database deleted, renamed or replaced while open fails every later write
 // instead of acknowledging writes nobody will read; a file with several names
 // (hard links) is refused, since SQLite names its write-ahead log after the
-// path and the namespace lock is per name; one namespace of one file is open
-// once per process whatever the path; on Linux Open refuses a file another
+// path and the namespace lock file is per name; one namespace of one file is
+// open once per process whatever the path, and on Linux also once across
+// processes whatever the path (an open-file-description lock on a byte of the
+// database file per namespace, far past SQLite's lock bytes); on Linux Open refuses a file another
 // descriptor of the process already has open (for example the host's own
 // SQLite: two SQLite copies in one process must never open the same file,
 // since closing a descriptor drops the process's POSIX locks on it); and a

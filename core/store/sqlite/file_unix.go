@@ -15,7 +15,7 @@ import (
 // dbFile is this process's hold on one database file, shared by every Store
 // of the process that has the file open (one per namespace). It keeps one
 // descriptor of the file open from the first Store's Open to the last Store's
-// Close, for two reasons:
+// Close, for three reasons:
 //
 //   - identity: Begin compares the open file with what the path names now, so
 //     a database deleted, renamed or replaced while open fails every later
@@ -25,7 +25,9 @@ import (
 //     descriptor the Store opened and closed while another Store of the
 //     process was inside a transaction would silently unlock the database
 //     for other processes. The shared descriptor is closed only after every
-//     connection of ours to the file is.
+//     connection of ours to the file is;
+//   - on Linux, each open namespace holds a lock on a byte of the file through
+//     it (lockIdentity), so the namespace lock follows the file, not the path.
 type dbFile struct {
 	f    *os.File
 	key  fileKey
@@ -59,6 +61,9 @@ func acquireFile(path, namespace string) (*dbFile, error) {
 			if d.ns[namespace] {
 				return nil, fmt.Errorf("%w: another Store in this process has it open (the same database file, perhaps under another path)", ErrNamespaceInUse)
 			}
+			if err := d.lockIdentity(namespace); err != nil {
+				return nil, err
+			}
 			d.refs++
 			d.ns[namespace] = true
 			return d, nil
@@ -78,13 +83,16 @@ func acquireFile(path, namespace string) (*dbFile, error) {
 	if err == nil {
 		err = checkLinks(f)
 	}
+	d := &dbFile{f: f, key: key, refs: 1, ns: map[string]bool{namespace: true}}
+	if err == nil {
+		err = d.lockIdentity(namespace)
+	}
 	if err != nil {
 		// No Store of this process has this file open (it is not in dbFiles),
 		// so closing the descriptor drops nobody's locks.
 		f.Close()
 		return nil, err
 	}
-	d := &dbFile{f: f, key: key, refs: 1, ns: map[string]bool{namespace: true}}
 	dbFiles.m[key] = d
 	return d, nil
 }
@@ -125,6 +133,7 @@ func openedElsewhere(key fileKey) (int, bool) {
 func (d *dbFile) release(namespace string) error {
 	dbFiles.Lock()
 	defer dbFiles.Unlock()
+	d.unlockIdentity(namespace)
 	delete(d.ns, namespace)
 	d.refs--
 	if d.refs > 0 {

@@ -204,7 +204,8 @@ var ctx = context.Background()
 
 // hooks are test-only knobs of Open.
 type hooks struct {
-	uriParams string // appended to the connection URI, e.g. "mode=ro"
+	uriParams    string // appended to the connection URI, e.g. "mode=ro"
+	skipPathLock bool   // take no lock file: only the lock on the file's identity
 }
 
 // Open opens (creating it if needed) the database file at path and takes
@@ -246,13 +247,17 @@ func openStore(path string, opts Options, h hooks) (*Store, error) {
 	if err := checkNotDir(resolved); err != nil {
 		return nil, err
 	}
+	var lock *nsLock
+	if !h.skipPathLock {
+		if lock, err = lockNamespace(lockPath(resolved, opts.Namespace)); err != nil {
+			return nil, err
+		}
+	}
 	file, err := acquireFile(resolved, opts.Namespace)
 	if err != nil {
-		return nil, err
-	}
-	lock, err := lockNamespace(lockPath(resolved, opts.Namespace))
-	if err != nil {
-		_ = file.release(opts.Namespace)
+		if lock != nil {
+			_ = lock.release()
+		}
 		return nil, err
 	}
 	s := &Store{path: resolved, nsName: opts.Namespace, ns: blob(opts.Namespace), lock: lock, file: file, busy: busy,
