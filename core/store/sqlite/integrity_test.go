@@ -250,9 +250,15 @@ func TestSchemaVersion1MigratesToLazyLoading(t *testing.T) {
 	db := rawDB(t, path)
 	_, err := db.Exec("DROP TABLE sds_due; PRAGMA user_version = 1")
 	require.NoError(t, err)
+	// hints as version 1 left them: one of a logged message, one of a message long gone
+	_, err = db.Exec(`INSERT INTO sds_hint VALUES (x'616c696365', x'6d31', x'01'), (x'616c696365', x'676f6e65', x'02')`)
+	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
 	s = openStore(t, path, "alice")
+	hints, err := sqlite.QueryStrings(s, "SELECT id FROM sds_hint")
+	require.NoError(t, err)
+	require.Equal(t, []string{"m1"}, hints, "the migration keeps only the hints of logged messages")
 	v, err := sqlite.QueryString(s, "PRAGMA user_version")
 	require.NoError(t, err)
 	require.Equal(t, fmt.Sprint(sqlite.SchemaVersion), v)

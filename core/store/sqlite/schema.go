@@ -53,7 +53,10 @@ var migrations = []string{
 	// channel with a timer pending, when a sweep next has work on it (Unix
 	// ms), indexed by time so a sweep finds the due channels without reading
 	// the others. A channel stored before this step gets due time 1, so the
-	// first sweep loads it once and records its real due time.
+	// first sweep loads it once and records its real due time. Hints now
+	// leave with their messages: the hints of messages no longer in any log,
+	// which version 1 kept forever, are deleted (through a temporary index of
+	// the logged ids, so the step costs a sort, not a scan per hint).
 	`CREATE TABLE sds_due (
 		ns      BLOB NOT NULL,
 		channel BLOB NOT NULL,
@@ -61,7 +64,11 @@ var migrations = []string{
 		PRIMARY KEY (ns, channel)
 	) WITHOUT ROWID;
 	CREATE INDEX sds_due_time ON sds_due (ns, due);
-	INSERT INTO sds_due (ns, channel, due) SELECT DISTINCT ns, channel, 1 FROM sds_entry;`,
+	INSERT INTO sds_due (ns, channel, due) SELECT DISTINCT ns, channel, 1 FROM sds_entry;
+	CREATE TEMP TABLE sds_logged (ns BLOB NOT NULL, id BLOB NOT NULL, PRIMARY KEY (ns, id)) WITHOUT ROWID;
+	INSERT OR IGNORE INTO temp.sds_logged SELECT ns, id FROM sds_entry WHERE kind = 1;
+	DELETE FROM sds_hint WHERE NOT EXISTS (SELECT 1 FROM temp.sds_logged l WHERE l.ns = sds_hint.ns AND l.id = sds_hint.id);
+	DROP TABLE temp.sds_logged;`,
 }
 
 // Entry kinds: the value of sds_entry.kind. They are part of the schema and
