@@ -48,7 +48,7 @@ type Manager struct {
 	sink          EventSink
 	hints         HintProvider
 	channels      map[string]*channel
-	stale         map[string]struct{} // dropped after a store failure; reloaded on next use
+	stale         map[string]struct{} // in the store, not in memory (not loaded yet, or dropped after a store failure)
 	quarantined   map[string]error    // channels with a bad stored record, and why
 	closed        bool
 	op            op
