@@ -86,7 +86,7 @@ test-go: ## Go tests with the race detector
 test-fuzz: ## fuzz the wire decoder, the remote-filter parser and manager restarts (bounded time each)
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./core/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRemote$$' -fuzztime 10s ./core/bloom
-	$(GO) test -run '^$$' -fuzz '^FuzzManagerRestart$$' -fuzztime 15s ./core/engine
+	$(GO) test -run '^$$' -fuzz '^FuzzManagerRestart$$' -fuzztime 15s -fuzzminimizetime 1s ./core/engine
 
 headercheck: ## sds.h and libsds.h compile as strict C99 and C++
 	@mkdir -p $(BUILD)/tests
