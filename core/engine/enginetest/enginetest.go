@@ -334,12 +334,21 @@ func CheckTimersResumed(t *testing.T, before engine.ChannelState, bob *Peer) {
 func CheckFailurePolicy(t *testing.T, injected error,
 	open func(t *testing.T) (s store.Store, reopen func() store.Store)) {
 	storeOps := append([]string{"begin", "commit"}, storetest.WriteOps...)
+	if s, _ := open(t); isDueIndex(s) {
+		storeOps = append(storeOps, "saveChannelDue")
+	}
 	covered := map[string]bool{}
 	for name, operation := range Operations {
 		for _, op := range storeOps {
 			t.Run(name+"/"+op, func(t *testing.T) {
 				s, reopen := open(t)
-				w := storetest.Wrap(s)
+				var w interface {
+					store.Store
+					FailOn(func(storetest.Call) error)
+				} = storetest.Wrap(s)
+				if isDueIndex(s) {
+					w = storetest.WrapDue(s)
+				}
 				hints := WithHints(func(id string) []byte { return []byte("hint-" + id) })
 				hist := WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 8 })
 				alice, bob := BusyChannel(t, w, hist, hints)
@@ -366,6 +375,11 @@ func CheckFailurePolicy(t *testing.T, injected error,
 	for _, op := range storeOps {
 		require.True(t, covered[op], "no case fails %s", op)
 	}
+}
+
+func isDueIndex(s store.Store) bool {
+	_, ok := s.(store.DueIndex)
+	return ok
 }
 
 // RequireRestartReproduces builds a second manager on p's store, as a restart
