@@ -391,8 +391,8 @@ LIBSDS_API int libsds_loader_set_lamport(libsds_loader *loader, int64_t lamport)
 LIBSDS_API int libsds_loader_add_record(libsds_loader *loader, uint32_t kind /* libsds_record_kind */,
                                         const uint8_t *record, size_t record_len);
 /**
- * During list_channels: reports one stored channel id (copied).
- * @param loader          the loader passed to list_channels.
+ * During list_channels or channels_due: reports one stored channel id (copied).
+ * @param loader          the loader passed to list_channels or channels_due.
  * @param channel_id      channel_id_len bytes (no NUL needed); borrowed.
  * @param channel_id_len  its length.
  * @return LIBSDS_OK, LIBSDS_ERR_INVALID_ARG (not a live loader, or a NULL id).
@@ -428,7 +428,11 @@ typedef struct libsds_persistence {
   int (*append_log_entry)(void *user_data, libsds_str channel_id, libsds_str message_id,
                           const uint8_t *record, size_t record_len);
   int (*remove_log_entry)(void *user_data, libsds_str channel_id, libsds_str message_id);
-  /** Records the host's own id -> hint mapping; never read back by the library. */
+  /**
+   * Records the host's own id -> hint mapping; never read back by the library.
+   * Drop a message's hint when its log entry is removed (remove_log_entry,
+   * drop_channel), as the bundled stores do, or the mapping grows forever.
+   */
   int (*set_retrieval_hint)(void *user_data, libsds_str message_id, const uint8_t *hint, size_t hint_len);
   int (*save_outgoing)(void *user_data, libsds_str channel_id, libsds_str message_id,
                        const uint8_t *record, size_t record_len);
@@ -451,16 +455,35 @@ typedef struct libsds_persistence {
   int (*begin)(void *user_data);
   int (*commit)(void *user_data);
   int (*rollback)(void *user_data);
-  /** Reports every stored channel with libsds_loader_add_channel, so all are restored at creation. */
+  /**
+   * Reports every stored channel with libsds_loader_add_channel, so the manager
+   * knows them from creation (and libsds_channels lists them): without the
+   * lazy-loading methods below every channel is loaded at creation, so its
+   * timers run; with them channels load lazily.
+   */
   int (*list_channels)(void *user_data, libsds_loader *loader);
   /** Called once when the manager is freed (or when creation fails after taking the struct). */
   void (*destroy)(void *user_data);
+
+  /* --- optional, read only when version is a size that covers them (not from
+     a first-layout host, version 1): lazy loading. Set both, with
+     list_channels, and the manager loads no channel at creation: a sweep loads
+     only the channels whose timers are due and any other loads on first use. --- */
+  /**
+   * Records when the channel's timers (resends, repair responses, repair
+   * request expiry) next need a sweep, in Unix milliseconds; 0 means never.
+   * Called inside the operation that changes it (in its transaction); a
+   * channel's due time goes with drop_channel.
+   */
+  int (*save_channel_due)(void *user_data, libsds_str channel_id, int64_t due_ms);
+  /** Reports with libsds_loader_add_channel every channel whose due time is set (non-zero) and <= now_ms. */
+  int (*channels_due)(void *user_data, int64_t now_ms, libsds_loader *loader);
 } libsds_persistence;
 
 /** Initializer for a libsds_persistence: version set, every method NULL. */
 #define LIBSDS_PERSISTENCE_INIT                                                                     \
   {(uint32_t)sizeof(libsds_persistence), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 /* ------------------------------------------------------------------------- */
 /* Events                                                                    */
@@ -671,6 +694,27 @@ LIBSDS_API int libsds_reset(libsds_handle h);
  *         LIBSDS_ERR_REENTRANT.
  */
 LIBSDS_API int libsds_remove_channel(libsds_handle h, const char *channel_id);
+
+/** The channels of a manager, from libsds_channels; release with libsds_channel_list_free. */
+typedef struct libsds_channel_list {
+  const libsds_str *ids; /**< sorted by id (bytewise); NULL when len == 0 */
+  size_t len;
+} libsds_channel_list;
+
+/**
+ * Lists every channel the manager has: those in memory and those only in its
+ * store (not loaded yet), including channels set aside after a bad stored
+ * record. With libsds_remove_channel, this is how a host cleans up channels it
+ * no longer wants (for example ones a peer created).
+ * @param out  receives a newly allocated list (one allocation: the struct, the
+ *             array and the strings), owned by the caller; release it with
+ *             libsds_channel_list_free. Set to NULL on failure.
+ * @return LIBSDS_OK, LIBSDS_ERR_INVALID_ARG (out is NULL), LIBSDS_ERR_BAD_HANDLE.
+ */
+LIBSDS_API int libsds_channels(libsds_handle h, libsds_channel_list **out);
+
+/** Releases a list from libsds_channels. NULL is fine. */
+LIBSDS_API void libsds_channel_list_free(libsds_channel_list *list);
 
 /**
  * Starts the periodic tasks (buffer sweep, sync notification, repair sweep).

@@ -213,6 +213,34 @@ func libsdsgo_remove_channel(h C.libsds_handle, ch *C.char) (rc C.int) {
 	})
 }
 
+//export libsdsgo_channels
+func libsdsgo_channels(h C.libsds_handle, out **C.libsds_channel_list) (rc C.int) {
+	defer guard(&rc)
+	if out == nil {
+		return status(fmt.Errorf("%w: out is NULL", errInvalidArg))
+	}
+	*out = nil
+	return nativeCall(h, func(m *manager) error {
+		ids := m.eng.Channels()
+		size := unsafe.Sizeof(C.libsds_channel_list{}) + uintptr(len(ids))*unsafe.Sizeof(C.libsds_str{}) + 16
+		for _, id := range ids {
+			size += sizeString(len(id))
+		}
+		b := newBlock(size)
+		l := (*C.libsds_channel_list)(b.take(unsafe.Sizeof(C.libsds_channel_list{}), 8))
+		*l = C.libsds_channel_list{len: C.size_t(len(ids))}
+		if len(ids) > 0 {
+			arr := unsafe.Slice((*C.libsds_str)(b.take(uintptr(len(ids))*unsafe.Sizeof(C.libsds_str{}), 8)), len(ids))
+			for i, id := range ids {
+				arr[i] = b.str(id)
+			}
+			l.ids = &arr[0]
+		}
+		*out = l
+		return nil
+	})
+}
+
 //export libsdsgo_start
 func libsdsgo_start(h C.libsds_handle) (rc C.int) {
 	defer guard(&rc)

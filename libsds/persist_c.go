@@ -10,6 +10,7 @@ import "C"
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"sync"
 	"unsafe"
 
@@ -24,21 +25,26 @@ type hostStore struct {
 	vt     *C.libsds_persistence
 	tx     bool // begin, commit and rollback are all set
 	lister bool
+	due    bool // save_channel_due and channels_due are both set (a layout that has them)
 	closed bool
 }
 
+// firstLayoutSize is the size of the first persistence layout (up to destroy).
+const firstLayoutSize = unsafe.Offsetof(C.libsds_persistence{}.save_channel_due)
+
 // persistenceLayoutKnown reports whether p.version names a layout this library
-// can read: the first layout's 1, or a size covering every field this library
-// knows (a newer host's larger struct: the fields beyond are not read).
+// can read: the first layout's 1, or a size covering at least the first
+// layout (an older host's smaller struct: the fields beyond it read as unset;
+// a newer host's larger one: the fields beyond ours are not read).
 func persistenceLayoutKnown(p *C.libsds_persistence) bool {
-	return p.version == C.LIBSDS_PERSISTENCE_VERSION || uintptr(p.version) >= unsafe.Sizeof(*p)
+	return p.version == C.LIBSDS_PERSISTENCE_VERSION || uintptr(p.version) >= firstLayoutSize
 }
 
 // newHostStore validates and copies the vtable.
 func newHostStore(m *manager, p *C.libsds_persistence) (*hostStore, error) {
 	if !persistenceLayoutKnown(p) {
 		return nil, fmt.Errorf("%w: persistence.version is %d: neither %d nor a size of at least %d",
-			errInvalidArg, p.version, C.LIBSDS_PERSISTENCE_VERSION, unsafe.Sizeof(*p))
+			errInvalidArg, p.version, C.LIBSDS_PERSISTENCE_VERSION, firstLayoutSize)
 	}
 	if C.sdsi_persistence_complete(p) == 0 {
 		C.sdsi_call_destroy(0, p) // the struct is well-formed: its destroy is safe to call
@@ -54,15 +60,42 @@ func newHostStore(m *manager, p *C.libsds_persistence) (*hostStore, error) {
 		C.sdsi_call_destroy(0, p)
 		return nil, fmt.Errorf("%w: set all of persistence begin, commit and rollback, or none", errInvalidArg)
 	}
-	vt := (*C.libsds_persistence)(C.malloc(C.size_t(unsafe.Sizeof(*p))))
-	*vt = *p
-	return &hostStore{m: m, vt: vt, tx: nTx == 3, lister: p.list_channels != nil}, nil
+	vt := C.sdsi_persistence_copy(p) // reads only what p's version has
+	if vt == nil {
+		panic("libsds: out of memory")
+	}
+	nDue := 0
+	for _, f := range []unsafe.Pointer{unsafe.Pointer(vt.save_channel_due), unsafe.Pointer(vt.channels_due)} {
+		if f != nil {
+			nDue++
+		}
+	}
+	if nDue == 1 {
+		C.sdsi_call_destroy(0, p)
+		C.free(unsafe.Pointer(vt))
+		return nil, fmt.Errorf("%w: set both of persistence save_channel_due and channels_due, or neither", errInvalidArg)
+	}
+	return &hostStore{m: m, vt: vt, tx: nTx == 3, lister: p.list_channels != nil, due: nDue == 2}, nil
 }
 
 // asStore returns the adapter with exactly the optional capabilities the host
-// provided, so the engine picks the right failure policy.
+// provided, so the engine picks the right failure policy. Due times count only
+// with listing (and then mean lazy loading).
 func (h *hostStore) asStore() store.Store {
 	switch {
+	case h.tx && h.lister && h.due:
+		return struct {
+			*hostStore
+			txMethods
+			listMethod
+			dueMethods
+		}{h, txMethods{h}, listMethod{h}, dueMethods{h}}
+	case h.lister && h.due:
+		return struct {
+			*hostStore
+			listMethod
+			dueMethods
+		}{h, listMethod{h}, dueMethods{h}}
 	case h.tx && h.lister:
 		return struct {
 			*hostStore
@@ -218,6 +251,26 @@ func (l listMethod) ListChannels() ([]string, error) {
 	return ld.channels, err
 }
 
+type dueMethods struct{ h *hostStore }
+
+// SaveChannelDue implements store.DueIndex.
+func (d dueMethods) SaveChannelDue(ch string, dueMs int64) error {
+	return d.h.call(C.SDSI_P_SAVE_DUE, "save_channel_due", ch, "", nil, dueMs, nil)
+}
+
+// ChannelsDue implements store.DueIndex.
+func (d dueMethods) ChannelsDue(nowMs int64) ([]string, error) {
+	ld := &loader{listing: true}
+	err := withLoader(ld, func(cl *C.libsds_loader) error {
+		return d.h.call(C.SDSI_P_DUE, "channels_due", "", "", nil, nowMs, cl)
+	})
+	if err == nil {
+		err = ld.err
+	}
+	sort.Strings(ld.channels)
+	return ld.channels, err
+}
+
 // loader collects what a host hands back through libsds_loader_* during one
 // load_all_for_channel or list_channels call.
 type loader struct {
@@ -303,7 +356,7 @@ func libsdsgo_loader_add_channel(p C.uintptr_t, id *C.char, n C.size_t) (rc C.in
 	defer guard(&rc)
 	l := loaderOf(p)
 	if l == nil || !l.listing {
-		return status(fmt.Errorf("%w: not a loader of list_channels", errInvalidArg))
+		return status(fmt.Errorf("%w: not a loader of list_channels or channels_due", errInvalidArg))
 	}
 	if id == nil {
 		return status(fmt.Errorf("%w: channel id is NULL", errInvalidArg))

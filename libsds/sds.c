@@ -179,6 +179,13 @@ int libsds_remove_channel(libsds_handle h, const char *channel_id) {
   REFUSE_REENTRY(h);
   return libsdsgo_remove_channel(h, (char *)channel_id);
 }
+int libsds_channels(libsds_handle h, libsds_channel_list **out) {
+  sdsi_clear_last_error();
+  REFUSE_REENTRY(h);
+  return libsdsgo_channels(h, out);
+}
+/* A channel list is one allocation: the struct, its array and strings. */
+void libsds_channel_list_free(libsds_channel_list *list) { free(list); }
 int libsds_start(libsds_handle h) {
   sdsi_clear_last_error();
   REFUSE_REENTRY(h);

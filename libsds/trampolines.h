@@ -10,7 +10,9 @@
 #define SDSI_TRAMPOLINES_H
 
 #include <stdint.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <pthread.h>
 #include "../include/sds.h"
 
@@ -60,7 +62,8 @@ enum {
   SDSI_P_SAVE_LAMPORT, SDSI_P_APPEND_LOG, SDSI_P_REMOVE_LOG, SDSI_P_SET_HINT,
   SDSI_P_SAVE_OUTGOING, SDSI_P_REMOVE_OUTGOING, SDSI_P_SAVE_INCOMING, SDSI_P_REMOVE_INCOMING,
   SDSI_P_SAVE_OUT_REPAIR, SDSI_P_REMOVE_OUT_REPAIR, SDSI_P_SAVE_IN_REPAIR, SDSI_P_REMOVE_IN_REPAIR,
-  SDSI_P_DROP_CHANNEL, SDSI_P_LOAD, SDSI_P_BEGIN, SDSI_P_COMMIT, SDSI_P_ROLLBACK, SDSI_P_LIST
+  SDSI_P_DROP_CHANNEL, SDSI_P_LOAD, SDSI_P_BEGIN, SDSI_P_COMMIT, SDSI_P_ROLLBACK, SDSI_P_LIST,
+  SDSI_P_SAVE_DUE, SDSI_P_DUE
 };
 
 static inline int sdsi_persist_slot(const libsds_persistence *p, int slot, libsds_str ch, libsds_str id,
@@ -85,6 +88,8 @@ static inline int sdsi_persist_slot(const libsds_persistence *p, int slot, libsd
   case SDSI_P_COMMIT: return p->commit(ud);
   case SDSI_P_ROLLBACK: return p->rollback(ud);
   case SDSI_P_LIST: return p->list_channels(ud, loader);
+  case SDSI_P_SAVE_DUE: return p->save_channel_due(ud, ch, n);
+  case SDSI_P_DUE: return p->channels_due(ud, n, loader);
   }
   return LIBSDS_ERR_INTERNAL;
 }
@@ -104,6 +109,19 @@ static inline int sdsi_persistence_complete(const libsds_persistence *p) {
          p->save_outgoing && p->remove_outgoing && p->save_incoming && p->remove_incoming &&
          p->save_outgoing_repair && p->remove_outgoing_repair && p->save_incoming_repair &&
          p->remove_incoming_repair && p->drop_channel && p->load_all_for_channel;
+}
+
+/* A copy of the host's vtable in a full-size struct: a version 1 host's struct
+   ends at destroy, and a host's version (its struct's size) may be smaller or
+   larger than ours: only the fields both know are read, the rest is zero. NULL
+   if out of memory. */
+static inline libsds_persistence *sdsi_persistence_copy(const libsds_persistence *p) {
+  libsds_persistence *vt = (libsds_persistence *)calloc(1, sizeof *vt);
+  if (!vt) return NULL;
+  size_t n = p->version == 1 ? offsetof(libsds_persistence, save_channel_due)
+             : p->version < sizeof *vt ? p->version : sizeof *vt;
+  memcpy(vt, p, n);
+  return vt;
 }
 
 static inline void sdsi_call_destroy(uintptr_t owner, const libsds_persistence *p) {

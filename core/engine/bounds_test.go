@@ -3,6 +3,7 @@ package engine_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -106,14 +107,25 @@ func TestOutgoingBoundDefaultIsTenThousand(t *testing.T) {
 	require.Equal(t, []string{"message_given_up:o0@c"}, et.Summary(p.Events.Take()))
 }
 
-func TestDuplicateOutgoingIdsAreBothAcknowledged(t *testing.T) {
+func TestDuplicateOutgoingIDReplacesTheOlder(t *testing.T) {
 	a, b := et.NewPeer(t), et.NewPeer(t)
 	b.MustUnwrap(a.MustWrap("dup", "c"))
+	a.MustWrap("other", "c")
+	a.Clock.Advance(time.Second)
 	a.MustWrap("dup", "c")
-	require.Len(t, a.MustState("c").Outgoing, 2)
-	require.Equal(t, []string{"dup"}, a.MustState("c").Log, "the log keeps one entry, replaced in place")
-	a.Events.Take()
+	st := a.MustState("c")
+	require.Equal(t, []string{"other", "dup"}, outgoingIDs(st), "one entry per id, the newer at the end")
+	require.Equal(t, et.Epoch.Add(time.Second), st.Outgoing[1].SendTime, "the newer message is tracked")
+	require.Equal(t, []string{"dup", "other"}, st.Log, "the log keeps one entry, replaced in place")
+	require.Empty(t, a.Events.Take(), "superseding is not a give-up")
 	a.MustUnwrap(b.MustWrap("r", "c"))
-	require.Equal(t, []string{"message_acknowledged:dup@c", "message_acknowledged:dup@c", "message_ready:r@c"},
-		et.Summary(a.Events.Take()))
+	require.Equal(t, []string{"message_acknowledged:dup@c", "message_ready:r@c"}, et.Summary(a.Events.Take()))
+}
+
+func outgoingIDs(st engine.ChannelState) []string {
+	var ids []string
+	for _, o := range st.Outgoing {
+		ids = append(ids, o.ID)
+	}
+	return ids
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -28,8 +29,12 @@ type channel struct {
 	// for every received filter, so the scan stays in the CPU's first cache.
 	outProbes []bloom.Probe
 	probeM    uint64
-	outIndex  map[string]*outgoingMsg // id → newest outgoing entry with that id
+	outIndex  map[string]*outgoingMsg // id → the outgoing entry with that id
 	ackGen    uint64                  // marks entries acknowledged by causal history
+	// outLow is at or before every outgoing message's send time (zero when
+	// the buffer is empty): what the channel's due time is computed from,
+	// without a scan per operation. Exact after a buffer sweep.
+	outLow time.Time
 
 	incoming   *ordmap.Map[string, *incomingMsg] // waiting for dependencies, by arrival
 	waiting    map[string][]*incomingMsg         // missing id → messages waiting for it
@@ -46,6 +51,7 @@ type channel struct {
 	incomingBytes int         // what incoming holds (MaxIncomingBytes)
 	inRepairBytes int         // what inRepairs holds (MaxRepairBytes)
 	evicted       *evictedIDs // ids the log let go; nil until the first
+	dueMs   int64             // the due time the store holds (store.DueIndex); -1 unknown
 }
 
 // logEntry is a message of the local log. The wire encoding (with an empty
@@ -61,8 +67,6 @@ type outgoingMsg struct {
 	sendTime time.Time
 	attempts int
 	ackMark  uint64
-	sameID   *outgoingMsg // older outgoing entry with the same id (rare)
-	newerID  *outgoingMsg // newer outgoing entry with the same id: unindexing is O(1)
 }
 
 type incomingMsg struct {
@@ -92,6 +96,7 @@ func (m *Manager) newChannel(id string) *channel {
 		outRepairs: duequeue.New[wire.HistoryEntry](),
 		inRepairs:  duequeue.New[inRepair](),
 		senders:    make(map[string]string),
+		dueMs:      -1,
 	}
 }
 
@@ -119,46 +124,79 @@ func (m *Manager) channelFor(id string, create bool) (*channel, error) {
 	if c, ok := m.channels[id]; ok {
 		return c, nil
 	}
+	if err, ok := m.quarantined[id]; ok {
+		return nil, err
+	}
 	if _, ok := m.stale[id]; !ok {
 		if !create {
 			return nil, nil
 		}
-		if len(m.channels)+len(m.stale) >= m.cfg.MaxChannels {
+		if len(m.channels)+len(m.stale)+len(m.quarantined) >= m.cfg.MaxChannels {
 			return nil, fmt.Errorf("%w: limit is %d", ErrTooManyChannels, m.cfg.MaxChannels)
 		}
 	}
+	_, known := m.stale[id]
 	c, err := m.load(id)
+	if errors.Is(err, errBadRecord) {
+		return nil, m.quarantine(id, err)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if !known {
+		m.op.created = append(m.op.created, id)
 	}
 	delete(m.stale, id)
 	m.channels[id] = c
 	return c, nil
 }
 
-// reloadStale loads every channel that is known to the store but not in memory.
+// reloadStale loads every channel that is known to the store but not in
+// memory. A channel with a bad record is quarantined, not an error of the
+// whole manager.
 func (m *Manager) reloadStale() error {
 	for id := range m.stale {
-		if _, err := m.channelFor(id, false); err != nil {
+		if _, err := m.channelFor(id, false); err != nil && !errors.Is(err, ErrChannelQuarantined) {
 			return err
 		}
 	}
 	return nil
 }
 
+// errBadRecord marks a load error that quarantines the channel.
+var errBadRecord = errors.New("bad record")
+
+// quarantine sets the channel aside after a bad record: it leaves memory, its
+// operations fail with the returned error until it is removed, and the host
+// hears of it at once through a StoreFailed event (also when no operation is
+// in progress, as when New or a sweep loads it). The store keeps its rows.
+func (m *Manager) quarantine(id string, cause error) error {
+	err := fmt.Errorf("%w: %w: channel %q set aside (its rows are kept; remove the channel to start it afresh): %v",
+		ErrStore, ErrChannelQuarantined, id, cause)
+	delete(m.stale, id)
+	delete(m.channels, id)
+	m.quarantined[id] = err
+	m.sink.Deliver([]Event{{Kind: StoreFailed, ChannelID: id, Err: err}})
+	return err
+}
+
 // load builds a channel from the store's snapshot (nim-sds getOrCreateChannel):
-// the bloom filter is rebuilt from the log, oldest first.
+// the bloom filter is rebuilt from the log, oldest first. A snapshot that does
+// not decode, or that the store reports as bad, is errBadRecord.
 func (m *Manager) load(id string) (*channel, error) {
 	c := m.newChannel(id)
 	if !m.persistent {
 		return c, nil
 	}
 	snap, err := m.store.LoadAllForChannel(id)
+	if errors.Is(err, store.ErrBadRecord) {
+		return nil, fmt.Errorf("%w: %w", errBadRecord, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: loading channel %q: %w", ErrStore, id, err)
 	}
 	if err := c.restore(snap, m.cfg.MaxMessageHistory); err != nil {
-		return nil, fmt.Errorf("%w: loading channel %q: %w", ErrStore, id, err)
+		return nil, fmt.Errorf("%w: %w", errBadRecord, err)
 	}
 	m.trimHistoryBodies(c) // a smaller MaxHistoryBytes than the store was written with
 	return c, nil

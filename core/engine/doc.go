@@ -50,8 +50,12 @@
 // channel's memory is dropped and reloaded from the store on next use — memory
 // never runs ahead of disk. A store without transactions has failures reported
 // as StoreFailed events while memory goes on. A manager built on a store that
-// holds state restores it: channels load on first use, or all at construction
-// if the store is a store.ChannelLister.
+// holds state restores it: channels load on first use; a store.ChannelLister
+// makes every stored channel known at construction (loaded then, or, if the
+// store is also a store.DueIndex, lazily: when a sweep finds its timers due or
+// on first use). A channel whose stored state has a bad record is quarantined
+// (ErrChannelQuarantined), not the manager. After any operation a restart
+// reproduces memory exactly.
 //
 // # Concurrency
 //

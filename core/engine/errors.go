@@ -22,6 +22,12 @@ var (
 	// ErrStore: the persistence store failed. With a transactional store the
 	// operation was rolled back on disk and the channel's memory reloaded from it.
 	ErrStore = errors.New("sds: persistence store failed")
+	// ErrChannelQuarantined: the channel's stored state has a bad record (it
+	// does not decode, or the store says it cannot be ours). Operations on the
+	// channel fail with it (together with ErrStore) until RemoveChannel or
+	// Reset drops the channel; the rows stay in the store for inspection and
+	// every other channel works.
+	ErrChannelQuarantined = errors.New("sds: channel quarantined")
 	// ErrInvalidConfig: a Config field is out of range.
 	ErrInvalidConfig = errors.New("sds: invalid config")
 	// ErrClosed: the manager was closed.

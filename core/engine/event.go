@@ -26,7 +26,9 @@ const (
 	// channel's incoming buffer was full.
 	IncomingDropped
 	// StoreFailed: a store without transactions failed a write; the in-memory
-	// state went ahead and Err says what the store lost.
+	// state went ahead and Err says what the store lost. Also: a channel's
+	// stored state has a bad record and the channel is quarantined (Err wraps
+	// ErrChannelQuarantined).
 	StoreFailed
 	// RepairDropped: a pending SDS-R repair request or response for MessageID
 	// was discarded because the channel's repair budget (MaxPendingRepairs,

@@ -93,7 +93,10 @@ func TestListingFailureFailsConstruction(t *testing.T) {
 func TestCorruptRecordIsAClearError(t *testing.T) {
 	mem := memstore.New()
 	require.NoError(t, mem.AppendLogEntry("c", "m", []byte("not a record")))
-	_, err := engine.New(engine.Options{Store: mem})
+	m, err := engine.New(engine.Options{Store: mem})
+	require.NoError(t, err, "one bad channel does not make the manager unopenable")
+	_, err = m.Wrap([]byte("x"), "m2", "c")
 	require.ErrorIs(t, err, engine.ErrStore)
+	require.ErrorIs(t, err, engine.ErrChannelQuarantined)
 	require.ErrorContains(t, err, `channel "c"`)
 }

@@ -28,13 +28,18 @@ func (in *incomingMsg) stillMissing() []wire.HistoryEntry {
 	return out
 }
 
-// addIncoming buffers a message, replacing an older entry with the same id.
+// addIncoming buffers a message. A message already waiting under the same id
+// is replaced where it is, keeping its arrival position, as the store keeps
+// its record: a restart then releases and evicts in the same order as memory.
 func (c *channel) addIncoming(in *incomingMsg) {
 	if old, ok := c.incoming.Get(in.id); ok {
-		c.forgetIncoming(old)
+		c.forgetWaits(old)
+		c.incomingBytes -= old.size
+		in.arrival = old.arrival
+	} else {
+		c.arrivals++
+		in.arrival = c.arrivals
 	}
-	c.arrivals++
-	in.arrival = c.arrivals
 	in.size = len(in.message) + entryOverhead
 	for i := range in.deps {
 		in.size += entrySize(&in.deps[i])
@@ -49,6 +54,12 @@ func (c *channel) addIncoming(in *incomingMsg) {
 // forgetIncoming removes a buffered message and its entries in the waiting index.
 func (c *channel) forgetIncoming(in *incomingMsg) {
 	c.dropIncoming(in)
+	c.forgetWaits(in)
+}
+
+// forgetWaits removes a buffered message's entries in the waiting index and
+// voids any queued reference to it.
+func (c *channel) forgetWaits(in *incomingMsg) {
 	for id := range in.missing {
 		ws := slices.DeleteFunc(c.waiting[id], func(w *incomingMsg) bool { return w == in })
 		if len(ws) == 0 {

@@ -3,8 +3,10 @@ package engine
 import (
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/logos-messaging/libsds-go/core/clock"
 	"github.com/logos-messaging/libsds-go/core/store"
@@ -42,11 +44,13 @@ type Manager struct {
 	clock         clock.Clock
 	store         store.Store
 	tx            store.Transactional // nil unless the store supports transactions
+	due           store.DueIndex      // non-nil: channels load lazily (see New)
 	persistent    bool                // false for the no-op store: skip record encoding
 	sink          EventSink
 	hints         HintProvider
 	channels      map[string]*channel
-	stale         map[string]struct{} // dropped after a store failure; reloaded on next use
+	stale         map[string]struct{} // in the store, not in memory (not loaded yet, or dropped after a store failure)
+	quarantined   map[string]error    // channels with a bad stored record, and why
 	closed        bool
 	op            op
 	seed          maphash.Seed // keys the hashes of ids the logs let go
@@ -58,11 +62,14 @@ type op struct {
 	began   bool     // store transaction open
 	failed  error    // first store error inside a transaction
 	touched []string // channels the operation changed
+	created []string // channels the operation created (nothing stored before)
 	events  []Event
 }
 
-// New builds a manager. If the store can list its channels, every stored
-// channel is restored now.
+// New builds a manager. If the store can list its channels, the manager knows
+// every stored channel from the start: with a store.DueIndex it loads each one
+// lazily (on first use, or when a sweep finds it due), otherwise it loads them
+// all now.
 func New(opts Options) (*Manager, error) {
 	cfg := DefaultConfig()
 	if opts.Config != nil {
@@ -81,6 +88,7 @@ func New(opts Options) (*Manager, error) {
 		channels:      make(map[string]*channel),
 		stale:         make(map[string]struct{}),
 		seed:          maphash.MakeSeed(),
+		quarantined:   make(map[string]error),
 	}
 	if m.clock == nil {
 		m.clock = clock.System{}
@@ -102,11 +110,14 @@ func New(opts Options) (*Manager, error) {
 		for _, id := range ids {
 			m.stale[id] = struct{}{}
 		}
-		m.mu.Lock()
-		err = m.reloadStale()
-		m.mu.Unlock()
-		if err != nil {
-			return nil, err
+		m.due, _ = m.store.(store.DueIndex)
+		if m.due == nil { // no due times: load everything now, so timers run
+			m.mu.Lock()
+			err = m.reloadStale()
+			m.mu.Unlock()
+			if err != nil {
+				return nil, err
+			}
 		}
 	}
 	return m, nil
@@ -136,6 +147,7 @@ func (m *Manager) Close() error {
 	m.closed = true
 	m.channels = nil
 	m.stale = nil
+	m.quarantined = nil
 	return nil
 }
 
@@ -146,13 +158,17 @@ func (m *Manager) Channels() []string {
 	return m.channelIDs()
 }
 
-// channelIDs lists the channels held, loaded or stale, sorted; the caller holds mu.
+// channelIDs lists the channels held, loaded, stale or quarantined, sorted;
+// the caller holds mu.
 func (m *Manager) channelIDs() []string {
-	ids := make([]string, 0, len(m.channels)+len(m.stale))
+	ids := make([]string, 0, len(m.channels)+len(m.stale)+len(m.quarantined))
 	for id := range m.channels {
 		ids = append(ids, id)
 	}
 	for id := range m.stale {
+		ids = append(ids, id)
+	}
+	for id := range m.quarantined {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
@@ -173,6 +189,7 @@ func (m *Manager) start() error {
 // or ErrStore if the store failed inside a transaction.
 func (m *Manager) finish(err error) error {
 	o := &m.op
+	m.saveDue()
 	if o.began {
 		if o.failed == nil {
 			if cerr := m.tx.Commit(); cerr != nil {
@@ -195,8 +212,74 @@ func (m *Manager) finish(err error) error {
 	} else if len(o.events) > 0 {
 		m.sink.Deliver(o.events)
 	}
+	// A channel this operation created and did not change, or changed in a
+	// transaction that did not commit, is not in the store: a restart would
+	// not have it, so memory does not keep it either (nor count it against
+	// MaxChannels).
+	for _, id := range o.created {
+		if o.failed != nil || !slices.Contains(o.touched, id) {
+			delete(m.channels, id)
+			delete(m.stale, id)
+		}
+	}
 	m.op = op{}
 	return err
+}
+
+// saveDue records, for every channel the operation changed, when its timers
+// next need it, if that moved.
+func (m *Manager) saveDue() {
+	if m.due == nil || m.op.failed != nil {
+		return
+	}
+	for _, id := range m.op.touched {
+		c, ok := m.channels[id]
+		if !ok {
+			continue // dropped: the store dropped its due time with it
+		}
+		due := m.dueOf(c)
+		if due == c.dueMs || !m.persist() {
+			continue
+		}
+		if err := m.due.SaveChannelDue(id, due); err != nil {
+			m.check("saveChannelDue", id, err)
+			continue
+		}
+		c.dueMs = due
+	}
+}
+
+// dueOf is when a sweep next has work on the channel, in Unix milliseconds
+// (0: never): the first resend, repair response, or repair request expiry, or
+// now when re-requests are on and a missing message has no request pending.
+// It may be early (the resend bound, outLow, lags removals until the next
+// buffer sweep), never late: an early due time costs one early load.
+func (m *Manager) dueOf(c *channel) int64 {
+	var due int64
+	at := func(t time.Time) {
+		ms := max(t.UnixMilli()+1, 1) // a sweep acts strictly after the time
+		if due == 0 || ms < due {
+			due = ms
+		}
+	}
+	if len(c.outgoing) > 0 {
+		at(c.outLow.Add(m.cfg.ResendInterval))
+	}
+	if _, t, _, ok := c.inRepairs.Peek(); ok {
+		at(t.Add(-time.Millisecond))
+	}
+	if _, t, _, ok := c.outRepairs.Peek(); ok {
+		at(t.Add(m.cfg.RepairTMax))
+	}
+	if m.cfg.RerequestRepairs && m.participantID != "" {
+		for id := range c.waiting {
+			if !c.outRepairs.Has(id) {
+				at(m.clock.Now().Add(-time.Millisecond))
+				break
+			}
+		}
+	}
+	return due
 }
 
 // emit queues an event of the current operation.

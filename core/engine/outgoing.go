@@ -1,25 +1,45 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/logos-messaging/libsds-go/core/bloom"
 	"github.com/logos-messaging/libsds-go/core/record"
 	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
-// addOutgoing appends to the outgoing buffer (duplicate ids are kept, as in
-// nim-sds), with the id's bloom key, and indexes the entry by id.
+// addOutgoing appends to the outgoing buffer, with the id's bloom key, and
+// indexes the entry by id. The buffer holds one entry per id (see
+// supersedeOutgoing).
 func (c *channel) addOutgoing(o *outgoingMsg) *bloom.Key {
 	c.outgoing = append(c.outgoing, o)
 	c.outKeys = append(c.outKeys, bloom.NewKey(o.id))
 	k := &c.outKeys[len(c.outKeys)-1]
 	p, _ := k.ProbeFor(c.probeM)
 	c.outProbes = append(c.outProbes, p)
-	o.sameID = c.outIndex[o.id]
-	if o.sameID != nil {
-		o.sameID.newerID = o
-	}
 	c.outIndex[o.id] = o
+	if c.outLow.IsZero() || o.sendTime.Before(c.outLow) {
+		c.outLow = o.sendTime
+	}
 	return k
+}
+
+// supersedeOutgoing removes the unacknowledged message with the id of a
+// message being wrapped, which takes its place at the end of the buffer. The
+// store keeps outgoing messages by id, so keeping both (as nim-sds does in
+// memory) would leave a restart with one of them, and removing the older
+// would delete the newer's record. No event fires: the id is still tracked,
+// and gets its one acknowledgement or give-up when the newer message does.
+func (m *Manager) supersedeOutgoing(c *channel, id string) {
+	old := c.outIndex[id]
+	if old == nil {
+		return
+	}
+	c.keepOutgoing(func(_ int, o *outgoingMsg) bool { return o != old })
+	c.unindex(old)
+	if m.persist() {
+		m.check("removeOutgoing", c.id, m.store.RemoveOutgoing(c.id, id))
+	}
 }
 
 // probesFor makes the probes valid for filters of m bits; false if m does not
@@ -47,6 +67,9 @@ func (c *channel) dropOldestOutgoing() *outgoingMsg {
 	c.outgoing = c.outgoing[1:]
 	c.outKeys = c.outKeys[1:]
 	c.outProbes = c.outProbes[1:]
+	if len(c.outgoing) == 0 {
+		c.outLow = time.Time{}
+	}
 	return o
 }
 
@@ -64,21 +87,16 @@ func (c *channel) keepOutgoing(keep func(i int, o *outgoingMsg) bool) {
 	}
 	clear(c.outgoing[n:])
 	c.outgoing, c.outKeys, c.outProbes = c.outgoing[:n], c.outKeys[:n], c.outProbes[:n]
+	if n == 0 {
+		c.outLow = time.Time{}
+	}
 }
 
 // unindex removes o from the id index; the caller removes it from the slice.
 func (c *channel) unindex(o *outgoingMsg) {
-	if o.newerID != nil {
-		o.newerID.sameID = o.sameID
-	} else if o.sameID != nil {
-		c.outIndex[o.id] = o.sameID
-	} else {
+	if c.outIndex[o.id] == o {
 		delete(c.outIndex, o.id)
 	}
-	if o.sameID != nil {
-		o.sameID.newerID = o.newerID
-	}
-	o.sameID, o.newerID = nil, nil
 }
 
 func (m *Manager) saveOutgoing(c *channel, o *outgoingMsg) {
@@ -123,7 +141,7 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message) {
 	c.ackGen++
 	cited := false
 	for i := range msg.CausalHistory {
-		for o := c.outIndex[msg.CausalHistory[i].MessageID]; o != nil; o = o.sameID {
+		if o := c.outIndex[msg.CausalHistory[i].MessageID]; o != nil {
 			o.ackMark = c.ackGen
 			cited = true
 		}
@@ -161,4 +179,10 @@ func (m *Manager) sweepOutgoing(c *channel) {
 		m.removeOutgoing(c, o, MessageGivenUp)
 		return false
 	})
+	c.outLow = time.Time{} // the sweep read every send time: make the bound exact
+	for _, o := range c.outgoing {
+		if c.outLow.IsZero() || o.sendTime.Before(c.outLow) {
+			c.outLow = o.sendTime
+		}
+	}
 }

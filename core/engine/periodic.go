@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"time"
 )
@@ -31,6 +32,29 @@ func (m *Manager) SyncTick() error {
 // requests more than RepairTMax past their time are dropped.
 func (m *Manager) SweepRepairs() error {
 	return m.eachChannel(m.sweepRepairs)
+}
+
+// loadDue loads the stored channels a sweep has work on now; the caller holds mu.
+func (m *Manager) loadDue() error {
+	if m.due == nil {
+		return m.reloadStale()
+	}
+	if len(m.stale) == 0 {
+		return nil
+	}
+	ids, err := m.due.ChannelsDue(m.clock.Now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("%w: listing due channels: %v", ErrStore, err)
+	}
+	for _, id := range ids {
+		if _, ok := m.stale[id]; !ok {
+			continue
+		}
+		if _, err := m.channelFor(id, false); err != nil && !errors.Is(err, ErrChannelQuarantined) {
+			return err
+		}
+	}
+	return nil
 }
 
 func (m *Manager) sweepRepairs(c *channel) {
@@ -78,8 +102,9 @@ func (m *Manager) rerequest(c *channel, now time.Time) {
 	m.enforceRepairBounds(c)
 }
 
-// eachChannel runs f as one operation per channel, in id order, reloading
-// channels dropped after a store failure first so that their timers still run.
+// eachChannel runs f as one operation per channel in memory, in id order,
+// loading first the stored channels whose timers are due (all of them without
+// a store.DueIndex), so that the timers of channels that see no traffic run.
 func (m *Manager) eachChannel(f func(*channel)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -87,7 +112,7 @@ func (m *Manager) eachChannel(f func(*channel)) error {
 		return ErrClosed
 	}
 	var errs []error
-	if err := m.reloadStale(); err != nil {
+	if err := m.loadDue(); err != nil {
 		errs = append(errs, err)
 	}
 	ids := make([]string, 0, len(m.channels))
@@ -101,6 +126,9 @@ func (m *Manager) eachChannel(f func(*channel)) error {
 			continue
 		}
 		_ = m.start()
+		if m.due != nil && c.dueMs < 0 {
+			m.touch(c) // its due time is not known yet: record it with this sweep
+		}
 		f(c)
 		if err := m.finish(nil); err != nil {
 			errs = append(errs, err)

@@ -18,6 +18,7 @@ func (m *Manager) Reset() error {
 	if m.op.failed == nil {
 		clear(m.channels)
 		clear(m.stale)
+		clear(m.quarantined)
 	}
 	return m.finish(nil)
 }
@@ -32,7 +33,8 @@ func (m *Manager) RemoveChannel(channelID string) error {
 	}
 	_, inMemory := m.channels[channelID]
 	_, isStale := m.stale[channelID]
-	if inMemory || isStale {
+	_, isQuarantined := m.quarantined[channelID]
+	if inMemory || isStale || isQuarantined {
 		m.op.touched = append(m.op.touched, channelID)
 		if m.persist() {
 			m.check("dropChannel", channelID, m.store.DropChannel(channelID))
@@ -40,6 +42,7 @@ func (m *Manager) RemoveChannel(channelID string) error {
 		if m.op.failed == nil {
 			delete(m.channels, channelID)
 			delete(m.stale, channelID)
+			delete(m.quarantined, channelID)
 		}
 	}
 	return m.finish(nil)

@@ -16,7 +16,9 @@ import (
 //
 // Empty content is ErrInvalidArgument and content over MaxContentSize is
 // ErrMessageTooLarge, as in nim-sds; an empty messageID is allowed. The channel
-// is created (or loaded from the store) on first use.
+// is created (or loaded from the store) on first use. Wrapping the id of a
+// message that is still unacknowledged replaces that message in the outgoing
+// buffer (nim-sds keeps both): an id is tracked once, for its newest message.
 func (m *Manager) Wrap(content []byte, messageID, channelID string) ([]byte, error) {
 	return m.AppendWrap(nil, content, messageID, channelID)
 }
@@ -75,6 +77,7 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 	stored := storedForm(&msg)
 
 	o := &outgoingMsg{id: messageID, message: stored, sendTime: now}
+	m.supersedeOutgoing(c, messageID)
 	c.bloom.AddKey(messageID, c.addOutgoing(o))
 	m.saveOutgoing(c, o)
 	m.enforceOutgoingBound(c)

@@ -279,6 +279,36 @@ func (rm *ReliabilityManager) Reset() error {
 	return nil
 }
 
+// Channels lists every channel the manager has, sorted: those in memory and
+// those only in its store (loaded on first use), including channels set aside
+// after a bad stored record. With RemoveChannel, how an application cleans up
+// channels it no longer wants.
+func (rm *ReliabilityManager) Channels() ([]string, error) {
+	if rm == nil {
+		return nil, errEmptyReliabilityManager
+	}
+	if err := rm.enter("Channels"); err != nil {
+		return nil, err
+	}
+	return rm.engine.Channels(), nil
+}
+
+// RemoveChannel forgets one channel, in memory and in the store. An unknown
+// channel is not an error.
+func (rm *ReliabilityManager) RemoveChannel(channelId string) error {
+	const op = "RemoveChannel"
+	if rm == nil {
+		return errEmptyReliabilityManager
+	}
+	if err := rm.enter(op); err != nil {
+		return err
+	}
+	if err := rm.engine.RemoveChannel(channelId); err != nil {
+		return fail(op, err)
+	}
+	return nil
+}
+
 // Cleanup stops the periodic tasks, releases the manager's state (a store is
 // left as it is, not closed) and delivers the events already queued. No
 // handler runs after Cleanup returns; later calls return ErrClosed, and a

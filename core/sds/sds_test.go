@@ -48,6 +48,9 @@ func TestNilManager(t *testing.T) {
 	require.ErrorIs(t, rm.MarkDependenciesMet([]MessageID{"m"}, "c"), errEmptyReliabilityManager)
 	require.ErrorIs(t, rm.StartPeriodicTasks(), errEmptyReliabilityManager)
 	require.ErrorIs(t, rm.Reset(), errEmptyReliabilityManager)
+	_, err = rm.Channels()
+	require.ErrorIs(t, err, errEmptyReliabilityManager)
+	require.ErrorIs(t, rm.RemoveChannel("c"), errEmptyReliabilityManager)
 	require.ErrorIs(t, rm.Cleanup(), errEmptyReliabilityManager)
 	require.EqualError(t, rm.Cleanup(), "empty reliability manager")
 }
@@ -327,4 +330,24 @@ func TestStartPeriodicTasksIdempotent(t *testing.T) {
 	require.True(t, rm.runner.Running())
 	require.NoError(t, rm.Cleanup())
 	require.False(t, rm.runner.Running(), "Cleanup stops the periodic tasks")
+}
+
+func TestChannelsAndRemoveChannel(t *testing.T) {
+	rm := newRM(t)
+	for _, ch := range []string{"b", "a", "c"} {
+		_, err := rm.WrapOutgoingMessage([]byte("x"), MessageID("m-"+ch), ch)
+		require.NoError(t, err)
+	}
+	ids, err := rm.Channels()
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b", "c"}, ids)
+	require.NoError(t, rm.RemoveChannel("b"))
+	require.NoError(t, rm.RemoveChannel("never"))
+	ids, err = rm.Channels()
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "c"}, ids)
+	require.NoError(t, rm.Cleanup())
+	_, err = rm.Channels()
+	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, rm.RemoveChannel("a"), ErrClosed)
 }

@@ -14,6 +14,15 @@
 // several managers must namespace itself (see the SQLite store).
 package store
 
+import "errors"
+
+// ErrBadRecord is wrapped by a store's LoadAllForChannel error when what it
+// holds for the channel cannot be what the engine wrote (a malformed row, an
+// unknown kind), as opposed to a failure to read. The engine quarantines such a
+// channel instead of failing the whole manager; it does the same when a
+// record does not decode.
+var ErrBadRecord = errors.New("store: bad record")
+
 // Store is the persistence contract. Every method returns an error instead of
 // panicking; how the engine reacts to an error depends on whether the store is
 // also Transactional (see the engine's documentation).
@@ -86,10 +95,26 @@ type Transactional interface {
 }
 
 // ChannelLister is implemented by stores that can enumerate their channels. A
-// manager built on such a store restores every channel at construction, so
-// resends and repairs of channels that see no new traffic still happen.
+// manager built on such a store knows every channel from construction, so
+// resends and repairs of channels that see no new traffic still happen: it
+// loads them all then, or lazily if the store is also a DueIndex.
 type ChannelLister interface {
 	ListChannels() ([]string, error)
+}
+
+// DueIndex is implemented by stores that keep, for each channel, the time its
+// timers (resends, repair responses, the expiry of repair requests) next need
+// it. A manager on a store that is also a ChannelLister then loads channels
+// lazily: construction lists the channels and loads none, each sweep loads only
+// the channels due by then, and any other channel is loaded on first use. The
+// engine writes a channel's due time inside the operation that changes it.
+type DueIndex interface {
+	// SaveChannelDue records when the channel next needs a sweep, in Unix
+	// milliseconds; 0 means never (nothing timed is pending).
+	SaveChannelDue(channelID string, dueMs int64) error
+	// ChannelsDue lists the channels whose recorded due time is at or before
+	// nowMs (and not 0), sorted. Dropping a channel drops its due time.
+	ChannelsDue(nowMs int64) ([]string, error)
 }
 
 // NoOp is the default store: it keeps nothing and loads empty snapshots, as

@@ -10,7 +10,8 @@
        the operation succeeds when retried (also for commit, begin and load);
    (c) without transactions, failures arrive as LIBSDS_EVENT_STORE_FAILED;
    (d) invalid vtables are rejected and destroy runs exactly once;
-   (e) misused loaders (stale, NULL, wrong kind) answer with an error. */
+   (e) misused loaders (stale, NULL, wrong kind) answer with an error;
+   (f) lazy loading with a version 2 vtable (see test_lazy_loading). */
 #include "testutil.h"
 #include "testevents.h"
 #include "testnative.h"
@@ -25,7 +26,7 @@
 enum {
   M_SAVE_LAMPORT, M_APPEND_LOG, M_REMOVE_LOG, M_SET_HINT, M_SAVE_OUT, M_REMOVE_OUT, M_SAVE_IN, M_REMOVE_IN,
   M_SAVE_OREP, M_REMOVE_OREP, M_SAVE_IREP, M_REMOVE_IREP, M_DROP, M_LOAD, M_BEGIN, M_COMMIT, M_ROLLBACK,
-  M_LIST, M_COUNT
+  M_LIST, M_SAVE_DUE, M_DUE, M_COUNT
 };
 
 #define HINTS 0 /* table 0 keeps set_retrieval_hint; 1..5 are the record kinds */
@@ -68,6 +69,10 @@ typedef struct {
   libsds_loader *kept_loader;
   int misuse_rcs[8];
   const char *list_extra; /* list_channels also reports this channel */
+  /* version 2 due times (no transactions: the lazy-loading test runs without) */
+  char due_ch[8][32];
+  int64_t due_ms[8];
+  int ndue, force_due;
 } store;
 
 static char *dup_bytes(const void *p, size_t n) {
@@ -340,6 +345,31 @@ static int m_list(void *ud, libsds_loader *l) {
   return LIBSDS_OK;
 }
 
+static int m_save_due(void *ud, libsds_str ch, int64_t due) {
+  store *s = S(ud);
+  if (enter(s, M_SAVE_DUE)) return LIBSDS_ERR_USER;
+  int i = 0;
+  while (i < s->ndue && strcmp(s->due_ch[i], ch.data) != 0) i++;
+  if (i == s->ndue && i < 8 && ch.len < sizeof s->due_ch[0]) {
+    memcpy(s->due_ch[i], ch.data, ch.len + 1);
+    s->ndue++;
+  }
+  if (i < s->ndue) s->due_ms[i] = due;
+  leave(s);
+  return LIBSDS_OK;
+}
+
+static int m_channels_due(void *ud, int64_t now, libsds_loader *l) {
+  store *s = S(ud);
+  if (enter(s, M_DUE)) return LIBSDS_ERR_USER;
+  for (int i = 0; i < s->ndue; i++)
+    if (s->due_ms[i] != 0 && (s->force_due || s->due_ms[i] <= now) &&
+        libsds_loader_add_channel(l, s->due_ch[i], strlen(s->due_ch[i])) != LIBSDS_OK)
+      s->loader_errors++;
+  leave(s);
+  return LIBSDS_OK;
+}
+
 static int m_begin(void *ud) {
   store *s = S(ud);
   if (enter(s, M_BEGIN)) return LIBSDS_ERR_USER;
@@ -408,7 +438,7 @@ static void store_free(store *s) {
 static libsds_persistence vtable(store_ref *ref, int tx, int list) {
   ref->tx = tx;
   libsds_persistence p = {
-      .version = LIBSDS_PERSISTENCE_VERSION,
+      .version = (uint32_t)sizeof(libsds_persistence), /* this header's layout */
       .user_data = ref,
       .save_lamport = m_save_lamport,
       .append_log_entry = m_append_log,
@@ -879,7 +909,7 @@ static void test_invalid_vtables(void) {
   libsds_options o;
 
   p = vtable(&ref, 1, 1);
-  p.version = 2;
+  p.version = LIBSDS_PERSISTENCE_VERSION + 1;
   o = host_options(&p, NULL);
   {
     libsds_handle h = 0x77;
@@ -887,7 +917,8 @@ static void test_invalid_vtables(void) {
     CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_ERR_INVALID_ARG);
     CHECK(h == 0);
     CHECK(strstr(libsds_last_error(), "version") != NULL);
-    printf("native_persistence: version 2 vtable rejected; destroy called %d time(s)\n", s.destroys - before);
+    printf("native_persistence: a vtable of a newer version rejected; destroy called %d time(s)\n",
+           s.destroys - before);
   }
   p.version = 0;
   CHECK_EQ_INT(libsds_new(&o, &(libsds_handle){0}), LIBSDS_ERR_INVALID_ARG);
@@ -1036,6 +1067,57 @@ static void test_loader_misuse(void) {
   store_free(&u);
 }
 
+/* (f) a store with due times: nothing loads at creation, a sweep
+   loads only what channels_due reports; a version 1 struct (ending at
+   destroy) still works, and nothing past its end is read. */
+static void test_lazy_loading(void) {
+  store s;
+  store_init(&s);
+  store_ref ref = {&s, 0};
+  libsds_persistence p = vtable(&ref, 0, 1);
+  p.save_channel_due = m_save_due;
+  p.channels_due = m_channels_due;
+  libsds_options o = host_options(&p, "alice");
+  libsds_handle h = 0;
+  CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+  libsds_buffer b = wrap_msg(h, "hello", "m1", "ch");
+  libsds_buffer_free(&b);
+  CHECK_EQ_INT(s.ndue, 1);
+  CHECK(s.due_ms[0] > 0); /* the resend of m1 */
+  CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+
+  int loads = s.calls[M_LOAD];
+  CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+  CHECK_EQ_INT(s.calls[M_LOAD], loads);
+  CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_BUFFER_SWEEP | LIBSDS_TASK_REPAIR_SWEEP), LIBSDS_OK);
+  CHECK(s.calls[M_DUE] >= 1);
+  CHECK_EQ_INT(s.calls[M_LOAD], loads); /* not due yet */
+  s.force_due = 1;
+  CHECK_EQ_INT(libsds_run_tasks(h, LIBSDS_TASK_BUFFER_SWEEP), LIBSDS_OK);
+  CHECK_EQ_INT(s.calls[M_LOAD], loads + 1);
+  CHECK_EQ_INT(s.loader_errors, 0);
+  CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+
+  p.channels_due = NULL; /* one of the two: rejected */
+  int before = s.destroys;
+  CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_ERR_INVALID_ARG);
+  CHECK(strstr(libsds_last_error(), "save_channel_due") != NULL);
+  CHECK_EQ_INT(s.destroys, before + 1);
+
+  p = vtable(&ref, 0, 1);
+  p.version = 1;
+  p.save_channel_due = (int (*)(void *, libsds_str, int64_t))(uintptr_t)1; /* past a v1 struct: never read */
+  p.channels_due = (int (*)(void *, int64_t, libsds_loader *))(uintptr_t)1;
+  o = host_options(&p, "alice");
+  loads = s.calls[M_LOAD];
+  CHECK_EQ_INT(libsds_new(&o, &h), LIBSDS_OK);
+  CHECK(s.calls[M_LOAD] > loads); /* version 1: every channel loads at creation */
+  b = wrap_msg(h, "hello", "m2", "ch");
+  libsds_buffer_free(&b);
+  CHECK_EQ_INT(libsds_free(h), LIBSDS_OK);
+  store_free(&s);
+}
+
 int main(void) {
   alarm(60);
   test_restart();
@@ -1043,5 +1125,6 @@ int main(void) {
   test_failure_without_transactions();
   test_invalid_vtables();
   test_loader_misuse();
+  test_lazy_loading();
   return tu_done("native_persistence");
 }

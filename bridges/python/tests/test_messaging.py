@@ -227,8 +227,10 @@ class TasksTest(ManagerTest):
         b.unwrap(a.wrap(b"2", "x2", "one"))
         b.unwrap(craft(b"y", [b"z"], b"two"))
         rb.wait(2)
+        self.assertEqual(b.channels(), [b"one", b"two"])
         b.remove_channel("one")
         b.remove_channel("never-seen")  # not an error
+        self.assertEqual(b.channels(), [b"two"])
         with self.assertRaises(sds.UnknownChannelError):
             b.mark_dependencies_met([b"x1"], "one")
         b.mark_dependencies_met([b"z"], "two")

@@ -334,12 +334,21 @@ func CheckTimersResumed(t *testing.T, before engine.ChannelState, bob *Peer) {
 func CheckFailurePolicy(t *testing.T, injected error,
 	open func(t *testing.T) (s store.Store, reopen func() store.Store)) {
 	storeOps := append([]string{"begin", "commit"}, storetest.WriteOps...)
+	if s, _ := open(t); isDueIndex(s) {
+		storeOps = append(storeOps, "saveChannelDue")
+	}
 	covered := map[string]bool{}
 	for name, operation := range Operations {
 		for _, op := range storeOps {
 			t.Run(name+"/"+op, func(t *testing.T) {
 				s, reopen := open(t)
-				w := storetest.Wrap(s)
+				var w interface {
+					store.Store
+					FailOn(func(storetest.Call) error)
+				} = storetest.Wrap(s)
+				if isDueIndex(s) {
+					w = storetest.WrapDue(s)
+				}
 				hints := WithHints(func(id string) []byte { return []byte("hint-" + id) })
 				hist := WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 8 })
 				alice, bob := BusyChannel(t, w, hist, hints)
@@ -421,4 +430,33 @@ func sendersOf(entries []wire.HistoryEntry) []string {
 		out[i] = e.SenderID
 	}
 	return out
+}
+
+func isDueIndex(s store.Store) bool {
+	_, ok := s.(store.DueIndex)
+	return ok
+}
+
+// RequireRestartReproduces builds a second manager on p's store, as a restart
+// would (same options, events discarded), and requires it to hold exactly what
+// p holds: the same channels, each with the same state but for the filter
+// (see RequireReloaded). p is left as it was. The store must serve a second
+// reader while p is open (the memory store does).
+func RequireRestartReproduces(t testing.TB, p *Peer) {
+	t.Helper()
+	o := p.Options
+	o.Events = nil
+	fresh, err := engine.New(o)
+	require.NoError(t, err)
+	defer fresh.Close()
+	require.Equal(t, p.Channels(), fresh.Channels(), "channels after a restart")
+	for _, ch := range p.Channels() {
+		want, ok, err := p.ChannelState(ch)
+		require.NoError(t, err)
+		require.True(t, ok, ch)
+		got, ok, err := fresh.ChannelState(ch)
+		require.NoError(t, err)
+		require.True(t, ok, ch)
+		require.Equal(t, WithoutBloom(want), WithoutBloom(got), "channel %q after a restart", ch)
+	}
 }

@@ -30,10 +30,12 @@ type Store struct {
 	hints    map[string][]byte
 	pending  []func(*Store) // writes of the open transaction, applied on Commit
 	inTx     bool
+	loads    int
 }
 
 type channel struct {
 	lamport                          int64
+	dueMs                            int64
 	log, outgoing, incoming          *ordmap.Map[string, []byte]
 	outgoingRepairs, incomingRepairs *ordmap.Map[string, []byte]
 }
@@ -42,6 +44,7 @@ var (
 	_ store.Store         = (*Store)(nil)
 	_ store.Transactional = (*Store)(nil)
 	_ store.ChannelLister = (*Store)(nil)
+	_ store.DueIndex      = (*Store)(nil)
 )
 
 // New returns an empty store.
@@ -109,8 +112,14 @@ func (s *Store) AppendLogEntry(ch, id string, rec []byte) error {
 	return s.write(put(logOf, ch, id, rec))
 }
 
-// RemoveLogEntry implements store.Store.
-func (s *Store) RemoveLogEntry(ch, id string) error { return s.write(del(logOf, ch, id)) }
+// RemoveLogEntry implements store.Store. The message's retrieval hint goes
+// with it, as in the SQLite store: hints never outlive the logs.
+func (s *Store) RemoveLogEntry(ch, id string) error {
+	return s.write(func(s *Store) {
+		del(logOf, ch, id)(s)
+		delete(s.hints, id)
+	})
+}
 
 // SetRetrievalHint implements store.Store.
 func (s *Store) SetRetrievalHint(id string, hint []byte) error {
@@ -156,7 +165,15 @@ func (s *Store) RemoveIncomingRepair(ch, id string) error {
 
 // DropChannel implements store.Store.
 func (s *Store) DropChannel(ch string) error {
-	return s.write(func(s *Store) { delete(s.channels, ch) })
+	return s.write(func(s *Store) {
+		if c, ok := s.channels[ch]; ok {
+			c.log.All(func(id string, _ []byte) bool {
+				delete(s.hints, id)
+				return true
+			})
+		}
+		delete(s.channels, ch)
+	})
 }
 
 // LoadAllForChannel implements store.Store. It reads committed state only.
@@ -168,6 +185,7 @@ func (s *Store) LoadAllForChannel(ch string) (*store.Snapshot, error) {
 	if !ok {
 		return snap, nil
 	}
+	s.loads++
 	snap.Lamport = c.lamport
 	snap.Log = values(c.log)
 	snap.Outgoing = values(c.outgoing)
@@ -196,6 +214,33 @@ func (s *Store) ListChannels() ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// SaveChannelDue implements store.DueIndex.
+func (s *Store) SaveChannelDue(ch string, dueMs int64) error {
+	return s.write(func(s *Store) { s.ch(ch).dueMs = dueMs })
+}
+
+// ChannelsDue implements store.DueIndex. It reads committed state only.
+func (s *Store) ChannelsDue(nowMs int64) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for id, c := range s.channels {
+		if c.dueMs != 0 && c.dueMs <= nowMs {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Loads counts LoadAllForChannel calls that found a stored channel: the work a
+// manager does to restore state.
+func (s *Store) Loads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loads
 }
 
 // Begin implements store.Transactional.
@@ -232,6 +277,13 @@ func (s *Store) Rollback() error {
 	}
 	s.pending, s.inTx = nil, false
 	return nil
+}
+
+// Hints returns how many retrieval hints the store holds.
+func (s *Store) Hints() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.hints)
 }
 
 // RetrievalHint returns the hint last recorded for a message id.

@@ -12,8 +12,9 @@
 // A Store implements store.Transactional, so the engine makes each protocol
 // operation (a wrap, an unwrap, a sweep, …) one SQLite transaction: after a
 // crash the database holds every operation that returned, and no part of one
-// that did not. It implements store.ChannelLister, so a manager built on it
-// restores every stored channel at construction.
+// that did not. It implements store.ChannelLister and store.DueIndex, so a
+// manager built on it knows every stored channel from construction but loads
+// one only on first use or when a sweep finds its timers due.
 //
 // # Namespaces
 //
@@ -42,7 +43,7 @@
 // file is marked with an application id. Open runs the missing migrations in
 // one transaction, refuses a database from a newer version of this package
 // (ErrNewerSchema, leaving the file untouched) and a file that belongs to
-// another application. Two tables:
+// another application. Three tables:
 //
 //   - sds_entry (ns, channel, seq, kind, id, record), a WITHOUT ROWID table
 //     clustered by (ns, channel, seq): a channel's lamport clock and the
@@ -51,7 +52,12 @@
 //     few pages. An update keeps the entry's seq, hence its position. Ids,
 //     channel ids and namespaces are arbitrary bytes, stored as BLOBs;
 //     records are opaque BLOBs.
-//   - sds_hint (ns, id, hint): the retrieval hints, which have no channel.
+//   - sds_hint (ns, id, hint): the retrieval hints, which have no channel. A
+//     hint is deleted when its message leaves a log (eviction, DropChannel),
+//     so the table never outgrows the logs.
+//   - sds_due (ns, channel, due), indexed by (ns, due): when each channel's
+//     timers next need a sweep (store.DueIndex), so a sweep finds the due
+//     channels without reading the others.
 //
 // To find an entry by message id without a second index on disk (which would
 // cost a page write per insert and per removal), a Store keeps in memory, for
@@ -96,6 +102,25 @@
 // (disk full, I/O error, busy) is returned to the engine, which rolls the
 // operation back and reloads the channel from the file; a transaction in which
 // a write failed can only be rolled back. Nothing panics.
+//
+// The file itself is guarded (ErrDatabaseGone, ErrDatabaseLinked,
+// ErrInUseInProcess, ErrNotSDSStore): the Store keeps one descriptor of the
+// database per process and, before every write transaction, checks that the
+// path still names that file with exactly one name (two system calls), so a
+// database deleted, renamed or replaced while open fails every later write
+// instead of acknowledging writes nobody will read; a file with several names
+// (hard links) is refused, since SQLite names its write-ahead log after the
+// path and the namespace lock file is per name; one namespace of one file is
+// open once per process whatever the path, and on Linux also once across
+// processes whatever the path (an open-file-description lock on a byte of the
+// database file per namespace, far past SQLite's lock bytes); on Linux Open refuses a file another
+// descriptor of the process already has open (for example the host's own
+// SQLite: two SQLite copies in one process must never open the same file,
+// since closing a descriptor drops the process's POSIX locks on it); and a
+// database with tables but without this package's application id is refused
+// without a byte written. A database of an earlier version without the id but
+// with this package's schema is stamped. The host must never open the file
+// with its own SQLite while the library may have it open.
 //
 // # Building
 //

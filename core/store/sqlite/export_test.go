@@ -11,6 +11,13 @@ func OpenWithURIParams(path string, opts Options, params string) (*Store, error)
 	return open(path, opts, hooks{uriParams: params})
 }
 
+// OpenByIdentityOnly opens like Open without the namespace's lock file, as a
+// process reaching the file by another path (a bind mount) would: only the
+// lock on the file's identity excludes it.
+func OpenByIdentityOnly(path string, opts Options) (*Store, error) {
+	return open(path, opts, hooks{skipPathLock: true})
+}
+
 // QueryStrings runs q on the Store's connection and returns the first column
 // of every row as text.
 func QueryStrings(s *Store, q string, args ...any) ([]string, error) {

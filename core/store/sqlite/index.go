@@ -55,6 +55,19 @@ func (c *hintCache) remember(id string, hint []byte) {
 	c.committed[id] = hint
 }
 
+// forget drops what the cache knows of a hint the database no longer has. A
+// rollback that brings the row back only costs a redundant write later.
+func (c *hintCache) forget(id string) {
+	delete(c.pending, id)
+	delete(c.committed, id)
+}
+
+// forgetAll drops the whole cache.
+func (c *hintCache) forgetAll() {
+	clear(c.pending)
+	clear(c.committed)
+}
+
 // commit keeps the transaction's hints; rollback forgets them.
 func (c *hintCache) commit() {
 	for id, h := range c.pending {

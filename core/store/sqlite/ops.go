@@ -43,6 +43,11 @@ func (s *Store) writable(op string) error {
 	if s.txErr != nil {
 		return fmt.Errorf("sqlite store: %s: refused, an earlier write of this transaction failed; roll back: %w", op, s.txErr)
 	}
+	if !s.inTx { // a write of its own: check the file as Begin does
+		if err := s.file.check(s.path); err != nil {
+			return fmt.Errorf("sqlite store: %s: %w", op, err)
+		}
+	}
 	return nil
 }
 
@@ -151,6 +156,11 @@ func (s *Store) delEntry(op string, kind int64, channelID, messageID string) err
 	if _, err := s.stmts[stDeleteEntry].ExecContext(ctx, s.ns, blob(channelID), seq); err != nil {
 		return s.failed(op, err)
 	}
+	if kind == kindLog {
+		if err := s.dropHint(messageID); err != nil {
+			return s.failed(op, err)
+		}
+	}
 	s.touch(channelID)
 	delete(ix.seqs, key)
 	s.wrote()
@@ -177,9 +187,23 @@ func (s *Store) AppendLogEntry(channelID, messageID string, record []byte) error
 	return s.putEntry("appendLogEntry", kindLog, channelID, messageID, record)
 }
 
-// RemoveLogEntry implements store.Store.
+// RemoveLogEntry implements store.Store. The message's retrieval hint goes
+// with it.
 func (s *Store) RemoveLogEntry(channelID, messageID string) error {
 	return s.delEntry("removeLogEntry", kindLog, channelID, messageID)
+}
+
+// dropHint deletes the hint of a message leaving the log; mu is held, inside
+// the write that removes the entry.
+func (s *Store) dropHint(messageID string) error {
+	res, err := s.stmts[stDeleteHint].ExecContext(ctx, s.ns, blob(messageID))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		s.hints.forget(messageID)
+	}
+	return nil
 }
 
 // SaveOutgoing implements store.Store.
@@ -269,6 +293,13 @@ func (s *Store) DropChannel(channelID string) (err error) {
 			}
 		}()
 	}
+	if _, err := s.stmts[stDropHints].ExecContext(ctx, s.ns, blob(channelID)); err != nil {
+		return s.failed(op, err)
+	}
+	s.hints.forgetAll()
+	if _, err := s.stmts[stDeleteDue].ExecContext(ctx, s.ns, blob(channelID)); err != nil {
+		return s.failed(op, err)
+	}
 	if _, err := s.stmts[stDropChannel].ExecContext(ctx, s.ns, blob(channelID)); err != nil {
 		return s.failed(op, err)
 	}
@@ -319,14 +350,14 @@ func (s *Store) load(channelID string) (*store.Snapshot, error) {
 		if kind == kindLamport {
 			l, ok := rec.(int64)
 			if !ok || seq != maxSeq {
-				return nil, fmt.Errorf("%w: malformed lamport row", ErrCorrupt)
+				return nil, fmt.Errorf("%w: %w: malformed lamport row", ErrCorrupt, store.ErrBadRecord)
 			}
 			snap.Lamport = l
 			continue
 		}
 		r, ok := rec.([]byte)
 		if !ok {
-			return nil, fmt.Errorf("%w: entry %q of kind %d has no record", ErrCorrupt, id, kind)
+			return nil, fmt.Errorf("%w: %w: entry %q of kind %d has no record", ErrCorrupt, store.ErrBadRecord, id, kind)
 		}
 		r = nonNil(r)
 		switch kind {
@@ -341,7 +372,7 @@ func (s *Store) load(channelID string) (*store.Snapshot, error) {
 		case kindIncomingRepair:
 			snap.IncomingRepairs = append(snap.IncomingRepairs, r)
 		default:
-			return nil, fmt.Errorf("%w: unknown entry kind %d", ErrCorrupt, kind)
+			return nil, fmt.Errorf("%w: %w: unknown entry kind %d", ErrCorrupt, store.ErrBadRecord, kind)
 		}
 		if ix != nil {
 			ix.add(kind, string(id), seq)
@@ -388,6 +419,57 @@ func (s *Store) ListChannels() ([]string, error) {
 	return ids, nil
 }
 
+// SaveChannelDue implements store.DueIndex.
+func (s *Store) SaveChannelDue(channelID string, dueMs int64) error {
+	const op = "saveChannelDue"
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(op); err != nil {
+		return err
+	}
+	var err error
+	if dueMs == 0 {
+		_, err = s.stmts[stDeleteDue].ExecContext(ctx, s.ns, blob(channelID))
+	} else {
+		_, err = s.stmts[stUpsertDue].ExecContext(ctx, s.ns, blob(channelID), dueMs)
+	}
+	if err != nil {
+		return s.failed(op, err)
+	}
+	s.wrote()
+	return nil
+}
+
+// ChannelsDue implements store.DueIndex: one range of the time index.
+func (s *Store) ChannelsDue(nowMs int64) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	fail := func(err error) ([]string, error) {
+		return nil, fmt.Errorf("sqlite store: channelsDue: %w", s.describe(err))
+	}
+	rows, err := s.stmts[stSelectDue].QueryContext(ctx, s.ns, nowMs)
+	if err != nil {
+		return fail(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id []byte
+		if err := rows.Scan(&id); err != nil {
+			return fail(err)
+		}
+		ids = append(ids, string(id))
+	}
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
 // RetrievalHint returns the hint last recorded by SetRetrievalHint for a
 // message id in this namespace; ok is false if there is none.
 func (s *Store) RetrievalHint(messageID string) (hint []byte, ok bool, err error) {
@@ -416,6 +498,9 @@ func (s *Store) Begin() error {
 	}
 	if s.inTx {
 		return ErrNestedTransaction
+	}
+	if err := s.file.check(s.path); err != nil {
+		return fmt.Errorf("sqlite store: begin: %w", err)
 	}
 	if _, err := s.stmts[stBegin].ExecContext(ctx); err != nil {
 		return fmt.Errorf("sqlite store: begin: %w", s.describe(err))

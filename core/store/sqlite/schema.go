@@ -4,7 +4,7 @@ package sqlite
 // is kept in the database's PRAGMA user_version. Open upgrades an older
 // database by running the missing migrations and refuses a newer one with
 // ErrNewerSchema.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // applicationID marks a database created by this package (PRAGMA
 // application_id, "SDS1"). Open refuses a database that carries another
@@ -48,6 +48,27 @@ var migrations = []string{
 		hint BLOB NOT NULL,
 		PRIMARY KEY (ns, id)
 	) WITHOUT ROWID;`,
+
+	// 1 → 2: channels load lazily (store.DueIndex). sds_due holds, for each
+	// channel with a timer pending, when a sweep next has work on it (Unix
+	// ms), indexed by time so a sweep finds the due channels without reading
+	// the others. A channel stored before this step gets due time 1, so the
+	// first sweep loads it once and records its real due time. Hints now
+	// leave with their messages: the hints of messages no longer in any log,
+	// which version 1 kept forever, are deleted (through a temporary index of
+	// the logged ids, so the step costs a sort, not a scan per hint).
+	`CREATE TABLE sds_due (
+		ns      BLOB NOT NULL,
+		channel BLOB NOT NULL,
+		due     INTEGER NOT NULL,
+		PRIMARY KEY (ns, channel)
+	) WITHOUT ROWID;
+	CREATE INDEX sds_due_time ON sds_due (ns, due);
+	INSERT INTO sds_due (ns, channel, due) SELECT DISTINCT ns, channel, 1 FROM sds_entry;
+	CREATE TEMP TABLE sds_logged (ns BLOB NOT NULL, id BLOB NOT NULL, PRIMARY KEY (ns, id)) WITHOUT ROWID;
+	INSERT OR IGNORE INTO temp.sds_logged SELECT ns, id FROM sds_entry WHERE kind = 1;
+	DELETE FROM sds_hint WHERE NOT EXISTS (SELECT 1 FROM temp.sds_logged l WHERE l.ns = sds_hint.ns AND l.id = sds_hint.id);
+	DROP TABLE temp.sds_logged;`,
 }
 
 // Entry kinds: the value of sds_entry.kind. They are part of the schema and
@@ -82,6 +103,14 @@ const (
 	sqlUpsertHint   = `INSERT INTO sds_hint (ns, id, hint) VALUES (?1, ?2, ?3) ON CONFLICT (ns, id) DO UPDATE SET hint = excluded.hint WHERE hint IS NOT excluded.hint`
 	sqlSelectHint   = `SELECT hint FROM sds_hint WHERE ns = ?1 AND id = ?2`
 	sqlListChannels = listChannelsSQL
+	// A hint lives as long as its message is in a log: the engine sets hints
+	// only for the messages an outgoing message cites, which come from the
+	// log, so the hint table never outgrows the logs.
+	sqlDeleteHint = `DELETE FROM sds_hint WHERE ns = ?1 AND id = ?2`
+	sqlDropHints  = `DELETE FROM sds_hint WHERE ns = ?1 AND id IN (SELECT id FROM sds_entry WHERE ns = ?1 AND channel = ?2 AND kind = 1)`
+	sqlUpsertDue  = `INSERT INTO sds_due (ns, channel, due) VALUES (?1, ?2, ?3) ON CONFLICT (ns, channel) DO UPDATE SET due = excluded.due`
+	sqlDeleteDue  = `DELETE FROM sds_due WHERE ns = ?1 AND channel = ?2`
+	sqlSelectDue  = `SELECT channel FROM sds_due WHERE ns = ?1 AND due <= ?2`
 )
 
 // listChannelsSQL lists the namespace's channels without reading every row: it

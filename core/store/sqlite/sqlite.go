@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/logos-messaging/libsds-go/core/store"
@@ -104,6 +103,19 @@ var (
 	ErrNoTransaction = errors.New("sqlite store: no transaction in progress")
 	// ErrNestedTransaction: Begin while a transaction is open.
 	ErrNestedTransaction = errors.New("sqlite store: transaction already in progress")
+	// ErrDatabaseGone: the database file was deleted, renamed or replaced
+	// while open. Every later write fails with it: writes to a file nobody
+	// will open again are never acknowledged.
+	ErrDatabaseGone = errors.New("sqlite store: the database file is no longer at its path")
+	// ErrDatabaseLinked: the database file has more than one name (a hard
+	// link), at Open or made while open.
+	ErrDatabaseLinked = errors.New("sqlite store: the database file has several names")
+	// ErrInUseInProcess: Open found the database file already open in this
+	// process outside this package (for example by the host's own SQLite).
+	ErrInUseInProcess = errors.New("sqlite store: the database file is open elsewhere in this process")
+	// ErrNotSDSStore: the file is a database of another application (another
+	// application id, or tables without ours). It is left untouched.
+	ErrNotSDSStore = errors.New("sqlite store: not an SDS store")
 )
 
 // Prepared statements, by index into Store.stmts.
@@ -121,6 +133,11 @@ const (
 	stUpsertHint
 	stSelectHint
 	stListChannels
+	stDeleteHint
+	stDropHints
+	stUpsertDue
+	stDeleteDue
+	stSelectDue
 	nStmts
 )
 
@@ -139,10 +156,16 @@ var statements = [nStmts]string{
 	stUpsertHint:    sqlUpsertHint,
 	stSelectHint:    sqlSelectHint,
 	stListChannels:  sqlListChannels,
+	stDeleteHint:    sqlDeleteHint,
+	stDropHints:     sqlDropHints,
+	stUpsertDue:     sqlUpsertDue,
+	stDeleteDue:     sqlDeleteDue,
+	stSelectDue:     sqlSelectDue,
 }
 
 // Store is a durable store.Store on one SQLite database file, restricted to one
-// namespace. It implements store.Transactional and store.ChannelLister. It
+// namespace. It implements store.Transactional, store.ChannelLister and
+// store.DueIndex. It
 // serves one manager: its methods are safe for concurrent use, but a
 // transaction belongs to the Store, not to a goroutine, so writes from another
 // goroutine between Begin and Commit join the open transaction.
@@ -155,6 +178,7 @@ type Store struct {
 	conn   *sql.Conn // the Store's one connection
 	stmts  [nStmts]*sql.Stmt
 	lock   *nsLock
+	file   *dbFile // this process's hold on the database file
 	busy   time.Duration
 	inTx   bool
 	txErr  error // first failed write of the open transaction
@@ -173,13 +197,15 @@ var (
 	_ store.Store         = (*Store)(nil)
 	_ store.Transactional = (*Store)(nil)
 	_ store.ChannelLister = (*Store)(nil)
+	_ store.DueIndex      = (*Store)(nil)
 )
 
 var ctx = context.Background()
 
 // hooks are test-only knobs of Open.
 type hooks struct {
-	uriParams string // appended to the connection URI, e.g. "mode=ro"
+	uriParams    string // appended to the connection URI, e.g. "mode=ro"
+	skipPathLock bool   // take no lock file: only the lock on the file's identity
 }
 
 // Open opens (creating it if needed) the database file at path and takes
@@ -218,14 +244,23 @@ func openStore(path string, opts Options, h hooks) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkWritable(resolved); err != nil {
+	if err := checkNotDir(resolved); err != nil {
 		return nil, err
 	}
-	lock, err := lockNamespace(lockPath(resolved, opts.Namespace))
+	var lock *nsLock
+	if !h.skipPathLock {
+		if lock, err = lockNamespace(lockPath(resolved, opts.Namespace)); err != nil {
+			return nil, err
+		}
+	}
+	file, err := acquireFile(resolved, opts.Namespace)
 	if err != nil {
+		if lock != nil {
+			_ = lock.release()
+		}
 		return nil, err
 	}
-	s := &Store{path: resolved, nsName: opts.Namespace, ns: blob(opts.Namespace), lock: lock, busy: busy,
+	s := &Store{path: resolved, nsName: opts.Namespace, ns: blob(opts.Namespace), lock: lock, file: file, busy: busy,
 		chans: make(map[string]*chanIndex), touched: make(map[string]struct{})}
 	if err := s.init(opts, h); err != nil {
 		s.closeAll()
@@ -252,9 +287,10 @@ func resolvePath(path string) (string, error) {
 	return filepath.Join(dir, filepath.Base(abs)), nil
 }
 
-// checkWritable refuses an existing database the process cannot write. SQLite
-// itself would open such a file read-only without saying so.
-func checkWritable(path string) error {
+// checkNotDir refuses a directory. An existing database the process cannot
+// write is refused by acquireFile, which opens it for writing: SQLite itself
+// would open such a file read-only without saying so.
+func checkNotDir(path string) error {
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -265,14 +301,7 @@ func checkWritable(path string) error {
 	if fi.IsDir() {
 		return fmt.Errorf("%s is a directory", path)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
-			return fmt.Errorf("%w: %v", ErrReadOnly, err)
-		}
-		return err
-	}
-	return f.Close()
+	return nil
 }
 
 // lockPath is the namespace's lock file: next to the database, named by a hash
@@ -361,10 +390,12 @@ func (s *Store) init(opts Options, h hooks) error {
 		return fmt.Errorf("reading the schema version: %w", s.describe(err))
 	}
 	if appID != 0 && appID != applicationID {
-		return fmt.Errorf("not an SDS store: the file belongs to another application (application_id %#x)", appID)
+		return fmt.Errorf("%w: the file belongs to another application (application_id %#x); it was left untouched", ErrNotSDSStore, appID)
 	}
-	if appID == 0 && version != 0 {
-		return fmt.Errorf("not an SDS store: the file has schema version %d but no SDS application id", version)
+	if appID == 0 {
+		if err := s.checkUnstamped(version); err != nil {
+			return err
+		}
 	}
 	if version > SchemaVersion {
 		return fmt.Errorf("%w: the file has schema version %d, this library knows up to %d", ErrNewerSchema, version, SchemaVersion)
@@ -400,6 +431,30 @@ func (s *Store) init(opts Options, h hooks) error {
 		s.stmts[i] = st
 	}
 	return s.startCheckpointer(opts.Durability, h)
+}
+
+// checkUnstamped decides about a database without an application id: an
+// empty one is ours to initialize; one written by an earlier version of this
+// package (which may not have stamped it) has our table and a schema version
+// we know, and is stamped by the migration; anything else belongs to someone
+// else and is refused before anything is written to it.
+func (s *Store) checkUnstamped(version int64) error {
+	var objects, ours int64
+	err := s.conn.QueryRowContext(ctx,
+		`SELECT count(*), count(*) FILTER (WHERE type = 'table' AND name = 'sds_entry') FROM sqlite_master`).Scan(&objects, &ours)
+	if err != nil {
+		return fmt.Errorf("reading the database schema: %w", s.describe(err))
+	}
+	switch {
+	case objects == 0 && version == 0:
+		return nil // empty: a new store
+	case ours == 1 && version >= 1 && version <= SchemaVersion:
+		return nil // ours, from before the application id was always written
+	case objects == 0:
+		return fmt.Errorf("%w: the file has schema version %d but no SDS application id; it was left untouched", ErrNotSDSStore, version)
+	default:
+		return fmt.Errorf("%w: the file has %d schema objects (schema version %d) but no SDS application id; it was left untouched", ErrNotSDSStore, objects, version)
+	}
 }
 
 func (s *Store) pragmaInt(name string) (int64, error) { return pragmaInt(s.conn, name) }
@@ -558,6 +613,10 @@ func (s *Store) closeAll() error {
 	if s.lock != nil {
 		errs = append(errs, s.lock.release())
 		s.lock = nil
+	}
+	if s.file != nil { // after every connection: see dbFile
+		errs = append(errs, s.file.release(s.nsName))
+		s.file = nil
 	}
 	return errors.Join(errs...)
 }

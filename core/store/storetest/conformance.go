@@ -149,6 +149,44 @@ func Conformance(t *testing.T, open func(t *testing.T) store.Store, reopen func(
 		}
 		expect(t, "log", snap.Log, rec("b"))
 	})
+
+	t.Run("DueTimes", func(t *testing.T) {
+		s := open(t)
+		if _, ok := s.(store.DueIndex); !ok {
+			t.Skip("store keeps no due times")
+		}
+		due := func(s store.Store, now int64) []string {
+			t.Helper()
+			ids, err := s.(store.DueIndex).ChannelsDue(now)
+			must(t, err)
+			return ids
+		}
+		for ch, ms := range map[string]int64{"late": 300, "early": 100, "mid": 200, "never": 0} {
+			must(t, s.SaveLamport(ch, 1))
+			must(t, s.(store.DueIndex).SaveChannelDue(ch, ms))
+		}
+		must(t, s.(store.DueIndex).SaveChannelDue("mid", 250)) // moved
+		s = reopen(t, s)
+		if got := due(s, 99); len(got) != 0 {
+			t.Fatalf("due at 99: %q", got)
+		}
+		if got := due(s, 250); !slices.Equal(got, []string{"early", "mid"}) {
+			t.Fatalf("due at 250: %q, want [early mid]", got)
+		}
+		must(t, s.(store.DueIndex).SaveChannelDue("early", 0))
+		must(t, s.DropChannel("mid"))
+		if got := due(s, 1000); !slices.Equal(got, []string{"late"}) {
+			t.Fatalf("due at 1000 after clearing one and dropping one: %q, want [late]", got)
+		}
+		if tx, ok := s.(store.Transactional); ok {
+			must(t, tx.Begin())
+			must(t, s.(store.DueIndex).SaveChannelDue("early", 5))
+			must(t, tx.Rollback())
+			if got := due(s, 1000); !slices.Equal(got, []string{"late"}) {
+				t.Fatalf("a rolled-back due time counts: %q", got)
+			}
+		}
+	})
 }
 
 func must(t *testing.T, err error) {

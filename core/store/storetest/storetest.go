@@ -227,6 +227,26 @@ func (w *Wrapper) ListChannels() ([]string, error) {
 	return nil, nil
 }
 
+// DueWrapper is a Wrapper that also forwards store.DueIndex (recorded as
+// saveChannelDue and channelsDue; saveChannelDue can be failed on demand).
+type DueWrapper struct{ *Wrapper }
+
+// WrapDue returns a DueWrapper around inner, which must be a store.DueIndex.
+func WrapDue(inner store.Store) DueWrapper { return DueWrapper{Wrap(inner)} }
+
+// SaveChannelDue implements store.DueIndex.
+func (w DueWrapper) SaveChannelDue(ch string, dueMs int64) error {
+	return w.do("saveChannelDue", ch, "", func() error { return w.Inner.(store.DueIndex).SaveChannelDue(ch, dueMs) })
+}
+
+// ChannelsDue implements store.DueIndex.
+func (w DueWrapper) ChannelsDue(nowMs int64) ([]string, error) {
+	if err := w.record("channelsDue", "", ""); err != nil {
+		return nil, err
+	}
+	return w.Inner.(store.DueIndex).ChannelsDue(nowMs)
+}
+
 // Plain hides a store's optional capabilities (transactions, channel listing),
 // leaving only the contract's 14 methods.
 func Plain(s store.Store) store.Store { return plain{s} }

@@ -58,7 +58,7 @@ STORE_NONE = 0
 STORE_HOST = 1
 STORE_SQLITE = 2
 
-PERSISTENCE_VERSION = 1
+PERSISTENCE_VERSION = 1  # the first layout; a newer one sets its struct size instead
 
 RECORD_LOG = 1
 RECORD_OUTGOING = 2
@@ -114,6 +114,8 @@ LOAD_CHANNEL_FN = CFUNCTYPE(c_int, c_void_p, Str, c_void_p)
 TX_FN = CFUNCTYPE(c_int, c_void_p)
 LIST_CHANNELS_FN = CFUNCTYPE(c_int, c_void_p, c_void_p)
 DESTROY_FN = CFUNCTYPE(None, c_void_p)
+SAVE_DUE_FN = CFUNCTYPE(c_int, c_void_p, Str, c_int64)
+CHANNELS_DUE_FN = CFUNCTYPE(c_int, c_void_p, c_int64, c_void_p)
 
 
 class Persistence(Structure):
@@ -142,6 +144,8 @@ class Persistence(Structure):
         ("rollback", TX_FN),
         ("list_channels", LIST_CHANNELS_FN),
         ("destroy", DESTROY_FN),
+        ("save_channel_due", SAVE_DUE_FN),
+        ("channels_due", CHANNELS_DUE_FN),
     ]
 
 
@@ -205,6 +209,15 @@ class Event(Structure):
         ("content", c_void_p),
         ("content_len", c_size_t),
     ]
+
+
+class ChannelList(Structure):
+    """libsds_channel_list."""
+
+    _fields_ = [("ids", POINTER(Str)), ("len", c_size_t)]
+
+
+ChannelListP = POINTER(ChannelList)
 
 
 class Unwrapped(Structure):
@@ -296,6 +309,8 @@ _PROTOTYPES: tuple[tuple[str, Any, list[Any]], ...] = (
     ("libsds_mark_dependencies_met", c_int, [c_uint64, POINTER(Str), c_size_t, c_char_p]),
     ("libsds_reset", c_int, [c_uint64]),
     ("libsds_remove_channel", c_int, [c_uint64, c_char_p]),
+    ("libsds_channels", c_int, [c_uint64, POINTER(ChannelListP)]),
+    ("libsds_channel_list_free", None, [ChannelListP]),
     ("libsds_start", c_int, [c_uint64]),
     ("libsds_stop", c_int, [c_uint64]),
     ("libsds_run_tasks", c_int, [c_uint64, c_uint32]),
@@ -660,6 +675,17 @@ def reset(h: int) -> None:
 
 def remove_channel(h: int, channel_id: bytes) -> None:
     _check(lib.libsds_remove_channel(h, channel_id))
+
+
+def channels(h: int) -> list[bytes]:
+    out = ChannelListP()
+    try:
+        _check(lib.libsds_channels(h, byref(out)))
+        lst = out.contents
+        return [_bytes_of(lst.ids[i]) for i in range(lst.len)]
+    finally:
+        if out:
+            lib.libsds_channel_list_free(out)
 
 
 def start(h: int) -> None:

@@ -332,6 +332,13 @@ class ReliabilityManager:
         """Forgets one channel, in memory and in the store (unknown: no error)."""
         self._call(_ffi.remove_channel, _cstr(channel_id, "channel_id"))
 
+    def channels(self) -> list[bytes]:
+        """Every channel the manager has, sorted: those in memory and those
+        only in its store (loaded on first use), including channels set aside
+        after a bad stored record. With remove_channel, how a host cleans up
+        channels it no longer wants."""
+        return self._call(_ffi.channels)
+
     def start(self) -> None:
         """Starts the periodic tasks (buffer sweep, sync, repair sweep); each
         runs once at once, then at its interval. Idempotent."""
