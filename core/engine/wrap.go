@@ -47,7 +47,6 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 	m.touch(c)
 	now := m.clock.Now()
 	m.setLamport(c, nextLamport(now.Unix(), c.lamport))
-	filter := c.bloom.Serialized() // the filter before this message joins it
 	repairs := m.takeRepairRequests(c, now)
 
 	msg := wire.Message{
@@ -56,12 +55,11 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 		CausalHistory: m.causalHistory(c),
 		ChannelID:     channelID,
 		Content:       content,
-		BloomFilter:   filter,
+		Filter:        c.bloom, // the filter before this message joins it
 		SenderID:      m.participantID,
 		RepairRequest: repairs,
 	}
-	out := msg.AppendMarshal(dst)
-	stored := storedForm(&msg)
+	out, stored := msg.AppendMarshalStripped(dst) // stored: see storedForm
 
 	o := &outgoingMsg{id: messageID, message: stored, sendTime: now}
 	c.bloom.AddKey(messageID, c.addOutgoing(o))

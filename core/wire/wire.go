@@ -22,8 +22,20 @@ type Message struct {
 	ChannelID     string
 	Content       []byte
 	BloomFilter   []byte // the nested serialized bloom filter, written even when empty
+	// Filter, when set, is written as field 6 instead of BloomFilter, straight
+	// into the output: a sender's filter need not be serialized on its own first.
+	Filter        FilterSource
 	SenderID      string // written only if non-empty
 	RepairRequest []HistoryEntry
+}
+
+// FilterSource writes a serialized bloom filter into an encoding (see
+// Message.Filter).
+type FilterSource interface {
+	// SerializedSize is the number of bytes AppendSerialized appends.
+	SerializedSize() int
+	// AppendSerialized appends the serialized filter to b.
+	AppendSerialized(b []byte) []byte
 }
 
 // ErrMalformed is wrapped by every decode error: errors.Is(err, ErrMalformed) holds
@@ -93,7 +105,7 @@ func (m *Message) Size() int {
 	}
 	n += tagSize + protowire.SizeBytes(len(m.ChannelID))
 	n += tagSize + protowire.SizeBytes(len(m.Content))
-	n += tagSize + protowire.SizeBytes(len(m.BloomFilter))
+	n += tagSize + protowire.SizeBytes(m.filterSize())
 	if m.SenderID != "" {
 		n += tagSize + protowire.SizeBytes(len(m.SenderID))
 	}
@@ -103,20 +115,51 @@ func (m *Message) Size() int {
 	return n
 }
 
+func (m *Message) filterSize() int {
+	if m.Filter != nil {
+		return m.Filter.SerializedSize()
+	}
+	return len(m.BloomFilter)
+}
+
 // AppendMarshal appends m's encoding to b, growing b at most once (by Size bytes).
 // The output is byte-identical to nim-sds's for the same message.
 func (m *Message) AppendMarshal(b []byte) []byte {
 	b = slices.Grow(b, m.Size())
-	return m.appendTo(b)
+	return m.appendTo(b, nil)
 }
 
 // Marshal returns m's encoding in a newly allocated slice of exactly Size bytes.
 func (m *Message) Marshal() []byte {
-	return m.appendTo(make([]byte, 0, m.Size()))
+	return m.appendTo(make([]byte, 0, m.Size()), nil)
 }
 
-// appendTo writes the fields in nim-sds's order. The caller has reserved the room.
-func (m *Message) appendTo(b []byte) []byte {
+// AppendMarshalStripped is AppendMarshal that also returns, in a new slice, the
+// encoding of m without its bloom filter (written empty) and its repair
+// requests: the same bytes as Marshal of such a copy, cut from the one
+// encoding instead of marshaling twice.
+func (m *Message) AppendMarshalStripped(b []byte) (out, stripped []byte) {
+	start := len(b)
+	b = slices.Grow(b, m.Size())
+	var l layout
+	b = m.appendTo(b, &l)
+	head, tail := b[start:l.filter], b[l.filterEnd:l.senderEnd]
+	stripped = make([]byte, len(head)+2+len(tail))
+	n := copy(stripped, head)
+	stripped[n], stripped[n+1] = byte(fieldBloomFilter)<<3|byte(protowire.BytesType), 0
+	copy(stripped[n+2:], tail)
+	return b, stripped
+}
+
+// layout records where appendTo wrote the fields AppendMarshalStripped leaves out.
+type layout struct {
+	filter, filterEnd int // field 6, tag included
+	senderEnd         int // end of field 7 (or of field 6 when there is none)
+}
+
+// appendTo writes the fields in nim-sds's order, recording the layout in l if
+// it is not nil. The caller has reserved the room.
+func (m *Message) appendTo(b []byte, l *layout) []byte {
 	b = protowire.AppendTag(b, fieldID, protowire.BytesType)
 	b = protowire.AppendString(b, m.MessageID)
 	// Written even when 0: nim-sds requires field 2 on decode.
@@ -131,11 +174,21 @@ func (m *Message) appendTo(b []byte) []byte {
 	// content is required on decode.
 	b = protowire.AppendTag(b, fieldContent, protowire.BytesType)
 	b = protowire.AppendBytes(b, m.Content)
+	filter := len(b)
 	b = protowire.AppendTag(b, fieldBloomFilter, protowire.BytesType)
-	b = protowire.AppendBytes(b, m.BloomFilter)
+	if m.Filter != nil {
+		b = protowire.AppendVarint(b, uint64(m.Filter.SerializedSize()))
+		b = m.Filter.AppendSerialized(b)
+	} else {
+		b = protowire.AppendBytes(b, m.BloomFilter)
+	}
+	filterEnd := len(b)
 	if m.SenderID != "" {
 		b = protowire.AppendTag(b, fieldSenderID, protowire.BytesType)
 		b = protowire.AppendString(b, m.SenderID)
+	}
+	if l != nil {
+		l.filter, l.filterEnd, l.senderEnd = filter, filterEnd, len(b)
 	}
 	for i := range m.RepairRequest {
 		b = appendEntry(b, fieldRepairRequest, &m.RepairRequest[i])
