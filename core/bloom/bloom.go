@@ -126,31 +126,16 @@ type Key struct {
 	m, a, b uint64 // a = h1 mod m, b = h2 mod m for the cached m (0: none yet)
 }
 
-// Probe is an id's first four bit positions in filters of one size: most
-// lookups of an absent id end on these four bits, and a caller testing many
-// ids against many filters of the same size can keep the probes of all its
-// ids in one compact array (16 bytes each) — see Remote.MayContain.
-type Probe [4]uint32
-
-// ProbeFor returns k's first four positions for filters of mBits bits; ok is
-// false if mBits does not fit in 32 bits (no filter this protocol sends).
-func (k *Key) ProbeFor(mBits uint64) (p Probe, ok bool) {
-	if mBits == 0 || mBits > 1<<32 {
-		return p, false
-	}
-	a, b := k.reduce(mBits)
-	pos := a
-	for i := range p {
-		p[i] = uint32(pos)
-		pos = step(pos, b, mBits)
-	}
-	return p, true
-}
-
 // NewKey hashes id once.
 func NewKey(id string) Key {
 	h1, h2 := hashes(id)
 	return Key{h1: h1, h2: h2}
+}
+
+// First returns k's first bit position in filters of mBits bits (mBits > 0).
+func (k *Key) First(mBits uint64) uint64 {
+	a, _ := k.reduce(mBits)
+	return a
 }
 
 // reduce returns h1 mod m and h2 mod m, recomputing them only when m changes. m must

@@ -21,15 +21,10 @@ type channel struct {
 	log     *ordmap.Map[string, logEntry] // delivered and own messages, oldest first
 	bloom   *bloom.Rolling
 
-	outgoing []*outgoingMsg // unacknowledged, in send order
-	outKeys  []bloom.Key    // outgoing[i]'s cached hashes
-	// outProbes[i] are outgoing[i]'s first four bit positions in filters of
-	// probeM bits: ack review scans them (16 bytes per message, contiguous)
-	// for every received filter, so the scan stays in the CPU's first cache.
-	outProbes []bloom.Probe
-	probeM    uint64
-	outIndex  map[string]*outgoingMsg // id → newest outgoing entry with that id
-	ackGen    uint64                  // marks entries acknowledged by causal history
+	outgoing []*outgoingMsg          // unacknowledged, in send order
+	outIndex map[string]*outgoingMsg // id → newest outgoing entry with that id
+	ackGen   uint64                  // marks entries acknowledged by a received message
+	wit      witnesses               // ack review's index of the outgoing entries
 
 	incoming   *ordmap.Map[string, *incomingMsg] // waiting for dependencies, by arrival
 	waiting    map[string][]*incomingMsg         // missing id → messages waiting for it
@@ -56,6 +51,8 @@ type outgoingMsg struct {
 	attempts int
 	ackMark  uint64
 	sameID   *outgoingMsg // older outgoing entry with the same id (rare)
+	key      bloom.Key    // the id's hashes
+	witness  uint32       // one of the id's positions in filters of wit.m bits (see witnesses)
 }
 
 type incomingMsg struct {

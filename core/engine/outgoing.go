@@ -9,32 +9,12 @@ import (
 // addOutgoing appends to the outgoing buffer (duplicate ids are kept, as in
 // nim-sds), with the id's bloom key, and indexes the entry by id.
 func (c *channel) addOutgoing(o *outgoingMsg) *bloom.Key {
+	o.key = bloom.NewKey(o.id)
 	c.outgoing = append(c.outgoing, o)
-	c.outKeys = append(c.outKeys, bloom.NewKey(o.id))
-	k := &c.outKeys[len(c.outKeys)-1]
-	p, _ := k.ProbeFor(c.probeM)
-	c.outProbes = append(c.outProbes, p)
 	o.sameID = c.outIndex[o.id]
 	c.outIndex[o.id] = o
-	return k
-}
-
-// probesFor makes the probes valid for filters of m bits; false if m does not
-// fit a probe (then ack review tests every key in full).
-func (c *channel) probesFor(m uint64) bool {
-	if c.probeM == m {
-		return m != 0
-	}
-	for i := range c.outKeys {
-		p, ok := c.outKeys[i].ProbeFor(m)
-		if !ok {
-			c.probeM = 0
-			return false
-		}
-		c.outProbes[i] = p
-	}
-	c.probeM = m
-	return true
+	c.wit.add(o, c.outgoing)
+	return &o.key
 }
 
 // dropOldestOutgoing removes the first entry of the outgoing buffer.
@@ -42,25 +22,26 @@ func (c *channel) dropOldestOutgoing() *outgoingMsg {
 	o := c.outgoing[0]
 	c.outgoing[0] = nil
 	c.outgoing = c.outgoing[1:]
-	c.outKeys = c.outKeys[1:]
-	c.outProbes = c.outProbes[1:]
+	c.wit.remove(o, len(c.outgoing))
 	return o
 }
 
 // keepOutgoing compacts the outgoing buffer to the entries keep reports true
-// for, in order, together with their keys.
-func (c *channel) keepOutgoing(keep func(i int, o *outgoingMsg) bool) {
+// for, in order.
+func (c *channel) keepOutgoing(keep func(o *outgoingMsg) bool) {
 	n := 0
 	for i, o := range c.outgoing {
-		if keep(i, o) {
+		if keep(o) {
 			if n != i { // nothing moves until the first removal (the usual case)
-				c.outgoing[n], c.outKeys[n], c.outProbes[n] = o, c.outKeys[i], c.outProbes[i]
+				c.outgoing[n] = o
 			}
 			n++
+		} else {
+			c.wit.remove(o, n+len(c.outgoing)-i-1)
 		}
 	}
 	clear(c.outgoing[n:])
-	c.outgoing, c.outKeys, c.outProbes = c.outgoing[:n], c.outKeys[:n], c.outProbes[:n]
+	c.outgoing = c.outgoing[:n]
 }
 
 // unindex removes o from the id index; the caller removes it from the slice.
@@ -112,28 +93,24 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message) {
 	if len(c.outgoing) == 0 {
 		return
 	}
-	var filter bloom.Remote
-	hasFilter := false
-	if len(msg.BloomFilter) > 0 {
-		f, err := bloom.ParseRemote(msg.BloomFilter)
-		hasFilter = err == nil
-		filter = f
-	}
 	c.ackGen++
-	cited := false
+	acked := false
 	for i := range msg.CausalHistory {
 		for o := c.outIndex[msg.CausalHistory[i].MessageID]; o != nil; o = o.sameID {
 			o.ackMark = c.ackGen
-			cited = true
+			acked = true
 		}
 	}
-	if !cited && !hasFilter {
+	if len(msg.BloomFilter) > 0 {
+		if filter, err := bloom.ParseRemote(msg.BloomFilter); err == nil {
+			acked = c.reviewFilter(&filter) || acked
+		}
+	}
+	if !acked {
 		return
 	}
-	probes := hasFilter && c.probesFor(filter.MBits())
-	c.keepOutgoing(func(i int, o *outgoingMsg) bool {
-		if o.ackMark == c.ackGen || (hasFilter && (!probes || filter.MayContain(&c.outProbes[i])) &&
-			filter.ContainsKey(&c.outKeys[i])) {
+	c.keepOutgoing(func(o *outgoingMsg) bool {
+		if o.ackMark == c.ackGen {
 			m.removeOutgoing(c, o, MessageAcknowledged)
 			return false
 		}
@@ -141,12 +118,37 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message) {
 	})
 }
 
+// reviewFilter marks with ackGen the outgoing entries the filter contains and
+// reports whether there were any. Only entries whose witness bit the filter
+// has set can be in it (see witnesses).
+func (c *channel) reviewFilter(f *bloom.Remote) bool {
+	acked := false
+	if !c.wit.usable(f.MBits(), c.outgoing) {
+		for _, o := range c.outgoing {
+			if _, ok := f.FirstUnset(&o.key); !ok {
+				o.ackMark = c.ackGen
+				acked = true
+			}
+		}
+		return acked
+	}
+	c.wit.candidates(f, c.outgoing, func(o *outgoingMsg) {
+		if pos, ok := f.FirstUnset(&o.key); ok {
+			c.wit.move(o, pos)
+		} else {
+			o.ackMark = c.ackGen
+			acked = true
+		}
+	})
+	return acked
+}
+
 // sweepOutgoing is nim-sds's checkUnacknowledgedMessages: a message unanswered
 // for longer than ResendInterval counts one resend attempt (nothing is sent);
 // after MaxResendAttempts it is given up.
 func (m *Manager) sweepOutgoing(c *channel) {
 	now := m.clock.Now()
-	c.keepOutgoing(func(_ int, o *outgoingMsg) bool {
+	c.keepOutgoing(func(o *outgoingMsg) bool {
 		if now.Sub(o.sendTime) <= m.cfg.ResendInterval {
 			return true
 		}

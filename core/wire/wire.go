@@ -65,12 +65,12 @@ const tagSize = 1
 
 // Size returns the exact length of e's encoding.
 func (e *HistoryEntry) Size() int {
-	n := tagSize + protowire.SizeBytes(len(e.MessageID))
+	n := tagSize + sizeBytes(len(e.MessageID))
 	if len(e.RetrievalHint) > 0 {
-		n += tagSize + protowire.SizeBytes(len(e.RetrievalHint))
+		n += tagSize + sizeBytes(len(e.RetrievalHint))
 	}
 	if e.SenderID != "" {
-		n += tagSize + protowire.SizeBytes(len(e.SenderID))
+		n += tagSize + sizeBytes(len(e.SenderID))
 	}
 	return n
 }
@@ -83,34 +83,53 @@ func (e *HistoryEntry) AppendMarshal(b []byte) []byte {
 }
 
 func (e *HistoryEntry) appendTo(b []byte) []byte {
-	b = protowire.AppendTag(b, entryFieldID, protowire.BytesType)
-	b = protowire.AppendString(b, e.MessageID)
+	b = appendString(b, entryFieldID, e.MessageID)
 	if len(e.RetrievalHint) > 0 {
-		b = protowire.AppendTag(b, entryFieldHint, protowire.BytesType)
-		b = protowire.AppendBytes(b, e.RetrievalHint)
+		b = appendBytes(b, entryFieldHint, e.RetrievalHint)
 	}
 	if e.SenderID != "" {
-		b = protowire.AppendTag(b, entryFieldSender, protowire.BytesType)
-		b = protowire.AppendString(b, e.SenderID)
+		b = appendString(b, entryFieldSender, e.SenderID)
 	}
 	return b
 }
 
+// The encoder's primitives. Every tag is one byte and most lengths are below
+// 128, so these inline to a store or two; protowire's equivalents are calls.
+
+func tagByte(num protowire.Number, typ protowire.Type) byte { return byte(num)<<3 | byte(typ) }
+
+func appendVarint(b []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(b, byte(v))
+	}
+	return protowire.AppendVarint(b, v)
+}
+
+func appendString(b []byte, num protowire.Number, s string) []byte {
+	b = appendVarint(append(b, tagByte(num, protowire.BytesType)), uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBytes(b []byte, num protowire.Number, v []byte) []byte {
+	b = appendVarint(append(b, tagByte(num, protowire.BytesType)), uint64(len(v)))
+	return append(b, v...)
+}
+
 // Size returns the exact length of m's encoding.
 func (m *Message) Size() int {
-	n := tagSize + protowire.SizeBytes(len(m.MessageID))
+	n := tagSize + sizeBytes(len(m.MessageID))
 	n += tagSize + protowire.SizeVarint(uint64(m.Lamport))
 	for i := range m.CausalHistory {
-		n += tagSize + protowire.SizeBytes(m.CausalHistory[i].Size())
+		n += tagSize + sizeBytes(m.CausalHistory[i].Size())
 	}
-	n += tagSize + protowire.SizeBytes(len(m.ChannelID))
-	n += tagSize + protowire.SizeBytes(len(m.Content))
-	n += tagSize + protowire.SizeBytes(m.filterSize())
+	n += tagSize + sizeBytes(len(m.ChannelID))
+	n += tagSize + sizeBytes(len(m.Content))
+	n += tagSize + sizeBytes(m.filterSize())
 	if m.SenderID != "" {
-		n += tagSize + protowire.SizeBytes(len(m.SenderID))
+		n += tagSize + sizeBytes(len(m.SenderID))
 	}
 	for i := range m.RepairRequest {
-		n += tagSize + protowire.SizeBytes(m.RepairRequest[i].Size())
+		n += tagSize + sizeBytes(m.RepairRequest[i].Size())
 	}
 	return n
 }
@@ -146,7 +165,7 @@ func (m *Message) AppendMarshalStripped(b []byte) (out, stripped []byte) {
 	head, tail := b[start:l.filter], b[l.filterEnd:l.senderEnd]
 	stripped = make([]byte, len(head)+2+len(tail))
 	n := copy(stripped, head)
-	stripped[n], stripped[n+1] = byte(fieldBloomFilter)<<3|byte(protowire.BytesType), 0
+	stripped[n], stripped[n+1] = tagByte(fieldBloomFilter, protowire.BytesType), 0
 	copy(stripped[n+2:], tail)
 	return b, stripped
 }
@@ -160,32 +179,26 @@ type layout struct {
 // appendTo writes the fields in nim-sds's order, recording the layout in l if
 // it is not nil. The caller has reserved the room.
 func (m *Message) appendTo(b []byte, l *layout) []byte {
-	b = protowire.AppendTag(b, fieldID, protowire.BytesType)
-	b = protowire.AppendString(b, m.MessageID)
+	b = appendString(b, fieldID, m.MessageID)
 	// Written even when 0: nim-sds requires field 2 on decode.
-	b = protowire.AppendTag(b, fieldLamport, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(m.Lamport))
+	b = appendVarint(append(b, tagByte(fieldLamport, protowire.VarintType)), uint64(m.Lamport))
 	for i := range m.CausalHistory {
 		b = appendEntry(b, fieldCausalHistory, &m.CausalHistory[i])
 	}
-	b = protowire.AppendTag(b, fieldChannelID, protowire.BytesType)
-	b = protowire.AppendString(b, m.ChannelID)
+	b = appendString(b, fieldChannelID, m.ChannelID)
 	// Content and bloom filter are written even when empty, as nim-sds does;
 	// content is required on decode.
-	b = protowire.AppendTag(b, fieldContent, protowire.BytesType)
-	b = protowire.AppendBytes(b, m.Content)
+	b = appendBytes(b, fieldContent, m.Content)
 	filter := len(b)
-	b = protowire.AppendTag(b, fieldBloomFilter, protowire.BytesType)
 	if m.Filter != nil {
-		b = protowire.AppendVarint(b, uint64(m.Filter.SerializedSize()))
+		b = appendVarint(append(b, tagByte(fieldBloomFilter, protowire.BytesType)), uint64(m.Filter.SerializedSize()))
 		b = m.Filter.AppendSerialized(b)
 	} else {
-		b = protowire.AppendBytes(b, m.BloomFilter)
+		b = appendBytes(b, fieldBloomFilter, m.BloomFilter)
 	}
 	filterEnd := len(b)
 	if m.SenderID != "" {
-		b = protowire.AppendTag(b, fieldSenderID, protowire.BytesType)
-		b = protowire.AppendString(b, m.SenderID)
+		b = appendString(b, fieldSenderID, m.SenderID)
 	}
 	if l != nil {
 		l.filter, l.filterEnd, l.senderEnd = filter, filterEnd, len(b)
@@ -196,8 +209,29 @@ func (m *Message) appendTo(b []byte, l *layout) []byte {
 	return b
 }
 
+// appendEntry writes an entry as a nested message. Its length is written after
+// it: entries are nearly always under 128 bytes, whose length is one byte, and
+// this spares computing each entry's size a second time.
 func appendEntry(b []byte, num protowire.Number, e *HistoryEntry) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(e.Size()))
-	return e.appendTo(b)
+	b = append(b, tagByte(num, protowire.BytesType), 0)
+	start := len(b)
+	b = e.appendTo(b)
+	n := len(b) - start
+	if n < 0x80 {
+		b[start-1] = byte(n)
+		return b
+	}
+	lenBytes := protowire.AppendVarint(nil, uint64(n))
+	b = append(b, lenBytes[1:]...) // room for the longer length
+	copy(b[start-1+len(lenBytes):], b[start:start+n])
+	copy(b[start-1:], lenBytes)
+	return b
+}
+
+// sizeBytes is protowire.SizeBytes, inlined for the usual short fields.
+func sizeBytes(n int) int {
+	if n < 0x80 {
+		return 1 + n
+	}
+	return protowire.SizeBytes(n)
 }
