@@ -158,8 +158,33 @@ func (r *Remote) MBits() uint64 { return r.m }
 // Has reports whether bit pos (< MBits) is set.
 func (r *Remote) Has(pos uint64) bool { return r.words[pos>>3]&(1<<(pos&7)) != 0 }
 
-// Word returns bits 64*i to 64*i+63 (bit 64*i+j is bit j), for i < (MBits+63)/64.
-func (r *Remote) Word(i int) uint64 { return binary.LittleEndian.Uint64(r.words[8*i:]) }
+// Intersect calls fn(i, hit) for each i where hit, the AND of mask[i] and the
+// filter's bits 64*i to 64*i+63 (bit 64*i+j as bit j), is not zero. mask must
+// not be longer than (MBits+63)/64 words.
+func (r *Remote) Intersect(mask []uint64, fn func(i int, hit uint64)) {
+	words := r.words[:8*len(mask)]
+	le := binary.LittleEndian
+	i := 0
+	// Hits are rare: test four words per branch.
+	for ; i+4 <= len(mask); i += 4 {
+		m, w := mask[i:i+4:i+4], words[8*i:8*i+32:8*i+32]
+		h0, h1 := m[0]&le.Uint64(w[0:8]), m[1]&le.Uint64(w[8:16])
+		h2, h3 := m[2]&le.Uint64(w[16:24]), m[3]&le.Uint64(w[24:32])
+		if h0|h1|h2|h3 == 0 {
+			continue
+		}
+		for j, h := range [4]uint64{h0, h1, h2, h3} {
+			if h != 0 {
+				fn(i+j, h)
+			}
+		}
+	}
+	for ; i < len(mask); i++ {
+		if hit := mask[i] & le.Uint64(words[8*i:8*i+8]); hit != 0 {
+			fn(i, hit)
+		}
+	}
+}
 
 // FirstUnset returns the first of k's positions that is not set; ok is false
 // when all are set, that is when the filter contains k's id. r must not be the

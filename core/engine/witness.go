@@ -135,11 +135,7 @@ func (w *witnesses) candidates(f *bloom.Remote, outgoing []*outgoingMsg, check f
 		}
 		return
 	}
-	for i, bits := range w.bits {
-		hit := bits & f.Word(i)
-		if hit == 0 {
-			continue
-		}
+	f.Intersect(w.bits, func(i int, hit uint64) {
 		w.scratch = w.scratch[:0]
 		for _, o := range w.buckets[i] {
 			if hit&(1<<(o.witness%64)) != 0 {
@@ -149,6 +145,6 @@ func (w *witnesses) candidates(f *bloom.Remote, outgoing []*outgoingMsg, check f
 		for _, o := range w.scratch {
 			check(o)
 		}
-	}
+	})
 	clear(w.scratch)
 }
