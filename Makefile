@@ -39,7 +39,7 @@ LDFLAGS_TEST := -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds -lpthread
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/c/lsan.supp
 
 .PHONY: all lib install uninstall test test-go test-fuzz test-c test-crash test-trace test-python headercheck symbols \
-        bench bench-go bench-c demo test-demo clean help
+        bench bench-go bench-instr bench-c demo test-demo clean help
 
 all: lib ## build build/libsds.so and build/libsds.pc (default)
 
@@ -137,10 +137,20 @@ test-python: lib ## Python bridge tests (standard-library unittest)
 	@if [ -d bridges/python ]; then SDS_LIBRARY_PATH=$(CURDIR)/$(BUILD)/$(LIBLINK) PYTHONPATH=bridges/python/src \
 	  python3 -m unittest discover -s bridges/python/tests -v; else echo "no python bridge yet"; fi
 
-bench: bench-go bench-c ## all benchmarks
+bench: bench-go bench-instr bench-c ## all benchmarks
 
 bench-go: ## Go benchmarks of the engine, codec and filter
 	$(GO) test -run '^$$' -bench . -benchmem ./core/...
+
+$(BUILD)/instr: $(GO_SOURCES) tests/bench/instr/main.go
+	@mkdir -p $(BUILD)
+	$(GO) build -o $@ ./tests/bench/instr
+
+bench-instr: $(BUILD)/instr ## instructions per engine operation, counted by callgrind (stable on a noisy machine)
+	tests/bench/instr.sh $(BUILD)/instr
+
+$(BUILD)/mem_bench: tests/bench/mem_bench.c include/sds.h $(BUILD)/$(LIBFILE)
+	$(CC) -std=c99 -O2 -Wall -Iinclude $< -o $@ -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds
 
 $(BUILD)/abi_bench: tests/bench/abi_bench.c
 	@mkdir -p $(BUILD)
@@ -149,7 +159,7 @@ $(BUILD)/abi_bench: tests/bench/abi_bench.c
 $(BUILD)/native_bench: tests/bench/native_bench.c include/sds.h $(BUILD)/$(LIBFILE)
 	$(CC) -std=c99 -O2 -Wall -Iinclude $< -o $@ -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds
 
-bench-c: lib $(BUILD)/abi_bench $(BUILD)/native_bench ## C benchmarks through the ABI: compatible API (tests/bench/abi_bench.c; also with non-spinning delivery threads) and native API, N = 2000 and 5000
+bench-c: lib $(BUILD)/abi_bench $(BUILD)/native_bench $(BUILD)/mem_bench ## C benchmarks through the ABI: compatible API (tests/bench/abi_bench.c; also with non-spinning delivery threads), native API (N = 2000 and 5000), peak RSS of many quiet channels
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 5000 100 1
 	LIBSDS_DISPATCH_LINGER_US=0 $(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
@@ -157,6 +167,8 @@ bench-c: lib $(BUILD)/abi_bench $(BUILD)/native_bench ## C benchmarks through th
 	$(BUILD)/native_bench 5000 100 1
 	$(BUILD)/native_bench 2000 100 1 normal $(BUILD)
 	$(BUILD)/native_bench 2000 100 1 full $(BUILD)
+	$(BUILD)/mem_bench 1000 5
+	$(BUILD)/mem_bench 10000 1
 
 CFLAGS_DEMO := -std=c99 -O2 -Wall -Wextra -Werror -Iinclude
 

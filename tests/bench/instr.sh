@@ -3,12 +3,15 @@
 # callgrind. Each operation runs twice, n = N1 and n = N2 after the same setup;
 # (total(N2) - total(N1)) / (N2 - N1) is one operation, setup excluded.
 # GODEBUG makes Go binaries run under valgrind (no rdtscp, no async preemption
-# signals); the counts are stable from run to run, unlike wall-clock time.
+# signals). GOGC=off and one P keep the collector's timing out of the counts,
+# which then vary by a few hundred instructions per operation from run to run
+# (map hash seeds), unlike wall-clock time; collection costs are not counted
+# (allocation and zeroing are).
 set -eu
 bin=$1
 N1=${N1:-200}
 N2=${N2:-1200}
-export GODEBUG=cpu.rdtscp=off,asyncpreemptoff=1 GOMAXPROCS=1
+export GODEBUG=cpu.rdtscp=off,asyncpreemptoff=1 GOMAXPROCS=1 GOGC=off
 count() {
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" -max "$N2" "$@" 2>&1 |
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
