@@ -7,6 +7,7 @@ import (
 
 	"github.com/logos-messaging/libsds-go/core/clock"
 	"github.com/logos-messaging/libsds-go/core/store"
+	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
 // HintProvider returns the retrieval hint (for example a transport message hash)
@@ -48,6 +49,7 @@ type Manager struct {
 	stale         map[string]struct{} // dropped after a store failure; reloaded on next use
 	closed        bool
 	op            op
+	history       []wire.HistoryEntry // causalHistory's buffer, reused: entries live for one wrap
 }
 
 // op is the bookkeeping of the protocol operation in progress (one at a time,
@@ -161,7 +163,7 @@ func (m *Manager) start() error {
 	if m.closed {
 		return ErrClosed
 	}
-	m.op = op{}
+	m.op = op{touched: m.op.touched[:0]} // the touched list's buffer is reused
 	return nil
 }
 
@@ -192,7 +194,8 @@ func (m *Manager) finish(err error) error {
 	} else if len(o.events) > 0 {
 		m.sink.Deliver(o.events)
 	}
-	m.op = op{}
+	clear(o.touched)
+	m.op = op{touched: o.touched[:0]}
 	return err
 }
 

@@ -60,6 +60,7 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 		RepairRequest: repairs,
 	}
 	out, stored := msg.AppendMarshalStripped(dst) // stored: see storedForm
+	clear(msg.CausalHistory)                      // drop the host's hints
 
 	o := &outgoingMsg{id: messageID, message: stored, sendTime: now}
 	c.bloom.AddKey(messageID, c.addOutgoing(o))
@@ -71,12 +72,16 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 
 // causalHistory cites the newest MaxCausalHistory log entries, oldest first,
 // each with the application's retrieval hint and the original sender's id.
+// The entries are valid until the next wrap.
 func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
 	n := min(m.cfg.MaxCausalHistory, c.log.Len())
 	if n == 0 {
 		return nil
 	}
-	entries := make([]wire.HistoryEntry, n)
+	if cap(m.history) < n {
+		m.history = make([]wire.HistoryEntry, n)
+	}
+	entries := m.history[:n]
 	i := n
 	c.log.Newest(n, func(id string, e logEntry) bool {
 		i--
