@@ -154,6 +154,7 @@ func (m *Manager) load(id string) (*channel, error) {
 
 func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 	c.lamport = snap.Lamport
+	logged := make(map[string][]byte, len(snap.Log)) // for outgoing records stored without their message
 	for _, rec := range snap.Log {
 		r, err := record.UnmarshalLog(rec)
 		if err != nil {
@@ -163,7 +164,9 @@ func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 		if err != nil {
 			return fmt.Errorf("log record: %w", err)
 		}
-		c.log.Set(msg.MessageID, logEntry{senderID: c.intern(msg.SenderID), message: bytes.Clone(r.Message)})
+		message := bytes.Clone(r.Message)
+		c.log.Set(msg.MessageID, logEntry{senderID: c.intern(msg.SenderID), message: message})
+		logged[msg.MessageID] = message
 		c.bloom.Add(msg.MessageID)
 	}
 	// A smaller MaxMessageHistory than the store was written with: keep the newest.
@@ -176,13 +179,22 @@ func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 		if err != nil {
 			return err
 		}
-		msg, err := wire.Unmarshal(r.Message)
+		message := bytes.Clone(r.Message)
+		if len(r.Message) == 0 {
+			// Stored once, in the log record with its id (the store's keys
+			// are ids). Without one, a store that cannot group writes lost
+			// the log write of a wrap that never returned: nothing was sent.
+			if message = logged[r.ID]; message == nil {
+				continue
+			}
+		}
+		msg, err := wire.Unmarshal(message)
 		if err != nil {
 			return fmt.Errorf("outgoing record: %w", err)
 		}
 		c.addOutgoing(&outgoingMsg{
 			id:       msg.MessageID,
-			message:  bytes.Clone(r.Message),
+			message:  message,
 			sendTime: time.UnixMilli(r.SendTimeMs),
 			attempts: r.ResendAttempts,
 		})
@@ -245,12 +257,16 @@ func (m *Manager) setLamport(c *channel, l int64) {
 // addToHistory appends a message to the local log (replacing in place if the id
 // is already there) and evicts the oldest entries beyond the bound.
 func (m *Manager) addToHistory(c *channel, id, senderID string, message []byte) {
+	if old, ok := c.log.Get(id); ok && !sameBytes(old.message, message) {
+		m.leavingLog(c, id, old)
+	}
 	c.log.Set(id, logEntry{senderID: c.intern(senderID), message: message})
 	if m.persist() {
 		m.check("appendLogEntry", c.id, m.store.AppendLogEntry(c.id, id, record.Log{Message: message}.Marshal()))
 	}
 	for c.log.Len() > m.cfg.MaxMessageHistory {
-		oldest, _, _ := c.log.Oldest()
+		oldest, e, _ := c.log.Oldest()
+		m.leavingLog(c, oldest, e)
 		c.log.Delete(oldest)
 		if m.persist() {
 			m.check("removeLogEntry", c.id, m.store.RemoveLogEntry(c.id, oldest))

@@ -63,11 +63,38 @@ func (c *channel) unindex(o *outgoingMsg) {
 	}
 }
 
+// saveOutgoing stores o. A message the log holds (the same bytes under its
+// id) is stored once, in the log record: the outgoing record leaves it out.
 func (m *Manager) saveOutgoing(c *channel, o *outgoingMsg) {
+	e, ok := c.log.Get(o.id)
+	m.saveOutgoingRecord(c, o, ok && sameBytes(e.message, o.message))
+}
+
+func (m *Manager) saveOutgoingRecord(c *channel, o *outgoingMsg, inLog bool) {
 	if m.persist() {
-		rec := record.Outgoing{Message: o.message, SendTimeMs: o.sendTime.UnixMilli(), ResendAttempts: o.attempts}
+		rec := record.Outgoing{SendTimeMs: o.sendTime.UnixMilli(), ResendAttempts: o.attempts}
+		if inLog {
+			rec.ID = o.id
+		} else {
+			rec.Message = o.message
+		}
 		m.check("saveOutgoing", c.id, m.store.SaveOutgoing(c.id, o.id, rec.Marshal()))
 	}
+}
+
+// leavingLog stores in full the outgoing entries whose message is the log
+// entry e of id, which the log is about to drop or replace.
+func (m *Manager) leavingLog(c *channel, id string, e logEntry) {
+	for o := c.outIndex[id]; o != nil; o = o.sameID {
+		if sameBytes(o.message, e.message) {
+			m.saveOutgoingRecord(c, o, false)
+		}
+	}
+}
+
+// sameBytes reports whether a and b are the same slice of memory.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 func (m *Manager) removeOutgoing(c *channel, o *outgoingMsg, kind EventKind) {

@@ -64,7 +64,7 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 
 	o := &outgoingMsg{id: messageID, message: stored, sendTime: now}
 	c.bloom.AddKey(messageID, c.addOutgoing(o))
-	m.saveOutgoing(c, o)
+	m.saveOutgoingRecord(c, o, true) // the log takes the message just below
 	m.enforceOutgoingBound(c)
 	m.addToHistory(c, messageID, m.participantID, stored)
 	return out, nil
