@@ -146,8 +146,8 @@ $(BUILD)/instr: $(GO_SOURCES) tests/bench/instr/main.go
 	@mkdir -p $(BUILD)
 	$(GO) build -o $@ ./tests/bench/instr
 
-bench-instr: $(BUILD)/instr ## instructions per engine operation, counted by callgrind (stable on a noisy machine)
-	tests/bench/instr.sh $(BUILD)/instr
+bench-instr: $(BUILD)/instr $(BUILD)/native_bench ## instructions per engine operation and per native wrap+unwrap pair, counted by callgrind (stable on a noisy machine)
+	tests/bench/instr.sh $(BUILD)/instr $(BUILD)/native_bench
 
 $(BUILD)/mem_bench: tests/bench/mem_bench.c include/sds.h $(BUILD)/$(LIBFILE)
 	$(CC) -std=c99 -O2 -Wall -Iinclude $< -o $@ -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds
