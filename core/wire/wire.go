@@ -106,12 +106,21 @@ func appendVarint(b []byte, v uint64) []byte {
 }
 
 func appendString(b []byte, num protowire.Number, s string) []byte {
-	b = appendVarint(append(b, tagByte(num, protowire.BytesType)), uint64(len(s)))
-	return append(b, s...)
+	if len(s) < 0x80 {
+		return append(append(b, tagByte(num, protowire.BytesType), byte(len(s))), s...)
+	}
+	return appendLong(b, num, s)
 }
 
 func appendBytes(b []byte, num protowire.Number, v []byte) []byte {
-	b = appendVarint(append(b, tagByte(num, protowire.BytesType)), uint64(len(v)))
+	if len(v) < 0x80 {
+		return append(append(b, tagByte(num, protowire.BytesType), byte(len(v))), v...)
+	}
+	return appendLong(b, num, v)
+}
+
+func appendLong[T string | []byte](b []byte, num protowire.Number, v T) []byte {
+	b = protowire.AppendVarint(append(b, tagByte(num, protowire.BytesType)), uint64(len(v)))
 	return append(b, v...)
 }
 
