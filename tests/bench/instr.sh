@@ -5,7 +5,7 @@
 # (total(N2) - total(N1)) / (N2 - N1) is one operation, setup excluded.
 # GODEBUG makes Go binaries run under valgrind (no rdtscp, no async preemption
 # signals). GOGC=off and one P keep the collector's timing out of the counts,
-# which then vary by a few hundred instructions per operation from run to run
+# which then vary by up to about a thousand instructions per operation from run to run
 # (map hash seeds), unlike wall-clock time; collection costs are not counted
 # (allocation and zeroing are).
 set -eu
