@@ -71,7 +71,7 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressio
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 .PHONY: all lib lib-asan lib-tsan install uninstall test test-go test-fuzz test-c test-hostile test-tsan test-crash test-trace \
-        test-python headercheck symbols bench bench-go bench-c demo test-demo demo-readme clean help test-examples wheel test-wheel
+        test-python headercheck symbols bench bench-go bench-instr bench-c demo test-demo demo-readme clean help test-examples wheel test-wheel
 
 all: lib $(BUILD)/sdsctl ## build build/libsds.so, build/libsds.pc and build/sdsctl (default)
 
@@ -288,10 +288,20 @@ test-examples: lib ## the examples in C (installed library, pkg-config), Python 
 	SDS_LIBRARY_PATH=$(CURDIR)/$(EXAMPLES_STAGE)/lib PYTHONPATH=bridges/python/src python3 examples/python/two_peers.py
 	$(GOCMD) run $(GOTAGS_FLAG) ./examples/go
 
-bench: bench-go bench-c ## all benchmarks
+bench: bench-go bench-instr bench-c ## all benchmarks
 
 bench-go: $(SQLITE_LIB) ## Go benchmarks of the engine, codec and filter
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -bench . -benchmem ./core/...
+
+$(BUILD)/instr: $(GO_SOURCES) tests/bench/instr/main.go
+	@mkdir -p $(BUILD)
+	$(GOCMD) build $(GOTAGS_FLAG) -o $@ ./tests/bench/instr
+
+bench-instr: $(BUILD)/instr $(BUILD)/native_bench ## instructions per engine operation and per native wrap+unwrap pair, counted by callgrind (stable on a noisy machine)
+	tests/bench/instr.sh $(BUILD)/instr $(BUILD)/native_bench
+
+$(BUILD)/mem_bench: tests/bench/mem_bench.c include/sds.h $(BUILD)/$(LIBFILE)
+	$(CC) -std=c99 -O2 -Wall -Iinclude $< -o $@ -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds
 
 $(BUILD)/abi_bench: tests/bench/abi_bench.c
 	@mkdir -p $(BUILD)
@@ -304,7 +314,7 @@ $(BUILD)/abi_bench_v04: tests/bench/abi_bench_v04.c
 $(BUILD)/native_bench: tests/bench/native_bench.c include/sds.h $(BUILD)/$(LIBFILE)
 	$(CC) -std=c99 -O2 -Wall -Iinclude $< -o $@ -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds
 
-bench-c: lib $(BUILD)/abi_bench $(BUILD)/abi_bench_v04 $(BUILD)/native_bench ## C benchmarks through the ABI: compatible APIs (0.3 Sds*: tests/bench/abi_bench.c; 0.4 sds_*: abi_bench_v04.c) and native API, N = 2000 and 5000
+bench-c: lib $(BUILD)/abi_bench $(BUILD)/abi_bench_v04 $(BUILD)/native_bench $(BUILD)/mem_bench ## C benchmarks through the ABI: compatible APIs (0.3 Sds*: tests/bench/abi_bench.c; 0.4 sds_*: abi_bench_v04.c), native API (N = 2000 and 5000), peak RSS of many quiet channels
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
 	$(BUILD)/abi_bench_v04 $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 5000 100 1
@@ -313,6 +323,8 @@ bench-c: lib $(BUILD)/abi_bench $(BUILD)/abi_bench_v04 $(BUILD)/native_bench ## 
 	$(BUILD)/native_bench 5000 100 1
 	$(BUILD)/native_bench 2000 100 1 normal $(BUILD)
 	$(BUILD)/native_bench 2000 100 1 full $(BUILD)
+	$(BUILD)/mem_bench 1000 5
+	$(BUILD)/mem_bench 10000 1
 
 CFLAGS_DEMO := -std=c99 -O2 -Wall -Wextra -Werror -Iinclude
 

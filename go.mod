@@ -3,7 +3,6 @@ module github.com/logos-messaging/libsds-go
 go 1.26
 
 require (
-	github.com/bits-and-blooms/bloom/v3 v3.7.1
 	github.com/dgryski/go-farm v0.0.0-20240924180020-3414d57e47da
 	github.com/mattn/go-sqlite3 v1.14.53
 	github.com/stretchr/testify v1.12.1
@@ -12,7 +11,6 @@ require (
 )
 
 require (
-	github.com/bits-and-blooms/bitset v1.24.2 // indirect
 	go.uber.org/multierr v1.10.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 )

@@ -159,6 +159,35 @@ func (m *manager) wrapPooled(content []byte, id, ch string, use func(wire []byte
 	return nil
 }
 
+// wrapSlack is what wrapToC reserves beyond the size of the previous message.
+const wrapSlack = 4 << 10
+
+// wrapToC wraps content straight into a malloc'd libsds_buffer the host frees,
+// sized from the manager's earlier messages; a message that does not fit
+// (the first, or one citing longer hints) is encoded in Go memory and copied.
+func (m *manager) wrapToC(content []byte, id, ch string) (C.libsds_buffer, error) {
+	overhead := m.wireOverhead.Load()
+	if overhead == 0 {
+		overhead = 24 << 10 // a default filter (~18.8 KB) and a causal history
+	}
+	size := int(overhead) + len(content) + wrapSlack
+	p := C.malloc(C.size_t(size))
+	if p == nil {
+		panic("libsds: out of memory")
+	}
+	wire, err := m.eng.AppendWrap(unsafe.Slice((*byte)(p), size)[:0], content, id, ch)
+	if err != nil {
+		C.free(p)
+		return C.libsds_buffer{}, err
+	}
+	m.wireOverhead.Store(int64(len(wire) - len(content)))
+	if len(wire) == 0 || unsafe.Pointer(&wire[0]) != p { // grown into Go memory
+		C.free(p)
+		return cBuffer(wire), nil
+	}
+	return C.libsds_buffer{data: (*C.uint8_t)(p), len: C.size_t(len(wire))}, nil
+}
+
 // cBuffer copies data into a newly malloc'd libsds_buffer the host frees.
 func cBuffer(data []byte) C.libsds_buffer {
 	if len(data) == 0 {

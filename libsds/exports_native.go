@@ -120,8 +120,9 @@ func libsdsgo_wrap(h C.libsds_handle, content *C.uint8_t, n C.size_t, id, ch *C.
 		case ch == nil || *ch == 0:
 			return fmt.Errorf("%w: channel_id is NULL or empty", errInvalidArg)
 		}
-		return m.wrapPooled(inputBytes(content, n), C.GoString(id), C.GoString(ch),
-			func(wire []byte) { *out = cBuffer(wire) })
+		buf, err := m.wrapToC(inputBytes(content, n), C.GoString(id), C.GoString(ch))
+		*out = buf
+		return err
 	})
 }
 

@@ -54,6 +54,9 @@ type manager struct {
 	// scratch is C memory for the ids and hints passed to host callouts. The
 	// engine makes callouts one at a time per manager (under its lock).
 	scratch callScratch
+	// wireOverhead is the previous wrap's wire size beyond its content: how
+	// much C memory the next native wrap reserves to encode straight into.
+	wireOverhead atomic.Int64
 }
 
 type hintHandler struct {

@@ -6,8 +6,6 @@ import (
 	"math"
 	"sync"
 
-	bb "github.com/bits-and-blooms/bloom/v3"
-
 	"github.com/logos-messaging/libsds-go/core/nimhash"
 )
 
@@ -128,31 +126,16 @@ type Key struct {
 	m, a, b uint64 // a = h1 mod m, b = h2 mod m for the cached m (0: none yet)
 }
 
-// Probe is an id's first four bit positions in filters of one size: most
-// lookups of an absent id end on these four bits, and a caller testing many
-// ids against many filters of the same size can keep the probes of all its
-// ids in one compact array (16 bytes each) — see Remote.MayContain.
-type Probe [4]uint32
-
-// ProbeFor returns k's first four positions for filters of mBits bits; ok is
-// false if mBits does not fit in 32 bits (no filter this protocol sends).
-func (k *Key) ProbeFor(mBits uint64) (p Probe, ok bool) {
-	if mBits == 0 || mBits > 1<<32 {
-		return p, false
-	}
-	a, b := k.reduce(mBits)
-	pos := a
-	for i := range p {
-		p[i] = uint32(pos)
-		pos = step(pos, b, mBits)
-	}
-	return p, true
-}
-
 // NewKey hashes id once.
 func NewKey(id string) Key {
 	h1, h2 := hashes(id)
 	return Key{h1: h1, h2: h2}
+}
+
+// First returns k's first bit position in filters of mBits bits (mBits > 0).
+func (k *Key) First(mBits uint64) uint64 {
+	a, _ := k.reduce(mBits)
+	return a
 }
 
 // reduce returns h1 mod m and h2 mod m, recomputing them only when m changes. m must
@@ -169,16 +152,17 @@ func (k *Key) reduce(m uint64) (a, b uint64) {
 // guarantee), that equals starting at a and adding b modulo m at each step, with a
 // conditional subtraction instead of a division.
 
-// Filter is a nim-compatible bloom filter with a cached serialization. It is not safe
+// Filter is a nim-compatible bloom filter. Its bits live in their own
+// serialization: nim's words travel as little-endian int64s, which is the same as
+// an LSB-first byte array (byte h>>3, bit h&7), so the bytes a message carries in
+// field 6 are the filter's storage and serializing it is one copy. It is not safe
 // for concurrent use.
 type Filter struct {
 	p       Params
 	m       uint64
 	k       int
-	bf      *bb.BloomFilter
-	words   []uint64 // the bitset's words (shared with bf)
-	ser     []byte   // cached serialization, made on first use: many filters are never sent
-	wordOff int      // offset of the word bytes inside ser
+	ser     []byte // the serialization; bit h is ser[wordOff+h>>3] bit h&7
+	wordOff int    // offset of the word bytes inside ser
 }
 
 // NewFilter returns an empty filter with parameters p. It panics if p.K < 1, p.MBits
@@ -186,41 +170,58 @@ type Filter struct {
 // or overflow on such parameters, and nim-sds never creates them (NewRolling falls back
 // to the defaults first).
 func NewFilter(p Params) *Filter {
-	if p.K < 1 || p.MBits < 1 || p.MBits > math.MaxInt64/p.K {
-		panic(fmt.Sprintf("bloom: invalid filter parameters %+v", p))
-	}
-	words := make([]uint64, p.Words())
-	f := &Filter{
-		p:     p,
-		m:     uint64(p.MBits),
-		k:     p.K,
-		bf:    bb.From(words, uint(p.K)),
-		words: words,
-	}
+	checkParams(p)
+	f := &Filter{p: p, m: uint64(p.MBits), k: p.K}
+	f.ser = make([]byte, 0, serializedSize(p))
+	f.ser = appendHeader(f.ser, p)
+	f.wordOff = len(f.ser)
+	f.ser = append(f.ser, make([]byte, 8*p.Words())...)
+	f.ser = appendTrailer(f.ser, p)
 	return f
 }
 
-// encode serializes p and words the way nim-sds' toBytes does: field 1 the words as
-// little-endian int64s, then capacity, uint64(errorRate*1e6), k and mBits as varints,
-// every field always written. It returns the buffer and the offset of the word bytes.
-func encode(p Params, words []uint64) ([]byte, int) {
-	n := 8 * len(words)
-	buf := make([]byte, 0, 1+10+n+5*11)
-	buf = append(buf, 0x0a)
-	buf = binary.AppendUvarint(buf, uint64(n))
-	off := len(buf)
-	for _, w := range words {
-		buf = binary.LittleEndian.AppendUint64(buf, w)
+func checkParams(p Params) {
+	if p.K < 1 || p.MBits < 1 || p.MBits > math.MaxInt64/p.K {
+		panic(fmt.Sprintf("bloom: invalid filter parameters %+v", p))
 	}
-	buf = append(buf, 0x10)
-	buf = binary.AppendUvarint(buf, uint64(p.Capacity))
-	buf = append(buf, 0x18)
-	buf = binary.AppendUvarint(buf, p.errorRateField())
-	buf = append(buf, 0x20)
-	buf = binary.AppendUvarint(buf, uint64(p.K))
-	buf = append(buf, 0x28)
-	buf = binary.AppendUvarint(buf, uint64(p.MBits))
-	return buf, off
+}
+
+// The serialization is nim-sds' toBytes: field 1 the words as little-endian
+// int64s, then capacity, uint64(errorRate*1e6), k and mBits as varints, every
+// field always written.
+
+// appendHeader appends field 1's tag and length.
+func appendHeader(b []byte, p Params) []byte {
+	b = append(b, 0x0a)
+	return binary.AppendUvarint(b, uint64(8*p.Words()))
+}
+
+// appendTrailer appends fields 2 to 5.
+func appendTrailer(b []byte, p Params) []byte {
+	b = append(b, 0x10)
+	b = binary.AppendUvarint(b, uint64(p.Capacity))
+	b = append(b, 0x18)
+	b = binary.AppendUvarint(b, p.errorRateField())
+	b = append(b, 0x20)
+	b = binary.AppendUvarint(b, uint64(p.K))
+	b = append(b, 0x28)
+	return binary.AppendUvarint(b, uint64(p.MBits))
+}
+
+// serializedSize is the length of a serialization with parameters p.
+func serializedSize(p Params) int {
+	n := 8 * p.Words()
+	return 1 + uvarintLen(uint64(n)) + n + 4 + uvarintLen(uint64(p.Capacity)) +
+		uvarintLen(p.errorRateField()) + uvarintLen(uint64(p.K)) + uvarintLen(uint64(p.MBits))
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
 }
 
 // Params returns the filter's parameters.
@@ -238,20 +239,16 @@ func (f *Filter) AddKey(k *Key) {
 }
 
 func (f *Filter) insert(a, b uint64) {
-	bs := f.bf.BitSet()
+	setBits(f.ser[f.wordOff:], a, b, f.m, f.k)
+}
+
+// setBits sets the k positions starting at a with stride b (modulo m) in an
+// LSB-first bit array.
+func setBits(bits []byte, a, b, m uint64, k int) {
 	pos := a
-	if f.ser == nil {
-		for range f.k {
-			bs.Set(uint(pos))
-			pos = step(pos, b, f.m)
-		}
-		return
-	}
-	ser := f.ser[f.wordOff:]
-	for range f.k {
-		bs.Set(uint(pos))
-		ser[pos>>3] |= 1 << (pos & 7)
-		pos = step(pos, b, f.m)
+	for range k {
+		bits[pos>>3] |= 1 << (pos & 7)
+		pos = step(pos, b, m)
 	}
 }
 
@@ -268,10 +265,10 @@ func (f *Filter) ContainsKey(k *Key) bool {
 }
 
 func (f *Filter) test(a, b uint64) bool {
-	words := f.words
+	bits := f.ser[f.wordOff:]
 	pos := a
 	for range f.k {
-		if words[pos>>6]&(1<<(pos&63)) == 0 {
+		if bits[pos>>3]&(1<<(pos&7)) == 0 {
 			return false
 		}
 		pos = step(pos, b, f.m)
@@ -280,23 +277,28 @@ func (f *Filter) test(a, b uint64) bool {
 }
 
 // Serialized returns the filter's nim-sds serialization, the bytes for field 6 of an
-// SdsMessage. The slice is cached and updated in place: the caller must not modify
+// SdsMessage. The slice is the filter's own storage: the caller must not modify
 // it, and its contents change with the next Add.
-func (f *Filter) Serialized() []byte {
-	if f.ser == nil {
-		f.ser, f.wordOff = encode(f.p, f.words)
+func (f *Filter) Serialized() []byte { return f.ser }
+
+// SerializedSize is len(Serialized()).
+func (f *Filter) SerializedSize() int { return len(f.ser) }
+
+// AppendSerialized appends the serialization to b.
+func (f *Filter) AppendSerialized(b []byte) []byte { return append(b, f.ser...) }
+
+// Words returns a copy of the filter's 1 + MBits/64 words (bit h in word h/64,
+// bit h%64).
+func (f *Filter) Words() []uint64 {
+	words := make([]uint64, f.p.Words())
+	bits := f.ser[f.wordOff:]
+	for i := range words {
+		words[i] = binary.LittleEndian.Uint64(bits[8*i:])
 	}
-	return f.ser
+	return words
 }
 
-// Words returns the filter's 1 + MBits/64 words (bit h in word h/64, bit h%64). The
-// slice is the filter's own storage: read-only.
-func (f *Filter) Words() []uint64 { return f.words }
-
-// clear empties the filter, keeping its parameters and buffers.
+// clear empties the filter, keeping its parameters and buffer.
 func (f *Filter) clear() {
-	clear(f.words)
-	if f.ser != nil {
-		clear(f.ser[f.wordOff : f.wordOff+8*len(f.words)])
-	}
+	clear(f.ser[f.wordOff : f.wordOff+8*f.p.Words()])
 }

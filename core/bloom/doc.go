@@ -18,19 +18,17 @@
 //   - The serialization is a five-field protobuf (words, capacity,
 //     uint64(errorRate*1e6), k, mBits), every field always written.
 //
-// # Why positions are computed here
+// # Where the bits live
 //
-// The bits are kept in a github.com/bits-and-blooms/bloom/v3 filter, whose word
-// layout equals nim's. That package's own hashing, Test and TestLocations must not be
-// used: it hashes differently, and a filter made with bloom.From takes its m to be 64
-// times the word count, whereas nim reduces positions modulo its own mBits. So every
-// position is computed in this package from nim's formulas, modulo nim's mBits, and
-// set through BitSet().Set.
+// A Filter keeps its bits inside its own serialization (the words are an
+// LSB-first byte array there), so serializing it is one copy and a dense filter
+// costs its ~18.8 KB once. A Rolling filter backing only a few ids keeps no bit
+// array at all (see SparseMaxIDs): it derives the bits from the ids' hashes when it
+// serializes, and the bytes are the same as a dense filter's.
 //
 // # Hot paths
 //
-// A Filter keeps its serialization cached and patches it on every bit set, so
-// Serialized costs nothing per outgoing message. A Key caches an id's two hashes and
+// A Key caches an id's two hashes and
 // their reductions modulo the last m it met, so checking many of our ids against a
 // received filter costs only additions and bit loads. Received filters are parsed by
 // ParseRemote into a Remote, a zero-copy view over the received bytes that validates

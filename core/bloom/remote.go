@@ -1,6 +1,9 @@
 package bloom
 
-import "errors"
+import (
+	"encoding/binary"
+	"errors"
+)
 
 // ErrInvalidFilter is returned by ParseRemote for bytes that nim-sds would fail to
 // decode, or would decode into a filter it crashes on. Callers treat it as "the
@@ -149,18 +152,53 @@ func (r *Remote) ContainsKey(k *Key) bool {
 	return r.test(k.reduce(r.m))
 }
 
-// MBits is the filter's size in bits, the size its Probes must be made for.
+// MBits is the filter's size in bits (0 for the zero Remote).
 func (r *Remote) MBits() uint64 { return r.m }
 
-// MayContain tests the four bits of a Probe made for r.MBits(): false means
-// the id is certainly absent; true means ContainsKey must decide (a filter
-// with k < 4 is always decided by ContainsKey).
-func (r *Remote) MayContain(p *Probe) bool {
-	if r.k < 4 {
-		return true
+// Has reports whether bit pos (< MBits) is set.
+func (r *Remote) Has(pos uint64) bool { return r.words[pos>>3]&(1<<(pos&7)) != 0 }
+
+// Intersect calls fn(i, hit) for each i where hit, the AND of mask[i] and the
+// filter's bits 64*i to 64*i+63 (bit 64*i+j as bit j), is not zero. mask must
+// not be longer than (MBits+63)/64 words.
+func (r *Remote) Intersect(mask []uint64, fn func(i int, hit uint64)) {
+	words := r.words[:8*len(mask)]
+	le := binary.LittleEndian
+	i := 0
+	// Hits are rare: test four words per branch.
+	for ; i+4 <= len(mask); i += 4 {
+		m, w := mask[i:i+4:i+4], words[8*i:8*i+32:8*i+32]
+		h0, h1 := m[0]&le.Uint64(w[0:8]), m[1]&le.Uint64(w[8:16])
+		h2, h3 := m[2]&le.Uint64(w[16:24]), m[3]&le.Uint64(w[24:32])
+		if h0|h1|h2|h3 == 0 {
+			continue
+		}
+		for j, h := range [4]uint64{h0, h1, h2, h3} {
+			if h != 0 {
+				fn(i+j, h)
+			}
+		}
 	}
-	w := r.words
-	return (w[p[0]>>3]>>(p[0]&7))&(w[p[1]>>3]>>(p[1]&7))&(w[p[2]>>3]>>(p[2]&7))&(w[p[3]>>3]>>(p[3]&7))&1 != 0
+	for ; i < len(mask); i++ {
+		if hit := mask[i] & le.Uint64(words[8*i:8*i+8]); hit != 0 {
+			fn(i, hit)
+		}
+	}
+}
+
+// FirstUnset returns the first of k's positions that is not set; ok is false
+// when all are set, that is when the filter contains k's id. r must not be the
+// zero Remote.
+func (r *Remote) FirstUnset(k *Key) (pos uint64, ok bool) {
+	a, b := k.reduce(r.m)
+	pos = a
+	for range r.k {
+		if r.words[pos>>3]&(1<<(pos&7)) == 0 {
+			return pos, true
+		}
+		pos = step(pos, b, r.m)
+	}
+	return 0, false
 }
 
 func (r *Remote) test(a, b uint64) bool { return r.testFrom(a, b, r.k) }

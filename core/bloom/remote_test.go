@@ -207,3 +207,40 @@ func TestRemoteIsAView(t *testing.T) {
 	require.True(t, r.Contains("late"))
 	require.Zero(t, testing.AllocsPerRun(100, func() { _, _ = bloom.ParseRemote(data) }))
 }
+
+func TestIntersectAndFirstUnset(t *testing.T) {
+	f := bloom.NewFilter(bloom.NewParams(90, 0.01)) // 900 bits: 15 words, a 3-word tail
+	for i := range 60 {
+		f.Add(fmt.Sprintf("in-%d", i))
+	}
+	r, err := bloom.ParseRemote(f.Serialized())
+	require.NoError(t, err)
+	words := f.Words()
+	m := int(r.MBits())
+	mask := make([]uint64, (m+63)/64)
+	for i := range mask {
+		mask[i] = uint64(0x9e3779b97f4a7c15) * uint64(i+1) // arbitrary bits
+	}
+	mask[3] = 0
+	want := map[int]uint64{}
+	for i := range mask {
+		if h := mask[i] & words[i]; h != 0 {
+			want[i] = h
+		}
+	}
+	got := map[int]uint64{}
+	r.Intersect(mask, func(i int, hit uint64) { got[i] = hit })
+	require.Equal(t, want, got)
+	require.NotEmpty(t, got)
+
+	for i := range 200 {
+		id := fmt.Sprintf("in-%d", i) // the first 60 are in the filter
+		k := bloom.NewKey(id)
+		pos, ok := r.FirstUnset(&k)
+		require.Equal(t, !r.Contains(id), ok, id)
+		if ok {
+			require.False(t, r.Has(pos), id)
+			require.Contains(t, bloom.Positions(id, 7, m), pos, id)
+		}
+	}
+}

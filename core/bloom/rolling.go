@@ -4,11 +4,24 @@ package bloom
 // of its capacity and keeps the newest 80 %.
 const capacityFlexPercent = 20
 
-// Rolling is nim-sds' RollingBloomFilter: a Filter plus the ids backing it, rebuilt
+// SparseMaxIDs is the number of ids up to which a Rolling filter keeps no bit
+// array: its bits are derived from the ids' hashes, which it keeps anyway, when
+// they are needed. Past it the filter switches to a dense Filter, whose
+// serialization is a single copy; a rollover that keeps no more ids than this
+// switches back.
+const SparseMaxIDs = 64
+
+// Rolling is nim-sds' RollingBloomFilter: a filter plus the ids backing it, rebuilt
 // from the newest ids when it grows past 120 % of its capacity. It is not safe for
 // concurrent use.
+//
+// A quiet channel's filter holds a few ids in a bit array of ~18.8 KB. So while it
+// backs at most SparseMaxIDs ids, a Rolling keeps only the ids and their hashes
+// (sparse) and computes its bits when asked; the bytes it serializes to are the
+// same either way.
 type Rolling struct {
-	f         *Filter
+	f         *Filter // the dense filter; nil while sparse
+	p         Params  // the current filter's parameters
 	errorRate float64
 	minCap    int // ids kept at a rollover
 	maxCap    int // ids allowed before a rollover; also the rebuilt filter's capacity
@@ -30,8 +43,10 @@ func NewRolling(capacity int, errorRate float64) *Rolling {
 	if !(errorRate > 0 && errorRate < 1) {
 		errorRate = DefaultErrorRate
 	}
+	p := NewParams(capacity, errorRate)
+	checkParams(p)
 	return &Rolling{
-		f:         NewFilter(NewParams(capacity, errorRate)),
+		p:         p,
 		errorRate: errorRate,
 		minCap:    int(float64(capacity) * float64(100-capacityFlexPercent) / 100.0),
 		maxCap:    int(float64(capacity) * float64(100+capacityFlexPercent) / 100.0),
@@ -43,13 +58,17 @@ func NewRolling(capacity int, errorRate float64) *Rolling {
 // newest minCapacity ids, and the others are forgotten.
 func (r *Rolling) Add(id string) {
 	h1, h2 := hashes(id)
-	r.f.insert(h1%r.f.m, h2%r.f.m)
+	if r.f != nil {
+		r.f.insert(h1%r.f.m, h2%r.f.m)
+	}
 	r.record(id, h1, h2)
 }
 
 // AddKey is Add for a caller that already holds id's Key.
 func (r *Rolling) AddKey(id string, k *Key) {
-	r.f.AddKey(k)
+	if r.f != nil {
+		r.f.AddKey(k)
+	}
 	r.record(id, k.h1, k.h2)
 }
 
@@ -58,6 +77,22 @@ func (r *Rolling) record(id string, h1, h2 uint64) {
 	r.hashes = append(r.hashes, [2]uint64{h1, h2})
 	if len(r.messages) > r.maxCap {
 		r.rollover()
+	} else if r.f == nil && len(r.messages) > SparseMaxIDs {
+		r.densify()
+	}
+}
+
+// densify builds the dense filter from the recorded hashes.
+func (r *Rolling) densify() {
+	r.f = NewFilter(r.p)
+	r.fill()
+}
+
+// fill sets the bits of every recorded id in the dense filter.
+func (r *Rolling) fill() {
+	m := r.f.m
+	for _, h := range r.hashes {
+		r.f.insert(h[0]%m, h[1]%m)
 	}
 }
 
@@ -65,35 +100,117 @@ func (r *Rolling) record(id string, h1, h2 uint64) {
 // the last minCapacity ids.
 func (r *Rolling) rollover() {
 	p := NewParams(r.maxCap, r.errorRate)
-	if r.f.p == p {
-		r.f.clear() // second and later rollovers: same parameters, reuse the buffers
-	} else {
-		r.f = NewFilter(p)
-	}
+	checkParams(p)
 	start := max(0, len(r.messages)-r.minCap)
 	n := copy(r.messages, r.messages[start:])
 	copy(r.hashes, r.hashes[start:])
 	clear(r.messages[n:]) // release the dropped ids
 	r.messages, r.hashes = r.messages[:n], r.hashes[:n]
-	m := r.f.m
-	for _, h := range r.hashes {
-		r.f.insert(h[0]%m, h[1]%m)
+	switch {
+	case n <= SparseMaxIDs:
+		r.f = nil
+	case r.f != nil && r.f.p == p:
+		r.f.clear() // second and later rollovers: same parameters, reuse the buffer
+	default:
+		r.f = NewFilter(p)
+	}
+	r.p = p
+	if r.f != nil {
+		r.fill()
 	}
 }
 
 // Contains reports whether id is in the filter (nim's filter.lookup).
-func (r *Rolling) Contains(id string) bool { return r.f.Contains(id) }
+func (r *Rolling) Contains(id string) bool {
+	k := NewKey(id)
+	return r.ContainsKey(&k)
+}
 
 // ContainsKey is Contains for the id k was made from.
-func (r *Rolling) ContainsKey(k *Key) bool { return r.f.ContainsKey(k) }
+func (r *Rolling) ContainsKey(k *Key) bool {
+	if r.f != nil {
+		return r.f.ContainsKey(k)
+	}
+	if r.p.K > 64 { // beyond the bit mask below; no default comes near
+		return r.Filter().ContainsKey(k)
+	}
+	// Sparse: each of k's positions must be one of the recorded ids' positions.
+	m := uint64(r.p.MBits)
+	a, b := k.reduce(m)
+	var found uint64 // bit n: k's n-th position is set
+	want := uint64(1)<<uint(r.p.K) - 1
+	for _, h := range r.hashes {
+		ha, hb := h[0]%m, h[1]%m
+		for range r.p.K {
+			pos := a
+			for n := range r.p.K {
+				if pos == ha {
+					found |= 1 << uint(n)
+				}
+				pos = step(pos, b, m)
+			}
+			ha = step(ha, hb, m)
+		}
+		if found == want {
+			return true
+		}
+	}
+	return false
+}
 
-// Serialized returns the current filter's serialization (see Filter.Serialized): do
-// not modify; its contents change with the next Add.
-func (r *Rolling) Serialized() []byte { return r.f.Serialized() }
+// Params returns the current filter's parameters.
+func (r *Rolling) Params() Params { return r.p }
 
-// Filter returns the current filter. A rollover may replace it, so do not keep it
-// across Add calls.
-func (r *Rolling) Filter() *Filter { return r.f }
+// Dense reports whether the filter keeps a bit array (see SparseMaxIDs).
+func (r *Rolling) Dense() bool { return r.f != nil }
+
+// SerializedSize is the length of the current filter's serialization.
+func (r *Rolling) SerializedSize() int {
+	if r.f != nil {
+		return len(r.f.ser)
+	}
+	return serializedSize(r.p)
+}
+
+// AppendSerialized appends the current filter's serialization to b: the bytes
+// a dense filter with the same parameters and ids serializes to.
+func (r *Rolling) AppendSerialized(b []byte) []byte {
+	if r.f != nil {
+		return append(b, r.f.ser...)
+	}
+	b = appendHeader(b, r.p)
+	off := len(b)
+	b = append(b, make([]byte, 8*r.p.Words())...)
+	bits, m := b[off:], uint64(r.p.MBits)
+	for _, h := range r.hashes {
+		setBits(bits, h[0]%m, h[1]%m, m, r.p.K)
+	}
+	return appendTrailer(b, r.p)
+}
+
+// Serialized returns the current filter's serialization. Do not modify it; it
+// may be the dense filter's own storage, whose contents change with the next Add.
+func (r *Rolling) Serialized() []byte {
+	if r.f != nil {
+		return r.f.ser
+	}
+	return r.AppendSerialized(make([]byte, 0, r.SerializedSize()))
+}
+
+// Filter returns the current filter. While the filter is sparse it is a dense
+// copy built for the call; a rollover may replace it, so do not keep it across
+// Add calls.
+func (r *Rolling) Filter() *Filter {
+	if r.f != nil {
+		return r.f
+	}
+	f := NewFilter(r.p)
+	m := f.m
+	for _, h := range r.hashes {
+		f.insert(h[0]%m, h[1]%m)
+	}
+	return f
+}
 
 // Messages returns the ids currently backing the filter, oldest first. The slice is
 // the filter's own storage: read-only, valid until the next Add.

@@ -202,3 +202,46 @@ func causal(i int) []wire.HistoryEntry {
 	}
 	return out
 }
+
+// BenchmarkAppendWrapEngineOnly is BenchmarkAppendWrap without the host's
+// costs: ids made beforehand and a hint provider that returns a constant, so
+// allocs/op counts the engine's own allocations.
+func BenchmarkAppendWrapEngineOnly(b *testing.B) {
+	for _, kind := range []string{"append", "new"} {
+		b.Run(kind, func(b *testing.B) {
+			constHint := []byte("0123456789abcdef0123456789abcdef")
+			cfg := engine.DefaultConfig()
+			cfg.MaxOutgoingBuffer = 1000
+			m, err := engine.New(engine.Options{ParticipantID: "alice", Config: &cfg,
+				HintProvider: func(string) []byte { return constHint },
+				Clock:        clock.NewFake(et.Epoch), Events: engine.EventSinkFunc(func([]engine.Event) {})})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range 5000 {
+				if _, err := m.Wrap(payload, fmt.Sprintf("warm-%d", i), "c"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ids := make([]string, 1<<16)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("m-%d", i)
+			}
+			var buf []byte
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				var err error
+				if kind == "append" {
+					buf, err = m.AppendWrap(buf[:0], payload, ids[i%len(ids)], "c")
+				} else {
+					_, err = m.Wrap(payload, ids[i%len(ids)], "c")
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}

@@ -22,15 +22,10 @@ type channel struct {
 	log     *ordmap.Map[string, logEntry] // delivered and own messages, oldest first
 	bloom   *bloom.Rolling
 
-	outgoing []*outgoingMsg // unacknowledged, in send order
-	outKeys  []bloom.Key    // outgoing[i]'s cached hashes
-	// outProbes[i] are outgoing[i]'s first four bit positions in filters of
-	// probeM bits: ack review scans them (16 bytes per message, contiguous)
-	// for every received filter, so the scan stays in the CPU's first cache.
-	outProbes []bloom.Probe
-	probeM    uint64
-	outIndex  map[string]*outgoingMsg // id → the outgoing entry with that id
-	ackGen    uint64                  // marks entries acknowledged by causal history
+	outgoing []*outgoingMsg          // unacknowledged, in send order
+	outIndex map[string]*outgoingMsg // id → the outgoing entry with that id
+	ackGen   uint64                  // marks entries acknowledged by a received message
+	wit      witnesses               // ack review's index of the outgoing entries
 	// outLow is at or before every outgoing message's send time (zero when
 	// the buffer is empty): what the channel's due time is computed from,
 	// without a scan per operation. Exact after a buffer sweep.
@@ -51,7 +46,7 @@ type channel struct {
 	incomingBytes int         // what incoming holds (MaxIncomingBytes)
 	inRepairBytes int         // what inRepairs holds (MaxRepairBytes)
 	evicted       *evictedIDs // ids the log let go; nil until the first
-	dueMs   int64             // the due time the store holds (store.DueIndex); -1 unknown
+	dueMs         int64       // the due time the store holds (store.DueIndex); -1 unknown
 }
 
 // logEntry is a message of the local log. The wire encoding (with an empty
@@ -67,6 +62,8 @@ type outgoingMsg struct {
 	sendTime time.Time
 	attempts int
 	ackMark  uint64
+	key      bloom.Key // the id's hashes
+	witness  uint32    // one of the id's positions in filters of wit.m bits (see witnesses)
 }
 
 type incomingMsg struct {
@@ -204,6 +201,7 @@ func (m *Manager) load(id string) (*channel, error) {
 
 func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 	c.lamport = snap.Lamport
+	logged := make(map[string][]byte, len(snap.Log)) // for outgoing records stored without their message
 	for _, rec := range snap.Log {
 		r, err := record.UnmarshalLog(rec)
 		if err != nil {
@@ -216,8 +214,10 @@ func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 		if old, ok := c.log.Get(msg.MessageID); ok {
 			c.logBytes -= len(old.message)
 		}
-		c.log.Set(msg.MessageID, logEntry{senderID: c.intern(msg.SenderID), message: bytes.Clone(r.Message)})
-		c.logBytes += len(r.Message)
+		message := bytes.Clone(r.Message)
+		c.log.Set(msg.MessageID, logEntry{senderID: c.intern(msg.SenderID), message: message})
+		c.logBytes += len(message)
+		logged[msg.MessageID] = message
 		c.bloom.Add(msg.MessageID)
 	}
 	// A smaller MaxMessageHistory than the store was written with: keep the newest.
@@ -231,13 +231,22 @@ func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 		if err != nil {
 			return err
 		}
-		msg, err := wire.UnmarshalV03(r.Message)
+		message := bytes.Clone(r.Message)
+		if len(r.Message) == 0 {
+			// Stored once, in the log record with its id (the store's keys
+			// are ids). Without one, a store that cannot group writes lost
+			// the log write of a wrap that never returned: nothing was sent.
+			if message = logged[r.ID]; message == nil {
+				continue
+			}
+		}
+		msg, err := wire.UnmarshalV03(message)
 		if err != nil {
 			return fmt.Errorf("outgoing record: %w", err)
 		}
 		c.addOutgoing(&outgoingMsg{
 			id:       msg.MessageID,
-			message:  bytes.Clone(r.Message),
+			message:  message,
 			sendTime: time.UnixMilli(r.SendTimeMs),
 			attempts: r.ResendAttempts,
 		})
@@ -302,6 +311,9 @@ func (m *Manager) setLamport(c *channel, l int64) {
 func (m *Manager) addToHistory(c *channel, id, senderID string, message []byte) {
 	if old, ok := c.log.Get(id); ok {
 		c.logBytes -= len(old.message)
+		if !sameBytes(old.message, message) {
+			m.leavingLog(c, id, old)
+		}
 	}
 	c.log.Set(id, logEntry{senderID: c.intern(senderID), message: message})
 	c.logBytes += len(message)
@@ -310,6 +322,7 @@ func (m *Manager) addToHistory(c *channel, id, senderID string, message []byte) 
 	}
 	for c.log.Len() > m.cfg.MaxMessageHistory {
 		oldest, e, _ := c.log.Oldest()
+		m.leavingLog(c, oldest, e)
 		c.log.Delete(oldest)
 		c.logBytes -= len(e.message)
 		m.rememberEvicted(c, oldest)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/logos-messaging/libsds-go/core/clock"
 	"github.com/logos-messaging/libsds-go/core/store"
+	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
 // HintProvider returns the retrieval hint (for example a transport message hash)
@@ -53,7 +54,8 @@ type Manager struct {
 	quarantined   map[string]error    // channels with a bad stored record, and why
 	closed        bool
 	op            op
-	seed          maphash.Seed // keys the hashes of ids the logs let go
+	seed          maphash.Seed        // keys the hashes of ids the logs let go
+	history       []wire.HistoryEntry // causalHistory's buffer, reused: entries live for one wrap
 }
 
 // op is the bookkeeping of the protocol operation in progress (one at a time,
@@ -180,7 +182,7 @@ func (m *Manager) start() error {
 	if m.closed {
 		return ErrClosed
 	}
-	m.op = op{}
+	m.op = op{touched: m.op.touched[:0]} // the touched list's buffer is reused
 	return nil
 }
 
@@ -222,7 +224,9 @@ func (m *Manager) finish(err error) error {
 			delete(m.stale, id)
 		}
 	}
-	m.op = op{}
+	clear(o.touched)
+	clear(o.created)
+	m.op = op{touched: o.touched[:0], created: o.created[:0]}
 	return err
 }
 

@@ -12,16 +12,14 @@ import (
 // indexes the entry by id. The buffer holds one entry per id (see
 // supersedeOutgoing).
 func (c *channel) addOutgoing(o *outgoingMsg) *bloom.Key {
+	o.key = bloom.NewKey(o.id)
 	c.outgoing = append(c.outgoing, o)
-	c.outKeys = append(c.outKeys, bloom.NewKey(o.id))
-	k := &c.outKeys[len(c.outKeys)-1]
-	p, _ := k.ProbeFor(c.probeM)
-	c.outProbes = append(c.outProbes, p)
 	c.outIndex[o.id] = o
+	c.wit.add(o, c.outgoing)
 	if c.outLow.IsZero() || o.sendTime.Before(c.outLow) {
 		c.outLow = o.sendTime
 	}
-	return k
+	return &o.key
 }
 
 // supersedeOutgoing removes the unacknowledged message with the id of a
@@ -35,29 +33,11 @@ func (m *Manager) supersedeOutgoing(c *channel, id string) {
 	if old == nil {
 		return
 	}
-	c.keepOutgoing(func(_ int, o *outgoingMsg) bool { return o != old })
+	c.keepOutgoing(func(o *outgoingMsg) bool { return o != old })
 	c.unindex(old)
 	if m.persist() {
 		m.check("removeOutgoing", c.id, m.store.RemoveOutgoing(c.id, id))
 	}
-}
-
-// probesFor makes the probes valid for filters of m bits; false if m does not
-// fit a probe (then ack review tests every key in full).
-func (c *channel) probesFor(m uint64) bool {
-	if c.probeM == m {
-		return m != 0
-	}
-	for i := range c.outKeys {
-		p, ok := c.outKeys[i].ProbeFor(m)
-		if !ok {
-			c.probeM = 0
-			return false
-		}
-		c.outProbes[i] = p
-	}
-	c.probeM = m
-	return true
 }
 
 // dropOldestOutgoing removes the first entry of the outgoing buffer.
@@ -65,8 +45,7 @@ func (c *channel) dropOldestOutgoing() *outgoingMsg {
 	o := c.outgoing[0]
 	c.outgoing[0] = nil
 	c.outgoing = c.outgoing[1:]
-	c.outKeys = c.outKeys[1:]
-	c.outProbes = c.outProbes[1:]
+	c.wit.remove(o, len(c.outgoing))
 	if len(c.outgoing) == 0 {
 		c.outLow = time.Time{}
 	}
@@ -74,19 +53,21 @@ func (c *channel) dropOldestOutgoing() *outgoingMsg {
 }
 
 // keepOutgoing compacts the outgoing buffer to the entries keep reports true
-// for, in order, together with their keys.
-func (c *channel) keepOutgoing(keep func(i int, o *outgoingMsg) bool) {
+// for, in order.
+func (c *channel) keepOutgoing(keep func(o *outgoingMsg) bool) {
 	n := 0
 	for i, o := range c.outgoing {
-		if keep(i, o) {
+		if keep(o) {
 			if n != i { // nothing moves until the first removal (the usual case)
-				c.outgoing[n], c.outKeys[n], c.outProbes[n] = o, c.outKeys[i], c.outProbes[i]
+				c.outgoing[n] = o
 			}
 			n++
+		} else {
+			c.wit.remove(o, n+len(c.outgoing)-i-1)
 		}
 	}
 	clear(c.outgoing[n:])
-	c.outgoing, c.outKeys, c.outProbes = c.outgoing[:n], c.outKeys[:n], c.outProbes[:n]
+	c.outgoing = c.outgoing[:n]
 	if n == 0 {
 		c.outLow = time.Time{}
 	}
@@ -99,11 +80,38 @@ func (c *channel) unindex(o *outgoingMsg) {
 	}
 }
 
+// saveOutgoing stores o. A message the log holds (the same bytes under its
+// id) is stored once, in the log record: the outgoing record leaves it out.
 func (m *Manager) saveOutgoing(c *channel, o *outgoingMsg) {
+	e, ok := c.log.Get(o.id)
+	m.saveOutgoingRecord(c, o, ok && sameBytes(e.message, o.message))
+}
+
+func (m *Manager) saveOutgoingRecord(c *channel, o *outgoingMsg, inLog bool) {
 	if m.persist() {
-		rec := record.Outgoing{Message: o.message, SendTimeMs: o.sendTime.UnixMilli(), ResendAttempts: o.attempts}
+		rec := record.Outgoing{SendTimeMs: o.sendTime.UnixMilli(), ResendAttempts: o.attempts}
+		if inLog {
+			rec.ID = o.id
+		} else {
+			rec.Message = o.message
+		}
 		m.check("saveOutgoing", c.id, m.store.SaveOutgoing(c.id, o.id, rec.Marshal()))
 	}
+}
+
+// leavingLog stores in full the outgoing entry whose message is the log entry
+// e of id, which the log is about to drop or replace. An entry whose body the
+// log already let go (MaxHistoryBytes) may have been stored by id: it is
+// stored in full too.
+func (m *Manager) leavingLog(c *channel, id string, e logEntry) {
+	if o := c.outIndex[id]; o != nil && (e.message == nil || sameBytes(o.message, e.message)) {
+		m.saveOutgoingRecord(c, o, false)
+	}
+}
+
+// sameBytes reports whether a and b are the same slice of memory.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 func (m *Manager) removeOutgoing(c *channel, o *outgoingMsg, kind EventKind) {
@@ -129,30 +137,26 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message) {
 	if len(c.outgoing) == 0 {
 		return
 	}
-	var filter bloom.Remote
-	hasFilter := false
-	// A filter larger than any the budgets allow is not parsed: it counts as
-	// no filter, so an oversized one costs nothing.
-	if len(msg.BloomFilter) > 0 && len(msg.BloomFilter) <= MaxBloomBytes {
-		f, err := bloom.ParseRemote(msg.BloomFilter)
-		hasFilter = err == nil
-		filter = f
-	}
 	c.ackGen++
-	cited := false
+	acked := false
 	for i := range msg.CausalHistory {
 		if o := c.outIndex[msg.CausalHistory[i].MessageID]; o != nil {
 			o.ackMark = c.ackGen
-			cited = true
+			acked = true
 		}
 	}
-	if !cited && !hasFilter {
+	// A filter larger than any the budgets allow is not parsed: it counts as
+	// no filter, so an oversized one costs nothing.
+	if len(msg.BloomFilter) > 0 && len(msg.BloomFilter) <= MaxBloomBytes {
+		if filter, err := bloom.ParseRemote(msg.BloomFilter); err == nil {
+			acked = c.reviewFilter(&filter) || acked
+		}
+	}
+	if !acked {
 		return
 	}
-	probes := hasFilter && c.probesFor(filter.MBits())
-	c.keepOutgoing(func(i int, o *outgoingMsg) bool {
-		if o.ackMark == c.ackGen || (hasFilter && (!probes || filter.MayContain(&c.outProbes[i])) &&
-			filter.ContainsKey(&c.outKeys[i])) {
+	c.keepOutgoing(func(o *outgoingMsg) bool {
+		if o.ackMark == c.ackGen {
 			m.removeOutgoing(c, o, MessageAcknowledged)
 			return false
 		}
@@ -160,12 +164,37 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message) {
 	})
 }
 
+// reviewFilter marks with ackGen the outgoing entries the filter contains and
+// reports whether there were any. Only entries whose witness bit the filter
+// has set can be in it (see witnesses).
+func (c *channel) reviewFilter(f *bloom.Remote) bool {
+	acked := false
+	if !c.wit.usable(f.MBits(), c.outgoing) {
+		for _, o := range c.outgoing {
+			if _, ok := f.FirstUnset(&o.key); !ok {
+				o.ackMark = c.ackGen
+				acked = true
+			}
+		}
+		return acked
+	}
+	c.wit.candidates(f, c.outgoing, func(o *outgoingMsg) {
+		if pos, ok := f.FirstUnset(&o.key); ok {
+			c.wit.move(o, pos)
+		} else {
+			o.ackMark = c.ackGen
+			acked = true
+		}
+	})
+	return acked
+}
+
 // sweepOutgoing is nim-sds's checkUnacknowledgedMessages: a message unanswered
 // for longer than ResendInterval counts one resend attempt (nothing is sent);
 // after MaxResendAttempts it is given up.
 func (m *Manager) sweepOutgoing(c *channel) {
 	now := m.clock.Now()
-	c.keepOutgoing(func(_ int, o *outgoingMsg) bool {
+	c.keepOutgoing(func(o *outgoingMsg) bool {
 		if now.Sub(o.sendTime) <= m.cfg.ResendInterval {
 			return true
 		}

@@ -214,10 +214,10 @@ func (m *Manager) answerRepairRequests(c *channel, msg *wire.Message) {
 // sender id, so it holds any decoded message exactly and Decode never misreads
 // it. sendForm converts it for rebroadcast.
 func storedForm(msg *wire.Message) []byte {
-	filter, requests := msg.BloomFilter, msg.RepairRequest
-	msg.BloomFilter, msg.RepairRequest = nil, nil
+	filter, source, requests := msg.BloomFilter, msg.Filter, msg.RepairRequest
+	msg.BloomFilter, msg.Filter, msg.RepairRequest = nil, nil, nil
 	b := msg.Marshal()
-	msg.BloomFilter, msg.RepairRequest = filter, requests
+	msg.BloomFilter, msg.Filter, msg.RepairRequest = filter, source, requests
 	return b
 }
 

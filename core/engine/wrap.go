@@ -60,7 +60,6 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 	m.touch(c)
 	now := m.clock.Now()
 	m.setLamport(c, nextLamport(now.Unix(), c.lamport))
-	filter := c.bloom.Serialized() // the filter before this message joins it
 	repairs := m.takeRepairRequests(c, now)
 
 	msg := wire.Message{
@@ -69,17 +68,23 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 		CausalHistory: m.causalHistory(c),
 		ChannelID:     channelID,
 		Content:       content,
-		BloomFilter:   filter,
+		Filter:        c.bloom, // the filter before this message joins it
 		SenderID:      m.participantID,
 		RepairRequest: repairs,
 	}
-	out := msg.AppendMarshalAs(dst, m.cfg.WireGeneration)
-	stored := storedForm(&msg)
+	var out, stored []byte
+	if m.cfg.WireGeneration == wire.V03 {
+		out, stored = msg.AppendMarshalStripped(dst) // one encoding; stored: see storedForm
+	} else {
+		out = msg.AppendMarshalAs(dst, m.cfg.WireGeneration)
+		stored = storedForm(&msg)
+	}
+	clear(msg.CausalHistory) // drop the host's hints: the entries are reused
 
 	o := &outgoingMsg{id: messageID, message: stored, sendTime: now}
 	m.supersedeOutgoing(c, messageID)
 	c.bloom.AddKey(messageID, c.addOutgoing(o))
-	m.saveOutgoing(c, o)
+	m.saveOutgoingRecord(c, o, true) // the log takes the message just below
 	m.enforceOutgoingBound(c)
 	m.addToHistory(c, messageID, m.participantID, stored)
 	return out, nil
@@ -90,12 +95,16 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 // stays within the budgets every receiver checks: an entry whose id is over
 // MaxIDLength (kept from an older configuration) is left out, a hint over
 // MaxHintLength is not sent, and entries stop at MaxCausalHistoryBytes.
+// The entries are valid until the next wrap.
 func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
 	n := min(m.cfg.MaxCausalHistory, c.log.Len())
 	if n == 0 {
 		return nil
 	}
-	entries := make([]wire.HistoryEntry, 0, n)
+	if cap(m.history) < n {
+		m.history = make([]wire.HistoryEntry, 0, n)
+	}
+	entries := m.history[:0]
 	size := 0
 	c.log.Newest(n, func(id string, e logEntry) bool {
 		if len(id) > m.cfg.MaxIDLength || len(e.senderID) > m.cfg.MaxIDLength {

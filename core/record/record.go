@@ -49,9 +49,13 @@ type Log struct {
 
 // Outgoing is an unacknowledged message of ours with its resend bookkeeping.
 type Outgoing struct {
-	Message        []byte // wire encoding, empty bloom filter
-	SendTimeMs     int64  // last (re)send time, Unix ms
+	// Message is the wire encoding, empty bloom filter. Empty (field 1 absent):
+	// the message is the channel's Log record of message ID, so a sender
+	// stores it once; the engine writes it here again before the log evicts it.
+	Message        []byte
+	SendTimeMs     int64 // last (re)send time, Unix ms
 	ResendAttempts int
+	ID             string // the message id; written only without Message
 }
 
 // Incoming is a received message waiting for the dependencies it names.
@@ -84,9 +88,15 @@ func (r Log) Marshal() []byte {
 // Marshal encodes the record.
 func (r Outgoing) Marshal() []byte {
 	b := header(KindOutgoing, len(r.Message)+32)
-	b = protowire.AppendBytes(protowire.AppendTag(b, 1, protowire.BytesType), r.Message)
+	if len(r.Message) > 0 {
+		b = protowire.AppendBytes(protowire.AppendTag(b, 1, protowire.BytesType), r.Message)
+	}
 	b = appendVarintField(b, 2, uint64(r.SendTimeMs))
-	return appendVarintField(b, 3, uint64(r.ResendAttempts))
+	b = appendVarintField(b, 3, uint64(r.ResendAttempts))
+	if len(r.Message) == 0 {
+		b = protowire.AppendString(protowire.AppendTag(b, 4, protowire.BytesType), r.ID)
+	}
+	return b
 }
 
 // Marshal encodes the record.
@@ -144,11 +154,13 @@ func UnmarshalOutgoing(data []byte) (Outgoing, error) {
 			r.SendTimeMs = int64(v.varint)
 		case 3:
 			r.ResendAttempts = int(v.varint)
+		case 4:
+			r.ID = string(v.bytes)
 		}
 		return nil
 	})
-	if err == nil && (!seen[1] || !seen[2]) {
-		err = missing(KindOutgoing, "message or send time")
+	if err == nil && !seen[2] {
+		err = missing(KindOutgoing, "send time")
 	}
 	return r, err
 }
@@ -245,7 +257,7 @@ type value struct {
 // parse checks the header and walks the fields; the known field numbers (1..3)
 // of every record have fixed wire types, anything else is skipped so that later
 // minor additions stay readable.
-func parse(data []byte, want Kind, field func(protowire.Number, value) error) (seen [4]bool, err error) {
+func parse(data []byte, want Kind, field func(protowire.Number, value) error) (seen [5]bool, err error) {
 	if len(data) < 2 || data[0] != Version || Kind(data[1]) != want {
 		return seen, fmt.Errorf("%w: expected %q record version %d", ErrCorrupt, want, Version)
 	}
@@ -269,7 +281,7 @@ func parse(data []byte, want Kind, field func(protowire.Number, value) error) (s
 			return seen, fmt.Errorf("%w: %v", ErrCorrupt, protowire.ParseError(n))
 		}
 		b = b[n:]
-		if num < 1 || num > 3 || typ != wantType(want, num) {
+		if num < 1 || num > 4 || typ != wantType(want, num) {
 			continue
 		}
 		seen[num] = true
@@ -284,7 +296,7 @@ func wantType(k Kind, num protowire.Number) protowire.Type {
 	switch {
 	case num == 1:
 		return protowire.BytesType
-	case k == KindIncoming && num == 2, k == KindIncomingRepair && num == 2:
+	case k == KindIncoming && num == 2, k == KindIncomingRepair && num == 2, k == KindOutgoing && num == 4:
 		return protowire.BytesType
 	default:
 		return protowire.VarintType

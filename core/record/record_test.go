@@ -36,6 +36,16 @@ func TestRoundTrips(t *testing.T) {
 	require.Equal(t, record.IncomingRepair{Entry: e, CachedMessage: msg, MinTimeRepairRespMs: 43}, ir)
 }
 
+func TestOutgoingWithoutMessage(t *testing.T) {
+	// The message lives in the log record with the same id: field 1 is absent.
+	b := record.Outgoing{SendTimeMs: 7, ResendAttempts: 1, ID: "m"}.Marshal()
+	require.Equal(t, []byte{record.Version, byte(record.KindOutgoing), 0x10, 0x07, 0x18, 0x01, 0x22, 0x01, 'm'}, b)
+	o, err := record.UnmarshalOutgoing(b)
+	require.NoError(t, err)
+	require.Equal(t, record.Outgoing{SendTimeMs: 7, ResendAttempts: 1, ID: "m"}, o)
+	require.Empty(t, o.Message)
+}
+
 func TestHeaderIsVersionAndKind(t *testing.T) {
 	b := record.Outgoing{Message: msg, SendTimeMs: 1}.Marshal()
 	require.Equal(t, record.Version, b[0])

@@ -87,6 +87,7 @@ func FuzzUnmarshal(f *testing.F) {
 		if !bytes.Equal(enc, m2.Marshal()) {
 			t.Fatal("canonical encoding is not a fixed point")
 		}
+		checkStripped(t, m)
 	})
 }
 
@@ -144,5 +145,51 @@ func generationSeeds() [][]byte {
 		{0x0a, 1, 'a', 0x22, 1, 'c'},
 		{0x0a, 1, 'a', 0x1a, 1, 'q', 0x22, 1, 'c', 0x42, 6, 0x0a, 1, 'q', 0x1a, 1, 's'},
 		{0x0a, 1, 'a', 0x22, 1, 'c', 0xc0, 0xa3, 0x09, 0},
+	}
+}
+
+// checkStripped checks AppendMarshalStripped against two marshals: the output
+// is AppendMarshal's, the stripped form Marshal's of a copy without filter and
+// repair requests; and a Filter source writes what BloomFilter would.
+func checkStripped(t testing.TB, m *Message) {
+	t.Helper()
+	prefix := []byte{9, 8, 7}
+	out, stripped := m.AppendMarshalStripped(bytes.Clone(prefix))
+	if want := m.AppendMarshal(bytes.Clone(prefix)); !bytes.Equal(out, want) {
+		t.Fatalf("AppendMarshalStripped output differs from AppendMarshal")
+	}
+	bare := *m
+	bare.BloomFilter, bare.RepairRequest = nil, nil
+	if !bytes.Equal(stripped, bare.Marshal()) {
+		t.Fatalf("stripped form differs from a marshal without filter and requests")
+	}
+	viaSource := *m
+	viaSource.Filter, viaSource.BloomFilter = bytesSource(m.BloomFilter), []byte("ignored")
+	if !bytes.Equal(viaSource.Marshal(), out[len(prefix):]) {
+		t.Fatalf("a Filter source encodes differently from BloomFilter")
+	}
+	if !bytes.Equal(viaSource.MarshalAs(V04), m.MarshalAs(V04)) {
+		t.Fatalf("a Filter source encodes differently from BloomFilter in 0.4")
+	}
+}
+
+type bytesSource []byte
+
+func (s bytesSource) SerializedSize() int              { return len(s) }
+func (s bytesSource) AppendSerialized(b []byte) []byte { return append(b, s...) }
+
+func TestAppendMarshalStripped(t *testing.T) {
+	for _, v := range binVectors {
+		checkStripped(t, mustUnmarshal(t, vectors.Read(t, v.file)))
+	}
+	hint := []byte("h")
+	for _, m := range []*Message{
+		{MessageID: "a", ChannelID: "c", Content: []byte{1}},
+		{MessageID: "a", Lamport: 300, ChannelID: "c", Content: []byte{1}, SenderID: "s", BloomFilter: []byte{1, 2},
+			CausalHistory: []HistoryEntry{{MessageID: "x", RetrievalHint: hint, SenderID: "t"}},
+			RepairRequest: []HistoryEntry{{MessageID: "y"}, {MessageID: "z", SenderID: "u"}}},
+		{MessageID: "", ChannelID: "", Content: nil, RepairRequest: []HistoryEntry{{MessageID: "y"}}},
+	} {
+		checkStripped(t, m)
 	}
 }

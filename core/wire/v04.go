@@ -79,7 +79,7 @@ func (m *Message) sizeV04() int {
 			n += tagSize + protowire.SizeBytes(e.sizeV04())
 		}
 	}
-	for _, s := range [...]int{len(m.ChannelID), len(m.Content), len(m.BloomFilter), len(m.SenderID)} {
+	for _, s := range [...]int{len(m.ChannelID), len(m.Content), m.filterSize(), len(m.SenderID)} {
 		if s > 0 {
 			n += tagSize + protowire.SizeBytes(s)
 		}
@@ -114,9 +114,14 @@ func (m *Message) appendV04(b []byte) []byte {
 		b = protowire.AppendTag(b, fieldContent, protowire.BytesType)
 		b = protowire.AppendBytes(b, m.Content)
 	}
-	if len(m.BloomFilter) > 0 {
+	if n := m.filterSize(); n > 0 {
 		b = protowire.AppendTag(b, fieldBloomFilter, protowire.BytesType)
-		b = protowire.AppendBytes(b, m.BloomFilter)
+		b = protowire.AppendVarint(b, uint64(n))
+		if m.Filter != nil {
+			b = m.Filter.AppendSerialized(b)
+		} else {
+			b = append(b, m.BloomFilter...)
+		}
 	}
 	if m.SenderID != "" {
 		b = protowire.AppendTag(b, fieldSenderID, protowire.BytesType)

@@ -22,8 +22,20 @@ type Message struct {
 	ChannelID     string
 	Content       []byte
 	BloomFilter   []byte // the nested serialized bloom filter; 0.3 writes it even when empty
+	// Filter, when set, is written as field 6 instead of BloomFilter, straight
+	// into the output: a sender's filter need not be serialized on its own first.
+	Filter        FilterSource
 	SenderID      string // written only if non-empty
 	RepairRequest []HistoryEntry
+}
+
+// FilterSource writes a serialized bloom filter into an encoding (see
+// Message.Filter).
+type FilterSource interface {
+	// SerializedSize is the number of bytes AppendSerialized appends.
+	SerializedSize() int
+	// AppendSerialized appends the serialized filter to b.
+	AppendSerialized(b []byte) []byte
 }
 
 // ErrMalformed is wrapped by every decode error: errors.Is(err, ErrMalformed) holds
@@ -53,12 +65,12 @@ const tagSize = 1
 
 // Size returns the exact length of e's 0.3 encoding.
 func (e *HistoryEntry) Size() int {
-	n := tagSize + protowire.SizeBytes(len(e.MessageID))
+	n := tagSize + sizeBytes(len(e.MessageID))
 	if len(e.RetrievalHint) > 0 {
-		n += tagSize + protowire.SizeBytes(len(e.RetrievalHint))
+		n += tagSize + sizeBytes(len(e.RetrievalHint))
 	}
 	if e.SenderID != "" {
-		n += tagSize + protowire.SizeBytes(len(e.SenderID))
+		n += tagSize + sizeBytes(len(e.SenderID))
 	}
 	return n
 }
@@ -72,71 +84,134 @@ func (e *HistoryEntry) AppendMarshal(b []byte) []byte {
 }
 
 func (e *HistoryEntry) appendTo(b []byte) []byte {
-	b = protowire.AppendTag(b, entryFieldID, protowire.BytesType)
-	b = protowire.AppendString(b, e.MessageID)
+	b = appendString(b, entryFieldID, e.MessageID)
 	if len(e.RetrievalHint) > 0 {
-		b = protowire.AppendTag(b, entryFieldHint, protowire.BytesType)
-		b = protowire.AppendBytes(b, e.RetrievalHint)
+		b = appendBytes(b, entryFieldHint, e.RetrievalHint)
 	}
 	if e.SenderID != "" {
-		b = protowire.AppendTag(b, entryFieldSender, protowire.BytesType)
-		b = protowire.AppendString(b, e.SenderID)
+		b = appendString(b, entryFieldSender, e.SenderID)
 	}
 	return b
 }
 
+// The encoder's primitives. Every tag is one byte and most lengths are below
+// 128, so these inline to a store or two; protowire's equivalents are calls.
+
+func tagByte(num protowire.Number, typ protowire.Type) byte { return byte(num)<<3 | byte(typ) }
+
+func appendVarint(b []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(b, byte(v))
+	}
+	return protowire.AppendVarint(b, v)
+}
+
+func appendString(b []byte, num protowire.Number, s string) []byte {
+	if len(s) < 0x80 {
+		return append(append(b, tagByte(num, protowire.BytesType), byte(len(s))), s...)
+	}
+	return appendLong(b, num, s)
+}
+
+func appendBytes(b []byte, num protowire.Number, v []byte) []byte {
+	if len(v) < 0x80 {
+		return append(append(b, tagByte(num, protowire.BytesType), byte(len(v))), v...)
+	}
+	return appendLong(b, num, v)
+}
+
+func appendLong[T string | []byte](b []byte, num protowire.Number, v T) []byte {
+	b = protowire.AppendVarint(append(b, tagByte(num, protowire.BytesType)), uint64(len(v)))
+	return append(b, v...)
+}
+
 // Size returns the exact length of m's 0.3 encoding.
 func (m *Message) Size() int {
-	n := tagSize + protowire.SizeBytes(len(m.MessageID))
+	n := tagSize + sizeBytes(len(m.MessageID))
 	n += tagSize + protowire.SizeVarint(uint64(m.Lamport))
 	for i := range m.CausalHistory {
-		n += tagSize + protowire.SizeBytes(m.CausalHistory[i].Size())
+		n += tagSize + sizeBytes(m.CausalHistory[i].Size())
 	}
-	n += tagSize + protowire.SizeBytes(len(m.ChannelID))
-	n += tagSize + protowire.SizeBytes(len(m.Content))
-	n += tagSize + protowire.SizeBytes(len(m.BloomFilter))
+	n += tagSize + sizeBytes(len(m.ChannelID))
+	n += tagSize + sizeBytes(len(m.Content))
+	n += tagSize + sizeBytes(m.filterSize())
 	if m.SenderID != "" {
-		n += tagSize + protowire.SizeBytes(len(m.SenderID))
+		n += tagSize + sizeBytes(len(m.SenderID))
 	}
 	for i := range m.RepairRequest {
-		n += tagSize + protowire.SizeBytes(m.RepairRequest[i].Size())
+		n += tagSize + sizeBytes(m.RepairRequest[i].Size())
 	}
 	return n
+}
+
+func (m *Message) filterSize() int {
+	if m.Filter != nil {
+		return m.Filter.SerializedSize()
+	}
+	return len(m.BloomFilter)
 }
 
 // AppendMarshal appends m's 0.3 encoding to b, growing b at most once (by Size
 // bytes). The output is byte-identical to nim-sds 0.3's for the same message.
 func (m *Message) AppendMarshal(b []byte) []byte {
 	b = slices.Grow(b, m.Size())
-	return m.appendTo(b)
+	return m.appendTo(b, nil)
 }
 
 // Marshal returns m's 0.3 encoding in a newly allocated slice of exactly Size bytes.
 func (m *Message) Marshal() []byte {
-	return m.appendTo(make([]byte, 0, m.Size()))
+	return m.appendTo(make([]byte, 0, m.Size()), nil)
 }
 
-// appendTo writes the fields in nim-sds's order. The caller has reserved the room.
-func (m *Message) appendTo(b []byte) []byte {
-	b = protowire.AppendTag(b, fieldID, protowire.BytesType)
-	b = protowire.AppendString(b, m.MessageID)
+// AppendMarshalStripped is AppendMarshal that also returns, in a new slice, the
+// encoding of m without its bloom filter (written empty) and its repair
+// requests: the same bytes as Marshal of such a copy, cut from the one
+// encoding instead of marshaling twice.
+func (m *Message) AppendMarshalStripped(b []byte) (out, stripped []byte) {
+	start := len(b)
+	b = slices.Grow(b, m.Size())
+	var l layout
+	b = m.appendTo(b, &l)
+	head, tail := b[start:l.filter], b[l.filterEnd:l.senderEnd]
+	stripped = make([]byte, len(head)+2+len(tail))
+	n := copy(stripped, head)
+	stripped[n], stripped[n+1] = tagByte(fieldBloomFilter, protowire.BytesType), 0
+	copy(stripped[n+2:], tail)
+	return b, stripped
+}
+
+// layout records where appendTo wrote the fields AppendMarshalStripped leaves out.
+type layout struct {
+	filter, filterEnd int // field 6, tag included
+	senderEnd         int // end of field 7 (or of field 6 when there is none)
+}
+
+// appendTo writes the fields in nim-sds's order, recording the layout in l if
+// it is not nil. The caller has reserved the room.
+func (m *Message) appendTo(b []byte, l *layout) []byte {
+	b = appendString(b, fieldID, m.MessageID)
 	// Written even when 0: nim-sds requires field 2 on decode.
-	b = protowire.AppendTag(b, fieldLamport, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(m.Lamport))
+	b = appendVarint(append(b, tagByte(fieldLamport, protowire.VarintType)), uint64(m.Lamport))
 	for i := range m.CausalHistory {
 		b = appendEntry(b, fieldCausalHistory, &m.CausalHistory[i])
 	}
-	b = protowire.AppendTag(b, fieldChannelID, protowire.BytesType)
-	b = protowire.AppendString(b, m.ChannelID)
+	b = appendString(b, fieldChannelID, m.ChannelID)
 	// Content and bloom filter are written even when empty, as nim-sds does;
 	// content is required on decode.
-	b = protowire.AppendTag(b, fieldContent, protowire.BytesType)
-	b = protowire.AppendBytes(b, m.Content)
-	b = protowire.AppendTag(b, fieldBloomFilter, protowire.BytesType)
-	b = protowire.AppendBytes(b, m.BloomFilter)
+	b = appendBytes(b, fieldContent, m.Content)
+	filter := len(b)
+	if m.Filter != nil {
+		b = appendVarint(append(b, tagByte(fieldBloomFilter, protowire.BytesType)), uint64(m.Filter.SerializedSize()))
+		b = m.Filter.AppendSerialized(b)
+	} else {
+		b = appendBytes(b, fieldBloomFilter, m.BloomFilter)
+	}
+	filterEnd := len(b)
 	if m.SenderID != "" {
-		b = protowire.AppendTag(b, fieldSenderID, protowire.BytesType)
-		b = protowire.AppendString(b, m.SenderID)
+		b = appendString(b, fieldSenderID, m.SenderID)
+	}
+	if l != nil {
+		l.filter, l.filterEnd, l.senderEnd = filter, filterEnd, len(b)
 	}
 	for i := range m.RepairRequest {
 		b = appendEntry(b, fieldRepairRequest, &m.RepairRequest[i])
@@ -144,8 +219,29 @@ func (m *Message) appendTo(b []byte) []byte {
 	return b
 }
 
+// appendEntry writes an entry as a nested message. Its length is written after
+// it: entries are nearly always under 128 bytes, whose length is one byte, and
+// this spares computing each entry's size a second time.
 func appendEntry(b []byte, num protowire.Number, e *HistoryEntry) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(e.Size()))
-	return e.appendTo(b)
+	b = append(b, tagByte(num, protowire.BytesType), 0)
+	start := len(b)
+	b = e.appendTo(b)
+	n := len(b) - start
+	if n < 0x80 {
+		b[start-1] = byte(n)
+		return b
+	}
+	lenBytes := protowire.AppendVarint(nil, uint64(n))
+	b = append(b, lenBytes[1:]...) // room for the longer length
+	copy(b[start-1+len(lenBytes):], b[start:start+n])
+	copy(b[start-1:], lenBytes)
+	return b
+}
+
+// sizeBytes is protowire.SizeBytes, inlined for the usual short fields.
+func sizeBytes(n int) int {
+	if n < 0x80 {
+		return 1 + n
+	}
+	return protowire.SizeBytes(n)
 }
