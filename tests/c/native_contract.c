@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <sys/syscall.h>
 #include <semaphore.h>
+#include <stddef.h>
 
 /* ---- result views ---- */
 
@@ -249,7 +250,9 @@ static void test_initializers(void) {
   CHECK_EQ_INT(new_with_persistence(sizeof(libsds_persistence)), LIBSDS_OK);
   CHECK_EQ_INT(new_with_persistence(LIBSDS_PERSISTENCE_VERSION), LIBSDS_OK);
   CHECK_EQ_INT(new_with_persistence(2), LIBSDS_ERR_INVALID_ARG);
-  CHECK_EQ_INT(new_with_persistence(sizeof(libsds_persistence) - 8), LIBSDS_ERR_INVALID_ARG);
+  /* a host built against an older header: its struct ends at destroy */
+  CHECK_EQ_INT(new_with_persistence(offsetof(libsds_persistence, save_channel_due)), LIBSDS_OK);
+  CHECK_EQ_INT(new_with_persistence(offsetof(libsds_persistence, save_channel_due) - 8), LIBSDS_ERR_INVALID_ARG);
 }
 
 int main(void) {
