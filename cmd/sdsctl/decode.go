@@ -22,7 +22,10 @@ const maxInput = 256 << 20
 
 // messageView is a decoded message as sdsctl prints it.
 type messageView struct {
-	WireBytes     int         `json:"wireBytes"`
+	WireBytes int `json:"wireBytes"`
+	// Generation is the wire layout: "0.3", "0.4", or "either" for a message
+	// without causal history, which reads the same in both.
+	Generation    string      `json:"wireGeneration"`
 	MessageID     string      `json:"messageId"`
 	Lamport       int64       `json:"lamportTimestamp"`
 	ChannelID     string      `json:"channelId"`
@@ -171,12 +174,22 @@ func decodeCSV(text string) ([]byte, error) {
 }
 
 func decodeMessage(data []byte) (*messageView, error) {
-	m, err := wire.Unmarshal(data)
+	// A message without causal history is judged by 0.3's required fields
+	// first, then by 0.4's (which require less).
+	m, gen, err := wire.Decode(data, wire.V03)
+	if err != nil {
+		m, gen, err = wire.Decode(data, wire.V04)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%d bytes are not an SDS message peers accept: %w", len(data), err)
 	}
+	generation := gen.String()
+	if _, neutral, _ := wire.Detect(data); neutral {
+		generation = "either"
+	}
 	v := &messageView{
 		WireBytes:     len(data),
+		Generation:    generation,
 		MessageID:     m.MessageID,
 		Lamport:       m.Lamport,
 		ChannelID:     m.ChannelID,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/logos-messaging/libsds-go/core/engine"
 	"github.com/logos-messaging/libsds-go/core/store/sqlite"
+	"github.com/logos-messaging/libsds-go/core/wire"
 	"github.com/logos-messaging/libsds-go/internal/vectors"
 )
 
@@ -65,6 +66,11 @@ func TestDecodeGoldenMessages(t *testing.T) {
 				require.Equal(t, 0, code, errOut)
 				v := decodeJSON[messageView](t, out)
 				require.Equal(t, len(raw), v.WireBytes)
+				wantGen := "0.3"
+				if c.history == nil {
+					wantGen = "either" // no causal history: both generations read it alike
+				}
+				require.Equal(t, wantGen, v.Generation)
 				require.Equal(t, c.id, v.MessageID)
 				require.Equal(t, "chan-1", v.ChannelID)
 				require.Equal(t, c.content, v.Content.Text)
@@ -81,6 +87,24 @@ func TestDecodeGoldenMessages(t *testing.T) {
 			})
 		}
 	}
+}
+
+// A 0.4 message (plain ids in field 3, hints and senders in field 8, no
+// content) decodes with its entries' metadata.
+func TestDecodeV04(t *testing.T) {
+	m := &wire.Message{MessageID: "r", Lamport: 7, ChannelID: "chan", SenderID: "bob",
+		CausalHistory: []wire.HistoryEntry{{MessageID: "q", RetrievalHint: []byte("hash"), SenderID: "alice"}, {MessageID: "p"}}}
+	code, out, errOut := sdsctl(t, nil, "decode", hex.EncodeToString(m.MarshalAs(wire.V04)))
+	require.Equal(t, 0, code, errOut)
+	v := decodeJSON[messageView](t, out)
+	require.Equal(t, "0.4", v.Generation)
+	require.Equal(t, "r", v.MessageID)
+	require.Equal(t, "bob", v.SenderID)
+	require.Zero(t, v.Content.Len)
+	require.Len(t, v.CausalHistory, 2)
+	require.Equal(t, entryView{MessageID: "q", RetrievalHint: viewBytes([]byte("hash")), SenderID: "alice"}, v.CausalHistory[0])
+	require.Equal(t, "p", v.CausalHistory[1].MessageID)
+	require.Zero(t, v.BloomFilter.Bytes)
 }
 
 func TestDecodeRejectsWhatIsNotAMessage(t *testing.T) {
