@@ -208,7 +208,7 @@ test-c: lib $(C_TESTS) $(BUILD)/tests/hostile ## C tests against build/asan/libs
 # against the TSan library. tests/c/tsan.supp says what each suppression is for.
 TSAN_TESTS := native_concurrency compat_concurrency compat_cleanup_race compat_cleanup_in_callback \
   delivery_pool native_reentry compat_reentry compat_ordering native_events
-TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/c/tsan.supp"
+TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/c/tsan.supp" SDS_TEST_SLOW=1
 
 $(BUILD)/tsan/tests/%: tests/c/%.c $(wildcard tests/c/*.h) include/sds.h include/libsds.h $(BUILD)/tsan/$(LIBFILE)
 	@mkdir -p $(BUILD)/tsan/tests
