@@ -80,7 +80,8 @@ lib: $(BUILD)/$(LIBFILE) $(BUILD)/libsds.pc ## build the shared library and its 
 $(BUILD_ABS)/sqlite/libsqlite3.a: go.sum
 	@mkdir -p $(BUILD)/sqlite
 	@echo "compiling the bundled SQLite once into $@ (a few minutes on a first build; later builds reuse it)"
-	@src=$$($(GO) list -m -f '{{.Dir}}' github.com/mattn/go-sqlite3) && test -n "$$src" && \
+	@$(GO) mod download github.com/mattn/go-sqlite3 && \
+	  src=$$($(GO) list -m -f '{{.Dir}}' github.com/mattn/go-sqlite3) && test -n "$$src" && \
 	  sed -e '1d' -e '/^#else \/\/ USE_LIBSQLITE3/,$$d' "$$src/sqlite3-binding.h" > $(BUILD)/sqlite/sqlite3.h && \
 	  $(CC) $(SQLITE_CFLAGS) -I"$$src" -c "$$src/sqlite3-binding.c" -o $(BUILD)/sqlite/sqlite3.o
 	ar rcs $@ $(BUILD)/sqlite/sqlite3.o
