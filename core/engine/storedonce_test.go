@@ -95,3 +95,24 @@ func TestOutgoingRecordWithoutItsLogRecord(t *testing.T) {
 	}
 	require.Equal(t, []string{"kept"}, ids)
 }
+
+// The two budgets meet: the log lets go of an own message's body
+// (MaxHistoryBytes) while its outgoing record names the log record, then
+// evicts the log record (MaxMessageHistory). The outgoing record is written in
+// full before that, so a restart still tracks every unacknowledged message.
+func TestOutgoingSurvivesBodyLetGoThenEviction(t *testing.T) {
+	s := memstore.New()
+	tight := et.WithConfig(func(c *engine.Config) {
+		c.MaxMessageHistory = 3
+		c.MaxHistoryBytes = 1 // every body is let go as soon as the next arrives
+	})
+	alice := et.NewPeer(t, et.WithID("alice"), et.WithStore(s), tight)
+	for i := range 8 {
+		alice.MustWrap(fmt.Sprintf("m-%d", i), "c")
+	}
+	before := alice.MustState("c")
+	require.Len(t, before.Outgoing, 8)
+	restarted := alice.Restart(func() store.Store { return s })
+	after := restarted.MustState("c")
+	require.Equal(t, before.Outgoing, after.Outgoing, "every unacknowledged message survives the restart")
+}
