@@ -391,32 +391,7 @@ func (s *Store) load(channelID string) (*store.Snapshot, error) {
 // ListChannels implements store.ChannelLister: every channel of the namespace
 // with any stored state (a lamport clock alone counts), sorted.
 func (s *Store) ListChannels() ([]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
-		return nil, err
-	}
-	fail := func(err error) ([]string, error) {
-		return nil, fmt.Errorf("sqlite store: listChannels: %w", s.describe(err))
-	}
-	rows, err := s.stmts[stListChannels].QueryContext(ctx, s.ns)
-	if err != nil {
-		return fail(err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id []byte
-		if err := rows.Scan(&id); err != nil {
-			return fail(err)
-		}
-		ids = append(ids, string(id))
-	}
-	if err := rows.Err(); err != nil {
-		return fail(err)
-	}
-	sort.Strings(ids) // SQLite orders BLOBs as memcmp does, so this only asserts it
-	return ids, nil
+	return s.channelIDs("listChannels", stListChannels, s.ns)
 }
 
 // SaveChannelDue implements store.DueIndex.
@@ -442,15 +417,21 @@ func (s *Store) SaveChannelDue(channelID string, dueMs int64) error {
 
 // ChannelsDue implements store.DueIndex: one range of the time index.
 func (s *Store) ChannelsDue(nowMs int64) ([]string, error) {
+	return s.channelIDs("channelsDue", stSelectDue, s.ns, nowMs)
+}
+
+// channelIDs runs a prepared query that returns channel ids and gives them
+// sorted. SQLite orders BLOBs as memcmp does, so the sort only asserts it.
+func (s *Store) channelIDs(op string, st int, args ...any) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
 	fail := func(err error) ([]string, error) {
-		return nil, fmt.Errorf("sqlite store: channelsDue: %w", s.describe(err))
+		return nil, fmt.Errorf("sqlite store: %s: %w", op, s.describe(err))
 	}
-	rows, err := s.stmts[stSelectDue].QueryContext(ctx, s.ns, nowMs)
+	rows, err := s.stmts[st].QueryContext(ctx, args...)
 	if err != nil {
 		return fail(err)
 	}
