@@ -188,6 +188,12 @@ $(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) include/sds.h include/libs
 C_TESTS_ONE_CPU := $(BUILD)/tests/delivery_pool $(BUILD)/tests/compat_ordering $(BUILD)/tests/compat_concurrency \
                    $(BUILD)/tests/native_lifecycle $(BUILD)/tests/native_backpressure $(BUILD)/tests/compat_lifecycle
 
+# Run again with caller delivery off (LIBSDS_CALLER_DELIVERS=0): the compatible
+# APIs' callbacks then all come from the delivery pool.
+C_TESTS_POOL_DELIVERY := $(BUILD)/tests/compat_ordering $(BUILD)/tests/compat_concurrency \
+                   $(BUILD)/tests/compat_lifecycle $(BUILD)/tests/compat_reentry \
+                   $(BUILD)/tests/compat_cleanup_in_callback $(BUILD)/tests/v04_concurrency
+
 # The hostile-peer suite measures peak RSS, so it is built without
 # AddressSanitizer (whose shadow memory and quarantine would be measured too),
 # against the plain library.
@@ -203,6 +209,8 @@ test-c: lib $(C_TESTS) $(BUILD)/tests/hostile ## C tests against build/asan/libs
 	  echo "== $(BUILD)/tests/hostile"; $(BUILD)/tests/hostile || failed="$$failed $(BUILD)/tests/hostile"; \
 	  if command -v taskset >/dev/null; then for t in $(C_TESTS_ONE_CPU); do echo "== $$t (one CPU)"; \
 	    $(ASAN_ENV) taskset -c 0 $$t || failed="$$failed $$t(one-cpu)"; done; fi; \
+	  for t in $(C_TESTS_POOL_DELIVERY); do echo "== $$t (LIBSDS_CALLER_DELIVERS=0)"; \
+	    LIBSDS_CALLER_DELIVERS=0 $(ASAN_ENV) $$t || failed="$$failed $$t(pool-delivery)"; done; \
 	  if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
 # The concurrency and lifecycle tests, built with ThreadSanitizer and run

@@ -20,15 +20,23 @@
  * ---------------------------------------------------------------------------
  *  - Any thread may call any function at any time. Calls on one manager are
  *    serialized; different managers run in parallel.
- *  - Events (and the compatible API's result callbacks) are delivered serially,
- *    in the order they happened, on library threads — never on the caller's
- *    thread and never while the library holds the manager's lock. A shared pool
- *    of delivery threads serves all managers: one manager's callbacks never run
- *    concurrently, but consecutive ones may run on different threads, and a
- *    callback that blocks holds up only its own manager (the pool grows; idle
- *    threads exit, so an idle process has none). No library thread spins.
- *    Any function, including freeing that manager, may be called from inside
- *    them.
+ *  - Native events are delivered serially, in the order they happened, on
+ *    library threads — never on the caller's thread and never while the
+ *    library holds the manager's lock. A shared pool of delivery threads serves
+ *    all managers: one manager's callbacks never run concurrently, but
+ *    consecutive ones may run on different threads, and a callback that blocks
+ *    holds up only its own manager (the pool grows; idle threads exit, so an
+ *    idle process has none). No library thread spins. Any function, including
+ *    freeing that manager, may be called from inside them.
+ *  - The compatible APIs' events and result callbacks follow the same rules
+ *    with one difference: a call delivers the callbacks it caused itself, on
+ *    the caller's thread before it returns, when no other thread is delivering
+ *    that manager's callbacks and the call is not made from inside a callback,
+ *    hint provider or persistence method; otherwise a library thread delivers
+ *    them, in the same order. This spares two thread hand-offs per call (see
+ *    the compatible API section for what a host must not do). Setting the
+ *    environment variable LIBSDS_CALLER_DELIVERS=0 before the first manager is
+ *    created makes library threads deliver everything, as for native events.
  *  - Backpressure: while LIBSDS_MAX_PENDING_EVENTS events of a manager wait for
  *    its handler, a call into that manager that may cause events waits for
  *    the handler to catch up, instead of memory growing. Such a call does not
@@ -758,10 +766,14 @@ LIBSDS_API int libsds_run_tasks(libsds_handle h, uint32_t tasks);
  *  - a NULL, freed or garbage ctx calls the callback (if any) once with RET_ERR
  *    and "libsds error: invalid context" and returns RET_ERR — never a crash;
  *  - a result callback is called exactly once per call that returned RET_OK,
- *    on a library thread, after the events that call caused (nim-sds uses one
- *    thread per context; here one manager's callbacks are serial, in order,
- *    but may come from different threads of the delivery pool);
- *    it may run before or after the call returns, as with nim-sds;
+ *    after the events that call caused; one manager's callbacks are serial and
+ *    in order. nim-sds runs them on the context's worker thread, before or
+ *    after the call returns (0.4: before, while the caller waits); here the
+ *    call usually runs them itself, on the caller's thread, before it returns,
+ *    else a delivery-pool thread does (Threading & lifetime). So a host must
+ *    not hold, across a call, a lock its callbacks take (with nim-sds 0.3 that
+ *    worked when the host did not wait for the result);
+ *    LIBSDS_CALLER_DELIVERS=0 restores delivery by library threads only;
  *  - backpressure and "no callback after free" as for the native API (see
  *    Threading & lifetime); a call that gives up waiting for room because the
  *    manager is being cleaned up reports an invalid context;

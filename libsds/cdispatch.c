@@ -18,6 +18,17 @@
  *   and every worker holds a dispatcher, a worker is added. A worker that
  *   sleeps SDSI_IDLE_EXIT_S without work exits; an idle process has none.
  *   Nothing spins; every timed wait uses CLOCK_MONOTONIC.
+ * - Caller delivery (dispatchers made with caller_delivers: the compatible
+ *   APIs'): between sdsi_call_begin and sdsi_call_end, what the calling
+ *   thread posts to an IDLE dispatcher stays queued with the dispatcher IDLE
+ *   (`held`) instead of waking a worker; sdsi_call_end then runs the
+ *   dispatcher on the calling thread, as a worker would, for the items queued
+ *   at that moment, and hands anything posted meanwhile to the pool. So a
+ *   call's result and events cost no thread hand-off. Any post by another
+ *   thread, and sdsi_dispatcher_close, hand held items to the pool (or close
+ *   delivers them itself, same rule), so nothing waits on a call that has
+ *   returned. Only a thread outside every callback and callout delivers this
+ *   way; LIBSDS_CALLER_DELIVERS=0 in the environment turns it off.
  * - Backpressure: sdsi_wait_room blocks on the dispatcher's condition
  *   variable while LIBSDS_MAX_PENDING_EVENTS items are queued (subject to I3);
  *   every returning callback and sdsi_dispatcher_closing wake it. Posting
@@ -39,6 +50,10 @@
  *   not wait) instead of hanging. Threads that are not inside a callback can
  *   close no such cycle through this file. A thread inside a hint provider or
  *   persistence method (holding some manager's lock) never waits here.
+ * - I5: items are queued with the dispatcher IDLE only while `held`, i.e.
+ *   between a post by the thread in sdsi_call_begin..end and that call's end,
+ *   a post by another thread, or the close; each of those leaves it READY,
+ *   RUNNING or empty.
  * - I4: a closed dispatcher accepts no posts. Closing with discard frees the
  *   queue at once and drops later posts; the callback running, if any, is
  *   the last.
@@ -95,6 +110,8 @@ struct sdsi_dispatcher {
   int in_cb;    /* a callback of d runs now */
   uint64_t cb_done; /* callbacks of d that have returned */
   int waiters;      /* threads blocked on changed */
+  int caller_delivers; /* sdsi_call_begin/end may deliver on the caller's thread */
+  int held;            /* I5: items queued while IDLE, for the calling thread to deliver */
   struct sdsi_dispatcher *waiting_for; /* I3 */
   struct sdsi_dispatcher *next_ready;
   sdsi_handlers handlers;
@@ -117,15 +134,20 @@ static struct {
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static pthread_condattr_t monotonic; /* for every condition variable here */
+static int caller_delivery_off;      /* LIBSDS_CALLER_DELIVERS=0 */
 
 static void init(void) {
   pthread_condattr_init(&monotonic);
   pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
   pthread_cond_init(&pool.work, &monotonic);
+  const char *env = getenv("LIBSDS_CALLER_DELIVERS");
+  caller_delivery_off = env && env[0] == '0' && env[1] == 0;
 }
 
 /* The dispatcher whose callback the calling thread is running, or NULL. */
 static __thread sdsi_dispatcher *current;
+/* The dispatcher whose posts the calling thread holds back (caller delivery). */
+static __thread sdsi_dispatcher *holding_for;
 
 static void item_free(sdsi_item *it) {
   if (it->kind == ITEM_EVENT) free(it->block);
@@ -233,12 +255,15 @@ static void deliver(sdsi_dispatcher *d, sdsi_item *it, const sdsi_handlers *h) {
   }
 }
 
-/* Delivers d's queue in order. lk held on entry and exit. */
-static void run(sdsi_dispatcher *d) {
+/* Delivers up to limit items of d's queue in order, then gives d back to
+   the pool if items remain. Takes over the READY/RUNNING reference. lk held
+   on entry and exit. */
+static void run(sdsi_dispatcher *d, size_t limit) {
   d->state = D_RUNNING;
+  d->held = 0;
   current = d;
   sdsi_item *it;
-  while ((it = d->head) != NULL && !d->discard) {
+  for (; limit > 0 && (it = d->head) != NULL && !d->discard; limit--) {
     d->head = it->next;
     if (!d->head) d->tail = NULL;
     d->count--;
@@ -254,8 +279,23 @@ static void run(sdsi_dispatcher *d) {
   }
   current = NULL;
   d->state = D_IDLE;
+  if (d->head && !d->discard) make_ready(d); /* posted meanwhile, beyond limit */
   notify(d);
   unref(d); /* the READY/RUNNING reference */
+}
+
+/* Non-zero if the calling thread may deliver d's callbacks itself: d asks
+   for it, and the thread runs no callback (whose manager would wait behind
+   d's) and holds no manager's lock (a callout). */
+static int may_deliver_here(sdsi_dispatcher *d) {
+  return d->caller_delivers && !caller_delivery_off && !current && sdsi_callout_depth == 0;
+}
+
+/* Delivers d's queued items on the calling thread (may_deliver_here(d),
+   d IDLE with items). lk held. */
+static void run_here(sdsi_dispatcher *d) {
+  d->refs++; /* the RUNNING reference, which run drops */
+  run(d, d->count);
 }
 
 static void *worker_main(void *arg) {
@@ -282,7 +322,7 @@ static void *worker_main(void *arg) {
     if (!pool.ready_head) pool.ready_tail = NULL;
     pool.holding++;
     if (pool.ready_head) kick(); /* more work than this worker */
-    run(d);
+    run(d, SIZE_MAX);
     pool.holding--;
   }
   pool.workers--;
@@ -292,13 +332,32 @@ static void *worker_main(void *arg) {
 
 /* ---- dispatchers ---- */
 
-sdsi_dispatcher *sdsi_dispatcher_new(void) {
+sdsi_dispatcher *sdsi_dispatcher_new(int caller_delivers) {
   pthread_once(&init_once, init);
   sdsi_dispatcher *d = calloc(1, sizeof *d);
   if (!d) return NULL;
   pthread_cond_init(&d->changed, &monotonic);
   d->refs = 1;
+  d->caller_delivers = caller_delivers;
   return d;
+}
+
+void sdsi_call_begin(sdsi_dispatcher *d) {
+  pthread_mutex_lock(&lk);
+  if (may_deliver_here(d) && !holding_for) {
+    holding_for = d;
+    d->refs++; /* until sdsi_call_end: the call's manager may be freed before */
+  }
+  pthread_mutex_unlock(&lk);
+}
+
+void sdsi_call_end(sdsi_dispatcher *d) {
+  if (holding_for != d) return;
+  pthread_mutex_lock(&lk);
+  holding_for = NULL;
+  if (d->state == D_IDLE && d->head && d->held && !d->discard) run_here(d);
+  unref(d);
+  pthread_mutex_unlock(&lk);
 }
 
 /* Installs the native (or else the compatible) event handler. */
@@ -347,7 +406,10 @@ static void post(sdsi_dispatcher *d, sdsi_item *it) {
   else d->head = it;
   d->tail = it;
   d->count++;
-  if (d->state == D_IDLE) make_ready(d);
+  if (d->state == D_IDLE) {
+    if (holding_for == d) d->held = 1; /* sdsi_call_end delivers it (I5) */
+    else make_ready(d);
+  }
   pthread_mutex_unlock(&lk);
 }
 
@@ -406,6 +468,10 @@ void sdsi_dispatcher_close(sdsi_dispatcher *d) {
   pthread_mutex_lock(&lk);
   d->closing = d->closed = 1;
   notify(d);
+  if (d->state == D_IDLE && d->head && !d->discard) { /* held items (I5) */
+    if (may_deliver_here(d)) run_here(d);
+    else make_ready(d);
+  }
   while (d->state != D_IDLE && current != d && may_wait_on(d)) wait_changed(d);
   unref(d); /* the owner's reference */
   pthread_mutex_unlock(&lk);

@@ -13,8 +13,18 @@
 
 typedef struct sdsi_dispatcher sdsi_dispatcher;
 
-/* Creates a dispatcher; NULL if out of memory. */
-sdsi_dispatcher *sdsi_dispatcher_new(void);
+/* Creates a dispatcher; NULL if out of memory. With caller_delivers, the
+   calls bracketed by sdsi_call_begin/end deliver their own callbacks. */
+sdsi_dispatcher *sdsi_dispatcher_new(int caller_delivers);
+
+/* Bracket one API call (begin after taking the manager, end after releasing
+   it: a callback may free it). If d delivers on the caller's thread and the
+   thread is outside every callback and callout, what the thread posts to d
+   in between is delivered by sdsi_call_end on this thread, in order, unless
+   another thread is delivering d's callbacks (then they are, as always);
+   otherwise both are no-ops. */
+void sdsi_call_begin(sdsi_dispatcher *d);
+void sdsi_call_end(sdsi_dispatcher *d);
 
 /* Installs the handler events go to (each event uses the handler installed
    when its delivery starts). Returns 0, or a token if a callback of d was
@@ -44,7 +54,8 @@ int sdsi_wait_room(sdsi_dispatcher *d);
    With discard, what is queued and whatever is posted later is dropped. */
 void sdsi_dispatcher_closing(sdsi_dispatcher *d, int discard);
 
-/* Closes d: no more posts. Waits until no callback of d runs and the queue
+/* Closes d: no more posts. Items held for a call's end are delivered here
+   (on this thread if caller delivery allows it, else by the pool). Waits until no callback of d runs and the queue
    is empty (delivered, or dropped by discard), unless the caller is inside
    one of d's callbacks or the wait could deadlock (cdispatch.c); the caller
    must not use d again either way. */

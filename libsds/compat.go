@@ -214,7 +214,9 @@ func libsdsgo_compat_new(cb C.SdsCallBack, ud C.uintptr_t) (ctx C.uintptr_t) {
 		callNow(cb, ud, C.RET_ERR, errInternalText) // cannot happen with the default settings
 		return 0
 	}
+	C.sdsi_call_begin(m.d)
 	m.postResult(newResult(cb, ud, C.RET_OK, nil))
+	C.sdsi_call_end(m.d)
 	return C.uintptr_t(m.handle)
 }
 
@@ -247,7 +249,8 @@ func libsdsgo_compat_set_hint_provider(ctx C.uintptr_t, p C.SdsRetrievalHintProv
 }
 
 // compatCall runs one Sds* request: context and callback checks, then op on
-// the caller's thread; its result is queued behind the events it caused.
+// the caller's thread; its result is queued behind the events it caused, and
+// the call delivers both itself when it may (cdispatch.h, sdsi_call_begin).
 func compatCall(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, validate func() string,
 	op func(m *manager) (*result, error), opName string) (rc C.int) {
 	defer compatGuard(&rc, cb, ud)
@@ -265,6 +268,9 @@ func compatCall(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, validate func
 			return callNow(cb, ud, C.RET_ERR, msg)
 		}
 	}
+	d := m.d
+	C.sdsi_call_begin(d)
+	defer C.sdsi_call_end(d) // after release: a callback may clean the manager up
 	defer m.release()
 	res, err := op(m)
 	if err != nil {
@@ -272,7 +278,7 @@ func compatCall(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, validate func
 	} else if res == nil {
 		res = newResult(cb, ud, C.RET_OK, nil)
 	}
-	m.postResult(res) // it may be delivered before or after this returns
+	m.postResult(res) // delivered by sdsi_call_end, or by the pool after this returns
 	return C.RET_OK
 }
 

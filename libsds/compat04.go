@@ -27,8 +27,9 @@ import (
 // A context is a manager with compatState (nim-sds's hint provider and JSON
 // events, unchanged from 0.3) marked v04. Requests are parsed and run on the
 // caller's thread; results and events are delivered in order by the
-// manager's dispatcher, like the 0.3 ones: a result may arrive before or after
-// its call returns.
+// manager's dispatcher, like the 0.3 ones: usually by the call itself before
+// it returns (as nim-sds 0.4's worker does while the caller waits), else
+// after it by the pool.
 
 // requestBuffers recycles the buffers request byte arrays are parsed into.
 var requestBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
@@ -97,7 +98,9 @@ func libsdsgo_v04_create(config *C.char, cb C.SdsCallBack, ud C.uintptr_t) (ctx 
 		return 0
 	}
 	m.compat.v04.Store(true)
+	C.sdsi_call_begin(m.d)
 	m.postResult(newResult(cb, ud, C.RET_OK, nimcompat04.AppendContext(nil, m.handle)))
+	C.sdsi_call_end(m.d)
 	return C.uintptr_t(m.handle)
 }
 
@@ -155,6 +158,9 @@ func call04(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, opName string,
 	if m == nil {
 		return callNow04(cb, ud, C.RET_ERR, nimcompat04.ErrInvalidContext)
 	}
+	d := m.d
+	C.sdsi_call_begin(d)
+	defer C.sdsi_call_end(d) // after release: a callback may destroy the context
 	defer m.release()
 	res, err := op(m)
 	var reqErr requestError
@@ -166,7 +172,7 @@ func call04(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, opName string,
 	case res == nil:
 		res = newResult(cb, ud, C.RET_OK, nil)
 	}
-	m.postResult(res) // it may be delivered before or after this returns
+	m.postResult(res) // delivered by sdsi_call_end, or by the pool after this returns
 	return C.RET_OK
 }
 

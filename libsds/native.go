@@ -91,7 +91,7 @@ func newManager(s settings, compat bool) (*manager, error) {
 		managers.release(m.handle)
 		return nil, err
 	}
-	if m.d = C.sdsi_dispatcher_new(); m.d == nil {
+	if m.d = C.sdsi_dispatcher_new(C.int(boolInt(compat))); m.d == nil {
 		if closer != nil {
 			_ = closer.Close()
 		}
@@ -178,10 +178,15 @@ func (m *manager) free(last *result) error {
 	m.life.Lock()
 	m.runner.Stop()
 	m.life.Unlock()
+	// A compatible cleanup delivers what is queued and its own result on
+	// the caller's thread when it may (cdispatch.h).
+	d := m.d
+	C.sdsi_call_begin(d)
 	if last != nil {
 		m.postResult(last)
 	}
-	C.sdsi_dispatcher_close(m.d)
+	C.sdsi_dispatcher_close(d)
+	C.sdsi_call_end(d)
 	m.d = nil
 	_ = m.eng.Close()
 	m.scratch.free()

@@ -66,6 +66,11 @@ static void on_event(int ret, const char *msg, size_t len, void *ud) {
   pthread_mutex_unlock(&g->mu);
 }
 
+static void *start_one(void *ctx) {
+  CHECK_EQ_INT(SdsStartPeriodicTasks(ctx, on_ignore, NULL), RET_OK);
+  return NULL;
+}
+
 static void run_group(const char *what, int n, int all) {
   wd_stage(what, 30);
   static group groups[4]; /* static: callbacks may still unlock g->mu after the wait */
@@ -84,8 +89,12 @@ static void run_group(const char *what, int n, int all) {
     me[i] = (member){g, i, 0};
     SdsSetEventCallback(g->ctx[i], on_event, &me[i]);
   }
-  /* Starting runs the sync task once: a periodic_sync event per context. */
-  for (int i = 0; i < n; i++) CHECK_EQ_INT(SdsStartPeriodicTasks(g->ctx[i], on_ignore, NULL), RET_OK);
+  /* Starting runs the sync task once: a periodic_sync event per context.
+     Each context is started from its own thread: the call may deliver that
+     event itself, and the callbacks wait for one another. */
+  pthread_t starters[MAXC];
+  for (int i = 0; i < n; i++) CHECK(pthread_create(&starters[i], NULL, start_one, g->ctx[i]) == 0);
+  for (int i = 0; i < n; i++) pthread_join(starters[i], NULL);
   pthread_mutex_lock(&g->mu);
   while (g->returned < n || g->results < n) pthread_cond_wait(&g->cv, &g->mu);
   pthread_mutex_unlock(&g->mu);
@@ -135,7 +144,10 @@ static void test_set_event_callback_waits(void) {
   sem_init(&o->inside, 0, 0);
   sem_init(&o->go, 0, 0);
   SdsSetEventCallback(ctx, on_old_event, o);
-  CHECK_EQ_INT(SdsStartPeriodicTasks(ctx, on_ignore, NULL), RET_OK); /* a periodic_sync event */
+  /* A periodic_sync event, which the old callback holds: started from another
+     thread, since the call may deliver it itself and so wait with it. */
+  pthread_t starter;
+  pthread_create(&starter, NULL, start_one, ctx);
   while (sem_wait(&o->inside) == -1) {
   }
   sem_t *go = &o->go;
@@ -149,6 +161,7 @@ static void test_set_event_callback_waits(void) {
   CHECK(!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE)); /* it waits for the callback */
   sem_post(go);
   pthread_join(t, NULL);
+  pthread_join(starter, NULL);
   tu_result res;
   tu_result_init(&res);
   CHECK_EQ_INT(SdsCleanupReliabilityManager(ctx, tu_result_cb, &res), RET_OK);

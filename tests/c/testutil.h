@@ -63,6 +63,13 @@ static inline int tu_done(const char *name) {
   return 0;
 }
 
+/* Whether the compatible APIs' calls deliver their own callbacks on the
+   caller's thread (the default; LIBSDS_CALLER_DELIVERS=0 turns it off). */
+static inline int tu_caller_delivers(void) {
+  const char *mode = getenv("LIBSDS_CALLER_DELIVERS");
+  return !(mode && strcmp(mode, "0") == 0);
+}
+
 static inline double tu_now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
