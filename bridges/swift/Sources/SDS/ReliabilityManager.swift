@@ -33,9 +33,11 @@ public final class ReliabilityManager: @unchecked Sendable {
     /// The manager's events, in order, copied out of the C structs.
     ///
     /// Iterate it from one task only (an `AsyncStream` has a single consumer).
-    /// It finishes when the manager is closed, after the events queued before
-    /// `close()` (they are delivered by it). Events are buffered until read,
-    /// per the `eventBuffering` policy given at creation.
+    /// It finishes when the manager is closed; events not yet delivered then
+    /// are discarded (to see everything a call caused first, run the sync
+    /// task and read up to its `.periodicSync`: one manager's events arrive
+    /// in order). Events are buffered until read, per the `eventBuffering`
+    /// policy given at creation.
     public let events: AsyncStream<SdsEvent>
 
     /// The participant id given at creation (nil: SDS-R disabled).

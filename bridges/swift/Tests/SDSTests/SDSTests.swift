@@ -24,14 +24,46 @@ private final class Recorder<T: Sendable>: @unchecked Sendable {
     }
 }
 
-/// Every event of a stream until it finishes (i.e. until its manager is
-/// closed: close() delivers the queued events first). Consumes the stream.
+/// Every event of a stream until it finishes. Consumes the stream.
 private func drain(_ events: AsyncStream<SdsEvent>) async -> [SdsEvent] {
     var out: [SdsEvent] = []
     for await event in events {
         out.append(event)
     }
     return out
+}
+
+/// The events of `manager` queued so far, in order, or nil after `timeout`.
+/// A fence: it runs the sync task, whose periodic_sync event comes after
+/// every event already queued (one manager's events are delivered in order),
+/// and collects events until that one, which it leaves out. Consumes events.
+private func eventsSoFar(
+    of manager: ReliabilityManager,
+    timeout: Duration = .seconds(5)
+) async throws -> [SdsEvent]? {
+    try manager.runTasks(.sync)
+    return await withTaskGroup(of: [SdsEvent]?.self) { group in
+        group.addTask {
+            var out: [SdsEvent] = []
+            for await event in manager.events {
+                if event.kind == SdsEvent.Kind.periodicSync {
+                    return out
+                }
+                out.append(event)
+            }
+            return nil
+        }
+        group.addTask {
+            try? await Task.sleep(for: timeout)
+            return nil
+        }
+        var found: [SdsEvent]? = nil
+        if let first = await group.next() {
+            found = first // nil if the timeout came first
+        }
+        group.cancelAll()
+        return found
+    }
 }
 
 /// The first event that matches, or nil after `timeout`. Consumes the stream.
@@ -118,8 +150,8 @@ private func expectError(_ code: SdsError.Code, _ body: () throws -> Void) {
     // bob's reply acknowledges a1 to alice, then is delivered to her.
     let b1 = try bob.wrap(utf8("two"), messageID: "b1", channelID: "room")
     _ = try alice.unwrap(b1)
-    try alice.close() // delivers what is queued, then finishes the stream
-    let events = await drain(alice.events)
+    defer { try? alice.close() }
+    let events = try #require(try await eventsSoFar(of: alice))
     let kinds = events.map { $0.kind }
     let expectedKinds: [SdsEvent.Kind] = [.messageAcknowledged, .messageReady]
     #expect(kinds == expectedKinds)
@@ -138,21 +170,22 @@ private func expectError(_ code: SdsError.Code, _ body: () throws -> Void) {
     #expect(waiting.messageID == SdsID("r"))
     #expect(waiting.missingDependencies.map { $0.messageID } == [SdsID("q")])
     #expect(try bob.unwrap(q).messageID == SdsID("q"))
-    try bob.close()
-    let ready = await drain(bob.events).filter { $0.kind == SdsEvent.Kind.messageReady }
+    defer { try? bob.close() }
+    let ready = try #require(try await eventsSoFar(of: bob)).filter { $0.kind == SdsEvent.Kind.messageReady }
     #expect(ready.map { $0.messageID } == [SdsID("q"), SdsID("r")])
     #expect(ready.map { $0.content } == [utf8("lunch?"), utf8("at noon")])
 }
 
 @Test func periodicSyncEvent() async throws {
     let m = try ReliabilityManager()
+    defer { try? m.close() }
     try m.runTasks(.sync)
     try m.runTasks([.bufferSweep, .repairSweep]) // nothing to report
-    try m.close()
-    let events = await drain(m.events)
-    #expect(events.count == 1)
-    #expect(events.first?.kind == SdsEvent.Kind.periodicSync)
-    #expect(events.first?.channelID.isEmpty == true)
+    let first = await firstEvent(in: m.events) { _ in true }
+    #expect(first?.kind == SdsEvent.Kind.periodicSync)
+    #expect(first?.channelID.isEmpty == true)
+    // nothing between it and the fence's own periodic_sync: the sweeps were quiet
+    #expect(try await eventsSoFar(of: m) == [])
 }
 
 @Test func missingDependenciesHintsAndMarkMet() async throws {
@@ -188,8 +221,8 @@ private func expectError(_ code: SdsError.Code, _ body: () throws -> Void) {
     // The application fetched m1 itself: m2 is released.
     try bob.markDependenciesMet([dep.messageID], channelID: "chain")
     try bob.markDependenciesMet([], channelID: "chain") // an empty list is fine
-    try bob.close()
-    let events = await drain(bob.events)
+    defer { try? bob.close() }
+    let events = try #require(try await eventsSoFar(of: bob))
     let kinds = events.map { $0.kind }
     let expectedKinds: [SdsEvent.Kind] = [.missingDependencies, .messageReady]
     #expect(kinds == expectedKinds)
@@ -328,8 +361,8 @@ private func expectError(_ code: SdsError.Code, _ body: () throws -> Void) {
 
     let bob2 = try ReliabilityManager(participantID: "bob", storage: storage)
     #expect(try bob2.unwrap(m1).missingDependencies.isEmpty)
-    try bob2.close()
-    let events = await drain(bob2.events)
+    defer { try? bob2.close() }
+    let events = try #require(try await eventsSoFar(of: bob2))
     // m2 was waiting before the restart; m1 releases it: causal order, with
     // m2's content from the store.
     let ids = events.map { $0.messageID }
