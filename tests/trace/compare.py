@@ -63,7 +63,10 @@ def load_v04(objs):
     <ctx>, wrap results get lamport 0, and within each step the callbacks keep their order but the
     notes (return values, requests, hint-provider calls) go after them, since whether a result
     comes before its function returns is timing. seq and the payload's latin-1 copy are dropped
-    (payload_b64 is the exact bytes)."""
+    (payload_b64 is the exact bytes), and so is on_caller_thread, as the 0.3 lines' thread is:
+    which thread runs a callback is a deliberate difference (a call delivers its own callbacks
+    on the caller's thread; docs/compat.md), checked by tests/c/compat_ordering.c and
+    compat_errors.c."""
     lines, units = [], []
     groups = []
     for o in objs:
@@ -73,6 +76,7 @@ def load_v04(objs):
         o = dict(o)
         o.pop("seq", None)
         o.pop("payload", None)
+        o.pop("on_caller_thread", None)
         if o["kind"] == "note":
             if o["what"] == "sds_create_return_as_decimal":
                 o["detail"] = "<ctx>"
