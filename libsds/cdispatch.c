@@ -25,9 +25,9 @@
  *   dispatcher on the calling thread, as a worker would, for the items queued
  *   at that moment, and hands anything posted meanwhile to the pool. So a
  *   call's result and events cost no thread hand-off. Any post by another
- *   thread, and sdsi_dispatcher_close, hand held items to the pool (or close
- *   delivers them itself, same rule), so nothing waits on a call that has
- *   returned. Only a thread outside every callback and callout delivers this
+ *   thread, and sdsi_dispatcher_close, hand held items to the pool (close
+ *   delivers them itself if its own thread holds them), so nothing waits on
+ *   a call that has returned and no thread delivers another's held items. Only a thread outside every callback and callout delivers this
  *   way; LIBSDS_CALLER_DELIVERS=0 in the environment turns it off.
  * - Backpressure: sdsi_wait_room blocks on the dispatcher's condition
  *   variable while LIBSDS_MAX_PENDING_EVENTS items are queued (subject to I3);
@@ -50,13 +50,14 @@
  *   not wait) instead of hanging. Threads that are not inside a callback can
  *   close no such cycle through this file. A thread inside a hint provider or
  *   persistence method (holding some manager's lock) never waits here.
- * - I5: items are queued with the dispatcher IDLE only while `held`, i.e.
- *   between a post by the thread in sdsi_call_begin..end and that call's end,
- *   a post by another thread, or the close; each of those leaves it READY,
- *   RUNNING or empty.
  * - I4: a closed dispatcher accepts no posts. Closing with discard frees the
  *   queue at once and drops later posts; the callback running, if any, is
  *   the last.
+ * - I5: items are queued with the dispatcher IDLE only while `held` by one
+ *   thread (`holder`): from that thread's first post between sdsi_call_begin
+ *   and sdsi_call_end until the first of that call's end, a post by another
+ *   thread, or the close. Each of those leaves the dispatcher READY, RUNNING
+ *   or empty, and only the holder delivers held items itself.
  *
  * What "no callback after free" means: sdsi_dispatcher_close returns once no
  * callback of d runs and none will start, except when the caller is inside one
@@ -111,7 +112,8 @@ struct sdsi_dispatcher {
   uint64_t cb_done; /* callbacks of d that have returned */
   int waiters;      /* threads blocked on changed */
   int caller_delivers; /* sdsi_call_begin/end may deliver on the caller's thread */
-  int held;            /* I5: items queued while IDLE, for the calling thread to deliver */
+  int held;            /* I5: items queued while IDLE, for the holder to deliver */
+  const void *holder;  /* the thread holding them: its &holding_for */
   struct sdsi_dispatcher *waiting_for; /* I3 */
   struct sdsi_dispatcher *next_ready;
   sdsi_handlers handlers;
@@ -261,6 +263,7 @@ static void deliver(sdsi_dispatcher *d, sdsi_item *it, const sdsi_handlers *h) {
 static void run(sdsi_dispatcher *d, size_t limit) {
   d->state = D_RUNNING;
   d->held = 0;
+  d->holder = NULL;
   current = d;
   sdsi_item *it;
   for (; limit > 0 && (it = d->head) != NULL && !d->discard; limit--) {
@@ -355,7 +358,7 @@ void sdsi_call_end(sdsi_dispatcher *d) {
   if (holding_for != d) return;
   pthread_mutex_lock(&lk);
   holding_for = NULL;
-  if (d->state == D_IDLE && d->head && d->held && !d->discard) run_here(d);
+  if (d->state == D_IDLE && d->head && d->held && d->holder == &holding_for && !d->discard) run_here(d);
   unref(d);
   pthread_mutex_unlock(&lk);
 }
@@ -407,8 +410,12 @@ static void post(sdsi_dispatcher *d, sdsi_item *it) {
   d->tail = it;
   d->count++;
   if (d->state == D_IDLE) {
-    if (holding_for == d) d->held = 1; /* sdsi_call_end delivers it (I5) */
-    else make_ready(d);
+    if (holding_for == d && (!d->held || d->holder == &holding_for)) {
+      d->held = 1; /* sdsi_call_end delivers it (I5) */
+      d->holder = &holding_for;
+    } else {
+      make_ready(d); /* another thread's items join another's held ones */
+    }
   }
   pthread_mutex_unlock(&lk);
 }
@@ -469,8 +476,8 @@ void sdsi_dispatcher_close(sdsi_dispatcher *d) {
   d->closing = d->closed = 1;
   notify(d);
   if (d->state == D_IDLE && d->head && !d->discard) { /* held items (I5) */
-    if (may_deliver_here(d)) run_here(d);
-    else make_ready(d);
+    if (d->holder == &holding_for && may_deliver_here(d)) run_here(d);
+    else make_ready(d); /* another thread's: not delivered on this one */
   }
   while (d->state != D_IDLE && current != d && may_wait_on(d)) wait_changed(d);
   unref(d); /* the owner's reference */
