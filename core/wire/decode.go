@@ -98,6 +98,21 @@ type field struct {
 // Every structural error minprotobuf reports is reported here, so scanning a buffer
 // once field by field accepts exactly what minprotobuf's per-field scans accept.
 func nextField(b []byte, i int) (f field, next int, err error) {
+	// Nearly every field SDS writes is length-delimited with a one-byte tag
+	// and a one-byte length (both then minimal varints): read those directly.
+	if i+1 < len(b) && b[i] < 0x80 && b[i]&7 == byte(protowire.BytesType) && b[i+1] < 0x80 {
+		start := i + 2
+		if end := start + int(b[i+1]); end <= len(b) {
+			f.num, f.typ = uint64(b[i]>>3), protowire.BytesType
+			f.data = b[start:end:end]
+			return f, end, nil
+		}
+	}
+	return nextFieldAny(b, i)
+}
+
+// nextFieldAny is nextField for any field.
+func nextFieldAny(b []byte, i int) (f field, next int, err error) {
 	tag, n := uvarint(b[i:])
 	if n <= 0 {
 		return f, 0, varintErr(n)
