@@ -224,6 +224,9 @@ func TestPeersOfEachGenerationMisreadTheOther(t *testing.T) {
 // checkGenerationRoundTrip is the property FuzzDecode checks for any input.
 func checkGenerationRoundTrip(t *testing.T, data []byte) {
 	orig := bytes.Clone(data)
+	for _, neutral := range []Generation{V03, V04, Generation(7)} {
+		checkDecodeOnePass(t, data, neutral)
+	}
 	for _, neutral := range []Generation{V03, V04} {
 		m, g, err := Decode(data, neutral)
 		if !bytes.Equal(data, orig) {
@@ -327,5 +330,43 @@ func TestV04MetaMatchingBothPaths(t *testing.T) {
 		m, err := UnmarshalV04(b)
 		require.NoError(t, err)
 		require.Equal(t, normEntries(want), normEntries(m.CausalHistory), "n=%d", n)
+	}
+}
+
+// checkDecodeOnePass checks Decode and DecodeStripped, which detect the
+// generation while they decode, against Detect followed by UnmarshalAs (the
+// rule as written), and the stripped form against a marshal of the message
+// without its filter and repair requests.
+func checkDecodeOnePass(t *testing.T, data []byte, neutral Generation) {
+	t.Helper()
+	g, isNeutral, err := Detect(data)
+	var want *Message
+	if err == nil {
+		if isNeutral && neutral.Valid() {
+			g = neutral
+		}
+		want, err = UnmarshalAs(data, g)
+	}
+	m, g2, err2 := Decode(data, neutral)
+	sm, g3, stripped, err3 := DecodeStripped(data, neutral)
+	for _, got := range []struct {
+		m   *Message
+		g   Generation
+		err error
+	}{{m, g2, err2}, {sm, g3, err3}} {
+		if got.g != g || (err == nil) != (got.err == nil) || (err != nil && err.Error() != got.err.Error()) {
+			t.Fatalf("neutral %v: decoded %v, %v; Detect and UnmarshalAs: %v, %v", neutral, got.g, got.err, g, err)
+		}
+		if err == nil && !equalMessages(got.m, want) {
+			t.Fatalf("neutral %v: decoded\n%+v\nDetect and UnmarshalAs:\n%+v", neutral, got.m, want)
+		}
+	}
+	if err != nil {
+		return
+	}
+	bare := *want
+	bare.BloomFilter, bare.RepairRequest = nil, nil
+	if !bytes.Equal(stripped, bare.Marshal()) {
+		t.Fatalf("neutral %v: stripped form %x, want %x", neutral, stripped, bare.Marshal())
 	}
 }
