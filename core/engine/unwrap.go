@@ -45,24 +45,30 @@ func (m *Manager) Unwrap(data []byte) (*Unwrapped, error) {
 	if err := m.cfg.checkShape(shape); err != nil {
 		return nil, err
 	}
-	msg, _, err := wire.Decode(data, m.cfg.WireGeneration)
+	// The stripped form is the stored form (see storedForm) of msg as decoded.
+	msg, _, stored, err := wire.DecodeStripped(data, m.cfg.WireGeneration)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDeserialization, err)
 	}
 	if err := m.cfg.checkIncoming(msg); err != nil {
 		return nil, err
 	}
-	msg.CausalHistory = dedupeEntries(msg.CausalHistory)
+	if n := len(msg.CausalHistory); n > 1 {
+		if msg.CausalHistory = dedupeEntries(msg.CausalHistory); len(msg.CausalHistory) < n {
+			stored = storedForm(msg) // the deduplicated history is what is kept
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.start(); err != nil {
 		return nil, err
 	}
-	res, err := m.unwrap(msg)
+	res, err := m.unwrap(msg, stored)
 	return res, m.finish(err)
 }
 
-func (m *Manager) unwrap(msg *wire.Message) (*Unwrapped, error) {
+// unwrap processes a decoded message; stored is its stored form.
+func (m *Manager) unwrap(msg *wire.Message, stored []byte) (*Unwrapped, error) {
 	c, err := m.channelFor(msg.ChannelID, true)
 	if err != nil {
 		return nil, err
@@ -89,7 +95,6 @@ func (m *Manager) unwrap(msg *wire.Message) (*Unwrapped, error) {
 			missing = append(missing, dep)
 		}
 	}
-	stored := storedForm(msg)
 	if len(missing) == 0 {
 		m.deliver(c, id, msg.SenderID, stored, msg.Content)
 		return res, nil
