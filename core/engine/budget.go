@@ -131,17 +131,33 @@ const smallHistory = 32
 func dedupeSmall(es []wire.HistoryEntry) []wire.HistoryEntry {
 	n := 0
 outer:
-	for _, e := range es {
-		for _, kept := range es[:n] {
-			if kept.MessageID == e.MessageID {
+	for i := range es {
+		id := es[i].MessageID
+		for k := range es[:n] {
+			if sameID(es[k].MessageID, id) {
 				continue outer
 			}
 		}
-		es[n] = e
+		if i != n {
+			es[n] = es[i]
+		}
 		n++
 	}
 	clear(es[n:])
 	return es[:n]
+}
+
+// sameID is a == b, comparing the last bytes first: ids cited together
+// mostly differ there (counters, hashes), which spares a call to compare
+// the whole strings.
+func sameID(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if n := len(a); n > 0 && a[n-1] != b[n-1] {
+		return false
+	}
+	return a == b
 }
 
 // trimHistoryBodies lets go of the oldest message bodies of the log until it

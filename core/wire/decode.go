@@ -248,7 +248,7 @@ func (d *decoderV03) scanTop(data []byte) error {
 		if err != nil {
 			return err
 		}
-		d.layout.see(f, i, next)
+		d.layout.see(&f, i, next)
 		i = next
 		switch f.typ {
 		case protowire.VarintType:
@@ -508,8 +508,8 @@ func marshalRank(f *field) int {
 }
 
 // see takes the field f found at data[start:end].
-func (l *marshalLayout) see(f field, start, end int) {
-	r := marshalRank(&f)
+func (l *marshalLayout) see(f *field, start, end int) {
+	r := marshalRank(f)
 	repeated := r == 2 || r == 7
 	if r < 0 || r < l.prev || (r == l.prev && !repeated) || (r == 6 && len(f.data) == 0) {
 		l.other = true
