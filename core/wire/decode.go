@@ -391,7 +391,48 @@ type parsedEntry struct {
 // parseEntry parses a HistoryEntry: fields 1 to 3 length-delimited, last
 // occurrence wins, other fields and wire types skipped. It fails only on a
 // structural error; the caller checks hasID.
-func parseEntry(b []byte) (p parsedEntry, err error) {
+func parseEntry(b []byte) (parsedEntry, error) {
+	if p, ok := parseShortEntry(b); ok {
+		return p, nil
+	}
+	return parseAnyEntry(b)
+}
+
+// parseShortEntry parses the form nearly every entry takes, a canonical one
+// whose fields have one-byte tags and lengths, reading the bytes directly. It
+// reports false for any other form, which parseAnyEntry then reads.
+func parseShortEntry(b []byte) (p parsedEntry, ok bool) {
+	i := 0
+	for num := entryFieldID; num <= entryFieldSender && i < len(b); num++ {
+		if b[i] != tagByte(num, protowire.BytesType) {
+			continue // an optional field left out: try the next number
+		}
+		if i+1 == len(b) || b[i+1] >= 0x80 {
+			return parsedEntry{}, false
+		}
+		start, end := i+2, i+2+int(b[i+1])
+		if end > len(b) || (num != entryFieldID && end == start) {
+			return parsedEntry{}, false
+		}
+		switch num {
+		case entryFieldID:
+			p.id = b[start:end:end]
+		case entryFieldHint:
+			p.hint = b[start:end:end]
+		case entryFieldSender:
+			p.sender = b[start:end:end]
+		}
+		i = end
+	}
+	if i != len(b) || p.id == nil {
+		return parsedEntry{}, false
+	}
+	p.hasID, p.canonical = true, true
+	return p, true
+}
+
+// parseAnyEntry is parseEntry for an entry of any form.
+func parseAnyEntry(b []byte) (p parsedEntry, err error) {
 	p.canonical = len(b) > 0
 	want := entryFieldID // the lowest field number a canonical entry may have next
 	for i := 0; i < len(b); {
