@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,19 +37,15 @@ func (m *Manager) Unwrap(data []byte) (*Unwrapped, error) {
 	if len(data) > MaxWireSize {
 		return nil, fmt.Errorf("%w: input is %d bytes, limit %d", ErrMessageTooLarge, len(data), MaxWireSize)
 	}
-	shape, err := wire.Scan(data, m.cfg.MaxFields())
-	if err != nil {
+	// The budgets are checked before the entries are decoded, so that an
+	// input of millions of entries costs one scan and no allocation. The
+	// stripped form is the stored form (see storedForm) of msg as decoded.
+	msg, _, stored, err := wire.DecodeChecked(data, m.cfg.WireGeneration, m.cfg.MaxFields(), m.cfg.checkShape)
+	if errors.Is(err, wire.ErrMalformed) {
 		return nil, fmt.Errorf("%w: %w", ErrDeserialization, err)
 	}
-	// The budgets are checked before the full decode, so that an input of
-	// millions of entries costs one scan and no allocation.
-	if err := m.cfg.checkShape(shape); err != nil {
-		return nil, err
-	}
-	// The stripped form is the stored form (see storedForm) of msg as decoded.
-	msg, _, stored, err := wire.DecodeStripped(data, m.cfg.WireGeneration)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrDeserialization, err)
+		return nil, err // over a budget
 	}
 	if err := m.cfg.checkIncoming(msg); err != nil {
 		return nil, err

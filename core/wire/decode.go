@@ -169,18 +169,26 @@ func nextFieldAny(b []byte, i int) (f field, next int, err error) {
 // A missing bloom filter decodes as nil; a present empty field as an empty slice.
 func UnmarshalV03(data []byte) (*Message, error) {
 	var d decoderV03
-	return d.decode(data)
+	return d.decode(data, nil)
 }
 
 // decoderV03 is one 0.3 decode. With detect set it also applies Detect's rule
 // on the way, so that Decode walks the input once: it stops, setting isV04,
 // as soon as the input turns out to be 0.4's (a length-delimited field 8, or
 // a field-3 value that is not a canonical 0.3 HistoryEntry), or when the
-// message has no causal history and neutral is V04.
+// message has no causal history and neutral is V04. With scan set, its
+// top-level pass is also Scan's until the shape is checked (see
+// DecodeChecked).
 type decoderV03 struct {
 	detect  bool
 	neutral Generation
 	isV04   bool
+
+	scan      bool
+	maxFields int
+	fields    int
+	largest   int // the longest field 3, 8 or 13
+	next      int // where the top-level pass stopped
 
 	id, channel, content, bloom, sender []byte
 	hasID, hasLamport, hasChannel       bool
@@ -199,9 +207,25 @@ type decoderV03 struct {
 }
 
 // decode returns the message, or nil and no error when detect found 0.4.
-func (d *decoderV03) decode(data []byte) (*Message, error) {
-	if err := d.scanTop(data); err != nil || d.isV04 {
+// With scan set, it calls check as DecodeChecked describes.
+func (d *decoderV03) decode(data []byte, check func(Shape) error) (*Message, error) {
+	if err := d.scanTop(data); err != nil {
 		return nil, err
+	}
+	if d.scan {
+		if err := check(d.shape()); err != nil {
+			return nil, err
+		}
+		d.scan = false
+		if d.isV04 {
+			return nil, nil // Detect looked no further than field 8
+		}
+		if err := d.scanTop(data); err != nil { // the rest, if Scan stopped early
+			return nil, err
+		}
+	}
+	if d.isV04 {
+		return nil, nil
 	}
 	if d.detect && d.nHistory == 0 && d.neutral == V04 {
 		d.isV04 = true // a history-free message judged by 0.4's rules
@@ -242,12 +266,20 @@ func (d *decoderV03) decode(data []byte) (*Message, error) {
 // scanTop validates the whole buffer and records the last occurrence of each
 // singular field, counting entries so the entry pass allocates exactly once.
 func (d *decoderV03) scanTop(data []byte) error {
-	d.layout.prev = -1
-	for i := 0; i < len(data); {
+	if d.next == 0 {
+		d.layout.prev = -1
+	}
+	for i := d.next; i < len(data); {
+		if d.scan && d.fields == d.maxFields {
+			d.fields++ // Scan stops here: the shape is over the budget
+			d.next = i
+			return nil
+		}
 		f, next, err := nextField(data, i)
 		if err != nil {
 			return err
 		}
+		d.fields++
 		d.layout.see(&f, i, next)
 		i = next
 		switch f.typ {
@@ -270,6 +302,7 @@ func (d *decoderV03) scanTop(data []byte) error {
 					d.nHistory++
 				}
 				d.entryBytes += len(f.data)
+				d.largest = max(d.largest, len(f.data))
 			case uint64(fieldChannelID):
 				d.channel, d.hasChannel = f.data, true
 			case uint64(fieldContent):
@@ -279,14 +312,34 @@ func (d *decoderV03) scanTop(data []byte) error {
 			case uint64(fieldSenderID):
 				d.sender = f.data
 			case uint64(fieldCausalMeta):
-				if d.detect {
+				d.largest = max(d.largest, len(f.data))
+				if d.detect && !d.scan {
 					d.isV04 = true // Detect looks no further either
+					d.next = len(data)
 					return nil
 				}
+				d.isV04 = d.isV04 || d.detect // Scan, though, looks at every field
 			}
 		}
 	}
+	d.next = len(data)
+	if d.scan && !d.hasChannel {
+		return errMissingChannel // as Scan fails
+	}
 	return nil
+}
+
+// shape is the shape Scan finds.
+func (d *decoderV03) shape() Shape {
+	return Shape{
+		Fields:        d.fields,
+		CausalEntries: d.nHistory,
+		RepairEntries: d.nRepair,
+		LargestEntry:  d.largest,
+		ChannelIDLen:  len(d.channel),
+		MessageIDLen:  len(d.id),
+		SenderIDLen:   len(d.sender),
+	}
 }
 
 // decodeEntries decodes the entries, in order, into one allocation; their

@@ -81,25 +81,32 @@ func canonicalEntryV03(b []byte) bool {
 // is judged by the rules of generation neutral (V03 if neutral is not a valid
 // generation) and reported as that generation. Every error wraps ErrMalformed.
 func Decode(data []byte, neutral Generation) (*Message, Generation, error) {
-	m, g, _, err := decode(data, neutral, false)
+	m, g, _, err := decode(&decoderV03{detect: true, neutral: neutral}, data, nil, false)
 	return m, g, err
 }
 
-// DecodeStripped is Decode that also returns the message's stripped form: its
-// 0.3 encoding without its bloom filter (written empty) and its repair
-// requests, the bytes AppendMarshalStripped returns for it, in a new slice.
-// When data is laid out exactly as Marshal writes it, which is what 0.3
-// senders send, they are cut from data instead of encoded again.
-func DecodeStripped(data []byte, neutral Generation) (m *Message, g Generation, stripped []byte, err error) {
-	return decode(data, neutral, true)
+// DecodeChecked is Decode for a receiver with budgets, in one walk of the
+// top level where Scan then Decode took two. If check is not nil, the walk
+// is also Scan's: DecodeChecked fails as Scan(data, maxFields) fails, and
+// calls check with the Shape Scan would return before it decodes any entry
+// or allocates. An error from check is returned as is; without one,
+// DecodeChecked returns what Decode returns.
+//
+// It also returns the message's stripped form: its 0.3 encoding without its
+// bloom filter (written empty) and its repair requests, the bytes
+// AppendMarshalStripped returns for it, in a new slice. When data is laid out
+// exactly as Marshal writes it, which is what 0.3 senders send, they are cut
+// from data instead of encoded again.
+func DecodeChecked(data []byte, neutral Generation, maxFields int, check func(Shape) error) (m *Message, g Generation, stripped []byte, err error) {
+	d := decoderV03{detect: true, neutral: neutral, scan: check != nil, maxFields: maxFields}
+	return decode(&d, data, check, true)
 }
 
-// decode is Decode, detecting the generation while it decodes 0.3 (the one
-// walk over the input a 0.3 message then costs), and making the stripped
-// form if strip is set.
-func decode(data []byte, neutral Generation, strip bool) (*Message, Generation, []byte, error) {
-	d := decoderV03{detect: true, neutral: neutral}
-	m, err := d.decode(data)
+// decode is Decode with d, detecting the generation while it decodes 0.3
+// (the one walk over the input a 0.3 message then costs), and making the
+// stripped form if strip is set.
+func decode(d *decoderV03, data []byte, check func(Shape) error, strip bool) (*Message, Generation, []byte, error) {
+	m, err := d.decode(data, check)
 	if err != nil {
 		return nil, V03, nil, err
 	}
@@ -135,7 +142,7 @@ func cutStripped(data []byte, l *marshalLayout) []byte {
 	return append(b, tail...)
 }
 
-// marshalStripped encodes m's stripped form (see DecodeStripped).
+// marshalStripped encodes m's stripped form (see DecodeChecked).
 func (m *Message) marshalStripped() []byte {
 	c := *m
 	c.BloomFilter, c.Filter, c.RepairRequest = nil, nil, nil

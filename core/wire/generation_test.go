@@ -226,6 +226,10 @@ func checkGenerationRoundTrip(t *testing.T, data []byte) {
 	orig := bytes.Clone(data)
 	for _, neutral := range []Generation{V03, V04, Generation(7)} {
 		checkDecodeOnePass(t, data, neutral)
+		for _, maxFields := range []int{3, 1000} {
+			checkDecodeChecked(t, data, neutral, maxFields, true)
+			checkDecodeChecked(t, data, neutral, maxFields, false)
+		}
 	}
 	for _, neutral := range []Generation{V03, V04} {
 		m, g, err := Decode(data, neutral)
@@ -333,7 +337,7 @@ func TestV04MetaMatchingBothPaths(t *testing.T) {
 	}
 }
 
-// checkDecodeOnePass checks Decode and DecodeStripped, which detect the
+// checkDecodeOnePass checks Decode and DecodeChecked, which detect the
 // generation while they decode, against Detect followed by UnmarshalAs (the
 // rule as written), and the stripped form against a marshal of the message
 // without its filter and repair requests.
@@ -348,7 +352,7 @@ func checkDecodeOnePass(t *testing.T, data []byte, neutral Generation) {
 		want, err = UnmarshalAs(data, g)
 	}
 	m, g2, err2 := Decode(data, neutral)
-	sm, g3, stripped, err3 := DecodeStripped(data, neutral)
+	sm, g3, stripped, err3 := DecodeChecked(data, neutral, 0, nil)
 	for _, got := range []struct {
 		m   *Message
 		g   Generation
@@ -368,5 +372,48 @@ func checkDecodeOnePass(t *testing.T, data []byte, neutral Generation) {
 	bare.BloomFilter, bare.RepairRequest = nil, nil
 	if !bytes.Equal(stripped, bare.Marshal()) {
 		t.Fatalf("neutral %v: stripped form %x, want %x", neutral, stripped, bare.Marshal())
+	}
+}
+
+// checkDecodeChecked checks DecodeChecked against Scan, a check of the shape
+// (refusing more than maxFields fields if enforce is set), then Decode: the
+// same errors, shape and message.
+func checkDecodeChecked(t *testing.T, data []byte, neutral Generation, maxFields int, enforce bool) {
+	t.Helper()
+	errBudget := errors.New("over budget")
+	var got *Shape
+	check := func(s Shape) error {
+		if got != nil {
+			t.Fatal("check called twice")
+		}
+		got = &s
+		if enforce && s.Fields > maxFields {
+			return errBudget
+		}
+		return nil
+	}
+	m, g, _, err := DecodeChecked(data, neutral, maxFields, check)
+	want, scanErr := Scan(data, maxFields)
+	if scanErr != nil {
+		if got != nil || err == nil || err.Error() != scanErr.Error() {
+			t.Fatalf("DecodeChecked: %v (shape %v); Scan: %v", err, got, scanErr)
+		}
+		return
+	}
+	if got == nil || *got != want {
+		t.Fatalf("DecodeChecked checked shape %+v, Scan found %+v", got, want)
+	}
+	if enforce && want.Fields > maxFields {
+		if err != errBudget {
+			t.Fatalf("over maxFields: %v", err)
+		}
+		return
+	}
+	m2, g2, err2 := Decode(data, neutral)
+	if g != g2 || (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
+		t.Fatalf("DecodeChecked: %v, %v; Decode: %v, %v", g, err, g2, err2)
+	}
+	if err == nil && !equalMessages(m, m2) {
+		t.Fatalf("DecodeChecked:\n%+v\nDecode:\n%+v", m, m2)
 	}
 }
