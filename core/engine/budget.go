@@ -129,15 +129,22 @@ func dedupeEntries(es []wire.HistoryEntry) []wire.HistoryEntry {
 const smallHistory = 32
 
 func dedupeSmall(es []wire.HistoryEntry) []wire.HistoryEntry {
+	// seen is a one-word Bloom filter of the ids kept: an id whose bit is
+	// clear is new, which spares comparing it with every id kept so far.
+	var seen uint64
 	n := 0
 outer:
 	for i := range es {
 		id := es[i].MessageID
-		for k := range es[:n] {
-			if sameID(es[k].MessageID, id) {
-				continue outer
+		bit := uint64(1) << (idBits(id) & 63)
+		if seen&bit != 0 {
+			for k := range es[:n] {
+				if es[k].MessageID == id {
+					continue outer
+				}
 			}
 		}
+		seen |= bit
 		if i != n {
 			es[n] = es[i]
 		}
@@ -147,17 +154,15 @@ outer:
 	return es[:n]
 }
 
-// sameID is a == b, comparing the last bytes first: ids cited together
-// mostly differ there (counters, hashes), which spares a call to compare
-// the whole strings.
-func sameID(a, b string) bool {
-	if len(a) != len(b) {
-		return false
+// idBits mixes an id's length with its last and middle bytes, where ids cited
+// together mostly differ (counters, hashes): enough to pick a bit of seen.
+func idBits(id string) uint {
+	h := uint(len(id))
+	if len(id) > 0 {
+		h = h*31 + uint(id[len(id)-1])
+		h = h*31 + uint(id[len(id)/2])
 	}
-	if n := len(a); n > 0 && a[n-1] != b[n-1] {
-		return false
-	}
-	return a == b
+	return h
 }
 
 // trimHistoryBodies lets go of the oldest message bodies of the log until it

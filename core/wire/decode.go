@@ -400,14 +400,15 @@ func (d *decoderV03) addEntry(b []byte, repair bool) bool {
 	if d.entryErr != nil {
 		return true // the message fails: no need to keep entries
 	}
-	e := HistoryEntry{MessageID: d.cut(p.id), RetrievalHint: p.hint, SenderID: d.cut(p.sender)}
+	var e *HistoryEntry
 	if repair {
-		d.entries[d.nHistory+d.doneRepair] = e
+		e = &d.entries[d.nHistory+d.doneRepair]
 		d.doneRepair++
 	} else {
-		d.entries[d.doneHistory] = e
+		e = &d.entries[d.doneHistory]
 		d.doneHistory++
 	}
+	e.MessageID, e.RetrievalHint, e.SenderID = d.cut(p.id), p.hint, d.cut(p.sender)
 	return true
 }
 
