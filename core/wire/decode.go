@@ -574,32 +574,30 @@ type marshalLayout struct {
 	senderEnd int // end of field 7, or of field 6 without it
 }
 
-// marshalRank is a field's place in Marshal's order, or -1 for a field Marshal
-// does not write with that wire type.
-func marshalRank(f *field) int {
-	if f.typ == protowire.VarintType && f.num == uint64(fieldLamport) {
-		return 1
+// marshalRanks gives, by tag, a field's place in Marshal's order, or -1 for
+// a field Marshal does not write with that wire type. Every tag Marshal
+// writes is below 128.
+var marshalRanks = func() (r [128]int8) {
+	for i := range r {
+		r[i] = -1
 	}
-	if f.typ != protowire.BytesType {
+	bytesField := func(n protowire.Number) byte { return tagByte(n, protowire.BytesType) }
+	r[bytesField(fieldID)] = 0
+	r[tagByte(fieldLamport, protowire.VarintType)] = 1
+	r[bytesField(fieldCausalHistory)] = 2
+	r[bytesField(fieldChannelID)] = 3
+	r[bytesField(fieldContent)] = 4
+	r[bytesField(fieldBloomFilter)] = 5
+	r[bytesField(fieldSenderID)] = 6
+	r[bytesField(fieldRepairRequest)] = 7
+	return r
+}()
+
+func marshalRank(f *field) int {
+	if f.num >= 16 {
 		return -1
 	}
-	switch f.num {
-	case uint64(fieldID):
-		return 0
-	case uint64(fieldCausalHistory):
-		return 2
-	case uint64(fieldChannelID):
-		return 3
-	case uint64(fieldContent):
-		return 4
-	case uint64(fieldBloomFilter):
-		return 5
-	case uint64(fieldSenderID):
-		return 6
-	case uint64(fieldRepairRequest):
-		return 7
-	}
-	return -1
+	return int(marshalRanks[f.num<<3|uint64(f.typ)])
 }
 
 // see takes the field f found at data[start:end].
