@@ -217,11 +217,12 @@ func (d *decoderV03) decode(data []byte, check func(Shape) error) (*Message, err
 			return nil, err
 		}
 		d.scan = false
-		if d.isV04 {
-			return nil, nil // Detect looked no further than field 8
-		}
-		if err := d.scanTop(data); err != nil { // the rest, if Scan stopped early
-			return nil, err
+		// The rest, if Scan stopped early; but Detect looks no further than
+		// a field 8.
+		if !d.isV04 {
+			if err := d.scanTop(data); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if d.isV04 {
@@ -375,9 +376,10 @@ func (d *decoderV03) decodeEntries(data []byte) {
 }
 
 // addEntry decodes one entry payload into its slot of d.entries: causal
-// entries first, then repair requests. It reports whether to go on: not once detect found 0.4. An entry error is
-// kept (the first one) rather than returned, because a missing required
-// field and detection, both judged over the whole message, come first.
+// entries first, then repair requests. It reports whether to go on: not once
+// detect found 0.4. An entry error is kept (the first one) rather than
+// returned, because detection and a missing required field, both judged over
+// the whole message, come first.
 func (d *decoderV03) addEntry(b []byte, repair bool) bool {
 	p, err := parseEntry(b)
 	if d.detect && !repair && !p.canonical {
