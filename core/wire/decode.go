@@ -343,16 +343,14 @@ func (d *decoderV03) shape() Shape {
 	}
 }
 
-// decodeEntries decodes the entries, in order, into one allocation; their
-// strings are cut from one builder. The buffer is known to be well-formed at
+// decodeEntries decodes the entries, in order, into one allocation (see
+// addEntry); their strings are cut from one builder. The buffer is known to be well-formed at
 // the top level.
 func (d *decoderV03) decodeEntries(data []byte) {
 	n := d.nHistory + d.nRepair
 	if n == 0 {
 		return
 	}
-	d.entries = make([]HistoryEntry, n)
-	d.strings.Grow(d.entryBytes)
 	if n <= maxSpans {
 		for _, sp := range d.spans[:n] {
 			if !d.addEntry(data[sp.start:sp.end:sp.end], sp.repair) {
@@ -405,6 +403,12 @@ func (d *decoderV03) addEntry(b []byte, repair bool) bool {
 	}
 	if d.entryErr != nil {
 		return true // the message fails: no need to keep entries
+	}
+	if d.entries == nil {
+		// Allocated once the first entry is known to stay: a 0.4 message
+		// without field 8 is told at its first entry.
+		d.entries = make([]HistoryEntry, d.nHistory+d.nRepair)
+		d.strings.Grow(d.entryBytes)
 	}
 	var e *HistoryEntry
 	if repair {
