@@ -129,19 +129,40 @@ func dedupeEntries(es []wire.HistoryEntry) []wire.HistoryEntry {
 const smallHistory = 32
 
 func dedupeSmall(es []wire.HistoryEntry) []wire.HistoryEntry {
+	// seen is a one-word Bloom filter of the ids kept: an id whose bit is
+	// clear is new, which spares comparing it with every id kept so far.
+	var seen uint64
 	n := 0
 outer:
-	for _, e := range es {
-		for _, kept := range es[:n] {
-			if kept.MessageID == e.MessageID {
-				continue outer
+	for i := range es {
+		id := es[i].MessageID
+		bit := uint64(1) << (idBits(id) & 63)
+		if seen&bit != 0 {
+			for k := range es[:n] {
+				if es[k].MessageID == id {
+					continue outer
+				}
 			}
 		}
-		es[n] = e
+		seen |= bit
+		if i != n {
+			es[n] = es[i]
+		}
 		n++
 	}
 	clear(es[n:])
 	return es[:n]
+}
+
+// idBits mixes an id's length with its last and middle bytes, where ids cited
+// together mostly differ (counters, hashes): enough to pick a bit of seen.
+func idBits(id string) uint {
+	h := uint(len(id))
+	if len(id) > 0 {
+		h = h*31 + uint(id[len(id)-1])
+		h = h*31 + uint(id[len(id)/2])
+	}
+	return h
 }
 
 // trimHistoryBodies lets go of the oldest message bodies of the log until it

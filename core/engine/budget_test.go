@@ -323,3 +323,28 @@ func TestRepeatedCitationsSmallHistory(t *testing.T) {
 	res := p.MustUnwrap(hostile("m", cites, nil))
 	require.Equal(t, []string{"a", "b", "c"}, et.IDsOf(res.MissingDeps))
 }
+
+// Hints are sent, in citation order, while the entries with them fit
+// MaxCausalHistoryBytes exactly: one byte less and the last hint stays home.
+func TestCausalHistoryHintsFitTheByteBudgetExactly(t *testing.T) {
+	hint := []byte("0123456789")
+	encoded := func(e wire.HistoryEntry) int { // what one entry adds to a message
+		return len((&wire.Message{CausalHistory: []wire.HistoryEntry{e}}).Marshal()) - len((&wire.Message{}).Marshal())
+	}
+	full := encoded(wire.HistoryEntry{MessageID: "a", RetrievalHint: hint, SenderID: "p"}) +
+		encoded(wire.HistoryEntry{MessageID: "b", RetrievalHint: hint, SenderID: "p"})
+	for _, budget := range []int{full, full - 1} {
+		p := et.NewPeer(t, et.WithID("p"), et.WithHints(func(string) []byte { return hint }),
+			et.WithConfig(func(c *engine.Config) { c.MaxCausalHistoryBytes = budget }))
+		p.MustWrap("a", "c")
+		p.MustWrap("b", "c")
+		msg := et.Decode(t, p.MustWrap("c", "c"))
+		require.Len(t, msg.CausalHistory, 2, "budget %d", budget)
+		require.Equal(t, hint, msg.CausalHistory[0].RetrievalHint, "budget %d", budget)
+		if budget == full {
+			require.Equal(t, hint, msg.CausalHistory[1].RetrievalHint)
+		} else {
+			require.Empty(t, msg.CausalHistory[1].RetrievalHint)
+		}
+	}
+}

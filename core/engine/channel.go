@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/logos-messaging/libsds-go/core/bloom"
@@ -285,7 +286,11 @@ func (c *channel) restore(snap *store.Snapshot, maxHistory int) error {
 	return nil
 }
 
+// cloneEntry copies an entry the engine keeps: its hint aliases the received
+// message, and its strings share one allocation with the message's other
+// entries (see wire.UnmarshalV03), which the kept entry must not hold on to.
 func cloneEntry(e wire.HistoryEntry) wire.HistoryEntry {
+	e.MessageID, e.SenderID = strings.Clone(e.MessageID), strings.Clone(e.SenderID)
 	e.RetrievalHint = bytes.Clone(e.RetrievalHint)
 	return e
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,33 +37,35 @@ func (m *Manager) Unwrap(data []byte) (*Unwrapped, error) {
 	if len(data) > MaxWireSize {
 		return nil, fmt.Errorf("%w: input is %d bytes, limit %d", ErrMessageTooLarge, len(data), MaxWireSize)
 	}
-	shape, err := wire.Scan(data, m.cfg.MaxFields())
-	if err != nil {
+	// The budgets are checked before the entries are decoded, so that an
+	// input of millions of entries costs one scan and no allocation. The
+	// stripped form is the stored form (see storedForm) of msg as decoded.
+	msg, _, stored, err := wire.DecodeChecked(data, m.cfg.WireGeneration, m.cfg.MaxFields(), m.cfg.checkShape)
+	if errors.Is(err, wire.ErrMalformed) {
 		return nil, fmt.Errorf("%w: %w", ErrDeserialization, err)
 	}
-	// The budgets are checked before the full decode, so that an input of
-	// millions of entries costs one scan and no allocation.
-	if err := m.cfg.checkShape(shape); err != nil {
-		return nil, err
-	}
-	msg, _, err := wire.Decode(data, m.cfg.WireGeneration)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrDeserialization, err)
+		return nil, err // over a budget
 	}
 	if err := m.cfg.checkIncoming(msg); err != nil {
 		return nil, err
 	}
-	msg.CausalHistory = dedupeEntries(msg.CausalHistory)
+	if n := len(msg.CausalHistory); n > 1 {
+		if msg.CausalHistory = dedupeEntries(msg.CausalHistory); len(msg.CausalHistory) < n {
+			stored = storedForm(msg) // the deduplicated history is what is kept
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.start(); err != nil {
 		return nil, err
 	}
-	res, err := m.unwrap(msg)
+	res, err := m.unwrap(msg, stored)
 	return res, m.finish(err)
 }
 
-func (m *Manager) unwrap(msg *wire.Message) (*Unwrapped, error) {
+// unwrap processes a decoded message; stored is its stored form.
+func (m *Manager) unwrap(msg *wire.Message, stored []byte) (*Unwrapped, error) {
 	c, err := m.channelFor(msg.ChannelID, true)
 	if err != nil {
 		return nil, err
@@ -89,7 +92,6 @@ func (m *Manager) unwrap(msg *wire.Message) (*Unwrapped, error) {
 			missing = append(missing, dep)
 		}
 	}
-	stored := storedForm(msg)
 	if len(missing) == 0 {
 		m.deliver(c, id, msg.SenderID, stored, msg.Content)
 		return res, nil

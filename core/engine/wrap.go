@@ -111,10 +111,11 @@ func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
 			return true
 		}
 		entry := wire.HistoryEntry{MessageID: id, SenderID: e.senderID}
-		if size+entryWireSize(&entry) > m.cfg.MaxCausalHistoryBytes {
+		n := entryWireSize(&entry)
+		if size+n > m.cfg.MaxCausalHistoryBytes {
 			return false
 		}
-		size += entryWireSize(&entry)
+		size += n
 		entries = append(entries, entry)
 		return true
 	})
@@ -129,14 +130,14 @@ func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
 		if len(hint) == 0 || len(hint) > m.cfg.MaxHintLength {
 			continue
 		}
-		without := entryWireSize(e)
-		e.RetrievalHint = hint
-		if grown := size - without + entryWireSize(e); grown <= m.cfg.MaxCausalHistoryBytes {
-			size = grown
-		} else {
-			e.RetrievalHint = nil
+		// The hint is one more nested field of the entry.
+		inner := e.Size()
+		grown := size - nestedSize(inner) + nestedSize(inner+nestedSize(len(hint)))
+		if grown > m.cfg.MaxCausalHistoryBytes {
 			continue
 		}
+		e.RetrievalHint = hint
+		size = grown
 		if m.persist() {
 			m.check("setRetrievalHint", c.id, m.store.SetRetrievalHint(e.MessageID, hint))
 		}
@@ -145,10 +146,11 @@ func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
 }
 
 // entryWireSize is what one causal-history entry adds to a message.
-func entryWireSize(e *wire.HistoryEntry) int {
-	n := e.Size()
-	return 1 + protowire.SizeVarint(uint64(n)) + n
-}
+func entryWireSize(e *wire.HistoryEntry) int { return nestedSize(e.Size()) }
+
+// nestedSize is the encoded size of a length-delimited field of n bytes
+// (every tag the wire layout uses is one byte).
+func nestedSize(n int) int { return 1 + protowire.SizeVarint(uint64(n)) + n }
 
 // takeRepairRequests removes and returns the due SDS-R repair requests, most
 // overdue first, at most MaxRepairRequests.

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"fmt"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -98,6 +99,21 @@ type field struct {
 // Every structural error minprotobuf reports is reported here, so scanning a buffer
 // once field by field accepts exactly what minprotobuf's per-field scans accept.
 func nextField(b []byte, i int) (f field, next int, err error) {
+	// Nearly every field SDS writes is length-delimited with a one-byte tag
+	// and a one-byte length (both then minimal varints): read those directly.
+	if i+1 < len(b) && b[i] < 0x80 && b[i]&7 == byte(protowire.BytesType) && b[i+1] < 0x80 {
+		start := i + 2
+		if end := start + int(b[i+1]); end <= len(b) {
+			f.num, f.typ = uint64(b[i]>>3), protowire.BytesType
+			f.data = b[start:end:end]
+			return f, end, nil
+		}
+	}
+	return nextFieldAny(b, i)
+}
+
+// nextFieldAny is nextField for any field.
+func nextFieldAny(b []byte, i int) (f field, next int, err error) {
 	tag, n := uvarint(b[i:])
 	if n <= 0 {
 		return f, 0, varintErr(n)
@@ -147,112 +163,274 @@ func nextField(b []byte, i int) (f field, next int, err error) {
 //
 // Content, BloomFilter and every RetrievalHint alias data (zero copy, capacity
 // capped at their length): data must not be modified while the Message is in use.
-// The strings are independent copies (one allocation each), so keeping one
-// string keeps nothing else alive. A missing bloom filter decodes as nil; a
-// present empty field as an empty slice.
+// The strings are copies: the message id, channel id and sender id one
+// allocation each, the entries' ids and sender ids one shared allocation, so
+// keeping an entry's id keeps the other entries' strings alive, nothing else.
+// A missing bloom filter decodes as nil; a present empty field as an empty slice.
 func UnmarshalV03(data []byte) (*Message, error) {
-	var (
-		id, channel, content, bloom, sender []byte
-		hasID, hasLamport, hasChannel       bool
-		hasContent                          bool
-		lamport                             uint64
-		nHistory, nRepair                   int
-		// Entry payloads as found by pass 1, so pass 2 need not scan the
-		// top level again; longer lists fall back to a second scan.
-		spans [maxSpans]entrySpan
-	)
-	// Pass 1: validate the whole buffer and record the last occurrence of each
-	// singular field, counting entries so the second pass allocates exactly once.
-	for i := 0; i < len(data); {
-		f, next, err := nextField(data, i)
-		if err != nil {
+	var d decoderV03
+	return d.decode(data, nil)
+}
+
+// decoderV03 is one 0.3 decode. With detect set it also applies Detect's rule
+// on the way, so that Decode walks the input once: it stops, setting isV04,
+// as soon as the input turns out to be 0.4's (a length-delimited field 8, or
+// a field-3 value that is not a canonical 0.3 HistoryEntry), or when the
+// message has no causal history and neutral is V04. With scan set, its
+// top-level pass is also Scan's until the shape is checked (see
+// DecodeChecked).
+type decoderV03 struct {
+	detect  bool
+	neutral Generation
+	isV04   bool
+
+	scan      bool
+	maxFields int
+	fields    int
+	largest   int // the longest field 3, 8 or 13
+	next      int // where the top-level pass stopped
+
+	id, channel, content, bloom, sender []byte
+	hasID, hasLamport, hasChannel       bool
+	hasContent, hasBloom                bool
+	lamport                             uint64
+	nHistory, nRepair                   int
+	doneHistory, doneRepair             int // entries decoded so far
+	entryBytes                          int // the entries' payload lengths: bounds their strings
+	layout                              marshalLayout
+	entries                             []HistoryEntry
+	strings                             strings.Builder
+	entryErr                            error
+	// Entry payloads as found by the top-level pass, so the entry pass need
+	// not scan the top level again; longer lists fall back to a second scan.
+	spans [maxSpans]entrySpan
+}
+
+// decode returns the message, or nil and no error when detect found 0.4.
+// With scan set, it calls check as DecodeChecked describes.
+func (d *decoderV03) decode(data []byte, check func(Shape) error) (*Message, error) {
+	if err := d.scanTop(data); err != nil {
+		return nil, err
+	}
+	if d.scan {
+		if err := check(d.shape()); err != nil {
 			return nil, err
 		}
+		d.scan = false
+		// The rest, if Scan stopped early; but Detect looks no further than
+		// a field 8.
+		if !d.isV04 {
+			if err := d.scanTop(data); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if d.isV04 {
+		return nil, nil
+	}
+	if d.detect && d.nHistory == 0 && d.neutral == V04 {
+		d.isV04 = true // a history-free message judged by 0.4's rules
+		return nil, nil
+	}
+	d.decodeEntries(data)
+	switch {
+	case d.isV04:
+		return nil, nil
+	case !d.hasID:
+		return nil, errMissingID
+	case !d.hasLamport:
+		return nil, errMissingLamport
+	case !d.hasChannel:
+		return nil, errMissingChannel
+	case !d.hasContent:
+		return nil, errMissingContent
+	case d.entryErr != nil:
+		return nil, d.entryErr
+	}
+	m := &Message{
+		MessageID:   string(d.id),
+		Lamport:     int64(d.lamport),
+		ChannelID:   string(d.channel),
+		Content:     d.content,
+		BloomFilter: d.bloom,
+		SenderID:    string(d.sender),
+	}
+	if d.nHistory > 0 {
+		m.CausalHistory = d.entries[:d.nHistory:d.nHistory]
+	}
+	if d.nRepair > 0 {
+		m.RepairRequest = d.entries[d.nHistory:]
+	}
+	return m, nil
+}
+
+// scanTop validates the whole buffer and records the last occurrence of each
+// singular field, counting entries so the entry pass allocates exactly once.
+func (d *decoderV03) scanTop(data []byte) error {
+	if d.next == 0 {
+		d.layout.prev = -1
+	}
+	for i := d.next; i < len(data); {
+		if d.scan && d.fields == d.maxFields {
+			d.fields++ // Scan stops here: the shape is over the budget
+			d.next = i
+			return nil
+		}
+		f, next, err := nextField(data, i)
+		if err != nil {
+			return err
+		}
+		d.fields++
+		d.layout.see(&f, i, next)
 		i = next
 		switch f.typ {
 		case protowire.VarintType:
 			if f.num == uint64(fieldLamport) {
-				lamport, hasLamport = f.val, true
+				d.lamport, d.hasLamport = f.val, true
 			}
 		case protowire.BytesType:
 			switch f.num {
 			case uint64(fieldID):
-				id, hasID = f.data, true
-			case uint64(fieldCausalHistory):
-				if n := nHistory + nRepair; n < maxSpans {
-					spans[n] = entrySpan{next - len(f.data), next, false}
+				d.id, d.hasID = f.data, true
+			case uint64(fieldCausalHistory), uint64(fieldRepairRequest):
+				repair := f.num == uint64(fieldRepairRequest)
+				if n := d.nHistory + d.nRepair; n < maxSpans {
+					d.spans[n] = entrySpan{next - len(f.data), next, repair}
 				}
-				nHistory++
+				if repair {
+					d.nRepair++
+				} else {
+					d.nHistory++
+				}
+				d.entryBytes += len(f.data)
+				d.largest = max(d.largest, len(f.data))
 			case uint64(fieldChannelID):
-				channel, hasChannel = f.data, true
+				d.channel, d.hasChannel = f.data, true
 			case uint64(fieldContent):
-				content, hasContent = f.data, true
+				d.content, d.hasContent = f.data, true
 			case uint64(fieldBloomFilter):
-				bloom = f.data
+				d.bloom, d.hasBloom = f.data, true
 			case uint64(fieldSenderID):
-				sender = f.data
-			case uint64(fieldRepairRequest):
-				if n := nHistory + nRepair; n < maxSpans {
-					spans[n] = entrySpan{next - len(f.data), next, true}
+				d.sender = f.data
+			case uint64(fieldCausalMeta):
+				d.largest = max(d.largest, len(f.data))
+				if d.detect && !d.scan {
+					d.isV04 = true // Detect looks no further either
+					d.next = len(data)
+					return nil
 				}
-				nRepair++
+				d.isV04 = d.isV04 || d.detect // Scan, though, looks at every field
 			}
 		}
 	}
-	switch {
-	case !hasID:
-		return nil, errMissingID
-	case !hasLamport:
-		return nil, errMissingLamport
-	case !hasChannel:
-		return nil, errMissingChannel
-	case !hasContent:
-		return nil, errMissingContent
+	d.next = len(data)
+	if d.scan && !d.hasChannel {
+		return errMissingChannel // as Scan fails
 	}
+	return nil
+}
 
-	m := &Message{
-		MessageID:   string(id),
-		Lamport:     int64(lamport),
-		ChannelID:   string(channel),
-		Content:     content,
-		BloomFilter: bloom,
-		SenderID:    string(sender),
+// shape is the shape Scan finds.
+func (d *decoderV03) shape() Shape {
+	return Shape{
+		Fields:        d.fields,
+		CausalEntries: d.nHistory,
+		RepairEntries: d.nRepair,
+		LargestEntry:  d.largest,
+		ChannelIDLen:  len(d.channel),
+		MessageIDLen:  len(d.id),
+		SenderIDLen:   len(d.sender),
 	}
-	if nHistory+nRepair == 0 {
-		return m, nil
-	}
+}
 
-	// Pass 2: decode the entries, in order; the buffer is known to be well-formed.
-	entries := make([]HistoryEntry, nHistory+nRepair)
-	m.CausalHistory = entries[:0:nHistory]
-	m.RepairRequest = entries[nHistory:nHistory]
-	if nHistory+nRepair <= maxSpans {
-		for _, sp := range spans[:nHistory+nRepair] {
-			if err := m.addEntry(data[sp.start:sp.end:sp.end], sp.repair); err != nil {
-				return nil, err
+// decodeEntries decodes the entries, in order, into one allocation (see
+// addEntry); their strings are cut from one builder. The buffer is known to be well-formed at
+// the top level.
+func (d *decoderV03) decodeEntries(data []byte) {
+	n := d.nHistory + d.nRepair
+	if n == 0 {
+		return
+	}
+	if n <= maxSpans {
+		for _, sp := range d.spans[:n] {
+			if !d.addEntry(data[sp.start:sp.end:sp.end], sp.repair) {
+				return
 			}
 		}
+		return
+	}
+	for i := 0; i < len(data); {
+		f, next, _ := nextField(data, i)
+		i = next
+		if f.typ != protowire.BytesType {
+			continue
+		}
+		if f.num == uint64(fieldCausalHistory) || f.num == uint64(fieldRepairRequest) {
+			if !d.addEntry(f.data, f.num == uint64(fieldRepairRequest)) {
+				return
+			}
+		}
+	}
+}
+
+// addEntry decodes one entry payload into its slot of d.entries: causal
+// entries first, then repair requests. It reports whether to go on: not once
+// detect found 0.4. An entry error is kept (the first one) rather than
+// returned, because detection and a missing required field, both judged over
+// the whole message, come first.
+func (d *decoderV03) addEntry(b []byte, repair bool) bool {
+	p, ok := parseShortEntry(b) // parseEntry, without copying p once more
+	var err error
+	if !ok {
+		p, err = parseAnyEntry(b)
+	}
+	if d.detect && !repair && !p.canonical {
+		d.isV04 = true
+		return false
+	}
+	if err == nil && !p.hasID {
+		err = errMissingEntryID
+	}
+	if err != nil {
+		if d.entryErr == nil {
+			if repair {
+				d.entryErr = fmt.Errorf("repair request entry %d: %w", d.doneRepair, err)
+			} else {
+				d.entryErr = fmt.Errorf("causal history entry %d: %w", d.doneHistory, err)
+			}
+		}
+		return true
+	}
+	if d.entryErr != nil {
+		return true // the message fails: no need to keep entries
+	}
+	if d.entries == nil {
+		// Allocated once the first entry is known to stay: a 0.4 message
+		// without field 8 is told at its first entry.
+		d.entries = make([]HistoryEntry, d.nHistory+d.nRepair)
+		d.strings.Grow(d.entryBytes)
+	}
+	var e *HistoryEntry
+	if repair {
+		e = &d.entries[d.nHistory+d.doneRepair]
+		d.doneRepair++
 	} else {
-		for i := 0; i < len(data); {
-			f, next, _ := nextField(data, i)
-			i = next
-			if f.typ != protowire.BytesType {
-				continue
-			}
-			if f.num == uint64(fieldCausalHistory) || f.num == uint64(fieldRepairRequest) {
-				if err := m.addEntry(f.data, f.num == uint64(fieldRepairRequest)); err != nil {
-					return nil, err
-				}
-			}
-		}
+		e = &d.entries[d.doneHistory]
+		d.doneHistory++
 	}
-	if nRepair == 0 {
-		m.RepairRequest = nil
+	e.MessageID, e.RetrievalHint, e.SenderID = d.cut(p.id), p.hint, d.cut(p.sender)
+	return true
+}
+
+// cut returns a copy of b as a string cut from d.strings: the builder never
+// changes bytes it has written, so earlier strings stay valid as it grows.
+func (d *decoderV03) cut(b []byte) string {
+	if len(b) == 0 {
+		return ""
 	}
-	if nHistory == 0 {
-		m.CausalHistory = nil
-	}
-	return m, nil
+	start := d.strings.Len()
+	d.strings.Write(b)
+	return d.strings.String()[start:]
 }
 
 // maxSpans is how many entry positions Unmarshal remembers on the stack.
@@ -263,35 +441,74 @@ type entrySpan struct {
 	repair     bool
 }
 
-// addEntry decodes one entry payload and appends it to the causal history or to
-// the repair requests (whose capacity Unmarshal reserved).
-func (m *Message) addEntry(b []byte, repair bool) error {
-	e, err := decodeEntry(b)
-	if repair {
-		if err != nil {
-			return fmt.Errorf("repair request entry %d: %w", len(m.RepairRequest), err)
-		}
-		m.RepairRequest = append(m.RepairRequest, e)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("causal history entry %d: %w", len(m.CausalHistory), err)
-	}
-	m.CausalHistory = append(m.CausalHistory, e)
-	return nil
+// parsedEntry is a HistoryEntry as parsed, its fields aliasing the input.
+type parsedEntry struct {
+	id, hint, sender []byte // last occurrence of each
+	hasID            bool
+	// canonical: b is exactly what a 0.3 writer produces for some
+	// HistoryEntry: field 1 first, then a non-empty field 2, then a non-empty
+	// field 3, nothing else. Varints are minimal because nextField refuses
+	// others.
+	canonical bool
 }
 
-// decodeEntry decodes a HistoryEntry: field 1 required (may be empty), fields 2
-// and 3 optional, last occurrence wins, other fields and wire types skipped.
-func decodeEntry(b []byte) (HistoryEntry, error) {
-	var (
-		id, hint, sender []byte
-		hasID            bool
-	)
+// parseEntry parses a HistoryEntry: fields 1 to 3 length-delimited, last
+// occurrence wins, other fields and wire types skipped. It fails only on a
+// structural error; the caller checks hasID.
+func parseEntry(b []byte) (parsedEntry, error) {
+	if p, ok := parseShortEntry(b); ok {
+		return p, nil
+	}
+	return parseAnyEntry(b)
+}
+
+// parseShortEntry parses the form nearly every entry takes, a canonical one
+// whose fields have one-byte tags and lengths, reading the bytes directly. It
+// reports false for any other form, which parseAnyEntry then reads.
+func parseShortEntry(b []byte) (p parsedEntry, ok bool) {
+	i := 0
+	for num := entryFieldID; num <= entryFieldSender && i < len(b); num++ {
+		if b[i] != tagByte(num, protowire.BytesType) {
+			continue // an optional field left out: try the next number
+		}
+		if i+1 == len(b) || b[i+1] >= 0x80 {
+			return parsedEntry{}, false
+		}
+		start, end := i+2, i+2+int(b[i+1])
+		if end > len(b) || (num != entryFieldID && end == start) {
+			return parsedEntry{}, false
+		}
+		switch num {
+		case entryFieldID:
+			p.id = b[start:end:end]
+		case entryFieldHint:
+			p.hint = b[start:end:end]
+		case entryFieldSender:
+			p.sender = b[start:end:end]
+		}
+		i = end
+	}
+	if i != len(b) || p.id == nil {
+		return parsedEntry{}, false
+	}
+	p.hasID, p.canonical = true, true
+	return p, true
+}
+
+// parseAnyEntry is parseEntry for an entry of any form.
+func parseAnyEntry(b []byte) (p parsedEntry, err error) {
+	p.canonical = len(b) > 0
+	want := entryFieldID // the lowest field number a canonical entry may have next
 	for i := 0; i < len(b); {
 		f, next, err := nextField(b, i)
 		if err != nil {
-			return HistoryEntry{}, err
+			return parsedEntry{}, err
+		}
+		if f.typ != protowire.BytesType || f.num < uint64(want) || f.num > uint64(entryFieldSender) ||
+			(i == 0 && f.num != uint64(entryFieldID)) || (f.num != uint64(entryFieldID) && len(f.data) == 0) {
+			p.canonical = false
+		} else {
+			want = protowire.Number(f.num) + 1
 		}
 		i = next
 		if f.typ != protowire.BytesType {
@@ -299,17 +516,27 @@ func decodeEntry(b []byte) (HistoryEntry, error) {
 		}
 		switch f.num {
 		case uint64(entryFieldID):
-			id, hasID = f.data, true
+			p.id, p.hasID = f.data, true
 		case uint64(entryFieldHint):
-			hint = f.data
+			p.hint = f.data
 		case uint64(entryFieldSender):
-			sender = f.data
+			p.sender = f.data
 		}
 	}
-	if !hasID {
+	return p, nil
+}
+
+// decodeEntry decodes a HistoryEntry: field 1 required (may be empty), fields 2
+// and 3 optional, last occurrence wins, other fields and wire types skipped.
+func decodeEntry(b []byte) (HistoryEntry, error) {
+	p, err := parseEntry(b)
+	if err != nil {
+		return HistoryEntry{}, err
+	}
+	if !p.hasID {
 		return HistoryEntry{}, errMissingEntryID
 	}
-	return HistoryEntry{MessageID: string(id), RetrievalHint: hint, SenderID: string(sender)}, nil
+	return HistoryEntry{MessageID: string(p.id), RetrievalHint: p.hint, SenderID: string(p.sender)}, nil
 }
 
 // UnmarshalHistoryEntry decodes one HistoryEntry encoding with the same rules
@@ -343,4 +570,58 @@ func ExtractChannelID(data []byte) (string, error) {
 		return "", errMissingChannel
 	}
 	return string(channel), nil
+}
+
+// marshalLayout follows, field by field, whether a message's top level is
+// laid out exactly as Marshal writes it (fields 1, 2, 3..., 4, 5, 6, 7 if
+// non-empty, 13..., each singular one once), and where fields 6 and 7 are:
+// the stripped form of such a message can then be cut from it.
+type marshalLayout struct {
+	prev      int  // the marshalRank of the previous field, -1 before the first
+	other     bool // a field out of Marshal's order, repeated or unknown
+	filter    int  // offset of field 6's tag
+	filterEnd int
+	senderEnd int // end of field 7, or of field 6 without it
+}
+
+// marshalRanks gives, by tag, a field's place in Marshal's order, or -1 for
+// a field Marshal does not write with that wire type. Every tag Marshal
+// writes is below 128.
+var marshalRanks = func() (r [128]int8) {
+	for i := range r {
+		r[i] = -1
+	}
+	bytesField := func(n protowire.Number) byte { return tagByte(n, protowire.BytesType) }
+	r[bytesField(fieldID)] = 0
+	r[tagByte(fieldLamport, protowire.VarintType)] = 1
+	r[bytesField(fieldCausalHistory)] = 2
+	r[bytesField(fieldChannelID)] = 3
+	r[bytesField(fieldContent)] = 4
+	r[bytesField(fieldBloomFilter)] = 5
+	r[bytesField(fieldSenderID)] = 6
+	r[bytesField(fieldRepairRequest)] = 7
+	return r
+}()
+
+func marshalRank(f *field) int {
+	if f.num >= 16 {
+		return -1
+	}
+	return int(marshalRanks[f.num<<3|uint64(f.typ)])
+}
+
+// see takes the field f found at data[start:end].
+func (l *marshalLayout) see(f *field, start, end int) {
+	r := marshalRank(f)
+	repeated := r == 2 || r == 7
+	if r < 0 || r < l.prev || (r == l.prev && !repeated) || (r == 6 && len(f.data) == 0) {
+		l.other = true
+	}
+	l.prev = r
+	switch r {
+	case 5:
+		l.filter, l.filterEnd, l.senderEnd = start, end, end
+	case 6:
+		l.senderEnd = end
+	}
 }

@@ -193,3 +193,37 @@ func TestAppendMarshalStripped(t *testing.T) {
 		checkStripped(t, m)
 	}
 }
+
+// FuzzParseEntry checks parseShortEntry, the fast path, against parseAnyEntry:
+// what it accepts is read the same, and it accepts every canonical entry
+// shorter than 128 bytes (whose fields then all have one-byte lengths).
+func FuzzParseEntry(f *testing.F) {
+	for _, e := range []HistoryEntry{
+		{MessageID: "m"}, {MessageID: ""}, {MessageID: "m", RetrievalHint: []byte("h")},
+		{MessageID: "m", SenderID: "s"}, {MessageID: "m", RetrievalHint: []byte("h"), SenderID: "s"},
+		{MessageID: string(make([]byte, 200))},
+	} {
+		f.Add(e.AppendMarshal(nil))
+	}
+	for _, b := range [][]byte{{}, {0x12, 1, 'h'}, {0x0a, 0, 0x12, 0}, {0x0a, 1, 'm', 0x0a, 1, 'n'}, {0x0a, 1, 'm', 0x1a, 1, 's', 0x12, 1, 'h'}} {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, ok := parseShortEntry(b)
+		q, err := parseAnyEntry(b)
+		if !ok {
+			if err == nil && q.canonical && len(b) < 0x80 {
+				t.Fatalf("canonical short entry %x refused by the fast path", b)
+			}
+			return
+		}
+		if err != nil || !q.canonical || !q.hasID || !p.canonical || !p.hasID {
+			t.Fatalf("fast path accepted %x: %v, canonical %v", b, err, q.canonical)
+		}
+		for _, pair := range [][2][]byte{{p.id, q.id}, {p.hint, q.hint}, {p.sender, q.sender}} {
+			if !bytes.Equal(pair[0], pair[1]) || (pair[0] == nil) != (pair[1] == nil) {
+				t.Fatalf("%x: fast path read %q, general %q", b, pair[0], pair[1])
+			}
+		}
+	})
+}

@@ -67,25 +67,10 @@ func Detect(data []byte) (g Generation, neutral bool, err error) {
 }
 
 // canonicalEntryV03 reports whether b is exactly what a 0.3 writer produces for
-// some HistoryEntry: field 1 first, then a non-empty field 2, then a non-empty
-// field 3, nothing else. Varints are minimal because nextField refuses others.
+// some HistoryEntry (see parsedEntry).
 func canonicalEntryV03(b []byte) bool {
-	want := entryFieldID
-	for i := 0; i < len(b); {
-		f, next, err := nextField(b, i)
-		if err != nil || f.typ != protowire.BytesType || f.num < uint64(want) || f.num > uint64(entryFieldSender) {
-			return false
-		}
-		if f.num != uint64(entryFieldID) && len(f.data) == 0 {
-			return false
-		}
-		if i == 0 && f.num != uint64(entryFieldID) {
-			return false
-		}
-		want = protowire.Number(f.num) + 1
-		i = next
-	}
-	return len(b) > 0
+	p, err := parseEntry(b)
+	return err == nil && p.canonical
 }
 
 // Decode decodes a message of either generation: it detects the generation
@@ -96,15 +81,72 @@ func canonicalEntryV03(b []byte) bool {
 // is judged by the rules of generation neutral (V03 if neutral is not a valid
 // generation) and reported as that generation. Every error wraps ErrMalformed.
 func Decode(data []byte, neutral Generation) (*Message, Generation, error) {
-	g, isNeutral, err := Detect(data)
-	if err != nil {
-		return nil, V03, err
-	}
-	if isNeutral && neutral.Valid() {
-		g = neutral
-	}
-	m, err := UnmarshalAs(data, g)
+	m, g, _, err := decode(&decoderV03{detect: true, neutral: neutral}, data, nil, false)
 	return m, g, err
+}
+
+// DecodeChecked is Decode for a receiver with budgets, in one walk of the
+// top level where Scan then Decode took two. If check is not nil, the walk
+// is also Scan's: DecodeChecked fails as Scan(data, maxFields) fails, and
+// calls check with the Shape Scan would return before it decodes any entry
+// or allocates. An error from check is returned as is; without one,
+// DecodeChecked returns what Decode returns.
+//
+// It also returns the message's stripped form: its 0.3 encoding without its
+// bloom filter (written empty) and its repair requests, the bytes
+// AppendMarshalStripped returns for it, in a new slice. When data is laid out
+// exactly as Marshal writes it, which is what 0.3 senders send, they are cut
+// from data instead of encoded again.
+func DecodeChecked(data []byte, neutral Generation, maxFields int, check func(Shape) error) (m *Message, g Generation, stripped []byte, err error) {
+	d := decoderV03{detect: true, neutral: neutral, scan: check != nil, maxFields: maxFields}
+	return decode(&d, data, check, true)
+}
+
+// decode is Decode with d, detecting the generation while it decodes 0.3
+// (the one walk over the input a 0.3 message then costs), and making the
+// stripped form if strip is set.
+func decode(d *decoderV03, data []byte, check func(Shape) error, strip bool) (*Message, Generation, []byte, error) {
+	m, err := d.decode(data, check)
+	if err != nil {
+		return nil, V03, nil, err
+	}
+	if d.isV04 {
+		m, err := UnmarshalV04(data)
+		if err != nil {
+			return nil, V04, nil, err
+		}
+		if strip {
+			return m, V04, m.marshalStripped(), nil
+		}
+		return m, V04, nil, nil
+	}
+	if !strip {
+		return m, V03, nil, nil
+	}
+	// Varints are minimal (rejectNonMinimalVarints) and every causal entry is
+	// canonical (detection saw to it), so a top level in Marshal's layout
+	// means data is byte for byte what Marshal writes for m.
+	if l := &d.layout; rejectNonMinimalVarints && !l.other && d.hasBloom {
+		return m, V03, cutStripped(data, l), nil
+	}
+	return m, V03, m.marshalStripped(), nil
+}
+
+// cutStripped is the stripped form of data, laid out as Marshal writes it:
+// data up to field 6, an empty field 6, field 7 if there is one.
+func cutStripped(data []byte, l *marshalLayout) []byte {
+	head, tail := data[:l.filter], data[l.filterEnd:l.senderEnd]
+	b := make([]byte, 0, len(head)+2+len(tail))
+	b = append(b, head...)
+	b = append(b, tagByte(fieldBloomFilter, protowire.BytesType), 0)
+	return append(b, tail...)
+}
+
+// marshalStripped encodes m's stripped form (see DecodeChecked).
+func (m *Message) marshalStripped() []byte {
+	c := *m
+	c.BloomFilter, c.Filter, c.RepairRequest = nil, nil, nil
+	return c.Marshal()
 }
 
 // Unmarshal decodes a message of either generation, judging one without causal

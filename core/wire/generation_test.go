@@ -224,6 +224,13 @@ func TestPeersOfEachGenerationMisreadTheOther(t *testing.T) {
 // checkGenerationRoundTrip is the property FuzzDecode checks for any input.
 func checkGenerationRoundTrip(t *testing.T, data []byte) {
 	orig := bytes.Clone(data)
+	for _, neutral := range []Generation{V03, V04, Generation(7)} {
+		checkDecodeOnePass(t, data, neutral)
+		for _, maxFields := range []int{3, 1000} {
+			checkDecodeChecked(t, data, neutral, maxFields, true)
+			checkDecodeChecked(t, data, neutral, maxFields, false)
+		}
+	}
 	for _, neutral := range []Generation{V03, V04} {
 		m, g, err := Decode(data, neutral)
 		if !bytes.Equal(data, orig) {
@@ -327,5 +334,86 @@ func TestV04MetaMatchingBothPaths(t *testing.T) {
 		m, err := UnmarshalV04(b)
 		require.NoError(t, err)
 		require.Equal(t, normEntries(want), normEntries(m.CausalHistory), "n=%d", n)
+	}
+}
+
+// checkDecodeOnePass checks Decode and DecodeChecked, which detect the
+// generation while they decode, against Detect followed by UnmarshalAs (the
+// rule as written), and the stripped form against a marshal of the message
+// without its filter and repair requests.
+func checkDecodeOnePass(t *testing.T, data []byte, neutral Generation) {
+	t.Helper()
+	g, isNeutral, err := Detect(data)
+	var want *Message
+	if err == nil {
+		if isNeutral && neutral.Valid() {
+			g = neutral
+		}
+		want, err = UnmarshalAs(data, g)
+	}
+	m, g2, err2 := Decode(data, neutral)
+	sm, g3, stripped, err3 := DecodeChecked(data, neutral, 0, nil)
+	for _, got := range []struct {
+		m   *Message
+		g   Generation
+		err error
+	}{{m, g2, err2}, {sm, g3, err3}} {
+		if got.g != g || (err == nil) != (got.err == nil) || (err != nil && err.Error() != got.err.Error()) {
+			t.Fatalf("neutral %v: decoded %v, %v; Detect and UnmarshalAs: %v, %v", neutral, got.g, got.err, g, err)
+		}
+		if err == nil && !equalMessages(got.m, want) {
+			t.Fatalf("neutral %v: decoded\n%+v\nDetect and UnmarshalAs:\n%+v", neutral, got.m, want)
+		}
+	}
+	if err != nil {
+		return
+	}
+	bare := *want
+	bare.BloomFilter, bare.RepairRequest = nil, nil
+	if !bytes.Equal(stripped, bare.Marshal()) {
+		t.Fatalf("neutral %v: stripped form %x, want %x", neutral, stripped, bare.Marshal())
+	}
+}
+
+// checkDecodeChecked checks DecodeChecked against Scan, a check of the shape
+// (refusing more than maxFields fields if enforce is set), then Decode: the
+// same errors, shape and message.
+func checkDecodeChecked(t *testing.T, data []byte, neutral Generation, maxFields int, enforce bool) {
+	t.Helper()
+	errBudget := errors.New("over budget")
+	var got *Shape
+	check := func(s Shape) error {
+		if got != nil {
+			t.Fatal("check called twice")
+		}
+		got = &s
+		if enforce && s.Fields > maxFields {
+			return errBudget
+		}
+		return nil
+	}
+	m, g, _, err := DecodeChecked(data, neutral, maxFields, check)
+	want, scanErr := Scan(data, maxFields)
+	if scanErr != nil {
+		if got != nil || err == nil || err.Error() != scanErr.Error() {
+			t.Fatalf("DecodeChecked: %v (shape %v); Scan: %v", err, got, scanErr)
+		}
+		return
+	}
+	if got == nil || *got != want {
+		t.Fatalf("DecodeChecked checked shape %+v, Scan found %+v", got, want)
+	}
+	if enforce && want.Fields > maxFields {
+		if err != errBudget {
+			t.Fatalf("over maxFields: %v", err)
+		}
+		return
+	}
+	m2, g2, err2 := Decode(data, neutral)
+	if g != g2 || (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
+		t.Fatalf("DecodeChecked: %v, %v; Decode: %v, %v", g, err, g2, err2)
+	}
+	if err == nil && !equalMessages(m, m2) {
+		t.Fatalf("DecodeChecked:\n%+v\nDecode:\n%+v", m, m2)
 	}
 }
