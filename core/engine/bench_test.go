@@ -24,9 +24,14 @@ func hint(id string) []byte { return []byte("hash-" + id) }
 // steadyPeer returns a manager that has wrapped n messages on channel "c" and
 // keeps its outgoing buffer at 1000 entries (older ones are given up).
 func steadyPeer(b *testing.B, id string, n int) *engine.Manager {
+	return steadyPeerUnacked(b, id, n, 1000)
+}
+
+// steadyPeerUnacked is steadyPeer with an outgoing buffer of unacked entries.
+func steadyPeerUnacked(b *testing.B, id string, n, unacked int) *engine.Manager {
 	b.Helper()
 	cfg := engine.DefaultConfig()
-	cfg.MaxOutgoingBuffer = 1000
+	cfg.MaxOutgoingBuffer = unacked
 	m, err := engine.New(engine.Options{ParticipantID: id, Config: &cfg, HintProvider: hint,
 		Clock: clock.NewFake(et.Epoch), Events: engine.EventSinkFunc(func([]engine.Event) {})})
 	if err != nil {
@@ -72,9 +77,19 @@ func BenchmarkAppendWrap(b *testing.B) {
 // steady state and is new to the receiver, whose own 1000 unacknowledged
 // messages are all looked up in the sender's filter. Messages are wrapped in
 // batches outside the timed region.
-func BenchmarkUnwrap(b *testing.B) {
+func BenchmarkUnwrap(b *testing.B) { benchUnwrap(b, 1000) }
+
+// BenchmarkUnwrapUnacked is BenchmarkUnwrap with 100 and 10,000 own
+// unacknowledged messages at the receiver.
+func BenchmarkUnwrapUnacked(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("unacked=%d", n), func(b *testing.B) { benchUnwrap(b, n) })
+	}
+}
+
+func benchUnwrap(b *testing.B, unacked int) {
 	sender := steadyPeer(b, "alice", 5000)
-	receiver := steadyPeer(b, "bob", 5000)
+	receiver := steadyPeerUnacked(b, "bob", max(5000, unacked), unacked)
 	// the receiver must hold the sender's recent history so messages deliver
 	for i := 4990; i < 5000; i++ {
 		bare := wire.Message{MessageID: fmt.Sprintf("alice-warm-%d", i), Lamport: 1, ChannelID: "c", Content: payload}
