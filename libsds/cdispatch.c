@@ -27,8 +27,9 @@
  *   call's result and events cost no thread hand-off. Any post by another
  *   thread, and sdsi_dispatcher_close, hand held items to the pool (close
  *   delivers them itself if its own thread holds them), so nothing waits on
- *   a call that has returned and no thread delivers another's held items. Only a thread outside every callback and callout delivers this
- *   way; LIBSDS_CALLER_DELIVERS=0 in the environment turns it off.
+ *   a call that has returned and no thread delivers another's held items.
+ *   Only a thread outside every callback and callout delivers this way;
+ *   LIBSDS_CALLER_DELIVERS=0 in the environment turns it off.
  * - Backpressure: sdsi_wait_room blocks on the dispatcher's condition
  *   variable while LIBSDS_MAX_PENDING_EVENTS items are queued (subject to I3);
  *   every returning callback and sdsi_dispatcher_closing wake it. Posting
@@ -414,7 +415,7 @@ static void post(sdsi_dispatcher *d, sdsi_item *it) {
       d->held = 1; /* sdsi_call_end delivers it (I5) */
       d->holder = &holding_for;
     } else {
-      make_ready(d); /* another thread's items join another's held ones */
+      make_ready(d); /* not held, or held by another thread: the pool's */
     }
   }
   pthread_mutex_unlock(&lk);
