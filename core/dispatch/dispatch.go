@@ -6,17 +6,20 @@ package dispatch
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/logos-messaging/libsds-go/internal/goid"
 )
 
 // Queue is an unbounded FIFO of functions run by one goroutine.
 type Queue struct {
-	mu      sync.Mutex
-	wake    chan struct{} // capacity 1: a pending wake-up
-	items   []func()
-	closed  bool
-	runner  uint64 // goroutine id of the dispatcher
+	mu     sync.Mutex
+	wake   chan struct{} // capacity 1: a pending wake-up
+	items  []func()
+	closed bool
+	// runner is the dispatcher goroutine's identity while it runs, zero once
+	// it has exited (a later goroutine may be given the same identity).
+	runner  atomic.Uint64
 	started chan struct{}
 	done    chan struct{}
 }
@@ -39,11 +42,10 @@ func (q *Queue) unpark() {
 }
 
 func (q *Queue) run() {
-	q.mu.Lock()
-	q.runner = goid.Current()
-	q.mu.Unlock()
+	q.runner.Store(goid.Current())
 	close(q.started)
 	defer close(q.done)
+	defer q.runner.Store(0)
 	for {
 		q.mu.Lock()
 		if len(q.items) == 0 {
@@ -86,7 +88,8 @@ func (q *Queue) Len() int {
 // InDispatcher reports whether the caller is running on the dispatcher goroutine,
 // i.e. inside a posted function.
 func (q *Queue) InDispatcher() bool {
-	return goid.Current() == q.runner
+	r := q.runner.Load()
+	return r != 0 && goid.Current() == r
 }
 
 // Flush waits until everything posted before the call has run, or was
