@@ -423,6 +423,42 @@ func TestCleanupDrainsThenStops(t *testing.T) {
 	require.Zero(t, late.Load())
 }
 
+// TestCleanupWaitsForTheHandlerThatCleansUp: a Cleanup from outside returns
+// only after the handler running has returned, even when that handler calls
+// Cleanup too (which drops the queue and returns at once).
+func TestCleanupWaitsForTheHandlerThatCleansUp(t *testing.T) {
+	a := newRM(t)
+	b, err := NewReliabilityManager(nil)
+	require.NoError(t, err)
+	var returned atomic.Bool
+	var returnedDuringHandler bool
+	outside := make(chan error, 1)
+	b.RegisterCallbacks(EventCallbacks{OnMessageReady: func(MessageID, string) {
+		go func() {
+			err := b.Cleanup()
+			returned.Store(true)
+			outside <- err
+		}()
+		for !b.closed.Load() {
+			runtime.Gosched()
+		}
+		assert.NoError(t, b.Cleanup()) // inside: returns at once
+		// give the outside Cleanup every chance to return early
+		for i := 0; i < 1000 && !returned.Load(); i++ {
+			runtime.Gosched()
+		}
+		returnedDuringHandler = returned.Load()
+	}})
+	unwrap(t, b, wrap(t, a, "x", "m1", "c"))
+	select {
+	case err := <-outside:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second): // a bound on a hang, not synchronisation
+		t.Fatal("Cleanup did not return")
+	}
+	require.False(t, returnedDuringHandler, "Cleanup returned while a handler ran")
+}
+
 func TestConcurrentCleanup(t *testing.T) {
 	rm, err := NewReliabilityManager(nil)
 	require.NoError(t, err)

@@ -132,11 +132,16 @@ func (rm *ReliabilityManager) dropQueued() {
 	rm.dmu.Unlock()
 }
 
-// closeQueue delivers what is queued and refuses later batches: Cleanup from
-// outside the handlers, once the engine is closed and posts no more.
+// closeQueue delivers what is queued, waits for the handler running, if any,
+// to return (it may have dropped the queue by calling Cleanup itself), and
+// refuses later batches: Cleanup from outside the handlers, once the engine
+// is closed and posts no more.
 func (rm *ReliabilityManager) closeQueue() {
 	rm.settle()
 	rm.dmu.Lock()
+	for rm.deliverer.Load() != 0 {
+		rm.dcond.Wait()
+	}
 	rm.qclosed = true
 	rm.dmu.Unlock()
 }
