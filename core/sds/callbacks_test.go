@@ -175,23 +175,18 @@ func TestDuplicates(t *testing.T) {
 	require.Empty(t, recA.take())
 }
 
-// TestCallbacksAsyncAndOrdered: handlers never run on the caller's goroutine,
-// and run one at a time in event order.
-func TestCallbacksAsyncAndOrdered(t *testing.T) {
+// TestCallbacksOnCallerAndOrdered: with one goroutine calling, handlers run
+// on that goroutine, in event order.
+func TestCallbacksOnCallerAndOrdered(t *testing.T) {
 	a, b := newRM(t), newRM(t)
 	caller := goid.Current()
-	var onCaller, running, overlap atomic.Int32
+	var elsewhere int
 	var got []MessageID
 	b.RegisterCallbacks(EventCallbacks{OnMessageReady: func(id MessageID, _ string) {
-		if running.Add(1) > 1 {
-			overlap.Add(1)
+		if goid.Current() != caller {
+			elsewhere++
 		}
-		if goid.Current() == caller {
-			onCaller.Add(1)
-		}
-		got = append(got, id) // no lock: handlers never overlap
-		runtime.Gosched()     // let an overlapping handler, if any, run now
-		running.Add(-1)
+		got = append(got, id)
 	}})
 	const n = 200
 	var want []MessageID
@@ -200,10 +195,112 @@ func TestCallbacksAsyncAndOrdered(t *testing.T) {
 		want = append(want, MessageID(id))
 		unwrap(t, b, wrap(t, a, "x", id, "c"))
 	}
-	b.flush()
 	require.Equal(t, want, got)
-	require.Zero(t, onCaller.Load())
+	require.Zero(t, elsewhere)
+}
+
+// TestConcurrentCallersWaitForTheirHandlers: with many goroutines calling one
+// manager, one delivers at a time and the others wait, yet each call returns
+// only once the handler of its own event has run; handlers never overlap and
+// keep each channel's order. Run with -race.
+func TestConcurrentCallersWaitForTheirHandlers(t *testing.T) {
+	a, b := newRM(t), newRM(t)
+	const workers, each = 6, 40
+	msgs := make([][][]byte, workers)
+	for w := range workers {
+		for i := range each {
+			msgs[w] = append(msgs[w], wrap(t, a, "x", fmt.Sprintf("w%d-%02d", w, i), fmt.Sprintf("c%d", w)))
+		}
+	}
+	var running, overlap atomic.Int32
+	var mu sync.Mutex
+	seen := map[MessageID]bool{}
+	perChannel := map[string][]MessageID{}
+	b.RegisterCallbacks(EventCallbacks{OnMessageReady: func(id MessageID, ch string) {
+		if running.Add(1) > 1 {
+			overlap.Add(1)
+		}
+		runtime.Gosched() // let an overlapping handler, if any, run now
+		mu.Lock()
+		seen[id] = true
+		perChannel[ch] = append(perChannel[ch], id)
+		mu.Unlock()
+		running.Add(-1)
+	}})
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i, m := range msgs[w] {
+				if _, err := b.UnwrapReceivedMessage(m); !assert.NoError(t, err) {
+					return
+				}
+				mu.Lock()
+				ran := seen[MessageID(fmt.Sprintf("w%d-%02d", w, i))]
+				mu.Unlock()
+				assert.True(t, ran, "w%d-%02d: the call returned before its handler ran", w, i)
+			}
+		})
+	}
+	wg.Wait()
 	require.Zero(t, overlap.Load())
+	for w := range workers {
+		var want []MessageID
+		for i := range each {
+			want = append(want, MessageID(fmt.Sprintf("w%d-%02d", w, i)))
+		}
+		require.Equal(t, want, perChannel[fmt.Sprintf("c%d", w)])
+	}
+}
+
+// TestHandlersCallOtherManagers: a handler may call another manager whose
+// handlers call back into the first, nested; nothing deadlocks, each call
+// from inside a handler returns before its events run, and each manager's
+// events keep their order.
+func TestHandlersCallOtherManagers(t *testing.T) {
+	a, b := newRM(t), newRM(t)
+	var order []string
+	a.RegisterCallbacks(EventCallbacks{OnMessageReady: func(id MessageID, ch string) {
+		order = append(order, "a ready "+string(id))
+		if id == "b1" { // answer in a's handler: b unwraps the answer, nested
+			unwrap(t, b, wrap(t, a, "answer", "a2", ch))
+			order = append(order, "a: b unwrapped a2")
+		}
+	}})
+	b.RegisterCallbacks(EventCallbacks{OnMessageReady: func(id MessageID, ch string) {
+		order = append(order, "b ready "+string(id))
+		if id == "a2" { // b, delivering inside a's handler, calls back into a
+			unwrap(t, a, wrap(t, b, "thanks", "b2", ch))
+			order = append(order, "b: a unwrapped b2")
+		}
+	}})
+	a1 := wrap(t, a, "hello", "a1", "c")
+	unwrap(t, b, a1)
+	within(t, 5*time.Second, func() { unwrap(t, a, wrap(t, b, "hi", "b1", "c")) })
+	require.Equal(t, []string{
+		"b ready a1",
+		"a ready b1",
+		"b ready a2", // b's first delivery of a2 runs inside a's handler
+		"b: a unwrapped b2",
+		"a: b unwrapped a2",
+		"a ready b2", // a's events wait for a's handler to return
+	}, order)
+}
+
+// TestPanickingHandler: a handler's panic goes up the call that delivered it,
+// and the manager stays usable: later calls deliver their events.
+func TestPanickingHandler(t *testing.T) {
+	a, b := newRM(t), newRM(t)
+	var got []MessageID
+	b.RegisterCallbacks(EventCallbacks{OnMessageReady: func(id MessageID, _ string) {
+		got = append(got, id)
+		if id == "m1" {
+			panic("handler failed")
+		}
+	}})
+	m1 := wrap(t, a, "1", "m1", "c")
+	require.PanicsWithValue(t, "handler failed", func() { _, _ = b.UnwrapReceivedMessage(m1) })
+	within(t, 5*time.Second, func() { unwrap(t, b, wrap(t, a, "2", "m2", "c")) })
+	require.Equal(t, []MessageID{"m1", "m2"}, got)
 }
 
 // TestCallbackCallsManager: a handler may call any method of its manager —
@@ -315,13 +412,51 @@ func TestCleanupDrainsThenStops(t *testing.T) {
 		t.Fatal("Cleanup did not return")
 	}
 	require.EqualValues(t, n, delivered.Load())
-	// the fence: the dispatcher has exited, so no handler can run any more
-	select {
-	case <-b.queue.Done():
-	default:
-		t.Fatal("the dispatcher still runs after Cleanup returned")
-	}
+	// the fence: nobody delivers, nothing is queued and nothing more can be,
+	// so no handler can run any more
+	require.Zero(t, b.deliverer.Load(), "a handler still runs after Cleanup returned")
+	require.Zero(t, b.queued())
+	b.dmu.Lock()
+	closed := b.qclosed
+	b.dmu.Unlock()
+	require.True(t, closed)
 	require.Zero(t, late.Load())
+}
+
+// TestCleanupWaitsForTheHandlerThatCleansUp: a Cleanup from outside returns
+// only after the handler running has returned, even when that handler calls
+// Cleanup too (which drops the queue and returns at once).
+func TestCleanupWaitsForTheHandlerThatCleansUp(t *testing.T) {
+	a := newRM(t)
+	b, err := NewReliabilityManager(nil)
+	require.NoError(t, err)
+	var returned atomic.Bool
+	var returnedDuringHandler bool
+	outside := make(chan error, 1)
+	b.RegisterCallbacks(EventCallbacks{OnMessageReady: func(MessageID, string) {
+		go func() {
+			err := b.Cleanup()
+			returned.Store(true)
+			outside <- err
+		}()
+		for !b.closed.Load() {
+			runtime.Gosched()
+		}
+		assert.NoError(t, b.Cleanup()) // inside: returns at once
+		// give the outside Cleanup every chance to return early
+		for i := 0; i < 1000 && !returned.Load(); i++ {
+			runtime.Gosched()
+		}
+		returnedDuringHandler = returned.Load()
+	}})
+	unwrap(t, b, wrap(t, a, "x", "m1", "c"))
+	select {
+	case err := <-outside:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second): // a bound on a hang, not synchronisation
+		t.Fatal("Cleanup did not return")
+	}
+	require.False(t, returnedDuringHandler, "Cleanup returned while a handler ran")
 }
 
 func TestConcurrentCleanup(t *testing.T) {

@@ -11,12 +11,14 @@
 //
 // The behaviour is the bindings' over nim-sds: the same wire bytes, the same
 // results and errors, the same events in the same order, delivered one at a
-// time from a goroutine of the manager's own — never on the goroutine that made
-// the call — and, as with the bindings, a call returns once the handlers of the
-// events it caused have run. Unlike nim-sds, a handler may call the manager
-// (even Cleanup; such a call returns at once and its events run after the
-// handler), StartPeriodicTasks is idempotent, and no handler runs after
-// Cleanup returns. The queue of undelivered events is bounded
+// time, and, as with the bindings, a call returns once the handlers of the
+// events it caused have run. Unlike with the bindings, the handlers run on the
+// goroutine of a call waiting for them (the call that caused them, unless
+// another call is delivering the manager's events already; the periodic
+// tasks' events on a goroutine started for them), not on a thread of the
+// library's own, and a handler may call the manager (even Cleanup; such a call
+// returns at once and its events run after the handler; nim-sds deadlocks);
+// StartPeriodicTasks is idempotent, and no handler runs after Cleanup returns. The queue of undelivered events is bounded
 // (EventChanBufferSize). The bindings' OnEvent and OnCallbackError methods
 // exist too, and a nil or zero-value ReliabilityManager answers every call
 // with an error.
@@ -32,7 +34,7 @@
 // not report: give-ups told apart from acknowledgements, SDS-R rebroadcasts,
 // dropped messages and store failures.
 //
-// The protocol itself is in package engine; this package maps its typed
-// events onto the bindings' callbacks and runs them through package dispatch,
-// with the periodic tasks of package scheduler.
+// The protocol itself is in package engine; this package queues its typed
+// events, delivers them to the bindings' callbacks, and runs the periodic
+// tasks of package scheduler.
 package sds

@@ -11,16 +11,8 @@ import (
 
 var noCallbacks EventCallbacks
 
-// post is the engine's event sink. It runs with the engine's lock held, so it
-// only queues the batch for the dispatcher goroutine. After Cleanup the queue
-// refuses it and the events are dropped.
-func (rm *ReliabilityManager) post(events []engine.Event) {
-	rm.posted.Add(1)
-	rm.queue.Post(func() { rm.deliver(events) })
-}
-
-// deliver runs on the dispatcher goroutine and calls the handlers, one event
-// at a time, reading the registered handlers afresh for each.
+// deliver calls the handlers of one batch, one event at a time, reading the
+// registered handlers afresh for each.
 func (rm *ReliabilityManager) deliver(events []engine.Event) {
 	for _, e := range events {
 		if rm.stopDelivery.Load() {

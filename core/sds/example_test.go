@@ -21,9 +21,9 @@ func Example() {
 		panic(err)
 	}
 
-	// Each manager's handlers run one at a time, in order, on a goroutine of
-	// the manager's own (two managers' handlers may interleave): collect each
-	// manager's lines apart and print them after Cleanup.
+	// Each manager's handlers run one at a time, in order, before the call
+	// that caused them returns (two managers' handlers may interleave): collect
+	// each manager's lines apart and print them after Cleanup.
 	var aliceLog, bobLog []string
 	alice.RegisterCallbacks(sds.EventCallbacks{
 		OnMessageSent: func(id sds.MessageID, ch string) {

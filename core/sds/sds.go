@@ -9,7 +9,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/logos-messaging/libsds-go/core/dispatch"
 	"github.com/logos-messaging/libsds-go/core/engine"
 	"github.com/logos-messaging/libsds-go/core/scheduler"
 	"github.com/logos-messaging/libsds-go/core/wire"
@@ -68,7 +67,6 @@ type ReliabilityManager struct {
 	logger    *zap.Logger
 	engine    *engine.Manager
 	runner    *scheduler.Runner
-	queue     *dispatch.Queue
 	callbacks atomic.Pointer[EventCallbacks]
 
 	mu      sync.Mutex // guards closing, and orders StartPeriodicTasks before Cleanup
@@ -79,9 +77,22 @@ type ReliabilityManager struct {
 	// the batch being delivered must not run after Cleanup returns.
 	stopDelivery atomic.Bool
 
-	// posted counts the event batches posted, so a call knows whether it has
-	// events to wait for.
-	posted atomic.Uint64
+	// The event queue (see delivery.go). dmu guards the fields after it;
+	// dcond, on dmu, is signalled when a batch has been delivered or the
+	// deliverer stops.
+	dmu       sync.Mutex
+	dcond     sync.Cond
+	batches   [][]engine.Event // batches[head:] are queued, not yet delivered, in order
+	head      int
+	posted    uint64 // batches ever queued
+	delivered uint64 // batches whose handlers have run (or were dropped)
+	// postedAtDelivery is posted when the last delivered batch finished: the
+	// batches its handlers queued are among the first postedAtDelivery.
+	postedAtDelivery uint64
+	qclosed          bool // Cleanup: later batches are dropped
+	// deliverer is the goroutine delivering this manager's events (its
+	// goid.Current), zero when none is; written under dmu.
+	deliverer atomic.Uint64
 
 	// Detection of a call from the hint provider into this manager: wrapMu
 	// serializes the wraps that may ask for hints, wrapG is the goroutine of the
@@ -105,7 +116,8 @@ func NewReliabilityManagerWithOptions(logger *zap.Logger, opts Options) (*Reliab
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	rm := &ReliabilityManager{logger: logger, queue: dispatch.New(), done: make(chan struct{})}
+	rm := &ReliabilityManager{logger: logger, done: make(chan struct{})}
+	rm.dcond.L = &rm.dmu
 	rm.logger.Info("creating new reliability manager")
 	m, err := engine.New(engine.Options{
 		ParticipantID: opts.ParticipantID,
@@ -116,7 +128,6 @@ func NewReliabilityManagerWithOptions(logger *zap.Logger, opts Options) (*Reliab
 		HintProvider:  rm.hint,
 	})
 	if err != nil {
-		rm.queue.Close()
 		return nil, fmt.Errorf("error creating reliability manager: %w", err)
 	}
 	rm.engine = m
@@ -151,10 +162,13 @@ func (rm *ReliabilityManager) WrapOutgoingMessage(message []byte, messageId Mess
 	if !rm.usable() {
 		return nil, errEmptyReliabilityManager
 	}
-	if err := rm.enter(op); err != nil {
+	nested, err := rm.enter(op)
+	if err != nil {
 		return nil, err
 	}
-	defer rm.waitEvents(rm.posted.Load())
+	if !nested {
+		defer rm.settle()
+	}
 	if channelId == "" {
 		return nil, fail(op, fmt.Errorf("%w: channel ID is empty string", ErrInvalidArgument))
 	}
@@ -186,10 +200,13 @@ func (rm *ReliabilityManager) UnwrapReceivedMessage(message []byte) (*UnwrappedM
 	if !rm.usable() {
 		return nil, errEmptyReliabilityManager
 	}
-	if err := rm.enter(op); err != nil {
+	nested, err := rm.enter(op)
+	if err != nil {
 		return nil, err
 	}
-	defer rm.waitEvents(rm.posted.Load())
+	if !nested {
+		defer rm.settle()
+	}
 	res, err := rm.engine.Unwrap(message)
 	if err != nil {
 		return nil, fail(op, err)
@@ -217,10 +234,13 @@ func (rm *ReliabilityManager) MarkDependenciesMet(messageIDs []MessageID, channe
 	if len(messageIDs) == 0 {
 		return nil
 	}
-	if err := rm.enter(op); err != nil {
+	nested, err := rm.enter(op)
+	if err != nil {
 		return err
 	}
-	defer rm.waitEvents(rm.posted.Load())
+	if !nested {
+		defer rm.settle()
+	}
 	if channelId == "" {
 		return fail(op, fmt.Errorf("%w: channel ID is empty string", ErrInvalidArgument))
 	}
@@ -246,10 +266,13 @@ func (rm *ReliabilityManager) StartPeriodicTasks() error {
 	if !rm.usable() {
 		return errEmptyReliabilityManager
 	}
-	if err := rm.enter(op); err != nil {
+	nested, err := rm.enter(op)
+	if err != nil {
 		return err
 	}
-	defer rm.waitEvents(rm.posted.Load())
+	if !nested {
+		defer rm.settle()
+	}
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	if rm.closing {
@@ -268,10 +291,13 @@ func (rm *ReliabilityManager) Reset() error {
 	if !rm.usable() {
 		return errEmptyReliabilityManager
 	}
-	if err := rm.enter(op); err != nil {
+	nested, err := rm.enter(op)
+	if err != nil {
 		return err
 	}
-	defer rm.waitEvents(rm.posted.Load())
+	if !nested {
+		defer rm.settle()
+	}
 	if err := rm.engine.Reset(); err != nil {
 		return fail(op, err)
 	}
@@ -287,7 +313,7 @@ func (rm *ReliabilityManager) Channels() ([]string, error) {
 	if rm == nil {
 		return nil, errEmptyReliabilityManager
 	}
-	if err := rm.enter("Channels"); err != nil {
+	if _, err := rm.enter("Channels"); err != nil {
 		return nil, err
 	}
 	return rm.engine.Channels(), nil
@@ -300,7 +326,7 @@ func (rm *ReliabilityManager) RemoveChannel(channelId string) error {
 	if rm == nil {
 		return errEmptyReliabilityManager
 	}
-	if err := rm.enter(op); err != nil {
+	if _, err := rm.enter(op); err != nil {
 		return err
 	}
 	if err := rm.engine.RemoveChannel(channelId); err != nil {
@@ -321,12 +347,12 @@ func (rm *ReliabilityManager) Cleanup() error {
 	if rm.reentrant() {
 		return fail("CleanupReliabilityManager", ErrReentrantCall)
 	}
-	inside := rm.queue.InDispatcher()
+	inside := rm.inHandler()
 	rm.mu.Lock()
 	if rm.closing {
 		rm.mu.Unlock()
 		if inside {
-			rm.stopDelivery.Store(true)
+			rm.dropQueued()
 		} else {
 			<-rm.done
 		}
@@ -342,9 +368,10 @@ func (rm *ReliabilityManager) Cleanup() error {
 		rm.logger.Warn("closing sds engine", zap.Error(err))
 	}
 	if inside {
-		rm.stopDelivery.Store(true)
+		rm.dropQueued()
+	} else {
+		rm.closeQueue()
 	}
-	rm.queue.Close()
 	close(rm.done)
 	rm.logger.Debug("cleaned up reliability manager")
 	return nil
@@ -354,39 +381,26 @@ func (rm *ReliabilityManager) Cleanup() error {
 // managers answer errEmptyReliabilityManager instead of panicking.
 func (rm *ReliabilityManager) usable() bool { return rm != nil && rm.engine != nil }
 
-// enter refuses calls after Cleanup and calls from the hint provider, and
-// keeps the event queue bounded: a call finding EventChanBufferSize batches
-// undelivered waits for them to be delivered, or, from inside a handler (which
-// they wait for), fails.
-func (rm *ReliabilityManager) enter(op string) error {
+// enter refuses calls after Cleanup and calls from the hint provider, tells
+// whether the call comes from inside a handler (nested: it must not wait for
+// events), and keeps the event queue bounded: a call finding
+// EventChanBufferSize batches undelivered waits for them to be delivered, or,
+// from inside a handler (which they wait for), fails.
+func (rm *ReliabilityManager) enter(op string) (nested bool, err error) {
 	if rm.closed.Load() {
-		return fail(op, ErrClosed)
+		return false, fail(op, ErrClosed)
 	}
 	if rm.reentrant() {
-		return fail(op, ErrReentrantCall)
+		return false, fail(op, ErrReentrantCall)
 	}
-	if rm.queue.Len() >= EventChanBufferSize {
-		if rm.queue.InDispatcher() {
-			return fail(op, ErrEventQueueFull)
+	nested = rm.inHandler()
+	if rm.queued() >= EventChanBufferSize {
+		if nested {
+			return true, fail(op, ErrEventQueueFull)
 		}
-		rm.queue.Flush()
+		rm.settle()
 	}
-	return nil
-}
-
-// waitEvents returns once the handlers of the events posted since the call
-// began (posted was before) have run, as sds-go-bindings' calls return after
-// nim-sds has called the handlers — and those of the events the handlers' own
-// calls posted meanwhile. From inside a handler it returns at once: the events
-// run after that handler returns.
-func (rm *ReliabilityManager) waitEvents(before uint64) {
-	for now := rm.posted.Load(); now != before; now = rm.posted.Load() {
-		if rm.queue.InDispatcher() || rm.closed.Load() {
-			return
-		}
-		rm.queue.Flush()
-		before = now
-	}
+	return nested, nil
 }
 
 // periodicTasks runs the scheduler's tasks, skipping a round while
@@ -400,10 +414,12 @@ func (p periodicTasks) SyncTick() error     { return p.run(p.rm.engine.SyncTick)
 func (p periodicTasks) SweepRepairs() error { return p.run(p.rm.engine.SweepRepairs) }
 
 func (p periodicTasks) run(task func() error) error {
-	if p.rm.queue.Len() >= EventChanBufferSize {
+	if p.rm.queued() >= EventChanBufferSize {
 		return nil
 	}
-	return task()
+	err := task()
+	p.rm.deliverInBackground()
+	return err
 }
 
 // reentrant reports whether the caller is the hint provider of a wrap in
@@ -427,9 +443,14 @@ func (rm *ReliabilityManager) hint(messageID string) []byte {
 	return cbs.RetrievalHintProvider(MessageID(messageID))
 }
 
-// flush waits until the handlers of every event queued so far have run. Tests
-// use it to see a call's events before the next call.
-func (rm *ReliabilityManager) flush() { rm.queue.Flush() }
+// flush waits until the handlers of every event queued so far have run (from
+// inside a handler it returns at once). Tests use it to see the events of the
+// periodic tasks.
+func (rm *ReliabilityManager) flush() {
+	if !rm.inHandler() {
+		rm.settle()
+	}
+}
 
 func fail(op string, err error) error { return fmt.Errorf("error %s: %w", op, err) }
 

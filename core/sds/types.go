@@ -27,9 +27,14 @@ type UnwrappedMessage struct {
 
 // EventCallbacks are the application's handlers. Every field is optional. The
 // event handlers (all but RetrievalHintProvider) run one at a time, in the
-// order the events happened, on a goroutine of the manager's own — never on
-// the goroutine that made the call that caused them, which returns once they
-// have run — and may call any method of the manager, including Cleanup.
+// order the events happened, before the call that caused them returns —
+// usually on that call's goroutine, else on that of another call delivering
+// the manager's events at the time, or, for the periodic tasks, on a goroutine
+// started for them — and may call any method of the manager, including
+// Cleanup. A handler that panics panics the call delivering it, and the rest
+// of its event batch is not delivered; the manager stays usable (a panic while
+// delivering the periodic tasks' events ends the program, as a panic on any
+// goroutine does).
 //
 // The first five fields are those of sds-go-bindings, with the same meaning;
 // the fields after them are events nim-sds does not report.

@@ -30,6 +30,7 @@ run "core/sds WrapOutgoingMessage" -op sdswrap
 run "Unwrap, 100 own unacknowledged" -op unwrap -out 100
 run "Unwrap, 1,000 own unacknowledged" -op unwrap -out 1000
 run "Unwrap, 10,000 own unacknowledged" -op unwrap -out 10000
+run "core/sds UnwrapReceivedMessage, 100 own" -op sdsunwrap -out 100
 if [ -n "$native" ]; then
   # native_bench N 100 1: N pairs on one channel after the same start.
   a=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$native" "$N1" 100 1 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p')

@@ -44,6 +44,21 @@ func peer(id string, outgoing, warm int) *engine.Manager {
 	return m
 }
 
+// sdsPeer is peer through core/sds.
+func sdsPeer(id string, outgoing, warm int) *sds.ReliabilityManager {
+	cfg := engine.DefaultConfig()
+	cfg.MaxOutgoingBuffer = outgoing
+	rm, err := sds.NewReliabilityManagerWithOptions(nil, sds.Options{ParticipantID: id, Config: &cfg,
+		Clock: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
+	check(err)
+	rm.RegisterCallbacks(sds.EventCallbacks{RetrievalHintProvider: func(sds.MessageID) []byte { return hint }})
+	for i := range warm {
+		_, err := rm.WrapOutgoingMessage(payload, sds.MessageID(fmt.Sprintf("%s-warm-%d", id, i)), "c")
+		check(err)
+	}
+	return rm
+}
+
 func check(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -52,7 +67,7 @@ func check(err error) {
 }
 
 func main() {
-	op := flag.String("op", "appendwrap", "appendwrap, wrap, unwrap or sdswrap")
+	op := flag.String("op", "appendwrap", "appendwrap, wrap, unwrap, sdswrap or sdsunwrap")
 	n := flag.Int("n", 100, "operations to run after the setup")
 	maxN := flag.Int("max", 1000, "the largest -n of the series (unwrap prepares this many messages)")
 	out := flag.Int("out", 1000, "unwrap: the receiver's own unacknowledged messages")
@@ -112,6 +127,41 @@ func main() {
 			check(err)
 		}
 		check(rm.Cleanup())
+	case "sdsunwrap":
+		// as unwrap, through core/sds, with an OnMessageReady handler that each
+		// unwrap waits for
+		sender := sdsPeer("alice", 1000, 5000)
+		receiver := sdsPeer("bob", *out, *out)
+		var ready int
+		receiver.RegisterCallbacks(sds.EventCallbacks{
+			RetrievalHintProvider: func(sds.MessageID) []byte { return hint },
+			OnMessageReady:        func(sds.MessageID, string) { ready++ },
+		})
+		for i := 4990; i < 5000; i++ {
+			bare := wire.Message{MessageID: fmt.Sprintf("alice-warm-%d", i), Lamport: 1, ChannelID: "c", Content: payload}
+			_, err := receiver.UnwrapReceivedMessage(bare.Marshal())
+			check(err)
+		}
+		msgs := make([][]byte, *maxN)
+		for i := range msgs {
+			var err error
+			msgs[i], err = sender.WrapOutgoingMessage(payload, sds.MessageID(ids[i]), "c")
+			check(err)
+		}
+		runtime.GC()
+		before := ready
+		for i := range *n {
+			res, err := receiver.UnwrapReceivedMessage(msgs[i])
+			check(err)
+			if len(*res.MissingDeps) != 0 {
+				check(fmt.Errorf("unwrap %d: missing dependencies", i))
+			}
+		}
+		if ready-before != *n {
+			check(fmt.Errorf("%d handlers ran before the unwraps returned, want %d", ready-before, *n))
+		}
+		check(sender.Cleanup())
+		check(receiver.Cleanup())
 	default:
 		check(fmt.Errorf("unknown -op %q", *op))
 	}
