@@ -314,13 +314,12 @@ func (m *Manager) setLamport(c *channel, l int64) {
 // addToHistory appends a message to the local log (replacing in place if the id
 // is already there) and evicts the oldest entries beyond the bound.
 func (m *Manager) addToHistory(c *channel, id, senderID string, message []byte) {
-	if old, ok := c.log.Get(id); ok {
+	if old, ok := c.log.Swap(id, logEntry{senderID: c.intern(senderID), message: message}); ok {
 		c.logBytes -= len(old.message)
 		if !sameBytes(old.message, message) {
 			m.leavingLog(c, id, old)
 		}
 	}
-	c.log.Set(id, logEntry{senderID: c.intern(senderID), message: message})
 	c.logBytes += len(message)
 	if m.persist() {
 		m.check("appendLogEntry", c.id, m.store.AppendLogEntry(c.id, id, record.Log{Message: message}.Marshal()))

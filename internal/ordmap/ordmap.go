@@ -58,6 +58,17 @@ func (m *Map[K, V]) Set(k K, v V) bool {
 	return true
 }
 
+// Swap is Set returning the value it replaced, if k was present: one lookup
+// where Get and Set take two.
+func (m *Map[K, V]) Swap(k K, v V) (old V, replaced bool) {
+	if n, ok := m.index[k]; ok {
+		old, n.value = n.value, v
+		return old, true
+	}
+	m.Set(k, v)
+	return old, false
+}
+
 // Delete removes k and reports whether it was present.
 func (m *Map[K, V]) Delete(k K) bool {
 	n, ok := m.index[k]

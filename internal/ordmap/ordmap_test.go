@@ -64,3 +64,17 @@ func TestEarlyStop(t *testing.T) {
 	m.All(func(int, int) bool { n++; return n < 3 })
 	require.Equal(t, 3, n)
 }
+
+func TestSwap(t *testing.T) {
+	m := ordmap.New[string, int]()
+	old, replaced := m.Swap("a", 1)
+	require.False(t, replaced)
+	require.Zero(t, old)
+	m.Set("b", 2)
+	old, replaced = m.Swap("a", 10)
+	require.True(t, replaced)
+	require.Equal(t, 1, old)
+	require.Equal(t, []string{"a", "b"}, keys(m), "a replaced value keeps its position")
+	v, _ := m.Get("a")
+	require.Equal(t, 10, v)
+}
