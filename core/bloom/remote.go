@@ -159,6 +159,11 @@ func (r *Remote) MBits() uint64 { return r.m }
 // Has reports whether bit pos (< MBits) is set.
 func (r *Remote) Has(pos uint64) bool { return r.words[pos>>3]&(1<<(pos&7)) != 0 }
 
+// Bits returns the filter's bits, bit pos (< MBits) at bit pos%8 of byte
+// pos/8, for loops that test many positions (Has, inlined, reloads the bytes
+// at each call). The bytes are the Remote's: read only.
+func (r *Remote) Bits() []byte { return r.words }
+
 // Intersect calls fn(i, hit) for each i where hit, the AND of mask[i] and the
 // filter's bits 64*i to 64*i+63 (bit 64*i+j as bit j), is not zero. mask must
 // not be longer than (MBits+63)/64 words.

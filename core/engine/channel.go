@@ -65,6 +65,8 @@ type outgoingMsg struct {
 	ackMark  uint64
 	key      bloom.Key // the id's hashes
 	witness  uint32    // one of the id's positions in filters of wit.m bits (see witnesses)
+	// witnessBit is witness's bit in its byte of a filter, 1 << (witness % 8).
+	witnessBit uint8
 }
 
 type incomingMsg struct {
