@@ -302,7 +302,14 @@ func (m *Manager) touch(c *channel) {
 // persist reports whether a store write should be made now, opening the
 // operation's transaction on the first write.
 func (m *Manager) persist() bool {
-	if !m.persistent || m.op.failed != nil {
+	if !m.persistent { // inlined: most calls of a manager without a store end here
+		return false
+	}
+	return m.persistNow()
+}
+
+func (m *Manager) persistNow() bool {
+	if m.op.failed != nil {
 		return false
 	}
 	if m.tx != nil && !m.op.began {
