@@ -56,6 +56,7 @@ type Manager struct {
 	op            op
 	seed          maphash.Seed        // keys the hashes of ids the logs let go
 	history       []wire.HistoryEntry // causalHistory's buffer, reused: entries live for one wrap
+	historySizes  []int               // causalHistory's, for the entries' sizes
 }
 
 // op is the bookkeeping of the protocol operation in progress (one at a time,
