@@ -3,6 +3,7 @@ package bloom
 import (
 	"encoding/binary"
 	"errors"
+	"unsafe"
 )
 
 // ErrInvalidFilter is returned by ParseRemote for bytes that nim-sds would fail to
@@ -158,6 +159,11 @@ func (r *Remote) MBits() uint64 { return r.m }
 // Has reports whether bit pos (< MBits) is set.
 func (r *Remote) Has(pos uint64) bool { return r.words[pos>>3]&(1<<(pos&7)) != 0 }
 
+// Bits returns the filter's bits, bit pos (< MBits) at bit pos%8 of byte
+// pos/8, for loops that test many positions (Has, inlined, reloads the bytes
+// at each call). The bytes are the Remote's: read only.
+func (r *Remote) Bits() []byte { return r.words }
+
 // Intersect calls fn(i, hit) for each i where hit, the AND of mask[i] and the
 // filter's bits 64*i to 64*i+63 (bit 64*i+j as bit j), is not zero. mask must
 // not be longer than (MBits+63)/64 words.
@@ -165,25 +171,53 @@ func (r *Remote) Intersect(mask []uint64, fn func(i int, hit uint64)) {
 	words := r.words[:8*len(mask)]
 	le := binary.LittleEndian
 	i := 0
-	// Hits are rare: test four words per branch.
-	for ; i+4 <= len(mask); i += 4 {
-		m, w := mask[i:i+4:i+4], words[8*i:8*i+32:8*i+32]
-		h0, h1 := m[0]&le.Uint64(w[0:8]), m[1]&le.Uint64(w[8:16])
-		h2, h3 := m[2]&le.Uint64(w[16:24]), m[3]&le.Uint64(w[24:32])
-		if h0|h1|h2|h3 == 0 {
-			continue
+	for {
+		// Hits are rare: a call-free loop finds the next block of words
+		// with one, which is then tested word by word.
+		if i = meetBlock(mask, words, i); i == len(mask)/blockWords*blockWords {
+			break
 		}
-		for j, h := range [4]uint64{h0, h1, h2, h3} {
-			if h != 0 {
-				fn(i+j, h)
+		for j := i; j < i+blockWords; j++ {
+			if hit := mask[j] & le.Uint64(words[8*j:]); hit != 0 {
+				fn(j, hit)
 			}
 		}
+		i += blockWords
 	}
 	for ; i < len(mask); i++ {
-		if hit := mask[i] & le.Uint64(words[8*i:8*i+8]); hit != 0 {
+		if hit := mask[i] & le.Uint64(words[8*i:]); hit != 0 {
 			fn(i, hit)
 		}
 	}
+}
+
+// blockWords is how many words meetBlock tests per branch.
+const blockWords = 8
+
+// meetBlock returns the first i' >= i, in steps of blockWords, where one of
+// the words mask[i':i'+blockWords] meets the filter's (words: 8 little-endian
+// bytes per mask word), or the last block's end when none does. i is a
+// multiple of blockWords.
+//
+// Intersect scans the whole filter: the loop is kept free of bounds checks
+// by viewing both slices as arrays of blocks (unsafe.Slice over the same
+// memory; the words are still read as little-endian bytes).
+func meetBlock(mask []uint64, words []byte, i int) int {
+	n := len(mask) / blockWords
+	if n == 0 || len(words) < 8*blockWords*n {
+		return n * blockWords
+	}
+	mb := unsafe.Slice((*[blockWords]uint64)(unsafe.Pointer(&mask[0])), n)
+	wb := unsafe.Slice((*[8 * blockWords]byte)(unsafe.Pointer(&words[0])), n)
+	le := binary.LittleEndian
+	for k := i / blockWords; k < len(mb) && k < len(wb); k++ {
+		m, w := &mb[k], &wb[k]
+		if m[0]&le.Uint64(w[0:])|m[1]&le.Uint64(w[8:])|m[2]&le.Uint64(w[16:])|m[3]&le.Uint64(w[24:])|
+			m[4]&le.Uint64(w[32:])|m[5]&le.Uint64(w[40:])|m[6]&le.Uint64(w[48:])|m[7]&le.Uint64(w[56:]) != 0 {
+			return k * blockWords
+		}
+	}
+	return n * blockWords
 }
 
 // FirstUnset returns the first of k's positions that is not set; ok is false

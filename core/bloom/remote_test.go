@@ -208,8 +208,19 @@ func TestRemoteIsAView(t *testing.T) {
 	require.Zero(t, testing.AllocsPerRun(100, func() { _, _ = bloom.ParseRemote(data) }))
 }
 
+// intersectWant is what Intersect(mask) reports: the non-zero ANDs, by word.
+func intersectWant(mask, words []uint64) map[int]uint64 {
+	want := map[int]uint64{}
+	for i := range mask {
+		if h := mask[i] & words[i]; h != 0 {
+			want[i] = h
+		}
+	}
+	return want
+}
+
 func TestIntersectAndFirstUnset(t *testing.T) {
-	f := bloom.NewFilter(bloom.NewParams(90, 0.01)) // 900 bits: 15 words, a 3-word tail
+	f := bloom.NewFilter(bloom.NewParams(90, 0.01)) // 900 bits: 15 words, one block and a tail
 	for i := range 60 {
 		f.Add(fmt.Sprintf("in-%d", i))
 	}
@@ -222,16 +233,13 @@ func TestIntersectAndFirstUnset(t *testing.T) {
 		mask[i] = uint64(0x9e3779b97f4a7c15) * uint64(i+1) // arbitrary bits
 	}
 	mask[3] = 0
-	want := map[int]uint64{}
-	for i := range mask {
-		if h := mask[i] & words[i]; h != 0 {
-			want[i] = h
-		}
-	}
 	got := map[int]uint64{}
 	r.Intersect(mask, func(i int, hit uint64) { got[i] = hit })
-	require.Equal(t, want, got)
+	require.Equal(t, intersectWant(mask, words), got)
 	require.NotEmpty(t, got)
+	got = map[int]uint64{}
+	r.Intersect(mask[:7], func(i int, hit uint64) { got[i] = hit }) // a tail only
+	require.Equal(t, intersectWant(mask[:7], words), got)
 
 	for i := range 200 {
 		id := fmt.Sprintf("in-%d", i) // the first 60 are in the filter
@@ -243,4 +251,28 @@ func TestIntersectAndFirstUnset(t *testing.T) {
 			require.Contains(t, bloom.Positions(id, 7, m), pos, id)
 		}
 	}
+}
+
+// A sparse mask over a large filter: hits in a few blocks, none in most,
+// each reported once with its word index.
+func TestIntersectSparse(t *testing.T) {
+	f := bloom.NewFilter(bloom.NewParams(10000, 0.001))
+	for i := range 5000 {
+		f.Add(fmt.Sprintf("in-%d", i))
+	}
+	r, err := bloom.ParseRemote(f.Serialized())
+	require.NoError(t, err)
+	words := f.Words()
+	mask := make([]uint64, (r.MBits()+63)/64)
+	for _, i := range []int{0, 7, 8, 9, 250, 511, len(mask) - 9, len(mask) - 1} {
+		mask[i] = ^words[i] | 1<<(i%64) // one bit that may meet, the rest never
+	}
+	got := map[int]uint64{}
+	r.Intersect(mask, func(i int, hit uint64) {
+		_, dup := got[i]
+		require.False(t, dup, i)
+		got[i] = hit
+	})
+	require.Equal(t, intersectWant(mask, words), got)
+	require.NotEmpty(t, got)
 }

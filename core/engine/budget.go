@@ -233,47 +233,61 @@ func (m *Manager) enforceRepairBounds(c *channel) {
 	}
 }
 
-// evictedFactor is how many log evictions the evicted-id memory spans, in
-// units of MaxMessageHistory, up to maxEvicted.
+// evictedFactor is how many log evictions the evicted-id memory spans at
+// least, in units of MaxMessageHistory, up to maxEvicted.
 const (
 	evictedFactor = 10
 	maxEvicted    = 100_000
 )
 
-// evictedIDs remembers the ids the log let go, as keyed 64-bit hashes, for the
-// next evictedFactor × MaxMessageHistory evictions (at most maxEvicted): a
-// message citing one of them cites a message that was delivered here, so it is
-// not missing. Without it a flood of valid messages would push honest history
-// out of the log, and the honest peer's next message would wait for what it
-// already had.
+// evictedIDs remembers the ids the log let go, as keyed 64-bit hashes, for at
+// least the next span = evictedFactor × MaxMessageHistory evictions (span at
+// most maxEvicted): a message citing one of them cites a message that was
+// delivered here, so it is not missing. Without it a flood of valid messages
+// would push honest history out of the log, and the honest peer's next
+// message would wait for what it already had.
+//
+// Two generations of at most span hashes each: a hash joins cur, and when
+// cur is full it becomes prev, the older prev being emptied to be the next
+// cur. A hash then stays for at least span more evictions, at most 2 × span,
+// and an eviction costs one insertion into a set, where a ring of exactly the
+// last span hashes with counts would cost an insertion and a deletion, each
+// a likely cache miss in a large set.
 type evictedIDs struct {
-	ring []uint64
-	next int
-	set  map[uint64]int32 // hash → occurrences in ring
+	span      int
+	cur, prev map[uint64]struct{}
+}
+
+func newEvictedIDs(span int) *evictedIDs {
+	return &evictedIDs{span: span, cur: map[uint64]struct{}{}, prev: map[uint64]struct{}{}}
 }
 
 func (e *evictedIDs) add(h uint64) {
-	if old := e.ring[e.next]; old != 0 {
-		if e.set[old]--; e.set[old] == 0 {
-			delete(e.set, old)
-		}
+	if len(e.cur) >= e.span {
+		e.prev, e.cur = e.cur, e.prev
+		clear(e.cur) // keeps its table: the generations are the same size
 	}
-	e.ring[e.next] = h
-	e.set[h]++
-	e.next = (e.next + 1) % len(e.ring)
+	e.cur[h] = struct{}{}
 }
 
-// idHash is id's keyed hash (never 0, which marks an empty ring slot). The
-// key is the manager's, so a peer cannot aim for collisions.
+func (e *evictedIDs) has(h uint64) bool {
+	if _, ok := e.cur[h]; ok {
+		return true
+	}
+	_, ok := e.prev[h]
+	return ok
+}
+
+// idHash is id's keyed hash. The key is the manager's, so a peer cannot aim
+// for collisions.
 func (m *Manager) idHash(id string) uint64 {
-	return maphash.String(m.seed, id) | 1
+	return maphash.String(m.seed, id)
 }
 
 // rememberEvicted records an id the log let go.
 func (m *Manager) rememberEvicted(c *channel, id string) {
 	if c.evicted == nil {
-		n := min(evictedFactor*m.cfg.MaxMessageHistory, maxEvicted)
-		c.evicted = &evictedIDs{ring: make([]uint64, n), set: map[uint64]int32{}}
+		c.evicted = newEvictedIDs(min(evictedFactor*m.cfg.MaxMessageHistory, maxEvicted))
 	}
 	c.evicted.add(m.idHash(id))
 }
@@ -287,6 +301,5 @@ func (m *Manager) delivered(c *channel, id string) bool {
 	if c.evicted == nil {
 		return false
 	}
-	_, ok := c.evicted.set[m.idHash(id)]
-	return ok
+	return c.evicted.has(m.idHash(id))
 }

@@ -309,12 +309,38 @@ func TestFloodDoesNotStrandHonestPeer(t *testing.T) {
 	res := victim.MustUnwrap(honest.MustWrap("next", "c"))
 	require.Empty(t, res.MissingDeps, "what we delivered and let go of is not missing")
 	require.Equal(t, []string{"message_ready:next@c"}, et.Summary(victim.Events.Take()))
-	// Beyond ten times the history the memory of it is gone too.
-	for i := 0; i < 600; i++ {
+	// Beyond twenty times the history (ten at least, twenty at most) the
+	// memory of it is gone too.
+	for i := 0; i < 1000; i++ {
 		victim.MustUnwrap(hostile(fmt.Sprintf("more-%d", i), nil, nil))
 	}
 	res = victim.MustUnwrap(honest.MustWrap("later", "c"))
 	require.Contains(t, et.IDsOf(res.MissingDeps), "h9")
+}
+
+// An id the log let go is remembered for at least ten times the history's
+// evictions after its own, whatever the phase of the memory's generations,
+// and forgotten after twenty.
+func TestEvictedIDsRememberedForTheSpan(t *testing.T) {
+	cfg := et.WithConfig(func(c *engine.Config) { c.MaxMessageHistory = 1 }) // a span of 10
+	for phase := range 25 {
+		victim, honest := et.NewPeer(t, cfg), et.NewPeer(t, et.WithID("honest")) // cites h throughout
+		flood := 0
+		floods := func(n int) {
+			for range n {
+				victim.MustUnwrap(hostile(fmt.Sprintf("flood-%d", flood), nil, nil))
+				flood++
+			}
+		}
+		floods(phase)
+		victim.MustUnwrap(honest.MustWrap("h", "c"))
+		floods(1 + 10) // the first evicts h
+		res := victim.MustUnwrap(honest.MustWrap("next", "c"))
+		require.Empty(t, res.MissingDeps, "phase %d", phase)
+		floods(20)
+		res = victim.MustUnwrap(honest.MustWrap("later", "c"))
+		require.Contains(t, et.IDsOf(res.MissingDeps), "h", "phase %d", phase)
+	}
 }
 
 func TestRepeatedCitationsSmallHistory(t *testing.T) {

@@ -65,6 +65,8 @@ type outgoingMsg struct {
 	ackMark  uint64
 	key      bloom.Key // the id's hashes
 	witness  uint32    // one of the id's positions in filters of wit.m bits (see witnesses)
+	// witnessBit is witness's bit in its byte of a filter, 1 << (witness % 8).
+	witnessBit uint8
 }
 
 type incomingMsg struct {
@@ -314,13 +316,12 @@ func (m *Manager) setLamport(c *channel, l int64) {
 // addToHistory appends a message to the local log (replacing in place if the id
 // is already there) and evicts the oldest entries beyond the bound.
 func (m *Manager) addToHistory(c *channel, id, senderID string, message []byte) {
-	if old, ok := c.log.Get(id); ok {
+	if old, ok := c.log.Swap(id, logEntry{senderID: c.intern(senderID), message: message}); ok {
 		c.logBytes -= len(old.message)
 		if !sameBytes(old.message, message) {
 			m.leavingLog(c, id, old)
 		}
 	}
-	c.log.Set(id, logEntry{senderID: c.intern(senderID), message: message})
 	c.logBytes += len(message)
 	if m.persist() {
 		m.check("appendLogEntry", c.id, m.store.AppendLogEntry(c.id, id, record.Log{Message: message}.Marshal()))

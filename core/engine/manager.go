@@ -56,6 +56,7 @@ type Manager struct {
 	op            op
 	seed          maphash.Seed        // keys the hashes of ids the logs let go
 	history       []wire.HistoryEntry // causalHistory's buffer, reused: entries live for one wrap
+	historySizes  []int               // causalHistory's, for the entries' sizes
 }
 
 // op is the bookkeeping of the protocol operation in progress (one at a time,
@@ -302,7 +303,14 @@ func (m *Manager) touch(c *channel) {
 // persist reports whether a store write should be made now, opening the
 // operation's transaction on the first write.
 func (m *Manager) persist() bool {
-	if !m.persistent || m.op.failed != nil {
+	if !m.persistent { // inlined: most calls of a manager without a store end here
+		return false
+	}
+	return m.persistNow()
+}
+
+func (m *Manager) persistNow() bool {
+	if m.op.failed != nil {
 		return false
 	}
 	if m.tx != nil && !m.op.began {

@@ -46,7 +46,7 @@ func (w *witnesses) usable(m uint64, outgoing []*outgoingMsg) bool {
 	}
 	w.m = m
 	for _, o := range outgoing {
-		o.witness = uint32(o.key.First(m))
+		o.setWitness(o.key.First(m))
 	}
 	w.bits, w.buckets = nil, nil
 	if len(outgoing) > witnessIndexMin {
@@ -91,7 +91,7 @@ func (w *witnesses) add(o *outgoingMsg, outgoing []*outgoingMsg) {
 	if w.m == 0 {
 		return
 	}
-	o.witness = uint32(o.key.First(w.m))
+	o.setWitness(o.key.First(w.m))
 	switch {
 	case w.indexed():
 		w.insert(o)
@@ -117,21 +117,25 @@ func (w *witnesses) remove(o *outgoingMsg, n int) {
 func (w *witnesses) move(o *outgoingMsg, pos uint64) {
 	if w.indexed() {
 		w.unlink(o)
-		o.witness = uint32(pos)
+		o.setWitness(pos)
 		w.insert(o)
 		return
 	}
-	o.witness = uint32(pos)
+	o.setWitness(pos)
+}
+
+// setWitness sets an entry's witness to pos, which is below 2^32 (see usable).
+func (o *outgoingMsg) setWitness(pos uint64) {
+	o.witness, o.witnessBit = uint32(pos), 1<<(pos%8)
 }
 
 // candidates calls check for every entry whose witness is set in f (of w.m
 // bits); check may move witnesses.
 func (w *witnesses) candidates(f *bloom.Remote, outgoing []*outgoingMsg, check func(*outgoingMsg)) {
 	if !w.indexed() {
-		for _, o := range outgoing {
-			if f.Has(uint64(o.witness)) {
-				check(o)
-			}
+		bits := f.Bits()
+		for i := firstCandidate(bits, outgoing, 0); i < len(outgoing); i = firstCandidate(bits, outgoing, i+1) {
+			check(outgoing[i])
 		}
 		return
 	}
@@ -147,4 +151,18 @@ func (w *witnesses) candidates(f *bloom.Remote, outgoing []*outgoingMsg, check f
 		}
 	})
 	clear(w.scratch)
+}
+
+// firstCandidate returns the index of the first entry from i on whose witness
+// is set in bits (a filter's, as Remote.Bits gives them), or len(outgoing).
+// It runs once per entry and review, and finds few: the loop makes no call,
+// so its values stay in registers, and tests the witness's byte with the
+// entry's precomputed bit.
+func firstCandidate(bits []byte, outgoing []*outgoingMsg, i int) int {
+	for ; i < len(outgoing); i++ {
+		if o := outgoing[i]; bits[o.witness/8]&o.witnessBit != 0 {
+			return i
+		}
+	}
+	return i
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -102,24 +101,27 @@ func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
 		return nil
 	}
 	if cap(m.history) < n {
-		m.history = make([]wire.HistoryEntry, 0, n)
+		m.history, m.historySizes = make([]wire.HistoryEntry, n), make([]int, n)
 	}
-	entries := m.history[:0]
-	size := 0
+	// Filled from the end, newest last; sizes[i] is entries[i]'s encoded
+	// length without a hint, for the hint budget below.
+	entries, sizes := m.history[:n], m.historySizes[:n]
+	k, size := n, 0
 	c.log.Newest(n, func(id string, e logEntry) bool {
 		if len(id) > m.cfg.MaxIDLength || len(e.senderID) > m.cfg.MaxIDLength {
 			return true
 		}
 		entry := wire.HistoryEntry{MessageID: id, SenderID: e.senderID}
-		n := entryWireSize(&entry)
-		if size+n > m.cfg.MaxCausalHistoryBytes {
+		inner := entry.Size()
+		if size+nestedSize(inner) > m.cfg.MaxCausalHistoryBytes {
 			return false
 		}
-		size += n
-		entries = append(entries, entry)
+		size += nestedSize(inner)
+		k--
+		entries[k], sizes[k] = entry, inner
 		return true
 	})
-	slices.Reverse(entries)
+	entries, sizes = entries[k:], sizes[k:]
 	if m.hints == nil {
 		return entries
 	}
@@ -131,7 +133,7 @@ func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
 			continue
 		}
 		// The hint is one more nested field of the entry.
-		inner := e.Size()
+		inner := sizes[i]
 		grown := size - nestedSize(inner) + nestedSize(inner+nestedSize(len(hint)))
 		if grown > m.cfg.MaxCausalHistoryBytes {
 			continue
@@ -144,9 +146,6 @@ func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
 	}
 	return entries
 }
-
-// entryWireSize is what one causal-history entry adds to a message.
-func entryWireSize(e *wire.HistoryEntry) int { return nestedSize(e.Size()) }
 
 // nestedSize is the encoded size of a length-delimited field of n bytes
 // (every tag the wire layout uses is one byte).

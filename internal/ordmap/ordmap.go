@@ -9,6 +9,10 @@ package ordmap
 type Map[K comparable, V any] struct {
 	index      map[K]*node[K, V]
 	head, tail *node[K, V] // head is the oldest entry
+	// spare is the node of the last entry deleted, emptied, for the next
+	// new key: a bounded map evicts one entry per insertion, which then
+	// allocates nothing.
+	spare *node[K, V]
 }
 
 type node[K comparable, V any] struct {
@@ -47,7 +51,13 @@ func (m *Map[K, V]) Set(k K, v V) bool {
 		n.value = v
 		return false
 	}
-	n := &node[K, V]{key: k, value: v, prev: m.tail}
+	n := m.spare
+	if n != nil {
+		m.spare = nil
+		n.key, n.value, n.prev = k, v, m.tail
+	} else {
+		n = &node[K, V]{key: k, value: v, prev: m.tail}
+	}
 	if m.tail != nil {
 		m.tail.next = n
 	} else {
@@ -58,6 +68,17 @@ func (m *Map[K, V]) Set(k K, v V) bool {
 	return true
 }
 
+// Swap is Set returning the value it replaced, if k was present: one lookup
+// where Get and Set take two.
+func (m *Map[K, V]) Swap(k K, v V) (old V, replaced bool) {
+	if n, ok := m.index[k]; ok {
+		old, n.value = n.value, v
+		return old, true
+	}
+	m.Set(k, v)
+	return old, false
+}
+
 // Delete removes k and reports whether it was present.
 func (m *Map[K, V]) Delete(k K) bool {
 	n, ok := m.index[k]
@@ -66,6 +87,8 @@ func (m *Map[K, V]) Delete(k K) bool {
 	}
 	m.unlink(n)
 	delete(m.index, k)
+	*n = node[K, V]{} // holds nothing of the entry
+	m.spare = n
 	return true
 }
 

@@ -64,3 +64,47 @@ func TestEarlyStop(t *testing.T) {
 	m.All(func(int, int) bool { n++; return n < 3 })
 	require.Equal(t, 3, n)
 }
+
+func TestSwap(t *testing.T) {
+	m := ordmap.New[string, int]()
+	old, replaced := m.Swap("a", 1)
+	require.False(t, replaced)
+	require.Zero(t, old)
+	m.Set("b", 2)
+	old, replaced = m.Swap("a", 10)
+	require.True(t, replaced)
+	require.Equal(t, 1, old)
+	require.Equal(t, []string{"a", "b"}, keys(m), "a replaced value keeps its position")
+	v, _ := m.Get("a")
+	require.Equal(t, 10, v)
+}
+
+// A bounded map (one eviction per insertion) reuses the evicted entry's node:
+// the cycle allocates nothing beyond the index's own growth, and the reused
+// node carries nothing of the entry it held.
+func TestEvictionReusesNode(t *testing.T) {
+	m := ordmap.New[int, *int]()
+	for i := range 8 {
+		v := i
+		m.Set(i, &v)
+	}
+	next := 8
+	v := 0
+	cycle := func() {
+		k, _, _ := m.Oldest()
+		m.Delete(k)
+		m.Set(next, &v)
+		next++
+	}
+	for range 100 { // let the index reach its steady size
+		cycle()
+	}
+	require.Zero(t, testing.AllocsPerRun(100, cycle))
+	var got []int
+	m.All(func(k int, p *int) bool {
+		require.Same(t, &v, p)
+		got = append(got, k)
+		return true
+	})
+	require.Equal(t, []int{next - 8, next - 7, next - 6, next - 5, next - 4, next - 3, next - 2, next - 1}, got)
+}
