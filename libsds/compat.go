@@ -312,18 +312,24 @@ func libsdsgo_compat_unwrap(ctx C.uintptr_t, msg *C.uint8_t, n C.size_t, cb C.Sd
 		}
 		return ""
 	}, func(m *manager) (*result, error) {
-		res, err := m.eng.Unwrap(inputBytes(msg, n))
-		if err != nil {
-			return nil, err
-		}
-		text := unwrapTexts.Get().(*[]byte)
-		*text = nimcompat.AppendUnwrapResult((*text)[:0], res.Content, res.ChannelID, res.MissingDeps)
-		r := newResult(cb, ud, C.RET_OK, *text)
-		if cap(*text) <= maxPooledUnwrapText {
-			unwrapTexts.Put(text)
-		}
-		return r, nil
+		return m.unwrapResult(inputBytes(msg, n), cb, ud)
 	}, nimcompat.OpUnwrap)
+}
+
+// unwrapResult unwraps data and formats the result both nim-sds generations
+// send: {"message":[…],"channelId":"…","missingDeps":[…]}.
+func (m *manager) unwrapResult(data []byte, cb C.SdsCallBack, ud C.uintptr_t) (*result, error) {
+	res, err := m.eng.Unwrap(data)
+	if err != nil {
+		return nil, err
+	}
+	text := unwrapTexts.Get().(*[]byte)
+	*text = nimcompat.AppendUnwrapResult((*text)[:0], res.Content, res.ChannelID, res.MissingDeps)
+	r := newResult(cb, ud, C.RET_OK, *text)
+	if cap(*text) <= maxPooledUnwrapText {
+		unwrapTexts.Put(text)
+	}
+	return r, nil
 }
 
 //export libsdsgo_compat_mark_dependencies_met

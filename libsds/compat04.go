@@ -37,6 +37,18 @@ var requestBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); r
 // maxPooledRequest keeps buffers of unusually large messages out of the pool.
 const maxPooledRequest = 1 << 20
 
+// getRequestBuffer takes a buffer for a request's message bytes from the pool;
+// the caller stores back what it parsed into it (req.Message[:0]) and returns
+// it with putRequestBuffer.
+func getRequestBuffer() *[]byte { return requestBuffers.Get().(*[]byte) }
+
+// putRequestBuffer returns buf to the pool unless it grew unusually large.
+func putRequestBuffer(buf *[]byte) {
+	if cap(*buf) <= maxPooledRequest {
+		requestBuffers.Put(buf)
+	}
+}
+
 // cRequest views a request C string (NULL is "", as in nim-sds) with its NUL,
 // without copying it: the parser copies what it keeps.
 func cRequest(p *C.char) []byte {
@@ -198,12 +210,8 @@ func newWrapResult04(cb C.SdsCallBack, ud C.uintptr_t, wire []byte) *result {
 //export libsdsgo_v04_wrap
 func libsdsgo_v04_wrap(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, reqJSON *C.char) C.int {
 	return call04(ctx, cb, ud, nimcompat04.OpWrap, func(m *manager) (*result, error) {
-		buf := requestBuffers.Get().(*[]byte)
-		defer func() {
-			if cap(*buf) <= maxPooledRequest {
-				requestBuffers.Put(buf)
-			}
-		}()
+		buf := getRequestBuffer()
+		defer putRequestBuffer(buf)
 		req, err := nimcompat04.ParseWrap(cRequest(reqJSON), *buf)
 		*buf = req.Message[:0]
 		if err != nil {
@@ -219,28 +227,14 @@ func libsdsgo_v04_wrap(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, reqJSO
 //export libsdsgo_v04_unwrap
 func libsdsgo_v04_unwrap(ctx C.uintptr_t, cb C.SdsCallBack, ud C.uintptr_t, reqJSON *C.char) C.int {
 	return call04(ctx, cb, ud, nimcompat04.OpUnwrap, func(m *manager) (*result, error) {
-		buf := requestBuffers.Get().(*[]byte)
-		defer func() {
-			if cap(*buf) <= maxPooledRequest {
-				requestBuffers.Put(buf)
-			}
-		}()
+		buf := getRequestBuffer()
+		defer putRequestBuffer(buf)
 		req, err := nimcompat04.ParseUnwrap(cRequest(reqJSON), *buf)
 		*buf = req.Message[:0]
 		if err != nil {
 			return nil, requestError{err.Error()}
 		}
-		res, err := m.eng.Unwrap(req.Message)
-		if err != nil {
-			return nil, err
-		}
-		text := unwrapTexts.Get().(*[]byte)
-		*text = nimcompat04.AppendUnwrapResult((*text)[:0], res.Content, res.ChannelID, res.MissingDeps)
-		r := newResult(cb, ud, C.RET_OK, *text)
-		if cap(*text) <= maxPooledUnwrapText {
-			unwrapTexts.Put(text)
-		}
-		return r, nil
+		return m.unwrapResult(req.Message, cb, ud) // the same result text as 0.3's
 	})
 }
 

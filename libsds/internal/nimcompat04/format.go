@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/logos-messaging/libsds-go/core/wire"
 	"github.com/logos-messaging/libsds-go/libsds/internal/nimcompat"
 )
 
@@ -27,12 +26,6 @@ func AppendWrapResult(dst []byte, wireBytes []byte) []byte {
 
 // WrapResultLen is the length of AppendWrapResult's text for wireBytes.
 func WrapResultLen(wireBytes []byte) int { return nimcompat.CSVLen(wireBytes) + 14 }
-
-// AppendUnwrapResult appends the unwrap result, the same JSON as 0.3's:
-// {"message":[…],"channelId":"…","missingDeps":[{"messageId":"…","retrievalHint":"<base64>"}]}.
-func AppendUnwrapResult(dst []byte, content []byte, channelID string, deps []wire.HistoryEntry) []byte {
-	return nimcompat.AppendUnwrapResult(dst, content, channelID, deps)
-}
 
 // AppendContext appends the create callback's payload: the context pointer
 // in unsigned decimal.
