@@ -25,8 +25,13 @@ type Rolling struct {
 	errorRate float64
 	minCap    int // ids kept at a rollover
 	maxCap    int // ids allowed before a rollover; also the rebuilt filter's capacity
-	messages  []string
-	hashes    [][2]uint64 // abs'd hashes of messages, so rollovers need not rehash
+	// The recorded ids, oldest first, as one byte string and each id's end
+	// in it: a busy filter backs thousands of ids, and holding them as
+	// strings would give the garbage collector a pointer to scan, and often
+	// an object to mark, per id on every cycle.
+	idText []byte
+	idEnds []int
+	hashes [][2]uint64 // abs'd hashes of the ids, so rollovers need not rehash
 }
 
 // NewRolling returns an empty rolling filter, as RollingBloomFilter.init does: a
@@ -73,11 +78,12 @@ func (r *Rolling) AddKey(id string, k *Key) {
 }
 
 func (r *Rolling) record(id string, h1, h2 uint64) {
-	r.messages = append(r.messages, id)
+	r.idText = append(r.idText, id...)
+	r.idEnds = append(r.idEnds, len(r.idText))
 	r.hashes = append(r.hashes, [2]uint64{h1, h2})
-	if len(r.messages) > r.maxCap {
+	if len(r.hashes) > r.maxCap {
 		r.rollover()
-	} else if r.f == nil && len(r.messages) > SparseMaxIDs {
+	} else if r.f == nil && len(r.hashes) > SparseMaxIDs {
 		r.densify()
 	}
 }
@@ -101,11 +107,9 @@ func (r *Rolling) fill() {
 func (r *Rolling) rollover() {
 	p := NewParams(r.maxCap, r.errorRate)
 	checkParams(p)
-	start := max(0, len(r.messages)-r.minCap)
-	n := copy(r.messages, r.messages[start:])
-	copy(r.hashes, r.hashes[start:])
-	clear(r.messages[n:]) // release the dropped ids
-	r.messages, r.hashes = r.messages[:n], r.hashes[:n]
+	start := max(0, len(r.hashes)-r.minCap)
+	r.dropOldest(start)
+	n := len(r.hashes)
 	switch {
 	case n <= SparseMaxIDs:
 		r.f = nil
@@ -118,6 +122,21 @@ func (r *Rolling) rollover() {
 	if r.f != nil {
 		r.fill()
 	}
+}
+
+// dropOldest forgets the n oldest recorded ids.
+func (r *Rolling) dropOldest(n int) {
+	if n == 0 {
+		return
+	}
+	cut := r.idEnds[n-1]
+	r.idText = r.idText[:copy(r.idText, r.idText[cut:])]
+	kept := copy(r.idEnds, r.idEnds[n:])
+	r.idEnds = r.idEnds[:kept]
+	for i := range r.idEnds {
+		r.idEnds[i] -= cut
+	}
+	r.hashes = r.hashes[:copy(r.hashes, r.hashes[n:])]
 }
 
 // Contains reports whether id is in the filter (nim's filter.lookup).
@@ -212,6 +231,18 @@ func (r *Rolling) Filter() *Filter {
 	return f
 }
 
-// Messages returns the ids currently backing the filter, oldest first. The slice is
-// the filter's own storage: read-only, valid until the next Add.
-func (r *Rolling) Messages() []string { return r.messages }
+// Len returns the number of ids currently backing the filter.
+func (r *Rolling) Len() int { return len(r.hashes) }
+
+// Messages returns the ids currently backing the filter, oldest first, in a new
+// slice (for inspection: the filter itself keeps them in one byte string).
+func (r *Rolling) Messages() []string {
+	ids := make([]string, len(r.idEnds))
+	text := string(r.idText) // one allocation; the ids share it
+	start := 0
+	for i, end := range r.idEnds {
+		ids[i] = text[start:end]
+		start = end
+	}
+	return ids
+}
