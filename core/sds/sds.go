@@ -158,19 +158,31 @@ func (rm *ReliabilityManager) RegisterCallbacks(callbacks EventCallbacks) {
 // over 1 MiB is ErrMessageTooLarge, as with nim-sds. An empty messageId is
 // allowed.
 func (rm *ReliabilityManager) WrapOutgoingMessage(message []byte, messageId MessageID, channelId string) ([]byte, error) {
-	const op = "WrapOutgoingMessage"
+	return rm.appendWrap("WrapOutgoingMessage", nil, message, messageId, channelId)
+}
+
+// AppendWrapOutgoingMessage is WrapOutgoingMessage appending the bytes to
+// broadcast to dst and returning the extended slice, for a sender that hands
+// them to its transport and reuses the buffer: each wire message carries the
+// channel's bloom filter (kilobytes), and a fresh slice per message costs the
+// garbage collector more than the wrap itself. On error it returns dst.
+func (rm *ReliabilityManager) AppendWrapOutgoingMessage(dst, message []byte, messageId MessageID, channelId string) ([]byte, error) {
+	return rm.appendWrap("AppendWrapOutgoingMessage", dst, message, messageId, channelId)
+}
+
+func (rm *ReliabilityManager) appendWrap(op string, dst, message []byte, messageId MessageID, channelId string) ([]byte, error) {
 	if !rm.usable() {
-		return nil, errEmptyReliabilityManager
+		return dst, errEmptyReliabilityManager
 	}
 	nested, err := rm.enter(op)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	if !nested {
 		defer rm.settle()
 	}
 	if channelId == "" {
-		return nil, fail(op, fmt.Errorf("%w: channel ID is empty string", ErrInvalidArgument))
+		return dst, fail(op, fmt.Errorf("%w: channel ID is empty string", ErrInvalidArgument))
 	}
 	rm.logger.Debug("wrapping outgoing message", zap.String("messageId", string(messageId)))
 	if cbs := rm.callbacks.Load(); cbs != nil && cbs.RetrievalHintProvider != nil {
@@ -181,9 +193,9 @@ func (rm *ReliabilityManager) WrapOutgoingMessage(message []byte, messageId Mess
 		rm.wrapG.Store(goid.Current())
 		defer rm.wrapG.Store(0)
 	}
-	out, err := rm.engine.Wrap(message, string(messageId), channelId)
+	out, err := rm.engine.AppendWrap(dst, message, string(messageId), channelId)
 	if err != nil {
-		return nil, fail(op, err)
+		return dst, fail(op, err)
 	}
 	return out, nil
 }

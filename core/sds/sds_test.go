@@ -351,3 +351,40 @@ func TestChannelsAndRemoveChannel(t *testing.T) {
 	require.ErrorIs(t, err, ErrClosed)
 	require.ErrorIs(t, rm.RemoveChannel("a"), ErrClosed)
 }
+
+// TestAppendWrapOutgoingMessage: the appending wrap writes after what dst
+// holds, the same message a peer unwraps, and leaves dst to the caller on
+// error.
+func TestAppendWrapOutgoingMessage(t *testing.T) {
+	a, err := NewReliabilityManager(nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, a.Cleanup()) }()
+	b, err := NewReliabilityManager(nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, b.Cleanup()) }()
+
+	prefix := []byte("frame:")
+	buf := append(make([]byte, 0, 64), prefix...)
+	for i, id := range []MessageID{"m1", "m2", "m3"} {
+		out, err := a.AppendWrapOutgoingMessage(buf, []byte("hello"), id, "c")
+		require.NoError(t, err)
+		require.Equal(t, prefix, out[:len(prefix)], "dst's bytes kept")
+		res, err := b.UnwrapReceivedMessage(out[len(prefix):])
+		require.NoError(t, err)
+		require.Equal(t, []byte("hello"), *res.Message)
+		require.Empty(t, *res.MissingDeps, "message %d cites what b has", i)
+		buf = out[:len(prefix)] // reused, as a sender would
+	}
+
+	out, err := a.AppendWrapOutgoingMessage(buf, nil, "m4", "c")
+	require.ErrorIs(t, err, ErrInvalidArgument)
+	require.Equal(t, buf, out, "dst returned on error")
+	out, err = a.AppendWrapOutgoingMessage(buf, []byte("x"), "m4", "")
+	require.ErrorIs(t, err, ErrInvalidArgument)
+	require.Equal(t, buf, out)
+
+	var zero ReliabilityManager
+	out, err = zero.AppendWrapOutgoingMessage(buf, []byte("x"), "m", "c")
+	require.ErrorIs(t, err, errEmptyReliabilityManager)
+	require.Equal(t, buf, out)
+}

@@ -7,7 +7,8 @@
 # signals). GOGC=off and one P keep the collector's timing out of the counts,
 # which then vary by up to about a thousand instructions per operation from run to run
 # (map hash seeds), unlike wall-clock time; collection costs are not counted
-# (allocation and zeroing are).
+# (allocation and zeroing are), except on the lines that say so (GOGC=100:
+# those vary by a few thousand).
 set -eu
 bin=$1
 native=${2:-}
@@ -27,6 +28,12 @@ run() {
 run "AppendWrap (reused buffer)" -op appendwrap
 run "Wrap (new slice)" -op wrap
 run "core/sds WrapOutgoingMessage" -op sdswrap
+run "core/sds AppendWrapOutgoingMessage" -op sdsappendwrap
+# The same wraps with the collector on (GOGC=100): what a fresh result slice
+# per message costs in collection, against a reused buffer.
+run_gc() { (GOGC=100; run "$@"); }
+run_gc "Wrap (new slice), collector included" -op wrap
+run_gc "AppendWrap, collector included" -op appendwrap
 run "Unwrap, 100 own unacknowledged" -op unwrap -out 100
 run "Unwrap, 1,000 own unacknowledged" -op unwrap -out 1000
 run "Unwrap, 10,000 own unacknowledged" -op unwrap -out 10000

@@ -67,7 +67,7 @@ func check(err error) {
 }
 
 func main() {
-	op := flag.String("op", "appendwrap", "appendwrap, wrap, unwrap, sdswrap or sdsunwrap")
+	op := flag.String("op", "appendwrap", "appendwrap, wrap, unwrap, sdswrap, sdsappendwrap or sdsunwrap")
 	n := flag.Int("n", 100, "operations to run after the setup")
 	maxN := flag.Int("max", 1000, "the largest -n of the series (unwrap prepares this many messages)")
 	out := flag.Int("out", 1000, "unwrap: the receiver's own unacknowledged messages")
@@ -112,7 +112,7 @@ func main() {
 				check(fmt.Errorf("unwrap %d: missing dependencies", i))
 			}
 		}
-	case "sdswrap":
+	case "sdswrap", "sdsappendwrap":
 		rm, err := sds.NewReliabilityManager(nil)
 		check(err)
 		rm.RegisterCallbacks(sds.EventCallbacks{RetrievalHintProvider: func(sds.MessageID) []byte { return hint }})
@@ -122,8 +122,14 @@ func main() {
 		}
 		runtime.GC()
 		runtime.GC()
+		var buf []byte
 		for i := range *n {
-			_, err := rm.WrapOutgoingMessage(payload, sds.MessageID(ids[i]), "c")
+			var err error
+			if *op == "sdswrap" {
+				_, err = rm.WrapOutgoingMessage(payload, sds.MessageID(ids[i]), "c")
+			} else {
+				buf, err = rm.AppendWrapOutgoingMessage(buf[:0], payload, sds.MessageID(ids[i]), "c")
+			}
 			check(err)
 		}
 		check(rm.Cleanup())
