@@ -202,6 +202,29 @@ func TestParseSpacedArrayAllocations(t *testing.T) {
 	}
 }
 
+// Python's json.dumps writes ", " between elements: the spaces change nothing.
+func TestParseSpacedSeparators(t *testing.T) {
+	msg := make([]byte, 3000)
+	for i := range msg {
+		msg[i] = byte(i * 7)
+	}
+	compact := AppendWrapResult(nil, msg)
+	for _, sep := range []string{", ", ",  ", ",\n", ", \t "} {
+		req := bytes.ReplaceAll(compact, []byte(","), []byte(sep))
+		r, err := ParseUnwrap(req, nil)
+		if err != nil || !bytes.Equal(r.Message, msg) {
+			t.Fatalf("separator %q: %v, equal %v", sep, err, bytes.Equal(r.Message, msg))
+		}
+	}
+	req := []byte(`{"message": [ 1, 22,  333, 4 , 1.5]}`)
+	if _, err := ParseUnwrap(req, nil); errText(err) != "Incorrect JSON kind. Wanted '{JInt}' in '.message[4]' but got 'JFloat'." {
+		t.Fatalf("ParseUnwrap(%s) = %v", req, err)
+	}
+	if r, err := ParseUnwrap([]byte(`{"message": [ 1, 22,  333, 4 , 5 ]}`), nil); err != nil || !bytes.Equal(r.Message, []byte{1, 22, 77, 4, 5}) {
+		t.Fatalf("ParseUnwrap = %v %v", r.Message, err)
+	}
+}
+
 func TestFormat(t *testing.T) {
 	if got := string(AppendWrapResult(nil, []byte{10, 2, 109, 49, 255, 0})); got != `{"message":[10,2,109,49,255,0]}` {
 		t.Errorf("AppendWrapResult = %s", got)

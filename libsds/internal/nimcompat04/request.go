@@ -292,6 +292,7 @@ func loadByte(base unsafe.Pointer, i uintptr) byte { return *(*byte)(unsafe.Add(
 
 // scanDigits is byteArray's fast path: from pos (an element's start) it
 // takes elements of 1 to 3 digits each directly followed by ',' or ']',
+// optionally preceded by spaces (JSON whitespace the lexer would skip),
 // appending their low 8 bits to dst. It stops at the first other element
 // (returning its start) or after the ']' (done). It reads without bounds
 // checks: buf ends with a NUL (parse makes sure), which stops every digit run
@@ -305,7 +306,15 @@ func scanDigits(buf []byte, pos int, dst []byte) (int, []byte, bool) {
 	for {
 		v := loadByte(base, p) - '0'
 		if v >= 10 {
-			break
+			if loadByte(base, p) != ' ' {
+				break
+			}
+			// spaces before the element: "1, 2" (what Python's json.dumps writes)
+			for p++; loadByte(base, p) == ' '; p++ {
+			}
+			if v = loadByte(base, p) - '0'; v >= 10 {
+				break
+			}
 		}
 		q := p + 1
 		c := loadByte(base, q)
