@@ -1,0 +1,316 @@
+//go:build cgo && (amd64 || arm64) && !purego
+
+// The SIMD scanner of a request's byte array: request.go's scanDigits, a
+// block of text at a time. See scanFast (request.go) for why and for the
+// block invariant; every scanner here is the same algorithm:
+//
+//   At block B (the next 16, 32 or 64 bytes of text) with the previous block's
+//   masks carried in, mark digits, commas and spaces. The block is clean if
+//   every byte is one of them, every comma directly follows a digit, every
+//   space follows a comma or a space, and no digit is the fourth of a run.
+//   The text before the start position counts as spaces, so the stretch may
+//   start with spaces but not with a comma. A clean stretch is exactly a run
+//   of elements "<spaces><1 to 3 digits>," (cut anywhere), which is what
+//   scanDigits takes.
+//   At each comma i, the element's value mod 256 is
+//     d[i-1] + (10*d[i-2] & 255) + (100*d[i-3] & 255) (the last only if
+//   byte i-2 is a digit), with d the digit values (0 elsewhere), the
+//   products by table lookup and the sums in 8-bit lanes. The values at the
+//   commas are packed to the output.
+//   The first unclean byte ends the scan: the values at the commas before it
+//   are kept and the scan answers the position just after the last comma
+//   taken; scanDigits goes on from there.
+//
+// Loads are whole blocks inside buf[pos:len]: none reads before pos (the
+// previous block's bytes come from registers) or after len.
+
+#include <string.h>
+
+#include "bytearray.h"
+
+// lut[m] lists the positions of m's set bits, then 0x80 (a shuffle's zero);
+// cnt[m] is their number.
+static uint8_t lut[256][8];
+static uint8_t cnt[256];
+
+static void init_tables(void) {
+	for (int m = 0; m < 256; m++) {
+		int k = 0;
+		for (int i = 0; i < 8; i++) {
+			if (m >> i & 1) {
+				lut[m][k++] = (uint8_t)i;
+			}
+		}
+		cnt[m] = (uint8_t)k;
+		for (; k < 8; k++) {
+			lut[m][k] = 0x80;
+		}
+	}
+}
+
+// 10*x and 100*x mod 256 for a digit x (pshufb/tbl tables).
+#define T10 0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 0, 0, 0, 0, 0, 0
+#define T100 0, 100, 200, 44, 144, 244, 88, 188, 32, 132, 0, 0, 0, 0, 0, 0
+
+// blocks is how many whole blocks of size bs the scan may take: inside
+// buf[pos:len], and each block writes at most per values plus store bytes of
+// scratch past them, within cap.
+static size_t blocks(size_t len, size_t pos, size_t cap, size_t bs, size_t per, size_t store) {
+	if (pos > len || cap < store) {
+		return 0;
+	}
+	size_t b = (len - pos) / bs, c = (cap - store) / per;
+	return b < c ? b : c;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+__attribute__((target("ssse3"))) static nc04_scan scan_ssse3(const uint8_t *buf, size_t len, size_t pos,
+                                                             uint8_t *out, size_t cap) {
+	const __m128i c0 = _mm_set1_epi8('0'), c9 = _mm_set1_epi8(9);
+	const __m128i ccomma = _mm_set1_epi8(','), cspace = _mm_set1_epi8(' ');
+	const __m128i t10 = _mm_setr_epi8(T10), t100 = _mm_setr_epi8((char)0, 100, (char)200, 44, (char)144,
+	                                                            (char)244, 88, (char)188, 32, (char)132, 0, 0, 0, 0, 0, 0);
+	__m128i pdig = _mm_setzero_si128(), pd = _mm_setzero_si128(), psep = _mm_set1_epi8(-1);
+	size_t p = pos, resume = pos, n = 0;
+	for (size_t b = blocks(len, pos, cap, 16, 8, 16); b > 0; b--, p += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(buf + p));
+		__m128i t = _mm_sub_epi8(x, c0);
+		__m128i dig = _mm_cmpeq_epi8(_mm_max_epu8(t, c9), c9);
+		__m128i comma = _mm_cmpeq_epi8(x, ccomma), space = _mm_cmpeq_epi8(x, cspace);
+		__m128i sep = _mm_or_si128(comma, space);
+		__m128i dig1 = _mm_alignr_epi8(dig, pdig, 15), dig2 = _mm_alignr_epi8(dig, pdig, 14);
+		__m128i dig3 = _mm_alignr_epi8(dig, pdig, 13), sep1 = _mm_alignr_epi8(sep, psep, 15);
+		__m128i bad = _mm_or_si128(_mm_andnot_si128(dig1, comma), _mm_andnot_si128(sep1, space));
+		bad = _mm_or_si128(bad, _mm_and_si128(_mm_and_si128(dig, dig1), _mm_and_si128(dig2, dig3)));
+		unsigned badm = (unsigned)(_mm_movemask_epi8(bad) | ~_mm_movemask_epi8(_mm_or_si128(dig, sep))) & 0xffff;
+		__m128i d = _mm_and_si128(t, dig);
+		__m128i d1 = _mm_alignr_epi8(d, pd, 15), d2 = _mm_alignr_epi8(d, pd, 14), d3 = _mm_alignr_epi8(d, pd, 13);
+		__m128i v = _mm_add_epi8(_mm_add_epi8(d1, _mm_shuffle_epi8(t10, d2)),
+		                         _mm_and_si128(_mm_shuffle_epi8(t100, d3), dig2));
+		unsigned m = (unsigned)_mm_movemask_epi8(comma);
+		if (badm) {
+			m &= (badm & -badm) - 1; // the commas before the first unclean byte
+		}
+		unsigned lo = m & 0xff, hi = m >> 8;
+		_mm_storel_epi64((__m128i *)(out + n), _mm_shuffle_epi8(v, _mm_loadl_epi64((const __m128i *)lut[lo])));
+		n += cnt[lo];
+		_mm_storel_epi64((__m128i *)(out + n),
+		                 _mm_shuffle_epi8(_mm_srli_si128(v, 8), _mm_loadl_epi64((const __m128i *)lut[hi])));
+		n += cnt[hi];
+		if (m) {
+			resume = p + 32 - (size_t)__builtin_clz(m);
+		}
+		if (badm) {
+			break;
+		}
+		pdig = dig, pd = d, psep = sep;
+	}
+	return (nc04_scan){resume, n};
+}
+
+// emit8 packs the values of v's low 8 lanes that m marks to out.
+#define EMIT8(v, m)                                                                                        \
+	do {                                                                                                   \
+		unsigned m8_ = (m) & 0xff;                                                                         \
+		_mm_storel_epi64((__m128i *)(out + n), _mm_shuffle_epi8((v), _mm_loadl_epi64((const __m128i *)lut[m8_]))); \
+		n += cnt[m8_];                                                                                     \
+	} while (0)
+
+__attribute__((target("avx2,lzcnt"))) static nc04_scan scan_avx2(const uint8_t *buf, size_t len, size_t pos,
+                                                                  uint8_t *out, size_t cap) {
+	const __m256i c0 = _mm256_set1_epi8('0'), c9 = _mm256_set1_epi8(9);
+	const __m256i ccomma = _mm256_set1_epi8(','), cspace = _mm256_set1_epi8(' ');
+	const __m256i t10 = _mm256_setr_epi8(T10, T10);
+	const __m256i t100 = _mm256_setr_epi8((char)0, 100, (char)200, 44, (char)144, (char)244, 88, (char)188, 32,
+	                                      (char)132, 0, 0, 0, 0, 0, 0, (char)0, 100, (char)200, 44, (char)144,
+	                                      (char)244, 88, (char)188, 32, (char)132, 0, 0, 0, 0, 0, 0);
+	__m256i pd = _mm256_setzero_si256(), pdigv = _mm256_setzero_si256();
+	uint32_t pdig = 0, psep = ~0u;
+	size_t p = pos, resume = pos, n = 0;
+	for (size_t b = blocks(len, pos, cap, 32, 16, 32); b > 0; b--, p += 32) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(buf + p));
+		__m256i t = _mm256_sub_epi8(x, c0);
+		__m256i digv = _mm256_cmpeq_epi8(_mm256_max_epu8(t, c9), c9);
+		uint32_t dig = (uint32_t)_mm256_movemask_epi8(digv);
+		uint32_t comma = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, ccomma));
+		uint32_t space = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, cspace));
+		uint32_t sep = comma | space;
+		uint32_t dig1 = dig << 1 | pdig >> 31, dig2 = dig << 2 | pdig >> 30, dig3 = dig << 3 | pdig >> 29;
+		uint32_t sep1 = sep << 1 | psep >> 31;
+		uint32_t bad = ~(dig | sep) | (comma & ~dig1) | (space & ~sep1) | (dig & dig1 & dig2 & dig3);
+		__m256i d = _mm256_and_si256(t, digv);
+		__m256i dc = _mm256_permute2x128_si256(pd, d, 0x21), digc = _mm256_permute2x128_si256(pdigv, digv, 0x21);
+		__m256i d1 = _mm256_alignr_epi8(d, dc, 15), d2 = _mm256_alignr_epi8(d, dc, 14);
+		__m256i d3 = _mm256_alignr_epi8(d, dc, 13), dig2v = _mm256_alignr_epi8(digv, digc, 14);
+		__m256i v = _mm256_add_epi8(_mm256_add_epi8(d1, _mm256_shuffle_epi8(t10, d2)),
+		                            _mm256_and_si256(_mm256_shuffle_epi8(t100, d3), dig2v));
+		uint32_t m = comma;
+		if (bad) {
+			m &= (bad & -bad) - 1; // the commas before the first unclean byte
+		}
+		__m128i vlo = _mm256_castsi256_si128(v), vhi = _mm256_extracti128_si256(v, 1);
+		EMIT8(vlo, m);
+		EMIT8(_mm_srli_si128(vlo, 8), m >> 8);
+		EMIT8(vhi, m >> 16);
+		EMIT8(_mm_srli_si128(vhi, 8), m >> 24);
+		if (m) {
+			resume = p + 32 - (size_t)__builtin_clz(m);
+		}
+		if (bad) {
+			break;
+		}
+		pdig = dig, psep = sep, pd = d, pdigv = digv;
+	}
+	return (nc04_scan){resume, n};
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,popcnt,lzcnt"))) static nc04_scan
+scan_avx512(const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap) {
+	const __m512i c0 = _mm512_set1_epi8('0'), c10 = _mm512_set1_epi8(10);
+	const __m512i ccomma = _mm512_set1_epi8(','), cspace = _mm512_set1_epi8(' ');
+	const __m512i t10 = _mm512_broadcast_i32x4(_mm_setr_epi8(T10));
+	const __m512i t100 = _mm512_broadcast_i32x4(_mm_setr_epi8((char)0, 100, (char)200, 44, (char)144, (char)244, 88,
+	                                                          (char)188, 32, (char)132, 0, 0, 0, 0, 0, 0));
+	// idx_k[i] = 64-k+i: byte i-k of (previous block, this block)
+	uint8_t iota[64];
+	for (int i = 0; i < 64; i++) {
+		iota[i] = (uint8_t)i;
+	}
+	const __m512i io = _mm512_loadu_si512(iota);
+	const __m512i idx1 = _mm512_add_epi8(io, _mm512_set1_epi8(63)), idx2 = _mm512_add_epi8(io, _mm512_set1_epi8(62));
+	const __m512i idx3 = _mm512_add_epi8(io, _mm512_set1_epi8(61));
+	__m512i pd = _mm512_setzero_si512();
+	uint64_t pdig = 0, psep = ~(uint64_t)0;
+	size_t p = pos, resume = pos, n = 0;
+	for (size_t b = blocks(len, pos, cap, 64, 32, 64); b > 0; b--, p += 64) {
+		__m512i x = _mm512_loadu_si512(buf + p);
+		__m512i t = _mm512_sub_epi8(x, c0);
+		uint64_t dig = _mm512_cmplt_epu8_mask(t, c10);
+		uint64_t comma = _mm512_cmpeq_epi8_mask(x, ccomma), space = _mm512_cmpeq_epi8_mask(x, cspace);
+		uint64_t sep = comma | space;
+		uint64_t dig1 = dig << 1 | pdig >> 63, dig2 = dig << 2 | pdig >> 62, dig3 = dig << 3 | pdig >> 61;
+		uint64_t sep1 = sep << 1 | psep >> 63;
+		uint64_t bad = ~(dig | sep) | (comma & ~dig1) | (space & ~sep1) | (dig & dig1 & dig2 & dig3);
+		__m512i d = _mm512_maskz_mov_epi8(dig, t);
+		__m512i d1 = _mm512_permutex2var_epi8(pd, idx1, d), d2 = _mm512_permutex2var_epi8(pd, idx2, d);
+		__m512i d3 = _mm512_permutex2var_epi8(pd, idx3, d);
+		__m512i v = _mm512_add_epi8(_mm512_add_epi8(d1, _mm512_shuffle_epi8(t10, d2)),
+		                            _mm512_maskz_shuffle_epi8(dig2, t100, d3));
+		uint64_t m = comma;
+		if (bad) {
+			m &= (bad & -bad) - 1; // the commas before the first unclean byte
+		}
+		_mm512_storeu_si512(out + n, _mm512_maskz_compress_epi8(m, v));
+		n += (size_t)__builtin_popcountll(m);
+		if (m) {
+			resume = p + 64 - (size_t)__builtin_clzll(m);
+		}
+		if (bad) {
+			break;
+		}
+		pdig = dig, psep = sep, pd = d;
+	}
+	return (nc04_scan){resume, n};
+}
+
+int nc04_simd_level(void) {
+	init_tables();
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
+	    __builtin_cpu_supports("avx512vbmi2")) {
+		return 3;
+	}
+	if (__builtin_cpu_supports("avx2")) {
+		return 2;
+	}
+	return __builtin_cpu_supports("ssse3") ? 1 : 0;
+}
+
+nc04_scan nc04_scan_blocks(int level, const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap) {
+	switch (level) {
+	case 3:
+		return scan_avx512(buf, len, pos, out, cap);
+	case 2:
+		return scan_avx2(buf, len, pos, out, cap);
+	case 1:
+		return scan_ssse3(buf, len, pos, out, cap);
+	}
+	return (nc04_scan){pos, 0};
+}
+
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+
+// movemask is the 16-bit mask of v's lanes (each 0 or 0xff).
+static inline unsigned movemask(uint8x16_t v) {
+	const uint8x16_t bits = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+	uint8x16_t b = vandq_u8(v, bits);
+	return (unsigned)vaddv_u8(vget_low_u8(b)) | (unsigned)vaddv_u8(vget_high_u8(b)) << 8;
+}
+
+static nc04_scan scan_neon(const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap) {
+	const uint8x16_t c0 = vdupq_n_u8('0'), c10 = vdupq_n_u8(10);
+	const uint8x16_t ccomma = vdupq_n_u8(','), cspace = vdupq_n_u8(' ');
+	const uint8x16_t t10 = {T10}, t100 = {T100};
+	const uint8x8_t c8 = vdup_n_u8(8);
+	uint8x16_t pdig = vdupq_n_u8(0), pd = vdupq_n_u8(0), psep = vdupq_n_u8(0xff);
+	size_t p = pos, resume = pos, n = 0;
+	for (size_t b = blocks(len, pos, cap, 16, 8, 16); b > 0; b--, p += 16) {
+		uint8x16_t x = vld1q_u8(buf + p);
+		uint8x16_t t = vsubq_u8(x, c0);
+		uint8x16_t dig = vcltq_u8(t, c10);
+		uint8x16_t comma = vceqq_u8(x, ccomma), space = vceqq_u8(x, cspace);
+		uint8x16_t sep = vorrq_u8(comma, space);
+		uint8x16_t dig1 = vextq_u8(pdig, dig, 15), dig2 = vextq_u8(pdig, dig, 14);
+		uint8x16_t dig3 = vextq_u8(pdig, dig, 13), sep1 = vextq_u8(psep, sep, 15);
+		uint8x16_t bad = vorrq_u8(vbicq_u8(comma, dig1), vbicq_u8(space, sep1));
+		bad = vorrq_u8(bad, vandq_u8(vandq_u8(dig, dig1), vandq_u8(dig2, dig3)));
+		bad = vorrq_u8(bad, vmvnq_u8(vorrq_u8(dig, sep)));
+		uint8x16_t d = vandq_u8(t, dig);
+		uint8x16_t d1 = vextq_u8(pd, d, 15), d2 = vextq_u8(pd, d, 14), d3 = vextq_u8(pd, d, 13);
+		uint8x16_t v = vaddq_u8(vaddq_u8(d1, vqtbl1q_u8(t10, d2)), vandq_u8(vqtbl1q_u8(t100, d3), dig2));
+		unsigned m = movemask(comma), badm = 0;
+		if (vmaxvq_u8(bad)) {
+			badm = movemask(bad);
+			m &= (badm & -badm) - 1; // the commas before the first unclean byte
+		}
+		unsigned lo = m & 0xff, hi = m >> 8;
+		vst1_u8(out + n, vqtbl1_u8(v, vld1_u8(lut[lo])));
+		n += cnt[lo];
+		vst1_u8(out + n, vqtbl1_u8(v, vadd_u8(vld1_u8(lut[hi]), c8)));
+		n += cnt[hi];
+		if (m) {
+			resume = p + 32 - (size_t)__builtin_clz(m);
+		}
+		if (badm) {
+			break;
+		}
+		pdig = dig, pd = d, psep = sep;
+	}
+	return (nc04_scan){resume, n};
+}
+
+int nc04_simd_level(void) {
+	init_tables();
+	return 1;
+}
+
+nc04_scan nc04_scan_blocks(int level, const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap) {
+	if (level == 1) {
+		return scan_neon(buf, len, pos, out, cap);
+	}
+	return (nc04_scan){pos, 0};
+}
+
+#else
+
+int nc04_simd_level(void) { return 0; }
+
+nc04_scan nc04_scan_blocks(int level, const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap) {
+	(void)level, (void)buf, (void)len, (void)out, (void)cap;
+	return (nc04_scan){pos, 0};
+}
+
+#endif
