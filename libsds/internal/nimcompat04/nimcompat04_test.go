@@ -331,10 +331,10 @@ func FuzzParseWrap(f *testing.F) {
 	})
 }
 
-// BenchmarkParseUnwrap parses the request of a 19 KB message whose bytes are
-// like a bloom filter's in use: about a third zeros, the rest random (so the
-// number of digits per element is not predictable).
-func BenchmarkParseUnwrap(b *testing.B) {
+// unwrapBenchRequest is the request of a 19 KB message whose bytes are like
+// a bloom filter's in use: about a third zeros, the rest random (so the number
+// of digits per element is not predictable).
+func unwrapBenchRequest() []byte {
 	msg := make([]byte, 19000)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range msg {
@@ -342,7 +342,22 @@ func BenchmarkParseUnwrap(b *testing.B) {
 			msg[i] = byte(rng.IntN(256))
 		}
 	}
-	req := AppendWrapResult(nil, msg)
+	return AppendWrapResult(nil, msg)
+}
+
+// BenchmarkParseUnwrap parses unwrapBenchRequest's text (the parser copies it
+// to add the NUL sentinel).
+func BenchmarkParseUnwrap(b *testing.B) {
+	benchParseUnwrap(b, unwrapBenchRequest())
+}
+
+// BenchmarkParseUnwrapCString parses the same request as the library does:
+// read from C with its NUL, so not copied.
+func BenchmarkParseUnwrapCString(b *testing.B) {
+	benchParseUnwrap(b, append(unwrapBenchRequest(), 0))
+}
+
+func benchParseUnwrap(b *testing.B, req []byte) {
 	var buf []byte // reused as the library reuses its pooled buffers
 	b.SetBytes(int64(len(req)))
 	for i := 0; i < b.N; i++ {
