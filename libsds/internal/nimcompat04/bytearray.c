@@ -9,7 +9,10 @@
 //   every byte is one of them, every comma directly follows a digit, every
 //   space follows a comma or a space, and no digit is the fourth of a run.
 //   The text before the start position counts as spaces, so the stretch may
-//   start with spaces but not with a comma. A clean stretch is exactly a run
+//   start with spaces but not with a comma. As every earlier byte is a digit,
+//   a comma or a space, "a space follows a comma or a space" is "a space does
+//   not follow a digit": a separator is bad where (previous byte is a digit)
+//   XOR (it is a comma). A clean stretch is exactly a run
 //   of elements "<spaces><1 to 3 digits>," (cut anywhere), which is what
 //   scanDigits takes.
 //   At each comma i, the element's value mod 256 is
@@ -72,7 +75,7 @@ __attribute__((target("ssse3"))) static nc04_scan scan_ssse3(const uint8_t *buf,
 	const __m128i ccomma = _mm_set1_epi8(','), cspace = _mm_set1_epi8(' ');
 	const __m128i t10 = _mm_setr_epi8(T10), t100 = _mm_setr_epi8((char)0, 100, (char)200, 44, (char)144,
 	                                                            (char)244, 88, (char)188, 32, (char)132, 0, 0, 0, 0, 0, 0);
-	__m128i pdig = _mm_setzero_si128(), pd = _mm_setzero_si128(), psep = _mm_set1_epi8(-1);
+	__m128i pdig = _mm_setzero_si128(), pd = _mm_setzero_si128();
 	size_t p = pos, resume = pos, n = 0;
 	for (size_t b = blocks(len, pos, cap, 16, 8, 16); b > 0; b--, p += 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(buf + p));
@@ -81,8 +84,8 @@ __attribute__((target("ssse3"))) static nc04_scan scan_ssse3(const uint8_t *buf,
 		__m128i comma = _mm_cmpeq_epi8(x, ccomma), space = _mm_cmpeq_epi8(x, cspace);
 		__m128i sep = _mm_or_si128(comma, space);
 		__m128i dig1 = _mm_alignr_epi8(dig, pdig, 15), dig2 = _mm_alignr_epi8(dig, pdig, 14);
-		__m128i dig3 = _mm_alignr_epi8(dig, pdig, 13), sep1 = _mm_alignr_epi8(sep, psep, 15);
-		__m128i bad = _mm_or_si128(_mm_andnot_si128(dig1, comma), _mm_andnot_si128(sep1, space));
+		__m128i dig3 = _mm_alignr_epi8(dig, pdig, 13);
+		__m128i bad = _mm_and_si128(sep, _mm_xor_si128(dig1, comma));
 		bad = _mm_or_si128(bad, _mm_and_si128(_mm_and_si128(dig, dig1), _mm_and_si128(dig2, dig3)));
 		unsigned badm = (unsigned)(_mm_movemask_epi8(bad) | ~_mm_movemask_epi8(_mm_or_si128(dig, sep))) & 0xffff;
 		__m128i d = _mm_and_si128(t, dig);
@@ -105,7 +108,7 @@ __attribute__((target("ssse3"))) static nc04_scan scan_ssse3(const uint8_t *buf,
 		if (badm) {
 			break;
 		}
-		pdig = dig, pd = d, psep = sep;
+		pdig = dig, pd = d;
 	}
 	return (nc04_scan){resume, n};
 }
@@ -127,7 +130,7 @@ __attribute__((target("avx2,lzcnt"))) static nc04_scan scan_avx2(const uint8_t *
 	                                      (char)132, 0, 0, 0, 0, 0, 0, (char)0, 100, (char)200, 44, (char)144,
 	                                      (char)244, 88, (char)188, 32, (char)132, 0, 0, 0, 0, 0, 0);
 	__m256i pd = _mm256_setzero_si256(), pdigv = _mm256_setzero_si256();
-	uint32_t pdig = 0, psep = ~0u;
+	uint32_t pdig = 0;
 	size_t p = pos, resume = pos, n = 0;
 	for (size_t b = blocks(len, pos, cap, 32, 16, 32); b > 0; b--, p += 32) {
 		__m256i x = _mm256_loadu_si256((const __m256i *)(buf + p));
@@ -138,8 +141,7 @@ __attribute__((target("avx2,lzcnt"))) static nc04_scan scan_avx2(const uint8_t *
 		uint32_t space = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, cspace));
 		uint32_t sep = comma | space;
 		uint32_t dig1 = dig << 1 | pdig >> 31, dig2 = dig << 2 | pdig >> 30, dig3 = dig << 3 | pdig >> 29;
-		uint32_t sep1 = sep << 1 | psep >> 31;
-		uint32_t bad = ~(dig | sep) | (comma & ~dig1) | (space & ~sep1) | (dig & dig1 & dig2 & dig3);
+		uint32_t bad = ~(dig | sep) | (sep & (dig1 ^ comma)) | (dig & dig1 & dig2 & dig3);
 		__m256i d = _mm256_and_si256(t, digv);
 		__m256i dc = _mm256_permute2x128_si256(pd, d, 0x21), digc = _mm256_permute2x128_si256(pdigv, digv, 0x21);
 		__m256i d1 = _mm256_alignr_epi8(d, dc, 15), d2 = _mm256_alignr_epi8(d, dc, 14);
@@ -161,7 +163,7 @@ __attribute__((target("avx2,lzcnt"))) static nc04_scan scan_avx2(const uint8_t *
 		if (bad) {
 			break;
 		}
-		pdig = dig, psep = sep, pd = d, pdigv = digv;
+		pdig = dig, pd = d, pdigv = digv;
 	}
 	return (nc04_scan){resume, n};
 }
@@ -182,7 +184,7 @@ scan_avx512(const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap
 	const __m512i idx1 = _mm512_add_epi8(io, _mm512_set1_epi8(63)), idx2 = _mm512_add_epi8(io, _mm512_set1_epi8(62));
 	const __m512i idx3 = _mm512_add_epi8(io, _mm512_set1_epi8(61));
 	__m512i pd = _mm512_setzero_si512();
-	uint64_t pdig = 0, psep = ~(uint64_t)0;
+	uint64_t pdig = 0;
 	size_t p = pos, resume = pos, n = 0;
 	for (size_t b = blocks(len, pos, cap, 64, 32, 64); b > 0; b--, p += 64) {
 		__m512i x = _mm512_loadu_si512(buf + p);
@@ -191,8 +193,7 @@ scan_avx512(const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap
 		uint64_t comma = _mm512_cmpeq_epi8_mask(x, ccomma), space = _mm512_cmpeq_epi8_mask(x, cspace);
 		uint64_t sep = comma | space;
 		uint64_t dig1 = dig << 1 | pdig >> 63, dig2 = dig << 2 | pdig >> 62, dig3 = dig << 3 | pdig >> 61;
-		uint64_t sep1 = sep << 1 | psep >> 63;
-		uint64_t bad = ~(dig | sep) | (comma & ~dig1) | (space & ~sep1) | (dig & dig1 & dig2 & dig3);
+		uint64_t bad = ~(dig | sep) | (sep & (dig1 ^ comma)) | (dig & dig1 & dig2 & dig3);
 		__m512i d = _mm512_maskz_mov_epi8(dig, t);
 		__m512i d1 = _mm512_permutex2var_epi8(pd, idx1, d), d2 = _mm512_permutex2var_epi8(pd, idx2, d);
 		__m512i d3 = _mm512_permutex2var_epi8(pd, idx3, d);
@@ -210,7 +211,7 @@ scan_avx512(const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap
 		if (bad) {
 			break;
 		}
-		pdig = dig, psep = sep, pd = d;
+		pdig = dig, pd = d;
 	}
 	return (nc04_scan){resume, n};
 }
@@ -255,7 +256,7 @@ static nc04_scan scan_neon(const uint8_t *buf, size_t len, size_t pos, uint8_t *
 	const uint8x16_t ccomma = vdupq_n_u8(','), cspace = vdupq_n_u8(' ');
 	const uint8x16_t t10 = {T10}, t100 = {T100};
 	const uint8x8_t c8 = vdup_n_u8(8);
-	uint8x16_t pdig = vdupq_n_u8(0), pd = vdupq_n_u8(0), psep = vdupq_n_u8(0xff);
+	uint8x16_t pdig = vdupq_n_u8(0), pd = vdupq_n_u8(0);
 	size_t p = pos, resume = pos, n = 0;
 	for (size_t b = blocks(len, pos, cap, 16, 8, 16); b > 0; b--, p += 16) {
 		uint8x16_t x = vld1q_u8(buf + p);
@@ -264,8 +265,8 @@ static nc04_scan scan_neon(const uint8_t *buf, size_t len, size_t pos, uint8_t *
 		uint8x16_t comma = vceqq_u8(x, ccomma), space = vceqq_u8(x, cspace);
 		uint8x16_t sep = vorrq_u8(comma, space);
 		uint8x16_t dig1 = vextq_u8(pdig, dig, 15), dig2 = vextq_u8(pdig, dig, 14);
-		uint8x16_t dig3 = vextq_u8(pdig, dig, 13), sep1 = vextq_u8(psep, sep, 15);
-		uint8x16_t bad = vorrq_u8(vbicq_u8(comma, dig1), vbicq_u8(space, sep1));
+		uint8x16_t dig3 = vextq_u8(pdig, dig, 13);
+		uint8x16_t bad = vandq_u8(sep, veorq_u8(dig1, comma));
 		bad = vorrq_u8(bad, vandq_u8(vandq_u8(dig, dig1), vandq_u8(dig2, dig3)));
 		bad = vorrq_u8(bad, vmvnq_u8(vorrq_u8(dig, sep)));
 		uint8x16_t d = vandq_u8(t, dig);
@@ -287,7 +288,7 @@ static nc04_scan scan_neon(const uint8_t *buf, size_t len, size_t pos, uint8_t *
 		if (badm) {
 			break;
 		}
-		pdig = dig, pd = d, psep = sep;
+		pdig = dig, pd = d;
 	}
 	return (nc04_scan){resume, n};
 }
