@@ -116,11 +116,25 @@ __attribute__((target("ssse3"))) static nc04_scan scan_ssse3(const uint8_t *buf,
 // emit8 packs the values of v's low 8 lanes that m marks to out.
 #define EMIT8(v, m)                                                                                        \
 	do {                                                                                                   \
-		unsigned m8_ = (m) & 0xff;                                                                         \
+		unsigned m8_ = (unsigned)(m) & 0xff;                                                               \
 		_mm_storel_epi64((__m128i *)(out + n), _mm_shuffle_epi8((v), _mm_loadl_epi64((const __m128i *)lut[m8_]))); \
 		n += cnt[m8_];                                                                                     \
 	} while (0)
 
+// avx2_vals computes the values of a 32-byte half whose digit values are d
+// (0 elsewhere) and digit mask digv, the previous half's being pd and pdigv.
+#define AVX2_VALS(v, d, digv, pd, pdigv)                                                                     \
+	do {                                                                                                   \
+		__m256i dc_ = _mm256_permute2x128_si256((pd), (d), 0x21);                                          \
+		__m256i digc_ = _mm256_permute2x128_si256((pdigv), (digv), 0x21);                                  \
+		__m256i d1_ = _mm256_alignr_epi8((d), dc_, 15), d2_ = _mm256_alignr_epi8((d), dc_, 14);           \
+		__m256i d3_ = _mm256_alignr_epi8((d), dc_, 13), dig2_ = _mm256_alignr_epi8((digv), digc_, 14);    \
+		(v) = _mm256_add_epi8(_mm256_add_epi8(d1_, _mm256_shuffle_epi8(t10, d2_)),                        \
+		                      _mm256_and_si256(_mm256_shuffle_epi8(t100, d3_), dig2_));                    \
+	} while (0)
+
+// The AVX2 scanner takes 64 bytes (two vectors) a step, so that the masks
+// are 64-bit words and their logic is paid once for both.
 __attribute__((target("avx2,lzcnt"))) static nc04_scan scan_avx2(const uint8_t *buf, size_t len, size_t pos,
                                                                   uint8_t *out, size_t cap) {
 	const __m256i c0 = _mm256_set1_epi8('0'), c9 = _mm256_set1_epi8(9);
@@ -130,40 +144,47 @@ __attribute__((target("avx2,lzcnt"))) static nc04_scan scan_avx2(const uint8_t *
 	                                      (char)132, 0, 0, 0, 0, 0, 0, (char)0, 100, (char)200, 44, (char)144,
 	                                      (char)244, 88, (char)188, 32, (char)132, 0, 0, 0, 0, 0, 0);
 	__m256i pd = _mm256_setzero_si256(), pdigv = _mm256_setzero_si256();
-	uint32_t pdig = 0;
+	uint64_t pdig = 0;
 	size_t p = pos, resume = pos, n = 0;
-	for (size_t b = blocks(len, pos, cap, 32, 16, 32); b > 0; b--, p += 32) {
-		__m256i x = _mm256_loadu_si256((const __m256i *)(buf + p));
-		__m256i t = _mm256_sub_epi8(x, c0);
-		__m256i digv = _mm256_cmpeq_epi8(_mm256_max_epu8(t, c9), c9);
-		uint32_t dig = (uint32_t)_mm256_movemask_epi8(digv);
-		uint32_t comma = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, ccomma));
-		uint32_t space = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, cspace));
-		uint32_t sep = comma | space;
-		uint32_t dig1 = dig << 1 | pdig >> 31, dig2 = dig << 2 | pdig >> 30, dig3 = dig << 3 | pdig >> 29;
-		uint32_t bad = ~(dig | sep) | (sep & (dig1 ^ comma)) | (dig & dig1 & dig2 & dig3);
-		__m256i d = _mm256_and_si256(t, digv);
-		__m256i dc = _mm256_permute2x128_si256(pd, d, 0x21), digc = _mm256_permute2x128_si256(pdigv, digv, 0x21);
-		__m256i d1 = _mm256_alignr_epi8(d, dc, 15), d2 = _mm256_alignr_epi8(d, dc, 14);
-		__m256i d3 = _mm256_alignr_epi8(d, dc, 13), dig2v = _mm256_alignr_epi8(digv, digc, 14);
-		__m256i v = _mm256_add_epi8(_mm256_add_epi8(d1, _mm256_shuffle_epi8(t10, d2)),
-		                            _mm256_and_si256(_mm256_shuffle_epi8(t100, d3), dig2v));
-		uint32_t m = comma;
+	for (size_t b = blocks(len, pos, cap, 64, 32, 64); b > 0; b--, p += 64) {
+		__m256i x0 = _mm256_loadu_si256((const __m256i *)(buf + p));
+		__m256i x1 = _mm256_loadu_si256((const __m256i *)(buf + p + 32));
+		__m256i t0 = _mm256_sub_epi8(x0, c0), t1 = _mm256_sub_epi8(x1, c0);
+		__m256i digv0 = _mm256_cmpeq_epi8(_mm256_max_epu8(t0, c9), c9);
+		__m256i digv1 = _mm256_cmpeq_epi8(_mm256_max_epu8(t1, c9), c9);
+		__m256i comma0 = _mm256_cmpeq_epi8(x0, ccomma), comma1 = _mm256_cmpeq_epi8(x1, ccomma);
+		__m256i sep0 = _mm256_or_si256(comma0, _mm256_cmpeq_epi8(x0, cspace));
+		__m256i sep1 = _mm256_or_si256(comma1, _mm256_cmpeq_epi8(x1, cspace));
+		uint64_t dig = (uint32_t)_mm256_movemask_epi8(digv0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(digv1) << 32;
+		uint64_t comma =
+		    (uint32_t)_mm256_movemask_epi8(comma0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(comma1) << 32;
+		uint64_t sep = (uint32_t)_mm256_movemask_epi8(sep0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(sep1) << 32;
+		uint64_t dig1 = dig << 1 | pdig >> 63, dig2 = dig << 2 | pdig >> 62, dig3 = dig << 3 | pdig >> 61;
+		uint64_t bad = ~(dig | sep) | (sep & (dig1 ^ comma)) | (dig & dig1 & dig2 & dig3);
+		__m256i d0 = _mm256_and_si256(t0, digv0), d1 = _mm256_and_si256(t1, digv1), v0, v1;
+		AVX2_VALS(v0, d0, digv0, pd, pdigv);
+		AVX2_VALS(v1, d1, digv1, d0, digv0);
+		uint64_t m = comma;
 		if (bad) {
 			m &= (bad & -bad) - 1; // the commas before the first unclean byte
 		}
-		__m128i vlo = _mm256_castsi256_si128(v), vhi = _mm256_extracti128_si256(v, 1);
-		EMIT8(vlo, m);
-		EMIT8(_mm_srli_si128(vlo, 8), m >> 8);
-		EMIT8(vhi, m >> 16);
-		EMIT8(_mm_srli_si128(vhi, 8), m >> 24);
+		__m128i v00 = _mm256_castsi256_si128(v0), v01 = _mm256_extracti128_si256(v0, 1);
+		__m128i v10 = _mm256_castsi256_si128(v1), v11 = _mm256_extracti128_si256(v1, 1);
+		EMIT8(v00, m);
+		EMIT8(_mm_srli_si128(v00, 8), m >> 8);
+		EMIT8(v01, m >> 16);
+		EMIT8(_mm_srli_si128(v01, 8), m >> 24);
+		EMIT8(v10, m >> 32);
+		EMIT8(_mm_srli_si128(v10, 8), m >> 40);
+		EMIT8(v11, m >> 48);
+		EMIT8(_mm_srli_si128(v11, 8), m >> 56);
 		if (m) {
-			resume = p + 32 - (size_t)__builtin_clz(m);
+			resume = p + 64 - (size_t)__builtin_clzll(m);
 		}
 		if (bad) {
 			break;
 		}
-		pdig = dig, pd = d, pdigv = digv;
+		pdig = dig, pd = d1, pdigv = digv1;
 	}
 	return (nc04_scan){resume, n};
 }
