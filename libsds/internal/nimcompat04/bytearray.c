@@ -4,7 +4,7 @@
 // block of text at a time. See scanFast (request.go) for why and for the
 // block invariant; every scanner here is the same algorithm:
 //
-//   At block B (the next 16, 32 or 64 bytes of text) with the previous block's
+//   At block B (the next 16 or 64 bytes of text) with the previous block's
 //   masks carried in, mark digits, commas and spaces. The block is clean if
 //   every byte is one of them, every comma directly follows a digit, every
 //   space follows a comma or a space, and no digit is the fourth of a run.
@@ -12,9 +12,9 @@
 //   start with spaces but not with a comma. As every earlier byte is a digit,
 //   a comma or a space, "a space follows a comma or a space" is "a space does
 //   not follow a digit": a separator is bad where (previous byte is a digit)
-//   XOR (it is a comma). A clean stretch is exactly a run
-//   of elements "<spaces><1 to 3 digits>," (cut anywhere), which is what
-//   scanDigits takes.
+//   XOR (it is a comma). A clean stretch is exactly a run of elements
+//   "<spaces><1 to 3 digits>," (cut anywhere), which is what scanDigits
+//   takes.
 //   At each comma i, the element's value mod 256 is
 //     d[i-1] + (10*d[i-2] & 255) + (100*d[i-3] & 255) (the last only if
 //   byte i-2 is a digit), with d the digit values (0 elsewhere), the

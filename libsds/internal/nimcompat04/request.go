@@ -299,9 +299,9 @@ const simdMin = 128
 // Why SIMD: scanDigits's cost is branch mispredictions (an element has 1, 2 or
 // 3 digits, at random in a message's bytes); branch-free scalar and SWAR
 // variants were slower. The block scanner has no branch that depends on the
-// data while the text is clean: it classifies a block's 16, 32 or 64 bytes at
-// once, computes every element's value in 8-bit lanes and packs the values
-// found at the commas.
+// data while the text is clean: it classifies a block of 16 (SSSE3, NEON) or
+// 64 (AVX2, AVX-512) bytes at once, computes every element's value in 8-bit
+// lanes and packs the values found at the commas.
 //
 // The block invariant: a block is taken only if each of its bytes is a digit,
 // a comma or a space, each comma directly follows a digit, each space follows
