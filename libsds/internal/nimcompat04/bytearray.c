@@ -69,57 +69,82 @@ static size_t blocks(size_t len, size_t pos, size_t cap, size_t bs, size_t per, 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-__attribute__((target("ssse3"))) static nc04_scan scan_ssse3(const uint8_t *buf, size_t len, size_t pos,
-                                                             uint8_t *out, size_t cap) {
-	const __m128i c0 = _mm_set1_epi8('0'), c9 = _mm_set1_epi8(9);
-	const __m128i ccomma = _mm_set1_epi8(','), cspace = _mm_set1_epi8(' ');
-	const __m128i t10 = _mm_setr_epi8(T10), t100 = _mm_setr_epi8((char)0, 100, (char)200, 44, (char)144,
-	                                                            (char)244, 88, (char)188, 32, (char)132, 0, 0, 0, 0, 0, 0);
-	__m128i pdig = _mm_setzero_si128(), pd = _mm_setzero_si128();
-	size_t p = pos, resume = pos, n = 0;
-	for (size_t b = blocks(len, pos, cap, 16, 8, 16); b > 0; b--, p += 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(buf + p));
-		__m128i t = _mm_sub_epi8(x, c0);
-		__m128i dig = _mm_cmpeq_epi8(_mm_max_epu8(t, c9), c9);
-		__m128i comma = _mm_cmpeq_epi8(x, ccomma), space = _mm_cmpeq_epi8(x, cspace);
-		__m128i sep = _mm_or_si128(comma, space);
-		__m128i dig1 = _mm_alignr_epi8(dig, pdig, 15), dig2 = _mm_alignr_epi8(dig, pdig, 14);
-		__m128i dig3 = _mm_alignr_epi8(dig, pdig, 13);
-		__m128i bad = _mm_and_si128(sep, _mm_xor_si128(dig1, comma));
-		bad = _mm_or_si128(bad, _mm_and_si128(_mm_and_si128(dig, dig1), _mm_and_si128(dig2, dig3)));
-		unsigned badm = (unsigned)(_mm_movemask_epi8(bad) | ~_mm_movemask_epi8(_mm_or_si128(dig, sep))) & 0xffff;
-		__m128i d = _mm_and_si128(t, dig);
-		__m128i d1 = _mm_alignr_epi8(d, pd, 15), d2 = _mm_alignr_epi8(d, pd, 14), d3 = _mm_alignr_epi8(d, pd, 13);
-		__m128i v = _mm_add_epi8(_mm_add_epi8(d1, _mm_shuffle_epi8(t10, d2)),
-		                         _mm_and_si128(_mm_shuffle_epi8(t100, d3), dig2));
-		unsigned m = (unsigned)_mm_movemask_epi8(comma);
-		if (badm) {
-			m &= (badm & -badm) - 1; // the commas before the first unclean byte
-		}
-		unsigned lo = m & 0xff, hi = m >> 8;
-		_mm_storel_epi64((__m128i *)(out + n), _mm_shuffle_epi8(v, _mm_loadl_epi64((const __m128i *)lut[lo])));
-		n += cnt[lo];
-		_mm_storel_epi64((__m128i *)(out + n),
-		                 _mm_shuffle_epi8(_mm_srli_si128(v, 8), _mm_loadl_epi64((const __m128i *)lut[hi])));
-		n += cnt[hi];
-		if (m) {
-			resume = p + 32 - (size_t)__builtin_clz(m);
-		}
-		if (badm) {
-			break;
-		}
-		pdig = dig, pd = d;
-	}
-	return (nc04_scan){resume, n};
-}
-
-// emit8 packs the values of v's low 8 lanes that m marks to out.
+// EMIT8 packs the values of v's low 8 lanes that m marks to out.
 #define EMIT8(v, m)                                                                                        \
 	do {                                                                                                   \
 		unsigned m8_ = (unsigned)(m) & 0xff;                                                               \
 		_mm_storel_epi64((__m128i *)(out + n), _mm_shuffle_epi8((v), _mm_loadl_epi64((const __m128i *)lut[m8_]))); \
 		n += cnt[m8_];                                                                                     \
 	} while (0)
+
+// SSE_CLASS classifies the 16 bytes at q: t the bytes minus '0', dv the
+// digits, cv the commas, sv the separators (commas and spaces).
+#define SSE_CLASS(q, t, dv, cv, sv)                                                                        \
+	__m128i t, dv, cv, sv;                                                                                 \
+	do {                                                                                                   \
+		__m128i x_ = _mm_loadu_si128((const __m128i *)(q));                                                \
+		t = _mm_sub_epi8(x_, c0);                                                                          \
+		dv = _mm_cmpeq_epi8(_mm_max_epu8(t, c9), c9);                                                      \
+		cv = _mm_cmpeq_epi8(x_, ccomma);                                                                   \
+		sv = _mm_or_si128(cv, _mm_cmpeq_epi8(x_, cspace));                                                 \
+	} while (0)
+
+// SSE_VALS emits the values at the commas m marks in 16 bytes with digit
+// values d (0 elsewhere) and digit mask dv, after 16 bytes with pd and pdv.
+#define SSE_VALS(d, dv, pd, pdv, m)                                                                        \
+	do {                                                                                                   \
+		__m128i v_ = _mm_add_epi8(_mm_add_epi8(_mm_alignr_epi8((d), (pd), 15),                             \
+		                                       _mm_shuffle_epi8(t10, _mm_alignr_epi8((d), (pd), 14))),     \
+		                          _mm_and_si128(_mm_shuffle_epi8(t100, _mm_alignr_epi8((d), (pd), 13)),    \
+		                                        _mm_alignr_epi8((dv), (pdv), 14)));                        \
+		EMIT8(v_, (m));                                                                                    \
+		EMIT8(_mm_srli_si128(v_, 8), (m) >> 8);                                                            \
+	} while (0)
+
+#define MASK64(a, b, c, d)                                                                                 \
+	((uint64_t)(uint16_t)_mm_movemask_epi8(a) | (uint64_t)(uint16_t)_mm_movemask_epi8(b) << 16 |          \
+	 (uint64_t)(uint16_t)_mm_movemask_epi8(c) << 32 | (uint64_t)(uint16_t)_mm_movemask_epi8(d) << 48)
+
+// The SSSE3 scanner takes 64 bytes (four vectors) a step, so that the masks
+// are 64-bit words and their logic is paid once for all four.
+__attribute__((target("ssse3"))) static nc04_scan scan_ssse3(const uint8_t *buf, size_t len, size_t pos,
+                                                             uint8_t *out, size_t cap) {
+	const __m128i c0 = _mm_set1_epi8('0'), c9 = _mm_set1_epi8(9);
+	const __m128i ccomma = _mm_set1_epi8(','), cspace = _mm_set1_epi8(' ');
+	const __m128i t10 = _mm_setr_epi8(T10), t100 = _mm_setr_epi8((char)0, 100, (char)200, 44, (char)144,
+	                                                            (char)244, 88, (char)188, 32, (char)132, 0, 0, 0, 0, 0, 0);
+	__m128i pd = _mm_setzero_si128(), pdv = _mm_setzero_si128();
+	uint64_t pdig = 0;
+	size_t p = pos, resume = pos, n = 0;
+	for (size_t b = blocks(len, pos, cap, 64, 32, 64); b > 0; b--, p += 64) {
+		SSE_CLASS(buf + p, t0, dv0, cv0, sv0);
+		SSE_CLASS(buf + p + 16, t1, dv1, cv1, sv1);
+		SSE_CLASS(buf + p + 32, t2, dv2, cv2, sv2);
+		SSE_CLASS(buf + p + 48, t3, dv3, cv3, sv3);
+		uint64_t dig = MASK64(dv0, dv1, dv2, dv3), comma = MASK64(cv0, cv1, cv2, cv3);
+		uint64_t sep = MASK64(sv0, sv1, sv2, sv3);
+		uint64_t dig1 = dig << 1 | pdig >> 63, dig2 = dig << 2 | pdig >> 62, dig3 = dig << 3 | pdig >> 61;
+		uint64_t bad = ~(dig | sep) | (sep & (dig1 ^ comma)) | (dig & dig1 & dig2 & dig3);
+		uint64_t m = comma;
+		if (bad) {
+			m &= (bad & -bad) - 1; // the commas before the first unclean byte
+		}
+		__m128i d0 = _mm_and_si128(t0, dv0), d1 = _mm_and_si128(t1, dv1);
+		__m128i d2 = _mm_and_si128(t2, dv2), d3 = _mm_and_si128(t3, dv3);
+		SSE_VALS(d0, dv0, pd, pdv, m);
+		SSE_VALS(d1, dv1, d0, dv0, m >> 16);
+		SSE_VALS(d2, dv2, d1, dv1, m >> 32);
+		SSE_VALS(d3, dv3, d2, dv2, m >> 48);
+		if (m) {
+			resume = p + 64 - (size_t)__builtin_clzll(m);
+		}
+		if (bad) {
+			break;
+		}
+		pdig = dig, pd = d3, pdv = dv3;
+	}
+	return (nc04_scan){resume, n};
+}
 
 // avx2_vals computes the values of a 32-byte half whose digit values are d
 // (0 elsewhere) and digit mask digv, the previous half's being pd and pdigv.
