@@ -4,7 +4,7 @@
 // block of text at a time. See scanFast (request.go) for why and for the
 // block invariant; every scanner here is the same algorithm:
 //
-//   At block B (the next 16 or 64 bytes of text) with the previous block's
+//   At block B (the next 64 bytes of text) with the previous block's
 //   masks carried in, mark digits, commas and spaces. The block is clean if
 //   every byte is one of them, every comma directly follows a digit, every
 //   space follows a comma or a space, and no digit is the fourth of a run.
@@ -290,51 +290,74 @@ nc04_scan nc04_scan_blocks(int level, const uint8_t *buf, size_t len, size_t pos
 #elif defined(__aarch64__)
 #include <arm_neon.h>
 
-// movemask is the 16-bit mask of v's lanes (each 0 or 0xff).
-static inline unsigned movemask(uint8x16_t v) {
+// movemask64 is the mask of the 64 lanes (each 0 or 0xff) of a, b, c, d.
+static inline uint64_t movemask64(uint8x16_t a, uint8x16_t b, uint8x16_t c, uint8x16_t d) {
 	const uint8x16_t bits = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
-	uint8x16_t b = vandq_u8(v, bits);
-	return (unsigned)vaddv_u8(vget_low_u8(b)) | (unsigned)vaddv_u8(vget_high_u8(b)) << 8;
+	uint8x16_t ab = vpaddq_u8(vandq_u8(a, bits), vandq_u8(b, bits));
+	uint8x16_t cd = vpaddq_u8(vandq_u8(c, bits), vandq_u8(d, bits));
+	uint8x16_t abcd = vpaddq_u8(ab, cd);
+	return vgetq_lane_u64(vreinterpretq_u64_u8(vpaddq_u8(abcd, abcd)), 0);
 }
 
+// NEON_CLASS classifies the 16 bytes at q: t the bytes minus '0', dv the
+// digits, cv the commas, sv the separators (commas and spaces).
+#define NEON_CLASS(q, t, dv, cv, sv)                                                                       \
+	uint8x16_t t, dv, cv, sv;                                                                              \
+	do {                                                                                                   \
+		uint8x16_t x_ = vld1q_u8(q);                                                                       \
+		t = vsubq_u8(x_, c0);                                                                              \
+		dv = vcltq_u8(t, c10);                                                                             \
+		cv = vceqq_u8(x_, ccomma);                                                                         \
+		sv = vorrq_u8(cv, vceqq_u8(x_, cspace));                                                           \
+	} while (0)
+
+// NEON_VALS emits the values at the commas m marks in 16 bytes with digit
+// values d (0 elsewhere) and digit mask dv, after 16 bytes with pd and pdv.
+#define NEON_VALS(d, dv, pd, pdv, m)                                                                       \
+	do {                                                                                                   \
+		uint8x16_t v_ = vaddq_u8(vaddq_u8(vextq_u8((pd), (d), 15), vqtbl1q_u8(t10, vextq_u8((pd), (d), 14))), \
+		                         vandq_u8(vqtbl1q_u8(t100, vextq_u8((pd), (d), 13)), vextq_u8((pdv), (dv), 14))); \
+		unsigned lo_ = (unsigned)(m) & 0xff, hi_ = (unsigned)((m) >> 8) & 0xff;                            \
+		vst1_u8(out + n, vqtbl1_u8(v_, vld1_u8(lut[lo_])));                                                \
+		n += cnt[lo_];                                                                                     \
+		vst1_u8(out + n, vqtbl1_u8(v_, vadd_u8(vld1_u8(lut[hi_]), c8)));                                   \
+		n += cnt[hi_];                                                                                     \
+	} while (0)
+
+// The NEON scanner takes 64 bytes (four vectors) a step, as the SSSE3 one.
 static nc04_scan scan_neon(const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap) {
 	const uint8x16_t c0 = vdupq_n_u8('0'), c10 = vdupq_n_u8(10);
 	const uint8x16_t ccomma = vdupq_n_u8(','), cspace = vdupq_n_u8(' ');
 	const uint8x16_t t10 = {T10}, t100 = {T100};
 	const uint8x8_t c8 = vdup_n_u8(8);
-	uint8x16_t pdig = vdupq_n_u8(0), pd = vdupq_n_u8(0);
+	uint8x16_t pd = vdupq_n_u8(0), pdv = vdupq_n_u8(0);
+	uint64_t pdig = 0;
 	size_t p = pos, resume = pos, n = 0;
-	for (size_t b = blocks(len, pos, cap, 16, 8, 16); b > 0; b--, p += 16) {
-		uint8x16_t x = vld1q_u8(buf + p);
-		uint8x16_t t = vsubq_u8(x, c0);
-		uint8x16_t dig = vcltq_u8(t, c10);
-		uint8x16_t comma = vceqq_u8(x, ccomma), space = vceqq_u8(x, cspace);
-		uint8x16_t sep = vorrq_u8(comma, space);
-		uint8x16_t dig1 = vextq_u8(pdig, dig, 15), dig2 = vextq_u8(pdig, dig, 14);
-		uint8x16_t dig3 = vextq_u8(pdig, dig, 13);
-		uint8x16_t bad = vandq_u8(sep, veorq_u8(dig1, comma));
-		bad = vorrq_u8(bad, vandq_u8(vandq_u8(dig, dig1), vandq_u8(dig2, dig3)));
-		bad = vorrq_u8(bad, vmvnq_u8(vorrq_u8(dig, sep)));
-		uint8x16_t d = vandq_u8(t, dig);
-		uint8x16_t d1 = vextq_u8(pd, d, 15), d2 = vextq_u8(pd, d, 14), d3 = vextq_u8(pd, d, 13);
-		uint8x16_t v = vaddq_u8(vaddq_u8(d1, vqtbl1q_u8(t10, d2)), vandq_u8(vqtbl1q_u8(t100, d3), dig2));
-		unsigned m = movemask(comma), badm = 0;
-		if (vmaxvq_u8(bad)) {
-			badm = movemask(bad);
-			m &= (badm & -badm) - 1; // the commas before the first unclean byte
+	for (size_t b = blocks(len, pos, cap, 64, 32, 64); b > 0; b--, p += 64) {
+		NEON_CLASS(buf + p, t0, dv0, cv0, sv0);
+		NEON_CLASS(buf + p + 16, t1, dv1, cv1, sv1);
+		NEON_CLASS(buf + p + 32, t2, dv2, cv2, sv2);
+		NEON_CLASS(buf + p + 48, t3, dv3, cv3, sv3);
+		uint64_t dig = movemask64(dv0, dv1, dv2, dv3), comma = movemask64(cv0, cv1, cv2, cv3);
+		uint64_t sep = movemask64(sv0, sv1, sv2, sv3);
+		uint64_t dig1 = dig << 1 | pdig >> 63, dig2 = dig << 2 | pdig >> 62, dig3 = dig << 3 | pdig >> 61;
+		uint64_t bad = ~(dig | sep) | (sep & (dig1 ^ comma)) | (dig & dig1 & dig2 & dig3);
+		uint64_t m = comma;
+		if (bad) {
+			m &= (bad & -bad) - 1; // the commas before the first unclean byte
 		}
-		unsigned lo = m & 0xff, hi = m >> 8;
-		vst1_u8(out + n, vqtbl1_u8(v, vld1_u8(lut[lo])));
-		n += cnt[lo];
-		vst1_u8(out + n, vqtbl1_u8(v, vadd_u8(vld1_u8(lut[hi]), c8)));
-		n += cnt[hi];
+		uint8x16_t d0 = vandq_u8(t0, dv0), d1 = vandq_u8(t1, dv1), d2 = vandq_u8(t2, dv2), d3 = vandq_u8(t3, dv3);
+		NEON_VALS(d0, dv0, pd, pdv, m);
+		NEON_VALS(d1, dv1, d0, dv0, m >> 16);
+		NEON_VALS(d2, dv2, d1, dv1, m >> 32);
+		NEON_VALS(d3, dv3, d2, dv2, m >> 48);
 		if (m) {
-			resume = p + 32 - (size_t)__builtin_clz(m);
+			resume = p + 64 - (size_t)__builtin_clzll(m);
 		}
-		if (badm) {
+		if (bad) {
 			break;
 		}
-		pdig = dig, pd = d;
+		pdig = dig, pd = d3, pdv = dv3;
 	}
 	return (nc04_scan){resume, n};
 }
