@@ -69,6 +69,13 @@ static size_t blocks(size_t len, size_t pos, size_t cap, size_t bs, size_t per, 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+// The AVX-512 scanner needs a compiler that knows VBMI2 (GCC 8, Clang 6).
+#if defined(__clang__) ? __clang_major__ >= 6 : __GNUC__ >= 8
+#define NC04_AVX512 1
+#else
+#define NC04_AVX512 0
+#endif
+
 // EMIT8 packs the values of v's low 8 lanes that m marks to out.
 #define EMIT8(v, m)                                                                                        \
 	do {                                                                                                   \
@@ -160,7 +167,7 @@ __attribute__((target("ssse3"))) static nc04_scan scan_ssse3(const uint8_t *buf,
 
 // The AVX2 scanner takes 64 bytes (two vectors) a step, so that the masks
 // are 64-bit words and their logic is paid once for both.
-__attribute__((target("avx2,lzcnt"))) static nc04_scan scan_avx2(const uint8_t *buf, size_t len, size_t pos,
+__attribute__((target("avx2"))) static nc04_scan scan_avx2(const uint8_t *buf, size_t len, size_t pos,
                                                                   uint8_t *out, size_t cap) {
 	const __m256i c0 = _mm256_set1_epi8('0'), c9 = _mm256_set1_epi8(9);
 	const __m256i ccomma = _mm256_set1_epi8(','), cspace = _mm256_set1_epi8(' ');
@@ -214,7 +221,8 @@ __attribute__((target("avx2,lzcnt"))) static nc04_scan scan_avx2(const uint8_t *
 	return (nc04_scan){resume, n};
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,popcnt,lzcnt"))) static nc04_scan
+#if NC04_AVX512
+__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,popcnt"))) static nc04_scan
 scan_avx512(const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap) {
 	const __m512i c0 = _mm512_set1_epi8('0'), c10 = _mm512_set1_epi8(10);
 	const __m512i ccomma = _mm512_set1_epi8(','), cspace = _mm512_set1_epi8(' ');
@@ -262,13 +270,17 @@ scan_avx512(const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap
 	return (nc04_scan){resume, n};
 }
 
+#endif
+
 int nc04_simd_level(void) {
 	init_tables();
 	__builtin_cpu_init();
+#if NC04_AVX512
 	if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
-	    __builtin_cpu_supports("avx512vbmi2")) {
+	    __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("popcnt")) {
 		return 3;
 	}
+#endif
 	if (__builtin_cpu_supports("avx2")) {
 		return 2;
 	}
@@ -277,8 +289,10 @@ int nc04_simd_level(void) {
 
 nc04_scan nc04_scan_blocks(int level, const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap) {
 	switch (level) {
+#if NC04_AVX512
 	case 3:
 		return scan_avx512(buf, len, pos, out, cap);
+#endif
 	case 2:
 		return scan_avx2(buf, len, pos, out, cap);
 	case 1:
