@@ -69,8 +69,9 @@ static size_t blocks(size_t len, size_t pos, size_t cap, size_t bs, size_t per, 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// The AVX-512 scanner needs a compiler that knows VBMI2 (GCC 8, Clang 6).
-#if defined(__clang__) ? __clang_major__ >= 6 : __GNUC__ >= 8
+// The AVX-512 scanner needs a compiler that knows VBMI2, also in
+// __builtin_cpu_supports (GCC 8; Clang 10 to be safe).
+#if defined(__clang__) ? __clang_major__ >= 10 : __GNUC__ >= 8
 #define NC04_AVX512 1
 #else
 #define NC04_AVX512 0
