@@ -21,8 +21,17 @@ var simdLevel = int(C.nc04_simd_level())
 func scanBlocks(level int, buf []byte, pos int, dst []byte) (int, []byte) {
 	// at most one value per two bytes of text, plus the scanner's scratch
 	dst = slices.Grow(dst, (len(buf)-pos)/2+64)
-	free := dst[len(dst):cap(dst)]
+	p, n := scanInto(level, buf, pos, dst[len(dst):cap(dst)])
+	return p, dst[:len(dst)+n]
+}
+
+// scanInto is scanBlocks writing to out: the n values are out[:n]; it writes
+// nothing past len(out) and stops early rather than run out of room.
+func scanInto(level int, buf []byte, pos int, out []byte) (int, int) {
+	if len(out) == 0 {
+		return pos, 0
+	}
 	r := C.nc04_scan_blocks(C.int(level), (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(len(buf)),
-		C.size_t(pos), (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(free))), C.size_t(len(free)))
-	return int(r.pos), dst[:len(dst)+int(r.n)]
+		C.size_t(pos), (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(out))), C.size_t(len(out)))
+	return int(r.pos), int(r.n)
 }

@@ -270,3 +270,27 @@ func TestFastScanBackoff(t *testing.T) {
 		t.Fatalf("mostly clean: %d values, %d scanner calls", len(dst), s.calls)
 	}
 }
+
+// With little room for its output, a scanner stops early, writes nothing past
+// the room it has, and the values it wrote are the first ones.
+func TestScanIntoRoom(t *testing.T) {
+	text := []byte("[" + strings.Repeat("1,", 100) + strings.Repeat("1,22,333,", 30) + "4]\x00")
+	_, want, _ := refScan(text, 1, nil)
+	for lv := 1; lv <= simdLevel; lv++ {
+		for room := 0; room <= 200; room++ {
+			mem := bytes.Repeat([]byte{0xee}, room+64)
+			p, n := scanInto(lv, text, 1, mem[:room:room])
+			if n > room || !bytes.Equal(mem[:n], want[:n]) || p < 1 || p > 1 && text[p-1] != ',' {
+				t.Fatalf("level %d, room %d: pos %d, %d values %v", lv, room, p, n, mem[:n])
+			}
+			if bytes.Count(mem[room:], []byte{0xee}) != 64 {
+				t.Fatalf("level %d, room %d: wrote past its room", lv, room)
+			}
+			// scanDigits goes on from there to the same end
+			gp, got, done := scanDigits(text, p, mem[:n:n])
+			if !done || gp != len(text)-1 || !bytes.Equal(got, want) {
+				t.Fatalf("level %d, room %d: then scanDigits: %d %v", lv, room, gp, done)
+			}
+		}
+	}
+}
