@@ -1,7 +1,7 @@
 //go:build cgo && (amd64 || arm64) && !purego
 
 // The SIMD scanner of a request's byte array: request.go's scanDigits, a
-// block of text at a time. See scanFast (request.go) for why and for the
+// block of text at a time. See fastScan (request.go) for why and for the
 // block invariant; every scanner here is the same algorithm:
 //
 //   At block B (the next 64 bytes of text) with the previous block's
@@ -27,8 +27,6 @@
 // Loads are whole blocks inside buf[pos:len]: none reads before pos (the
 // previous block's bytes come from registers) or after len.
 
-#include <string.h>
-
 #include "bytearray.h"
 
 // lut[m] lists the positions of m's set bits, then 0x80 (a shuffle's zero);
@@ -52,12 +50,12 @@ static void init_tables(void) {
 }
 
 // 10*x and 100*x mod 256 for a digit x (pshufb/tbl tables).
-#define T10 0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 0, 0, 0, 0, 0, 0
-#define T100 0, 100, 200, 44, 144, 244, 88, 188, 32, 132, 0, 0, 0, 0, 0, 0
+static const uint8_t t10s[16] = {0, 10, 20, 30, 40, 50, 60, 70, 80, 90};
+static const uint8_t t100s[16] = {0, 100, 200, 44, 144, 244, 88, 188, 32, 132};
 
 // blocks is how many whole blocks of size bs the scan may take: inside
-// buf[pos:len], and each block writes at most per values plus store bytes of
-// scratch past them, within cap.
+// buf[pos:len], and within cap bytes of output when a block adds at most per
+// values and its stores reach at most store bytes past its first value.
 static size_t blocks(size_t len, size_t pos, size_t cap, size_t bs, size_t per, size_t store) {
 	if (pos > len || cap < store) {
 		return 0;
@@ -119,8 +117,7 @@ __attribute__((target("ssse3"))) static nc04_scan scan_ssse3(const uint8_t *buf,
                                                              uint8_t *out, size_t cap) {
 	const __m128i c0 = _mm_set1_epi8('0'), c9 = _mm_set1_epi8(9);
 	const __m128i ccomma = _mm_set1_epi8(','), cspace = _mm_set1_epi8(' ');
-	const __m128i t10 = _mm_setr_epi8(T10), t100 = _mm_setr_epi8((char)0, 100, (char)200, 44, (char)144,
-	                                                            (char)244, 88, (char)188, 32, (char)132, 0, 0, 0, 0, 0, 0);
+	const __m128i t10 = _mm_loadu_si128((const __m128i *)t10s), t100 = _mm_loadu_si128((const __m128i *)t100s);
 	__m128i pd = _mm_setzero_si128(), pdv = _mm_setzero_si128();
 	uint64_t pdig = 0;
 	size_t p = pos, resume = pos, n = 0;
@@ -172,10 +169,8 @@ __attribute__((target("avx2"))) static nc04_scan scan_avx2(const uint8_t *buf, s
                                                                   uint8_t *out, size_t cap) {
 	const __m256i c0 = _mm256_set1_epi8('0'), c9 = _mm256_set1_epi8(9);
 	const __m256i ccomma = _mm256_set1_epi8(','), cspace = _mm256_set1_epi8(' ');
-	const __m256i t10 = _mm256_setr_epi8(T10, T10);
-	const __m256i t100 = _mm256_setr_epi8((char)0, 100, (char)200, 44, (char)144, (char)244, 88, (char)188, 32,
-	                                      (char)132, 0, 0, 0, 0, 0, 0, (char)0, 100, (char)200, 44, (char)144,
-	                                      (char)244, 88, (char)188, 32, (char)132, 0, 0, 0, 0, 0, 0);
+	const __m256i t10 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)t10s));
+	const __m256i t100 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)t100s));
 	__m256i pd = _mm256_setzero_si256(), pdigv = _mm256_setzero_si256();
 	uint64_t pdig = 0;
 	size_t p = pos, resume = pos, n = 0;
@@ -227,9 +222,8 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,popcnt"))) static
 scan_avx512(const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap) {
 	const __m512i c0 = _mm512_set1_epi8('0'), c10 = _mm512_set1_epi8(10);
 	const __m512i ccomma = _mm512_set1_epi8(','), cspace = _mm512_set1_epi8(' ');
-	const __m512i t10 = _mm512_broadcast_i32x4(_mm_setr_epi8(T10));
-	const __m512i t100 = _mm512_broadcast_i32x4(_mm_setr_epi8((char)0, 100, (char)200, 44, (char)144, (char)244, 88,
-	                                                          (char)188, 32, (char)132, 0, 0, 0, 0, 0, 0));
+	const __m512i t10 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)t10s));
+	const __m512i t100 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)t100s));
 	// idx_k[i] = 64-k+i: byte i-k of (previous block, this block)
 	uint8_t iota[64];
 	for (int i = 0; i < 64; i++) {
@@ -343,7 +337,7 @@ static inline uint64_t movemask64(uint8x16_t a, uint8x16_t b, uint8x16_t c, uint
 static nc04_scan scan_neon(const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap) {
 	const uint8x16_t c0 = vdupq_n_u8('0'), c10 = vdupq_n_u8(10);
 	const uint8x16_t ccomma = vdupq_n_u8(','), cspace = vdupq_n_u8(' ');
-	const uint8x16_t t10 = {T10}, t100 = {T100};
+	const uint8x16_t t10 = vld1q_u8(t10s), t100 = vld1q_u8(t100s);
 	const uint8x8_t c8 = vdup_n_u8(8);
 	uint8x16_t pd = vdupq_n_u8(0), pdv = vdupq_n_u8(0);
 	uint64_t pdig = 0;
