@@ -247,9 +247,10 @@ func (l *lexer) stringValue(depth int) (string, Kind, error) {
 
 // byteArray parses a JSON array of integers into dst, each truncated to its
 // low 8 bits as Nim's initFromJson for uint8 does. The current token is '['.
-// Elements written as 1 to 3 plain digits directly followed by ',' or ']' —
-// every array a host writes — take a fast path straight over the bytes; any
-// other element goes through the lexer.
+// Elements written as 1 to 3 plain digits (after optional spaces) directly
+// followed by ',' or ']' — every array a host writes — take a fast path
+// straight over the bytes (fastScan); any other element goes through the
+// lexer.
 func (l *lexer) byteArray(dst []byte, f *field) ([]byte, error) {
 	var fast fastScan
 	for i := 0; ; i++ {
@@ -303,7 +304,7 @@ const simdMin = 128
 // AVX-512 vector, two AVX2 or four SSSE3 or NEON vectors), computes every
 // element's value in 8-bit lanes and packs the values found at the commas.
 //
-// The block invariant: a block is taken only if each of its bytes is a digit,
+// The block invariant: the scanner takes text only while each byte is a digit,
 // a comma or a space, each comma directly follows a digit, each space follows
 // a comma or a space (or is at the start), and no digit run is longer than 3.
 // Such a stretch, up to its last comma, is a run of elements
@@ -317,7 +318,7 @@ const simdMin = 128
 // next calls skip the scanner, twice as many each time (up to 64).
 type fastScan struct {
 	skip, backoff int
-	calls         int // of the block scanner
+	calls         int // of the block scanner (the tests check the backoff with it)
 }
 
 // scan is scanDigits (same arguments, same results), faster.
@@ -348,7 +349,7 @@ func loadByte(base unsafe.Pointer, i uintptr) byte { return *(*byte)(unsafe.Add(
 // element's start) it takes elements of 1 to 3 digits each directly followed
 // by ',' or ']', optionally preceded by spaces (JSON whitespace the lexer
 // would skip), appending their low 8 bits to dst. It stops at the first other
-// element (returning its start) or after the ']' (done). It reads without
+// element (returning its start, after any spaces) or after the ']' (done). It reads without
 // bounds checks: buf ends with a NUL (parse makes sure), which stops every
 // digit run and matches neither separator, so no read goes past it.
 func scanDigits(buf []byte, pos int, dst []byte) (int, []byte, bool) {
