@@ -114,6 +114,10 @@ $(SAN_LIBS): $(BUILD)/%/$(LIBFILE): $(GO_SOURCES) $(C_SOURCES) VERSION $(SQLITE_
 lib-asan: $(BUILD)/asan/$(LIBFILE) ## build/asan/libsds.so: the library's C under AddressSanitizer + UBSan
 lib-tsan: $(BUILD)/tsan/$(LIBFILE) ## build/tsan/libsds.so: the library's C under ThreadSanitizer
 
+# C inside the library's internal Go packages (the 0.4 request parser's SIMD
+# scanner) is part of every library build too.
+$(BUILD)/$(LIBFILE) $(SAN_LIBS): $(wildcard libsds/internal/*/*.c libsds/internal/*/*.h)
+
 $(BUILD)/libsds.pc: libsds.pc.in VERSION
 	@mkdir -p $(BUILD)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
@@ -159,13 +163,14 @@ test-go: $(SQLITE_LIB) ## Go tests with the race detector; libsds's Go tests aga
 	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(GOCMD) test -tags "$(GOTAGS) libsds_asan" -count=1 ./libsds
 
-test-fuzz: $(SQLITE_LIB) ## fuzz the wire decoders ($(FUZZTIME) for 0.3, 10 s for 0.4, detection and the entry fast path), the remote-filter parser, the sds_* request parser and manager restarts
+test-fuzz: $(SQLITE_LIB) ## fuzz the wire decoders ($(FUZZTIME) for 0.3, 10 s for 0.4, detection and the entry fast path), the remote-filter parser, the sds_* request parser (and its SIMD byte-array scanner against the scalar one) and manager restarts
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./core/wire
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzUnmarshalV04$$' -fuzztime 10s ./core/wire
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s ./core/wire
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzParseEntry$$' -fuzztime 10s ./core/wire
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzParseRemote$$' -fuzztime 10s ./core/bloom
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzParseWrap$$' -fuzztime 10s ./libsds/internal/nimcompat04
+	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzScanBlocks$$' -fuzztime 10s ./libsds/internal/nimcompat04
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzManagerRestart$$' -fuzztime 15s -fuzzminimizetime 1s ./core/engine
 
 headercheck: ## sds.h and libsds.h compile as strict C99 and C++

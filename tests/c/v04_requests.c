@@ -103,6 +103,23 @@ int main(void) {
   big = huge(500000, 0, NULL);
   free(v4_call(UNWRAP, ctx, big, RET_ERR, "error processing unwrap request: reDeserializationError"));
   free(big);
+  /* arrays whose text exactly fills its allocation and ends at every offset of
+     the parser's SIMD blocks, with and without the closing ']': nothing reads
+     past the NUL (AddressSanitizer checks) */
+  for (size_t n = 40; n < 140; n++) {
+    for (int open = 0; open < 2; open++) {
+      char *h = huge(n, 0, NULL);
+      if (open) h[strlen(h) - 2] = 0; /* cut "]}" */
+      size_t len = strlen(h);
+      char *exact = malloc(len + 1), want[64];
+      memcpy(exact, h, len + 1);
+      free(h);
+      if (open) snprintf(want, sizeof want, "input(1, %zu) Error: ] expected", len);
+      else snprintf(want, sizeof want, "error processing unwrap request: reDeserializationError");
+      free(v4_call(UNWRAP, ctx, exact, RET_ERR, want));
+      free(exact);
+    }
+  }
   /* nesting deeper than std/json allows is a syntax error, not a stack overflow */
   size_t depth = 100000;
   char *deep = malloc(2 * depth + 32);

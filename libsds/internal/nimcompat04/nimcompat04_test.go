@@ -202,6 +202,29 @@ func TestParseSpacedArrayAllocations(t *testing.T) {
 	}
 }
 
+// Python's json.dumps writes ", " between elements: the spaces change nothing.
+func TestParseSpacedSeparators(t *testing.T) {
+	msg := make([]byte, 3000)
+	for i := range msg {
+		msg[i] = byte(i * 7)
+	}
+	compact := AppendWrapResult(nil, msg)
+	for _, sep := range []string{", ", ",  ", ",\n", ", \t "} {
+		req := bytes.ReplaceAll(compact, []byte(","), []byte(sep))
+		r, err := ParseUnwrap(req, nil)
+		if err != nil || !bytes.Equal(r.Message, msg) {
+			t.Fatalf("separator %q: %v, equal %v", sep, err, bytes.Equal(r.Message, msg))
+		}
+	}
+	req := []byte(`{"message": [ 1, 22,  333, 4 , 1.5]}`)
+	if _, err := ParseUnwrap(req, nil); errText(err) != "Incorrect JSON kind. Wanted '{JInt}' in '.message[4]' but got 'JFloat'." {
+		t.Fatalf("ParseUnwrap(%s) = %v", req, err)
+	}
+	if r, err := ParseUnwrap([]byte(`{"message": [ 1, 22,  333, 4 , 5 ]}`), nil); err != nil || !bytes.Equal(r.Message, []byte{1, 22, 77, 4, 5}) {
+		t.Fatalf("ParseUnwrap = %v %v", r.Message, err)
+	}
+}
+
 func TestFormat(t *testing.T) {
 	if got := string(AppendWrapResult(nil, []byte{10, 2, 109, 49, 255, 0})); got != `{"message":[10,2,109,49,255,0]}` {
 		t.Errorf("AppendWrapResult = %s", got)
@@ -308,10 +331,10 @@ func FuzzParseWrap(f *testing.F) {
 	})
 }
 
-// BenchmarkParseUnwrap parses the request of a 19 KB message whose bytes are
-// like a bloom filter's in use: about a third zeros, the rest random (so the
-// number of digits per element is not predictable).
-func BenchmarkParseUnwrap(b *testing.B) {
+// unwrapBenchRequest is the request of a 19 KB message whose bytes are like
+// a bloom filter's in use: about a third zeros, the rest random (so the number
+// of digits per element is not predictable).
+func unwrapBenchRequest() []byte {
 	msg := make([]byte, 19000)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range msg {
@@ -319,7 +342,22 @@ func BenchmarkParseUnwrap(b *testing.B) {
 			msg[i] = byte(rng.IntN(256))
 		}
 	}
-	req := AppendWrapResult(nil, msg)
+	return AppendWrapResult(nil, msg)
+}
+
+// BenchmarkParseUnwrap parses unwrapBenchRequest's text (the parser copies it
+// to add the NUL sentinel).
+func BenchmarkParseUnwrap(b *testing.B) {
+	benchParseUnwrap(b, unwrapBenchRequest())
+}
+
+// BenchmarkParseUnwrapCString parses the same request as the library does:
+// read from C with its NUL, so not copied.
+func BenchmarkParseUnwrapCString(b *testing.B) {
+	benchParseUnwrap(b, append(unwrapBenchRequest(), 0))
+}
+
+func benchParseUnwrap(b *testing.B, req []byte) {
 	var buf []byte // reused as the library reuses its pooled buffers
 	b.SetBytes(int64(len(req)))
 	for i := 0; i < b.N; i++ {
