@@ -99,17 +99,21 @@ type field struct {
 // Every structural error minprotobuf reports is reported here, so scanning a buffer
 // once field by field accepts exactly what minprotobuf's per-field scans accept.
 func nextField(b []byte, i int) (f field, next int, err error) {
-	// Nearly every field SDS writes is length-delimited with a one-byte tag
-	// and a one-byte length (both then minimal varints): read those directly.
-	if i+1 < len(b) && b[i] < 0x80 && b[i]&7 == byte(protowire.BytesType) && b[i+1] < 0x80 {
-		start := i + 2
-		if end := start + int(b[i+1]); end <= len(b) {
-			f.num, f.typ = uint64(b[i]>>3), protowire.BytesType
-			f.data = b[start:end:end]
-			return f, end, nil
-		}
+	if next = shortField(b, i); next > 0 {
+		return field{num: uint64(b[i] >> 3), typ: protowire.BytesType, data: b[i+2 : next : next]}, next, nil
 	}
 	return nextFieldAny(b, i)
+}
+
+// shortField returns the end of the field at b[i] if it is in the form nearly
+// every field SDS writes takes: length-delimited, with a one-byte tag and a
+// one-byte length (both then minimal varints); otherwise 0. Its payload is
+// b[i+2:end]. It is small enough to be inlined into the scanning loops.
+func shortField(b []byte, i int) (end int) {
+	if i+2 <= len(b) && b[i]&0x87 == byte(protowire.BytesType) && b[i+1] < 0x80 && i+2+int(b[i+1]) <= len(b) {
+		return i + 2 + int(b[i+1])
+	}
+	return 0
 }
 
 // nextFieldAny is nextField for any field.
@@ -201,9 +205,15 @@ type decoderV03 struct {
 	entries                             []HistoryEntry
 	strings                             strings.Builder
 	entryErr                            error
-	// Entry payloads as found by the top-level pass, so the entry pass need
-	// not scan the top level again; longer lists fall back to a second scan.
+	// Entries as found by the top-level pass, so the entry pass need not
+	// scan the top level again; longer lists fall back to a second scan.
 	spans [maxSpans]entrySpan
+	// The run of entry fields, data[runStart:runEnd] (tags included), and
+	// whether every entry is in shortEntry's form with nothing else
+	// between them, as 0.3 writers lay out a message without repair
+	// requests: its entries' strings are then cut from one copy of the run.
+	runStart, runEnd int
+	irregular        bool
 }
 
 // decode returns the message, or nil and no error when detect found 0.4.
@@ -267,67 +277,105 @@ func (d *decoderV03) decode(data []byte, check func(Shape) error) (*Message, err
 // scanTop validates the whole buffer and records the last occurrence of each
 // singular field, counting entries so the entry pass allocates exactly once.
 func (d *decoderV03) scanTop(data []byte) error {
-	if d.next == 0 {
-		d.layout.prev = -1
-	}
 	for i := d.next; i < len(data); {
 		if d.scan && d.fields == d.maxFields {
 			d.fields++ // Scan stops here: the shape is over the budget
 			d.next = i
 			return nil
 		}
-		f, next, err := nextField(data, i)
-		if err != nil {
-			return err
-		}
-		d.fields++
-		d.layout.see(&f, i, next)
-		i = next
-		switch f.typ {
-		case protowire.VarintType:
-			if f.num == uint64(fieldLamport) {
+		// The usual form is read here, without building a field.
+		num, start, next := uint64(data[i]>>3), i+2, shortField(data, i)
+		if next == 0 {
+			f, end, err := nextFieldAny(data, i)
+			if err != nil {
+				return err
+			}
+			d.fields++
+			d.layout.see(f.num, f.typ)
+			if f.typ == protowire.VarintType && f.num == uint64(fieldLamport) {
 				d.lamport, d.hasLamport = f.val, true
 			}
-		case protowire.BytesType:
-			switch f.num {
-			case uint64(fieldID):
-				d.id, d.hasID = f.data, true
-			case uint64(fieldCausalHistory), uint64(fieldRepairRequest):
-				repair := f.num == uint64(fieldRepairRequest)
-				if n := d.nHistory + d.nRepair; n < maxSpans {
-					d.spans[n] = entrySpan{next - len(f.data), next, repair}
-				}
-				if repair {
-					d.nRepair++
-				} else {
-					d.nHistory++
-				}
-				d.entryBytes += len(f.data)
-				d.largest = max(d.largest, len(f.data))
-			case uint64(fieldChannelID):
-				d.channel, d.hasChannel = f.data, true
-			case uint64(fieldContent):
-				d.content, d.hasContent = f.data, true
-			case uint64(fieldBloomFilter):
-				d.bloom, d.hasBloom = f.data, true
-			case uint64(fieldSenderID):
-				d.sender = f.data
-			case uint64(fieldCausalMeta):
-				d.largest = max(d.largest, len(f.data))
-				if d.detect && !d.scan {
-					d.isV04 = true // Detect looks no further either
-					d.next = len(data)
-					return nil
-				}
-				d.isV04 = d.isV04 || d.detect // Scan, though, looks at every field
+			if f.typ != protowire.BytesType {
+				i = end
+				continue
 			}
+			num, start, next = f.num, end-len(f.data), end
+		} else {
+			d.fields++
+			d.layout.see(num, protowire.BytesType)
 		}
+		if d.takeBytes(data, num, i, start, next) {
+			d.next = len(data)
+			return nil // Detect looks no further either
+		}
+		i = next
 	}
 	d.next = len(data)
 	if d.scan && !d.hasChannel {
 		return errMissingChannel // as Scan fails
 	}
 	return nil
+}
+
+// takeBytes records the length-delimited top-level field num at data[at:end],
+// its payload at data[start:end]. It reports true when detect, outside
+// Scan's pass, has just found 0.4 (a field 8).
+func (d *decoderV03) takeBytes(data []byte, num uint64, at, start, end int) (isV04 bool) {
+	switch num {
+	case uint64(fieldCausalHistory), uint64(fieldRepairRequest):
+		d.takeEntry(data, num == uint64(fieldRepairRequest), at, start, end)
+	case uint64(fieldID):
+		d.id, d.hasID = data[start:end:end], true
+	case uint64(fieldChannelID):
+		d.channel, d.hasChannel = data[start:end:end], true
+	case uint64(fieldContent):
+		d.content, d.hasContent = data[start:end:end], true
+	case uint64(fieldBloomFilter):
+		d.bloom, d.hasBloom = data[start:end:end], true
+		d.layout.filter, d.layout.filterEnd, d.layout.senderEnd = at, end, end
+	case uint64(fieldSenderID):
+		d.sender = data[start:end:end]
+		d.layout.senderEnd = end
+		if start == end {
+			d.layout.other = true // Marshal leaves an empty sender id out
+		}
+	case uint64(fieldCausalMeta):
+		d.largest = max(d.largest, end-start)
+		if d.detect && !d.scan {
+			d.isV04 = true
+			return true
+		}
+		d.isV04 = d.isV04 || d.detect // Scan, though, looks at every field
+	}
+	return false
+}
+
+// takeEntry counts a causal entry, or a repair request, at data[at:end], its
+// payload at data[start:end], and notes where it is. Parsing it in
+// shortEntry's form is a few byte tests, allocates nothing and decides
+// nothing (see addEntry), so it is done here, while its bytes are at hand.
+func (d *decoderV03) takeEntry(data []byte, repair bool, at, start, end int) {
+	n := d.nHistory + d.nRepair
+	if n < maxSpans {
+		idEnd, hintEnd, ok := shortEntry(data[start:end])
+		d.spans[n] = entrySpan{start, end, idEnd, hintEnd, repair}
+		d.irregular = d.irregular || !ok
+	} else {
+		d.irregular = true
+	}
+	if n == 0 {
+		d.runStart = at
+	} else if at != d.runEnd {
+		d.irregular = true
+	}
+	d.runEnd = end
+	if repair {
+		d.nRepair++
+	} else {
+		d.nHistory++
+	}
+	d.entryBytes += end - start
+	d.largest = max(d.largest, end-start)
 }
 
 // shape is the shape Scan finds.
@@ -343,15 +391,18 @@ func (d *decoderV03) shape() Shape {
 	}
 }
 
-// decodeEntries decodes the entries, in order, into one allocation (see
-// addEntry); their strings are cut from one builder. The buffer is known to be well-formed at
-// the top level.
+// decodeEntries decodes the entries, in order, into one allocation; their
+// strings share another. The buffer is known to be well-formed at the top
+// level.
 func (d *decoderV03) decodeEntries(data []byte) {
 	n := d.nHistory + d.nRepair
-	if n == 0 {
+	switch {
+	case n == 0:
 		return
-	}
-	if n <= maxSpans {
+	case !d.irregular:
+		d.decodeRun(data)
+		return
+	case n <= maxSpans:
 		for _, sp := range d.spans[:n] {
 			if !d.addEntry(data[sp.start:sp.end:sp.end], sp.repair) {
 				return
@@ -373,17 +424,38 @@ func (d *decoderV03) decodeEntries(data []byte) {
 	}
 }
 
+// decodeRun decodes a regular run of entries (see decoderV03.irregular):
+// each is canonical and well-formed, so none can be 0.4's or fail, and
+// their strings are substrings of one copy of the run.
+func (d *decoderV03) decodeRun(data []byte) {
+	d.entries = make([]HistoryEntry, d.nHistory+d.nRepair)
+	run, at := string(data[d.runStart:d.runEnd]), d.runStart
+	for _, sp := range d.spans[:len(d.entries)] {
+		var e *HistoryEntry
+		if sp.repair {
+			e = &d.entries[d.nHistory+d.doneRepair]
+			d.doneRepair++
+		} else {
+			e = &d.entries[d.doneHistory]
+			d.doneHistory++
+		}
+		e.MessageID = run[sp.start+2-at : sp.start+sp.idEnd-at]
+		if sp.hintEnd > sp.idEnd {
+			e.RetrievalHint = data[sp.start+sp.idEnd+2 : sp.start+sp.hintEnd : sp.start+sp.hintEnd]
+		}
+		if sp.start+sp.hintEnd < sp.end {
+			e.SenderID = run[sp.start+sp.hintEnd+2-at : sp.end-at]
+		}
+	}
+}
+
 // addEntry decodes one entry payload into its slot of d.entries: causal
 // entries first, then repair requests. It reports whether to go on: not once
 // detect found 0.4. An entry error is kept (the first one) rather than
 // returned, because detection and a missing required field, both judged over
 // the whole message, come first.
 func (d *decoderV03) addEntry(b []byte, repair bool) bool {
-	p, ok := parseShortEntry(b) // parseEntry, without copying p once more
-	var err error
-	if !ok {
-		p, err = parseAnyEntry(b)
-	}
+	p, err := parseEntry(b)
 	if d.detect && !repair && !p.canonical {
 		d.isV04 = true
 		return false
@@ -436,9 +508,12 @@ func (d *decoderV03) cut(b []byte) string {
 // maxSpans is how many entry positions Unmarshal remembers on the stack.
 const maxSpans = 32
 
+// entrySpan is an entry's payload, data[start:end], and if the entry is in
+// shortEntry's form, that function's idEnd and hintEnd (relative to start).
 type entrySpan struct {
-	start, end int
-	repair     bool
+	start, end     int
+	idEnd, hintEnd int
+	repair         bool
 }
 
 // parsedEntry is a HistoryEntry as parsed, its fields aliasing the input.
@@ -462,37 +537,53 @@ func parseEntry(b []byte) (parsedEntry, error) {
 	return parseAnyEntry(b)
 }
 
-// parseShortEntry parses the form nearly every entry takes, a canonical one
-// whose fields have one-byte tags and lengths, reading the bytes directly. It
-// reports false for any other form, which parseAnyEntry then reads.
+// parseShortEntry is shortEntry's result as a parsedEntry.
 func parseShortEntry(b []byte) (p parsedEntry, ok bool) {
-	i := 0
-	for num := entryFieldID; num <= entryFieldSender && i < len(b); num++ {
-		if b[i] != tagByte(num, protowire.BytesType) {
-			continue // an optional field left out: try the next number
-		}
-		if i+1 == len(b) || b[i+1] >= 0x80 {
-			return parsedEntry{}, false
-		}
-		start, end := i+2, i+2+int(b[i+1])
-		if end > len(b) || (num != entryFieldID && end == start) {
-			return parsedEntry{}, false
-		}
-		switch num {
-		case entryFieldID:
-			p.id = b[start:end:end]
-		case entryFieldHint:
-			p.hint = b[start:end:end]
-		case entryFieldSender:
-			p.sender = b[start:end:end]
-		}
-		i = end
-	}
-	if i != len(b) || p.id == nil {
+	idEnd, hintEnd, ok := shortEntry(b)
+	if !ok {
 		return parsedEntry{}, false
+	}
+	p.id = b[2:idEnd:idEnd]
+	if hintEnd > idEnd {
+		p.hint = b[idEnd+2 : hintEnd : hintEnd]
+	}
+	if hintEnd < len(b) {
+		p.sender = b[hintEnd+2:]
 	}
 	p.hasID, p.canonical = true, true
 	return p, true
+}
+
+// shortEntry parses the form nearly every entry takes, a canonical one whose
+// fields have one-byte tags and lengths, reading the bytes directly. Such an
+// entry is its id field, ending at idEnd, then its hint field if hintEnd >
+// idEnd, then its sender field if hintEnd < len(b). It reports false for any
+// other form, which parseAnyEntry then reads.
+func shortEntry(b []byte) (idEnd, hintEnd int, ok bool) {
+	if len(b) < 2 || b[0] != tagByte(entryFieldID, protowire.BytesType) || b[1] >= 0x80 {
+		return 0, 0, false
+	}
+	if idEnd = 2 + int(b[1]); idEnd > len(b) {
+		return 0, 0, false
+	}
+	hintEnd = idEnd
+	if idEnd+1 < len(b) && b[idEnd] == tagByte(entryFieldHint, protowire.BytesType) {
+		n := b[idEnd+1]
+		if n == 0 || n >= 0x80 { // canonical hints are not empty
+			return 0, 0, false
+		}
+		if hintEnd = idEnd + 2 + int(n); hintEnd > len(b) {
+			return 0, 0, false
+		}
+	}
+	// The rest is empty or exactly a non-empty sender field.
+	rest := len(b) - hintEnd
+	if rest == 0 {
+		return idEnd, hintEnd, true
+	}
+	ok = rest > 2 && b[hintEnd] == tagByte(entryFieldSender, protowire.BytesType) &&
+		b[hintEnd+1] < 0x80 && int(b[hintEnd+1]) == rest-2
+	return idEnd, hintEnd, ok
 }
 
 // parseAnyEntry is parseEntry for an entry of any form.
@@ -575,53 +666,45 @@ func ExtractChannelID(data []byte) (string, error) {
 // marshalLayout follows, field by field, whether a message's top level is
 // laid out exactly as Marshal writes it (fields 1, 2, 3..., 4, 5, 6, 7 if
 // non-empty, 13..., each singular one once), and where fields 6 and 7 are:
-// the stripped form of such a message can then be cut from it.
+// the stripped form of such a message can then be cut from it. The
+// positions and the rule on field 7 are the top-level pass's to record.
 type marshalLayout struct {
-	prev      int  // the marshalRank of the previous field, -1 before the first
+	least     int8 // the lowest marshalCodes value the next field may have
 	other     bool // a field out of Marshal's order, repeated or unknown
 	filter    int  // offset of field 6's tag
 	filterEnd int
 	senderEnd int // end of field 7, or of field 6 without it
 }
 
-// marshalRanks gives, by tag, a field's place in Marshal's order, or -1 for
-// a field Marshal does not write with that wire type. Every tag Marshal
+// marshalCodes gives, by tag, a field's place in Marshal's order as twice
+// its rank, plus one for a field Marshal writes once; -1 for a field Marshal
+// does not write with that wire type. So a field may follow another if its
+// code is at least the other's rounded up to even. Every tag Marshal
 // writes is below 128.
-var marshalRanks = func() (r [128]int8) {
+var marshalCodes = func() (r [128]int8) {
 	for i := range r {
 		r[i] = -1
 	}
 	bytesField := func(n protowire.Number) byte { return tagByte(n, protowire.BytesType) }
-	r[bytesField(fieldID)] = 0
-	r[tagByte(fieldLamport, protowire.VarintType)] = 1
-	r[bytesField(fieldCausalHistory)] = 2
-	r[bytesField(fieldChannelID)] = 3
-	r[bytesField(fieldContent)] = 4
-	r[bytesField(fieldBloomFilter)] = 5
-	r[bytesField(fieldSenderID)] = 6
-	r[bytesField(fieldRepairRequest)] = 7
+	r[bytesField(fieldID)] = 1
+	r[tagByte(fieldLamport, protowire.VarintType)] = 3
+	r[bytesField(fieldCausalHistory)] = 4 // repeated
+	r[bytesField(fieldChannelID)] = 7
+	r[bytesField(fieldContent)] = 9
+	r[bytesField(fieldBloomFilter)] = 11
+	r[bytesField(fieldSenderID)] = 13
+	r[bytesField(fieldRepairRequest)] = 14 // repeated
 	return r
 }()
 
-func marshalRank(f *field) int {
-	if f.num >= 16 {
-		return -1
+// see takes the next field's number and wire type.
+func (l *marshalLayout) see(num uint64, typ protowire.Type) {
+	code := int8(-1)
+	if num < 16 {
+		code = marshalCodes[num<<3|uint64(typ&7)]
 	}
-	return int(marshalRanks[f.num<<3|uint64(f.typ)])
-}
-
-// see takes the field f found at data[start:end].
-func (l *marshalLayout) see(f *field, start, end int) {
-	r := marshalRank(f)
-	repeated := r == 2 || r == 7
-	if r < 0 || r < l.prev || (r == l.prev && !repeated) || (r == 6 && len(f.data) == 0) {
+	if code < l.least {
 		l.other = true
 	}
-	l.prev = r
-	switch r {
-	case 5:
-		l.filter, l.filterEnd, l.senderEnd = start, end, end
-	case 6:
-		l.senderEnd = end
-	}
+	l.least = code + code&1
 }
