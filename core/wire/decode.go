@@ -168,8 +168,9 @@ func nextFieldAny(b []byte, i int) (f field, next int, err error) {
 // Content, BloomFilter and every RetrievalHint alias data (zero copy, capacity
 // capped at their length): data must not be modified while the Message is in use.
 // The strings are copies: the message id, channel id and sender id one
-// allocation each, the entries' ids and sender ids one shared allocation, so
-// keeping an entry's id keeps the other entries' strings alive, nothing else.
+// allocation each; the entries' ids and sender ids share one (two when some
+// entries take unusual forms), a copy of the entries' bytes, so keeping an
+// entry's id keeps that copy alive, nothing else.
 // A missing bloom filter decodes as nil; a present empty field as an empty slice.
 func UnmarshalV03(data []byte) (*Message, error) {
 	var d decoderV03
@@ -205,13 +206,13 @@ type decoderV03 struct {
 	entries                             []HistoryEntry
 	strings                             strings.Builder
 	entryErr                            error
-	// Entries as found by the top-level pass, so the entry pass need not
-	// scan the top level again; longer lists fall back to a second scan.
+	// Entry payloads as found by the top-level pass, so the entry pass need
+	// not scan the top level again; longer lists fall back to a second scan.
 	spans [maxSpans]entrySpan
-	// The run of entry fields, data[runStart:runEnd] (tags included), and
-	// whether every entry is in shortEntry's form with nothing else
-	// between them, as 0.3 writers lay out a message without repair
-	// requests: its entries' strings are then cut from one copy of the run.
+	// The run of entry fields, data[runStart:runEnd], and whether anything
+	// else lies between them or one has a length of more than one byte. A
+	// regular run, as 0.3 writers lay out a message without repair requests,
+	// is decoded in one walk, its entries' strings cut from one copy of it.
 	runStart, runEnd int
 	irregular        bool
 }
@@ -277,97 +278,86 @@ func (d *decoderV03) decode(data []byte, check func(Shape) error) (*Message, err
 // scanTop validates the whole buffer and records the last occurrence of each
 // singular field, counting entries so the entry pass allocates exactly once.
 func (d *decoderV03) scanTop(data []byte) error {
+	fields, limit := d.fields, -1 // kept in registers; limit: Scan's budget
+	if d.scan {
+		limit = d.maxFields
+	}
 	for i := d.next; i < len(data); {
-		if d.scan && d.fields == d.maxFields {
-			d.fields++ // Scan stops here: the shape is over the budget
-			d.next = i
+		if fields == limit {
+			d.fields, d.next = fields+1, i // Scan stops here: the shape is over the budget
 			return nil
 		}
 		// The usual form is read here, without building a field.
-		num, start, next := uint64(data[i]>>3), i+2, shortField(data, i)
-		if next == 0 {
-			f, end, err := nextFieldAny(data, i)
+		num, start, end := uint64(data[i]>>3), i+2, shortField(data, i)
+		short := end > 0
+		if !short {
+			f, next, err := nextFieldAny(data, i)
 			if err != nil {
 				return err
 			}
-			d.fields++
+			fields++
 			d.layout.see(f.num, f.typ)
 			if f.typ == protowire.VarintType && f.num == uint64(fieldLamport) {
 				d.lamport, d.hasLamport = f.val, true
 			}
 			if f.typ != protowire.BytesType {
-				i = end
+				i = next
 				continue
 			}
-			num, start, next = f.num, end-len(f.data), end
+			num, start, end = f.num, next-len(f.data), next
 		} else {
-			d.fields++
+			fields++
 			d.layout.see(num, protowire.BytesType)
 		}
-		if d.takeBytes(data, num, i, start, next) {
-			d.next = len(data)
-			return nil // Detect looks no further either
+		switch num {
+		case uint64(fieldCausalHistory), uint64(fieldRepairRequest):
+			d.takeEntry(num == uint64(fieldRepairRequest), short, i, start, end)
+		case uint64(fieldID):
+			d.id, d.hasID = data[start:end:end], true
+		case uint64(fieldChannelID):
+			d.channel, d.hasChannel = data[start:end:end], true
+		case uint64(fieldContent):
+			d.content, d.hasContent = data[start:end:end], true
+		case uint64(fieldBloomFilter):
+			d.bloom, d.hasBloom = data[start:end:end], true
+			d.layout.filter, d.layout.filterEnd, d.layout.senderEnd = i, end, end
+		case uint64(fieldSenderID):
+			d.sender = data[start:end:end]
+			d.layout.senderEnd = end
+			if start == end {
+				d.layout.other = true // Marshal leaves an empty sender id out
+			}
+		case uint64(fieldCausalMeta):
+			d.largest = max(d.largest, end-start)
+			if d.detect && !d.scan {
+				d.isV04 = true
+				d.fields, d.next = fields, len(data)
+				return nil // Detect looks no further either
+			}
+			d.isV04 = d.isV04 || d.detect // Scan, though, looks at every field
 		}
-		i = next
+		i = end
 	}
-	d.next = len(data)
+	d.fields, d.next = fields, len(data)
 	if d.scan && !d.hasChannel {
 		return errMissingChannel // as Scan fails
 	}
 	return nil
 }
 
-// takeBytes records the length-delimited top-level field num at data[at:end],
-// its payload at data[start:end]. It reports true when detect, outside
-// Scan's pass, has just found 0.4 (a field 8).
-func (d *decoderV03) takeBytes(data []byte, num uint64, at, start, end int) (isV04 bool) {
-	switch num {
-	case uint64(fieldCausalHistory), uint64(fieldRepairRequest):
-		d.takeEntry(data, num == uint64(fieldRepairRequest), at, start, end)
-	case uint64(fieldID):
-		d.id, d.hasID = data[start:end:end], true
-	case uint64(fieldChannelID):
-		d.channel, d.hasChannel = data[start:end:end], true
-	case uint64(fieldContent):
-		d.content, d.hasContent = data[start:end:end], true
-	case uint64(fieldBloomFilter):
-		d.bloom, d.hasBloom = data[start:end:end], true
-		d.layout.filter, d.layout.filterEnd, d.layout.senderEnd = at, end, end
-	case uint64(fieldSenderID):
-		d.sender = data[start:end:end]
-		d.layout.senderEnd = end
-		if start == end {
-			d.layout.other = true // Marshal leaves an empty sender id out
-		}
-	case uint64(fieldCausalMeta):
-		d.largest = max(d.largest, end-start)
-		if d.detect && !d.scan {
-			d.isV04 = true
-			return true
-		}
-		d.isV04 = d.isV04 || d.detect // Scan, though, looks at every field
-	}
-	return false
-}
-
 // takeEntry counts a causal entry, or a repair request, at data[at:end], its
-// payload at data[start:end], and notes where it is. Parsing it in
-// shortEntry's form is a few byte tests, allocates nothing and decides
-// nothing (see addEntry), so it is done here, while its bytes are at hand.
-func (d *decoderV03) takeEntry(data []byte, repair bool, at, start, end int) {
+// payload at data[start:end], and notes where it is.
+func (d *decoderV03) takeEntry(repair, short bool, at, start, end int) {
 	n := d.nHistory + d.nRepair
 	if n < maxSpans {
-		idEnd, hintEnd, ok := shortEntry(data[start:end])
-		d.spans[n] = entrySpan{start, end, idEnd, hintEnd, repair}
-		d.irregular = d.irregular || !ok
-	} else {
-		d.irregular = true
+		d.spans[n] = entrySpan{start, end, repair}
 	}
 	if n == 0 {
 		d.runStart = at
 	} else if at != d.runEnd {
 		d.irregular = true
 	}
+	d.irregular = d.irregular || !short
 	d.runEnd = end
 	if repair {
 		d.nRepair++
@@ -391,16 +381,15 @@ func (d *decoderV03) shape() Shape {
 	}
 }
 
-// decodeEntries decodes the entries, in order, into one allocation; their
-// strings share another. The buffer is known to be well-formed at the top
-// level.
+// decodeEntries decodes the entries, in order, into one allocation (see
+// addEntry). The buffer is known to be well-formed at the top level.
 func (d *decoderV03) decodeEntries(data []byte) {
 	n := d.nHistory + d.nRepair
 	switch {
 	case n == 0:
 		return
 	case !d.irregular:
-		d.decodeRun(data)
+		d.decodeRun(data[d.runStart:d.runEnd])
 		return
 	case n <= maxSpans:
 		for _, sp := range d.spans[:n] {
@@ -424,27 +413,49 @@ func (d *decoderV03) decodeEntries(data []byte) {
 	}
 }
 
-// decodeRun decodes a regular run of entries (see decoderV03.irregular):
-// each is canonical and well-formed, so none can be 0.4's or fail, and
-// their strings are substrings of one copy of the run.
-func (d *decoderV03) decodeRun(data []byte) {
-	d.entries = make([]HistoryEntry, d.nHistory+d.nRepair)
-	run, at := string(data[d.runStart:d.runEnd]), d.runStart
-	for _, sp := range d.spans[:len(d.entries)] {
+// decodeRun decodes a regular run of entry fields (see decoderV03.runStart)
+// in one walk. Entries in shortEntry's form, nearly all, are canonical and
+// well-formed: they are filled in place, their strings substrings of one
+// copy of the run. addEntry takes any other.
+func (d *decoderV03) decodeRun(run []byte) {
+	// Nothing is allocated before the first entry is known to stay: a 0.4
+	// message without field 8 is told at its first entry.
+	if _, _, ok := shortEntry(run[2 : 2+int(run[1])]); !ok {
+		if !d.addEntry(run[2:2+int(run[1])], run[0] == tagByte(fieldRepairRequest, protowire.BytesType)) {
+			return
+		}
+		run = run[2+int(run[1]):]
+	}
+	if d.entries == nil {
+		d.entries = make([]HistoryEntry, d.nHistory+d.nRepair)
+	}
+	copied := string(run)
+	for i := 0; i < len(run); {
+		start, end := i+2, i+2+int(run[i+1])
+		repair := run[i] == tagByte(fieldRepairRequest, protowire.BytesType)
+		b := run[start:end:end]
+		i = end
+		idEnd, hintEnd, ok := shortEntry(b)
+		if !ok {
+			if !d.addEntry(b, repair) {
+				return
+			}
+			continue
+		}
 		var e *HistoryEntry
-		if sp.repair {
+		if repair {
 			e = &d.entries[d.nHistory+d.doneRepair]
 			d.doneRepair++
 		} else {
 			e = &d.entries[d.doneHistory]
 			d.doneHistory++
 		}
-		e.MessageID = run[sp.start+2-at : sp.start+sp.idEnd-at]
-		if sp.hintEnd > sp.idEnd {
-			e.RetrievalHint = data[sp.start+sp.idEnd+2 : sp.start+sp.hintEnd : sp.start+sp.hintEnd]
+		e.MessageID = copied[start+2 : start+idEnd]
+		if hintEnd > idEnd {
+			e.RetrievalHint = b[idEnd+2 : hintEnd : hintEnd]
 		}
-		if sp.start+sp.hintEnd < sp.end {
-			e.SenderID = run[sp.start+sp.hintEnd+2-at : sp.end-at]
+		if hintEnd < len(b) {
+			e.SenderID = copied[start+hintEnd+2 : end]
 		}
 	}
 }
@@ -508,12 +519,9 @@ func (d *decoderV03) cut(b []byte) string {
 // maxSpans is how many entry positions Unmarshal remembers on the stack.
 const maxSpans = 32
 
-// entrySpan is an entry's payload, data[start:end], and if the entry is in
-// shortEntry's form, that function's idEnd and hintEnd (relative to start).
 type entrySpan struct {
-	start, end     int
-	idEnd, hintEnd int
-	repair         bool
+	start, end int
+	repair     bool
 }
 
 // parsedEntry is a HistoryEntry as parsed, its fields aliasing the input.
