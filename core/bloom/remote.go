@@ -106,6 +106,10 @@ func ParseRemote(data []byte) (Remote, error) {
 // byte after the first, or a tenth byte other than 0x01, is Overlong). It
 // returns n = 0 for anything it rejects. See wire.rejectNonMinimalVarints.
 func uvarint(b []byte) (v uint64, n int) {
+	// Tags and k are one byte; the rest of a filter's varints are a few.
+	if len(b) > 0 && b[0] < 0x80 {
+		return uint64(b[0]), 1
+	}
 	for i, c := range b {
 		if i == 9 {
 			if c != 1 {

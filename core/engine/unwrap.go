@@ -87,9 +87,9 @@ func (m *Manager) unwrap(msg *wire.Message, stored []byte) (*Unwrapped, error) {
 	m.answerRepairRequests(c, msg)
 
 	var missing []wire.HistoryEntry
-	for _, dep := range msg.CausalHistory {
-		if !m.delivered(c, dep.MessageID) {
-			missing = append(missing, dep)
+	for i := range msg.CausalHistory {
+		if dep := &msg.CausalHistory[i]; !m.delivered(c, dep.MessageID) {
+			missing = append(missing, *dep)
 		}
 	}
 	if len(missing) == 0 {
