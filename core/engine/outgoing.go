@@ -140,7 +140,9 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message) {
 	c.ackGen++
 	acked := false
 	for i := range msg.CausalHistory {
-		if o := c.outIndex[msg.CausalHistory[i].MessageID]; o != nil {
+		if id := msg.CausalHistory[i].MessageID; !c.wit.ids.mayHold(id) {
+			continue
+		} else if o := c.outIndex[id]; o != nil {
 			o.ackMark = c.ackGen
 			acked = true
 		}
