@@ -40,7 +40,10 @@ func (m *Manager) Unwrap(data []byte) (*Unwrapped, error) {
 	// The budgets are checked before the entries are decoded, so that an
 	// input of millions of entries costs one scan and no allocation. The
 	// stripped form is the stored form (see storedForm) of msg as decoded.
-	msg, _, stored, err := wire.DecodeChecked(data, m.cfg.WireGeneration, m.cfg.MaxFields(), m.cfg.checkShape)
+	// msg itself is not kept (its fields are): it stays on the stack.
+	var decoded wire.Message
+	msg := &decoded
+	_, stored, err := wire.DecodeCheckedInto(msg, data, m.cfg.WireGeneration, m.cfg.MaxFields(), m.cfg.checkShape)
 	if errors.Is(err, wire.ErrMalformed) {
 		return nil, fmt.Errorf("%w: %w", ErrDeserialization, err)
 	}

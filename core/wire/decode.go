@@ -174,7 +174,12 @@ func nextFieldAny(b []byte, i int) (f field, next int, err error) {
 // A missing bloom filter decodes as nil; a present empty field as an empty slice.
 func UnmarshalV03(data []byte) (*Message, error) {
 	var d decoderV03
-	return d.decode(data, nil)
+	if err := d.decode(data, nil); err != nil {
+		return nil, err
+	}
+	m := new(Message)
+	d.message(m)
+	return m, nil
 }
 
 // decoderV03 is one 0.3 decode. With detect set it also applies Detect's rule
@@ -217,48 +222,53 @@ type decoderV03 struct {
 	irregular        bool
 }
 
-// decode returns the message, or nil and no error when detect found 0.4.
-// With scan set, it calls check as DecodeChecked describes.
-func (d *decoderV03) decode(data []byte, check func(Shape) error) (*Message, error) {
+// decode decodes data, for message to return, or sets isV04 when detect
+// finds 0.4. With scan set, it calls check as DecodeChecked describes.
+func (d *decoderV03) decode(data []byte, check func(Shape) error) error {
 	if err := d.scanTop(data); err != nil {
-		return nil, err
+		return err
 	}
 	if d.scan {
 		if err := check(d.shape()); err != nil {
-			return nil, err
+			return err
 		}
 		d.scan = false
 		// The rest, if Scan stopped early; but Detect looks no further than
 		// a field 8.
 		if !d.isV04 {
 			if err := d.scanTop(data); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
 	if d.isV04 {
-		return nil, nil
+		return nil
 	}
 	if d.detect && d.nHistory == 0 && d.neutral == V04 {
 		d.isV04 = true // a history-free message judged by 0.4's rules
-		return nil, nil
+		return nil
 	}
 	d.decodeEntries(data)
 	switch {
 	case d.isV04:
-		return nil, nil
+		return nil
 	case !d.hasID:
-		return nil, errMissingID
+		return errMissingID
 	case !d.hasLamport:
-		return nil, errMissingLamport
+		return errMissingLamport
 	case !d.hasChannel:
-		return nil, errMissingChannel
+		return errMissingChannel
 	case !d.hasContent:
-		return nil, errMissingContent
+		return errMissingContent
 	case d.entryErr != nil:
-		return nil, d.entryErr
+		return d.entryErr
 	}
-	m := &Message{
+	return nil
+}
+
+// message writes the message decode decoded into m.
+func (d *decoderV03) message(m *Message) {
+	*m = Message{
 		MessageID:   string(d.id),
 		Lamport:     int64(d.lamport),
 		ChannelID:   string(d.channel),
@@ -272,7 +282,6 @@ func (d *decoderV03) decode(data []byte, check func(Shape) error) (*Message, err
 	if d.nRepair > 0 {
 		m.RepairRequest = d.entries[d.nHistory:]
 	}
-	return m, nil
 }
 
 // scanTop validates the whole buffer and records the last occurrence of each

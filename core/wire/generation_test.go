@@ -416,4 +416,12 @@ func checkDecodeChecked(t *testing.T, data []byte, neutral Generation, maxFields
 	if err == nil && !equalMessages(m, m2) {
 		t.Fatalf("DecodeChecked:\n%+v\nDecode:\n%+v", m, m2)
 	}
+	// DecodeCheckedInto overwrites whatever its message held.
+	into := Message{MessageID: "stale", CausalHistory: []HistoryEntry{{MessageID: "stale"}},
+		RepairRequest: []HistoryEntry{{MessageID: "stale"}}, BloomFilter: []byte("stale"), Filter: bytesSource("x")}
+	g3, stripped3, err3 := DecodeCheckedInto(&into, data, neutral, maxFields, nil)
+	_, _, stripped, _ := DecodeChecked(data, neutral, maxFields, nil)
+	if g3 != g || (err3 == nil) != (err == nil) || (err == nil && (!equalMessages(&into, m) || into.Filter != nil || !bytes.Equal(stripped3, stripped))) {
+		t.Fatalf("DecodeCheckedInto: %v, %v\n%+v\nDecodeChecked: %v, %v\n%+v", g3, err3, into, g, err, m)
+	}
 }
