@@ -321,6 +321,9 @@ func (d *decoderV03) scanTop(data []byte) error {
 		switch num {
 		case uint64(fieldCausalHistory), uint64(fieldRepairRequest):
 			d.takeEntry(num == uint64(fieldRepairRequest), short, i, start, end)
+			if short && num == uint64(fieldCausalHistory) {
+				end, fields = d.takeHistoryRun(data, end, fields, limit)
+			}
 		case uint64(fieldID):
 			d.id, d.hasID = data[start:end:end], true
 		case uint64(fieldChannelID):
@@ -352,6 +355,23 @@ func (d *decoderV03) scanTop(data []byte) error {
 		return errMissingChannel // as Scan fails
 	}
 	return nil
+}
+
+// takeHistoryRun takes the short fields 3 from data[i] on, the rest of a
+// causal history as 0.3 writers lay it out, without going round scanTop's
+// loop (their place in Marshal's order is the one before them), and returns
+// where they end and the field count, which stops at limit.
+func (d *decoderV03) takeHistoryRun(data []byte, i, fields, limit int) (int, int) {
+	for i < len(data) && data[i] == tagByte(fieldCausalHistory, protowire.BytesType) && fields != limit {
+		end := shortField(data, i)
+		if end == 0 {
+			break
+		}
+		fields++
+		d.takeEntry(false, true, i, i+2, end)
+		i = end
+	}
+	return i, fields
 }
 
 // takeEntry counts a causal entry, or a repair request, at data[at:end], its
