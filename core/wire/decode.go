@@ -495,7 +495,11 @@ func (d *decoderV03) decodeRun(run []byte) {
 // returned, because detection and a missing required field, both judged over
 // the whole message, come first.
 func (d *decoderV03) addEntry(b []byte, repair bool) bool {
-	p, err := parseEntry(b)
+	p, ok := parseShortEntry(b) // parseEntry, without copying p once more
+	var err error
+	if !ok {
+		p, err = parseAnyEntry(b)
+	}
 	if d.detect && !repair && !p.canonical {
 		d.isV04 = true
 		return false

@@ -544,3 +544,40 @@ func TestEntryRunForms(t *testing.T) {
 		}
 	}
 }
+
+// TestMarshalLayoutRecognized checks that the top-level pass tells Marshal's
+// exact layout (whose stripped form is then cut from the input) from any
+// other order, repetition or extra field.
+func TestMarshalLayoutRecognized(t *testing.T) {
+	layoutOf := func(data []byte) (other bool) {
+		t.Helper()
+		var d decoderV03
+		require.NoError(t, d.decode(data, nil))
+		return d.layout.other
+	}
+	hist := []HistoryEntry{{MessageID: "a", RetrievalHint: []byte("h"), SenderID: "s"}, {MessageID: "b"}}
+	for _, m := range []*Message{
+		{MessageID: "m", ChannelID: "c"},
+		{MessageID: "m", Lamport: 300, CausalHistory: hist, ChannelID: "c", Content: []byte("x"), BloomFilter: []byte{1}},
+		{MessageID: "m", CausalHistory: hist, ChannelID: "c", SenderID: "me", RepairRequest: hist},
+		{MessageID: "m", ChannelID: "c", RepairRequest: hist[:1]},
+	} {
+		assert.False(t, layoutOf(m.Marshal()), "%+v", m)
+	}
+	id, lamport, entry, channel := fBytes(1, "m"), fVarint(2, 1), fBytes(3, string(fBytes(1, "a"))), fBytes(4, "c")
+	content, bloom, sender, repair := fBytes(5, "x"), fBytes(6, ""), fBytes(7, "s"), fBytes(13, string(fBytes(1, "r")))
+	for name, data := range map[string][]byte{
+		"lamport first":        cat(lamport, id, entry, channel, content, bloom),
+		"channel before entry": cat(id, lamport, channel, entry, content, bloom),
+		"two ids":              cat(id, id, lamport, channel, content, bloom),
+		"two senders":          cat(id, lamport, channel, content, bloom, sender, sender),
+		"empty sender":         cat(id, lamport, channel, content, bloom, fBytes(7, "")),
+		"repair before sender": cat(id, lamport, channel, content, bloom, repair, sender),
+		"unknown field":        cat(id, lamport, channel, content, fBytes(9, "u"), bloom),
+		"lamport also bytes":   cat(id, fBytes(2, "1"), lamport, channel, content, bloom),
+		"entry after repair":   cat(id, lamport, channel, content, bloom, repair, entry),
+	} {
+		assert.True(t, layoutOf(data), name)
+	}
+	assert.False(t, layoutOf(cat(id, lamport, entry, entry, channel, content, bloom, sender, repair, repair)))
+}
