@@ -179,7 +179,8 @@ func firstCandidate(bits []byte, outgoing []*outgoingMsg, i int) int {
 // slot is a cheap hash of the id's length and its first and last eight
 // bytes, where ids differ (counters, random or hashed ids): it is not keyed,
 // so a peer can make its cited ids land in full slots, which costs no more
-// than the lookups idSlots spares.
+// than the lookups idSlots spares. The table keeps the largest size it had:
+// at most 16 bytes per entry of the fullest buffer.
 type idSlots struct {
 	counts []uint8 // by slot; maxSlotCount sticks (such a slot never empties)
 	n      int     // ids counted
@@ -192,8 +193,8 @@ const (
 	slotsPerID   = 8
 )
 
-// mayHold reports whether id may be one of the counted ids: false for one
-// that is not in nearly every slot lookup.
+// mayHold reports whether id may be one of the counted ids. False means it
+// is not; nearly every id that is not gets false.
 func (s *idSlots) mayHold(id string) bool {
 	return s.n > 0 && s.counts[slotHash(id)>>s.shift] != 0
 }
