@@ -106,6 +106,22 @@ func ParseRemote(data []byte) (Remote, error) {
 // byte after the first, or a tenth byte other than 0x01, is Overlong). It
 // returns n = 0 for anything it rejects. See wire.rejectNonMinimalVarints.
 func uvarint(b []byte) (v uint64, n int) {
+	// A filter's varints are at most three bytes, but for hand-made input:
+	// those are read without the loop. A zero final byte is Overlong.
+	switch {
+	case len(b) > 0 && b[0] < 0x80:
+		return uint64(b[0]), 1
+	case len(b) > 1 && b[1] < 0x80:
+		if b[1] == 0 {
+			return 0, 0
+		}
+		return uint64(b[0]&0x7f) | uint64(b[1])<<7, 2
+	case len(b) > 2 && b[2] < 0x80:
+		if b[2] == 0 {
+			return 0, 0
+		}
+		return uint64(b[0]&0x7f) | uint64(b[1]&0x7f)<<7 | uint64(b[2])<<14, 3
+	}
 	for i, c := range b {
 		if i == 9 {
 			if c != 1 {

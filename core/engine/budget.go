@@ -59,6 +59,24 @@ func (c *Config) checkShape(s wire.Shape) error {
 // checkIncoming rejects a decoded message with an id, sender id or hint over
 // budget.
 func (c *Config) checkIncoming(msg *wire.Message) error {
+	// One pass over the lengths clears nearly every message; one over a
+	// budget is walked again to report the first excess, in order.
+	ids, hints := max(len(msg.MessageID), len(msg.SenderID)), 0
+	for _, list := range [2][]wire.HistoryEntry{msg.CausalHistory, msg.RepairRequest} {
+		for i := range list {
+			ids = max(ids, len(list[i].MessageID), len(list[i].SenderID))
+			hints = max(hints, len(list[i].RetrievalHint))
+		}
+	}
+	if ids <= c.MaxIDLength && hints <= c.MaxHintLength {
+		return nil
+	}
+	return c.firstOverBudget(msg)
+}
+
+// firstOverBudget is checkIncoming's error: the first id, sender id or hint
+// over budget.
+func (c *Config) firstOverBudget(msg *wire.Message) error {
 	if err := c.checkID("message id", msg.MessageID); err != nil {
 		return err
 	}

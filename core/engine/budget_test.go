@@ -130,6 +130,29 @@ func TestUnwrapRejectsOverBudgetWhole(t *testing.T) {
 	}
 }
 
+// TestUnwrapNamesFirstExcess checks that the error names the first id, sender
+// id or hint over budget in message order, whatever else exceeds after it.
+func TestUnwrapNamesFirstExcess(t *testing.T) {
+	long, hint := strings.Repeat("i", 1025), bytes.Repeat([]byte{1}, 4097)
+	for _, tc := range []struct {
+		data []byte
+		want string
+	}{
+		{hostile("m", []wire.HistoryEntry{{MessageID: "d", SenderID: long}, {MessageID: long + "x"}}, nil),
+			"entry sender id is 1025"},
+		{hostile("m", []wire.HistoryEntry{{MessageID: "d"}, {MessageID: long + "x", RetrievalHint: hint}}, nil),
+			"entry message id is 1026"},
+		{hostile("m", []wire.HistoryEntry{{MessageID: "d", RetrievalHint: hint}}, []wire.HistoryEntry{{MessageID: long}}),
+			"retrieval hint is 4097"},
+		{hostile("m", []wire.HistoryEntry{{MessageID: "d"}}, []wire.HistoryEntry{{MessageID: long}, {MessageID: "e", SenderID: long + "x"}}),
+			"entry message id is 1025"},
+	} {
+		_, err := et.NewPeer(t).Unwrap(tc.data)
+		require.ErrorIs(t, err, engine.ErrMessageTooLarge, tc.want)
+		require.Contains(t, err.Error(), tc.want)
+	}
+}
+
 func TestUnwrapAtBudgetAccepted(t *testing.T) {
 	p := et.NewPeer(t)
 	at := strings.Repeat("i", 1024)

@@ -140,7 +140,11 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message) {
 	c.ackGen++
 	acked := false
 	for i := range msg.CausalHistory {
-		if o := c.outIndex[msg.CausalHistory[i].MessageID]; o != nil {
+		id := msg.CausalHistory[i].MessageID
+		if !c.wit.ids.mayHold(id) {
+			continue // no outgoing entry has it: nearly every citation
+		}
+		if o := c.outIndex[id]; o != nil {
 			o.ackMark = c.ackGen
 			acked = true
 		}

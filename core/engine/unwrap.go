@@ -40,7 +40,10 @@ func (m *Manager) Unwrap(data []byte) (*Unwrapped, error) {
 	// The budgets are checked before the entries are decoded, so that an
 	// input of millions of entries costs one scan and no allocation. The
 	// stripped form is the stored form (see storedForm) of msg as decoded.
-	msg, _, stored, err := wire.DecodeChecked(data, m.cfg.WireGeneration, m.cfg.MaxFields(), m.cfg.checkShape)
+	// msg itself is not kept (its fields are): it stays on the stack.
+	var decoded wire.Message
+	msg := &decoded
+	_, stored, err := wire.DecodeCheckedInto(msg, data, m.cfg.WireGeneration, m.cfg.MaxFields(), m.cfg.checkShape)
 	if errors.Is(err, wire.ErrMalformed) {
 		return nil, fmt.Errorf("%w: %w", ErrDeserialization, err)
 	}
@@ -86,12 +89,7 @@ func (m *Manager) unwrap(msg *wire.Message, stored []byte) (*Unwrapped, error) {
 	m.reviewAcks(c, msg)
 	m.answerRepairRequests(c, msg)
 
-	var missing []wire.HistoryEntry
-	for _, dep := range msg.CausalHistory {
-		if !m.delivered(c, dep.MessageID) {
-			missing = append(missing, dep)
-		}
-	}
+	missing := m.missingDeps(c, msg.CausalHistory)
 	if len(missing) == 0 {
 		m.deliver(c, id, msg.SenderID, stored, msg.Content)
 		return res, nil
@@ -99,6 +97,16 @@ func (m *Manager) unwrap(msg *wire.Message, stored []byte) (*Unwrapped, error) {
 	res.MissingDeps = cloneEntries(missing)
 	m.buffer(c, id, msg.SenderID, stored, cloneEntries(missing))
 	return res, nil
+}
+
+// missingDeps lists the cited messages not delivered here, in citation order.
+func (m *Manager) missingDeps(c *channel, deps []wire.HistoryEntry) (missing []wire.HistoryEntry) {
+	for i := range deps {
+		if !m.delivered(c, deps[i].MessageID) {
+			missing = append(missing, deps[i])
+		}
+	}
+	return missing
 }
 
 // deliver adds a message to the log, releases what it unblocks and reports it:
@@ -159,13 +167,14 @@ func (m *Manager) requestRepair(c *channel, dep wire.HistoryEntry, now time.Time
 
 // cancelRepairs drops the pending repair request and response for id.
 func (m *Manager) cancelRepairs(c *channel, id string) {
-	if c.outRepairs.Delete(id) {
+	// Most channels have no repair pending: empty queues are not looked up.
+	if c.outRepairs.Len() > 0 && c.outRepairs.Delete(id) {
 		m.touch(c)
 		if m.persist() {
 			m.check("removeOutgoingRepair", c.id, m.store.RemoveOutgoingRepair(c.id, id))
 		}
 	}
-	if c.deleteInRepair(id) {
+	if c.inRepairs.Len() > 0 && c.deleteInRepair(id) {
 		m.touch(c)
 		if m.persist() {
 			m.check("removeIncomingRepair", c.id, m.store.RemoveIncomingRepair(c.id, id))

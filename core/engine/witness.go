@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math/bits"
 	"slices"
 
 	"github.com/logos-messaging/libsds-go/core/bloom"
@@ -25,11 +26,15 @@ const witnessIndexMin = 128
 // entries it keeps a bitmap of the witness positions and the entries bucketed
 // by the 64-bit word of their witness: a review ANDs the filter's words with
 // the bitmap and visits only the buckets where they meet.
+//
+// It also keeps ids, which spares looking up in the id index the cited ids
+// that are not outgoing entries' (nearly all).
 type witnesses struct {
 	m       uint64           // the filter size witnesses are positions in; 0: none yet
 	bits    []uint64         // indexed: bit p set iff some entry's witness is p
 	buckets [][]*outgoingMsg // indexed: entries by witness / 64
 	scratch []*outgoingMsg   // candidates of one bucket
+	ids     idSlots
 }
 
 func (w *witnesses) indexed() bool { return w.bits != nil }
@@ -88,6 +93,7 @@ func (w *witnesses) unlink(o *outgoingMsg) {
 
 // add takes a new entry, the last of outgoing.
 func (w *witnesses) add(o *outgoingMsg, outgoing []*outgoingMsg) {
+	w.ids.add(o.id, outgoing)
 	if w.m == 0 {
 		return
 	}
@@ -103,6 +109,7 @@ func (w *witnesses) add(o *outgoingMsg, outgoing []*outgoingMsg) {
 // remove forgets an entry leaving the buffer; n is the buffer's length
 // without it.
 func (w *witnesses) remove(o *outgoingMsg, n int) {
+	w.ids.remove(o.id)
 	if !w.indexed() {
 		return
 	}
@@ -165,4 +172,86 @@ func firstCandidate(bits []byte, outgoing []*outgoingMsg, i int) int {
 		}
 	}
 	return i
+}
+
+// idSlots counts the outgoing entries by a slot of their id, so that an id
+// in an empty slot is known not to be an entry's without a map lookup. The
+// slot is a cheap hash of the id's length and its first and last eight
+// bytes, where ids differ (counters, random or hashed ids): it is not keyed,
+// so a peer can make its cited ids land in full slots, which costs no more
+// than the lookups idSlots spares. The table keeps the largest size it had:
+// at most 16 bytes per entry of the fullest buffer.
+type idSlots struct {
+	counts []uint8 // by slot; maxSlotCount sticks (such a slot never empties)
+	n      int     // ids counted
+	shift  uint8   // 64 - log2(len(counts))
+}
+
+const (
+	maxSlotCount = 255
+	minSlots     = 64
+	slotsPerID   = 8
+)
+
+// mayHold reports whether id may be one of the counted ids. False means it
+// is not; nearly every id that is not gets false.
+func (s *idSlots) mayHold(id string) bool {
+	return s.n > 0 && s.counts[slotHash(id)>>s.shift] != 0
+}
+
+// add counts id, the last of outgoing, keeping at least slotsPerID slots
+// per id, so that few slots are full: a larger table is filled again from
+// outgoing.
+func (s *idSlots) add(id string, outgoing []*outgoingMsg) {
+	s.n++
+	if slotsPerID*s.n <= len(s.counts) {
+		s.count(id)
+		return
+	}
+	size := max(minSlots, 2*len(s.counts))
+	s.counts, s.shift = make([]uint8, size), uint8(64-bits.Len(uint(size))+1)
+	for _, o := range outgoing {
+		s.count(o.id)
+	}
+}
+
+func (s *idSlots) count(id string) {
+	if c := &s.counts[slotHash(id)>>s.shift]; *c < maxSlotCount {
+		*c++
+	}
+}
+
+// remove uncounts id, which was counted.
+func (s *idSlots) remove(id string) {
+	s.n--
+	if c := &s.counts[slotHash(id)>>s.shift]; *c < maxSlotCount {
+		*c--
+	}
+}
+
+// slotHash mixes id's length with its first and last (up to) eight bytes;
+// the slot is the top bits of the product (Fibonacci hashing).
+func slotHash(id string) uint64 {
+	var head, tail uint64
+	switch n := len(id); {
+	case n >= 8:
+		head, tail = load64(id), load64(id[n-8:])
+	case n >= 4:
+		head, tail = load32(id), load32(id[n-4:])
+	case n > 0:
+		head, tail = uint64(id[0]), uint64(id[n-1])<<8|uint64(id[n/2])
+	}
+	return (head ^ bits.RotateLeft64(tail, 31) ^ uint64(len(id))) * 0x9e3779b97f4a7c15
+}
+
+// load64 and load32 read s's first bytes as a little-endian word (one load).
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func load32(s string) uint64 {
+	_ = s[3]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24
 }

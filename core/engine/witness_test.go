@@ -11,6 +11,7 @@ import (
 	"github.com/logos-messaging/libsds-go/core/bloom"
 	"github.com/logos-messaging/libsds-go/core/engine"
 	et "github.com/logos-messaging/libsds-go/core/engine/enginetest"
+	"github.com/logos-messaging/libsds-go/core/wire"
 )
 
 // Ack review skips outgoing entries by their witness bits; it must still
@@ -75,4 +76,56 @@ func TestAckReviewMatchesFullTest(t *testing.T) {
 			require.Greater(t, acks, n/10, "the filters acknowledged messages")
 		})
 	}
+}
+
+// TestCitationsAcknowledgeAcrossSlotTables checks that citations acknowledge
+// exactly the cited outgoing messages while the buffer grows through several
+// sizes of the cited-id slot table and shrinks again, with ids short and long
+// that share their first or last bytes (so their slots often coincide), and
+// citations of ids that are not outgoing.
+func TestCitationsAcknowledgeAcrossSlotTables(t *testing.T) {
+	alice := et.NewPeer(t, et.WithID("alice"))
+	ids := func(i int) []string {
+		return []string{fmt.Sprint(i), fmt.Sprintf("m-%d", i), fmt.Sprintf("prefix-shared-%06d", i),
+			fmt.Sprintf("%06d-suffix-shared", i)}
+	}
+	var outgoing []string
+	for i := range 150 {
+		for _, id := range ids(i) {
+			alice.MustWrap(id, "c")
+			outgoing = append(outgoing, id)
+		}
+	}
+	alice.Events.Take()
+	rng := rand.New(rand.NewPCG(3, 4))
+	acked := map[string]bool{}
+	for round := range 40 {
+		var cite []wire.HistoryEntry
+		var want []string
+		for range 12 {
+			id := outgoing[rng.IntN(len(outgoing))]
+			if rng.IntN(3) == 0 {
+				id = ids(1000 + rng.IntN(1000))[rng.IntN(4)] // never sent
+			}
+			cite = append(cite, wire.HistoryEntry{MessageID: id})
+		}
+		for _, id := range outgoing { // acknowledgements come in buffer order
+			for _, e := range cite {
+				if e.MessageID == id && !acked[id] {
+					want = append(want, "message_acknowledged:"+id+"@c")
+					acked[id] = true
+					break
+				}
+			}
+		}
+		alice.MustUnwrap(hostile(fmt.Sprintf("bob-%d", round), cite, nil))
+		var got []string
+		for _, s := range et.Summary(alice.Events.Take()) {
+			if strings.HasPrefix(s, "message_acknowledged:") {
+				got = append(got, s)
+			}
+		}
+		require.Equal(t, want, got, "round %d", round)
+	}
+	require.Greater(t, len(acked), 100)
 }

@@ -99,17 +99,21 @@ type field struct {
 // Every structural error minprotobuf reports is reported here, so scanning a buffer
 // once field by field accepts exactly what minprotobuf's per-field scans accept.
 func nextField(b []byte, i int) (f field, next int, err error) {
-	// Nearly every field SDS writes is length-delimited with a one-byte tag
-	// and a one-byte length (both then minimal varints): read those directly.
-	if i+1 < len(b) && b[i] < 0x80 && b[i]&7 == byte(protowire.BytesType) && b[i+1] < 0x80 {
-		start := i + 2
-		if end := start + int(b[i+1]); end <= len(b) {
-			f.num, f.typ = uint64(b[i]>>3), protowire.BytesType
-			f.data = b[start:end:end]
-			return f, end, nil
-		}
+	if next = shortField(b, i); next > 0 {
+		return field{num: uint64(b[i] >> 3), typ: protowire.BytesType, data: b[i+2 : next : next]}, next, nil
 	}
 	return nextFieldAny(b, i)
+}
+
+// shortField returns the end of the field at b[i] if it is in the form nearly
+// every field SDS writes takes: length-delimited, with a one-byte tag and a
+// one-byte length (both then minimal varints); otherwise 0. Its payload is
+// b[i+2:end]. It is small enough to be inlined into the scanning loops.
+func shortField(b []byte, i int) (end int) {
+	if i+2 <= len(b) && b[i]&0x87 == byte(protowire.BytesType) && b[i+1] < 0x80 && i+2+int(b[i+1]) <= len(b) {
+		return i + 2 + int(b[i+1])
+	}
+	return 0
 }
 
 // nextFieldAny is nextField for any field.
@@ -164,12 +168,18 @@ func nextFieldAny(b []byte, i int) (f field, next int, err error) {
 // Content, BloomFilter and every RetrievalHint alias data (zero copy, capacity
 // capped at their length): data must not be modified while the Message is in use.
 // The strings are copies: the message id, channel id and sender id one
-// allocation each, the entries' ids and sender ids one shared allocation, so
-// keeping an entry's id keeps the other entries' strings alive, nothing else.
+// allocation each; the entries' ids and sender ids share one (two when some
+// entries take unusual forms), a copy of the entries' bytes, so keeping an
+// entry's id keeps that copy alive, nothing else.
 // A missing bloom filter decodes as nil; a present empty field as an empty slice.
 func UnmarshalV03(data []byte) (*Message, error) {
 	var d decoderV03
-	return d.decode(data, nil)
+	if err := d.decode(data, nil); err != nil {
+		return nil, err
+	}
+	m := new(Message)
+	d.message(m)
+	return m, nil
 }
 
 // decoderV03 is one 0.3 decode. With detect set it also applies Detect's rule
@@ -204,50 +214,61 @@ type decoderV03 struct {
 	// Entry payloads as found by the top-level pass, so the entry pass need
 	// not scan the top level again; longer lists fall back to a second scan.
 	spans [maxSpans]entrySpan
+	// The run of entry fields, data[runStart:runEnd], and whether anything
+	// else lies between them or one has a length of more than one byte. A
+	// regular run, as 0.3 writers lay out a message without repair requests,
+	// is decoded in one walk, its entries' strings cut from one copy of it.
+	runStart, runEnd int
+	irregular        bool
 }
 
-// decode returns the message, or nil and no error when detect found 0.4.
-// With scan set, it calls check as DecodeChecked describes.
-func (d *decoderV03) decode(data []byte, check func(Shape) error) (*Message, error) {
+// decode decodes data, for message to return, or sets isV04 when detect
+// finds 0.4. With scan set, it calls check as DecodeChecked describes.
+func (d *decoderV03) decode(data []byte, check func(Shape) error) error {
 	if err := d.scanTop(data); err != nil {
-		return nil, err
+		return err
 	}
 	if d.scan {
 		if err := check(d.shape()); err != nil {
-			return nil, err
+			return err
 		}
 		d.scan = false
 		// The rest, if Scan stopped early; but Detect looks no further than
 		// a field 8.
 		if !d.isV04 {
 			if err := d.scanTop(data); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
 	if d.isV04 {
-		return nil, nil
+		return nil
 	}
 	if d.detect && d.nHistory == 0 && d.neutral == V04 {
 		d.isV04 = true // a history-free message judged by 0.4's rules
-		return nil, nil
+		return nil
 	}
 	d.decodeEntries(data)
 	switch {
 	case d.isV04:
-		return nil, nil
+		return nil
 	case !d.hasID:
-		return nil, errMissingID
+		return errMissingID
 	case !d.hasLamport:
-		return nil, errMissingLamport
+		return errMissingLamport
 	case !d.hasChannel:
-		return nil, errMissingChannel
+		return errMissingChannel
 	case !d.hasContent:
-		return nil, errMissingContent
+		return errMissingContent
 	case d.entryErr != nil:
-		return nil, d.entryErr
+		return d.entryErr
 	}
-	m := &Message{
+	return nil
+}
+
+// message writes the message decode decoded into m.
+func (d *decoderV03) message(m *Message) {
+	*m = Message{
 		MessageID:   string(d.id),
 		Lamport:     int64(d.lamport),
 		ChannelID:   string(d.channel),
@@ -261,73 +282,119 @@ func (d *decoderV03) decode(data []byte, check func(Shape) error) (*Message, err
 	if d.nRepair > 0 {
 		m.RepairRequest = d.entries[d.nHistory:]
 	}
-	return m, nil
 }
 
 // scanTop validates the whole buffer and records the last occurrence of each
 // singular field, counting entries so the entry pass allocates exactly once.
 func (d *decoderV03) scanTop(data []byte) error {
-	if d.next == 0 {
-		d.layout.prev = -1
+	fields, limit := d.fields, -1 // kept in registers; limit: Scan's budget
+	if d.scan {
+		limit = d.maxFields
 	}
 	for i := d.next; i < len(data); {
-		if d.scan && d.fields == d.maxFields {
-			d.fields++ // Scan stops here: the shape is over the budget
-			d.next = i
+		if fields == limit {
+			d.fields, d.next = fields+1, i // Scan stops here: the shape is over the budget
 			return nil
 		}
-		f, next, err := nextField(data, i)
-		if err != nil {
-			return err
-		}
-		d.fields++
-		d.layout.see(&f, i, next)
-		i = next
-		switch f.typ {
-		case protowire.VarintType:
-			if f.num == uint64(fieldLamport) {
+		// The usual form is read here, without building a field.
+		num, start, end := uint64(data[i]>>3), i+2, shortField(data, i)
+		short := end > 0
+		if !short {
+			f, next, err := nextFieldAny(data, i)
+			if err != nil {
+				return err
+			}
+			fields++
+			d.layout.see(f.num, f.typ)
+			if f.typ == protowire.VarintType && f.num == uint64(fieldLamport) {
 				d.lamport, d.hasLamport = f.val, true
 			}
-		case protowire.BytesType:
-			switch f.num {
-			case uint64(fieldID):
-				d.id, d.hasID = f.data, true
-			case uint64(fieldCausalHistory), uint64(fieldRepairRequest):
-				repair := f.num == uint64(fieldRepairRequest)
-				if n := d.nHistory + d.nRepair; n < maxSpans {
-					d.spans[n] = entrySpan{next - len(f.data), next, repair}
-				}
-				if repair {
-					d.nRepair++
-				} else {
-					d.nHistory++
-				}
-				d.entryBytes += len(f.data)
-				d.largest = max(d.largest, len(f.data))
-			case uint64(fieldChannelID):
-				d.channel, d.hasChannel = f.data, true
-			case uint64(fieldContent):
-				d.content, d.hasContent = f.data, true
-			case uint64(fieldBloomFilter):
-				d.bloom, d.hasBloom = f.data, true
-			case uint64(fieldSenderID):
-				d.sender = f.data
-			case uint64(fieldCausalMeta):
-				d.largest = max(d.largest, len(f.data))
-				if d.detect && !d.scan {
-					d.isV04 = true // Detect looks no further either
-					d.next = len(data)
-					return nil
-				}
-				d.isV04 = d.isV04 || d.detect // Scan, though, looks at every field
+			if f.typ != protowire.BytesType {
+				i = next
+				continue
 			}
+			num, start, end = f.num, next-len(f.data), next
+		} else {
+			fields++
+			d.layout.see(num, protowire.BytesType)
 		}
+		switch num {
+		case uint64(fieldCausalHistory), uint64(fieldRepairRequest):
+			d.takeEntry(num == uint64(fieldRepairRequest), short, i, start, end)
+			if short && num == uint64(fieldCausalHistory) {
+				end, fields = d.takeHistoryRun(data, end, fields, limit)
+			}
+		case uint64(fieldID):
+			d.id, d.hasID = data[start:end:end], true
+		case uint64(fieldChannelID):
+			d.channel, d.hasChannel = data[start:end:end], true
+		case uint64(fieldContent):
+			d.content, d.hasContent = data[start:end:end], true
+		case uint64(fieldBloomFilter):
+			d.bloom, d.hasBloom = data[start:end:end], true
+			d.layout.filter, d.layout.filterEnd, d.layout.senderEnd = i, end, end
+		case uint64(fieldSenderID):
+			d.sender = data[start:end:end]
+			d.layout.senderEnd = end
+			if start == end {
+				d.layout.other = true // Marshal leaves an empty sender id out
+			}
+		case uint64(fieldCausalMeta):
+			d.largest = max(d.largest, end-start)
+			if d.detect && !d.scan {
+				d.isV04 = true
+				d.fields, d.next = fields, len(data)
+				return nil // Detect looks no further either
+			}
+			d.isV04 = d.isV04 || d.detect // Scan, though, looks at every field
+		}
+		i = end
 	}
-	d.next = len(data)
+	d.fields, d.next = fields, len(data)
 	if d.scan && !d.hasChannel {
 		return errMissingChannel // as Scan fails
 	}
 	return nil
+}
+
+// takeHistoryRun takes the short fields 3 from data[i] on, the rest of a
+// causal history as 0.3 writers lay it out, without going round scanTop's
+// loop (their place in Marshal's order is the one before them), and returns
+// where they end and the field count, which stops at limit.
+func (d *decoderV03) takeHistoryRun(data []byte, i, fields, limit int) (int, int) {
+	for i < len(data) && data[i] == tagByte(fieldCausalHistory, protowire.BytesType) && fields != limit {
+		end := shortField(data, i)
+		if end == 0 {
+			break
+		}
+		fields++
+		d.takeEntry(false, true, i, i+2, end)
+		i = end
+	}
+	return i, fields
+}
+
+// takeEntry counts a causal entry, or a repair request, at data[at:end], its
+// payload at data[start:end], and notes where it is.
+func (d *decoderV03) takeEntry(repair, short bool, at, start, end int) {
+	n := d.nHistory + d.nRepair
+	if n < maxSpans {
+		d.spans[n] = entrySpan{start, end, repair}
+	}
+	if n == 0 {
+		d.runStart = at
+	} else if at != d.runEnd {
+		d.irregular = true
+	}
+	d.irregular = d.irregular || !short
+	d.runEnd = end
+	if repair {
+		d.nRepair++
+	} else {
+		d.nHistory++
+	}
+	d.entryBytes += end - start
+	d.largest = max(d.largest, end-start)
 }
 
 // shape is the shape Scan finds.
@@ -344,14 +411,16 @@ func (d *decoderV03) shape() Shape {
 }
 
 // decodeEntries decodes the entries, in order, into one allocation (see
-// addEntry); their strings are cut from one builder. The buffer is known to be well-formed at
-// the top level.
+// addEntry). The buffer is known to be well-formed at the top level.
 func (d *decoderV03) decodeEntries(data []byte) {
 	n := d.nHistory + d.nRepair
-	if n == 0 {
+	switch {
+	case n == 0:
 		return
-	}
-	if n <= maxSpans {
+	case !d.irregular:
+		d.decodeRun(data[d.runStart:d.runEnd])
+		return
+	case n <= maxSpans:
 		for _, sp := range d.spans[:n] {
 			if !d.addEntry(data[sp.start:sp.end:sp.end], sp.repair) {
 				return
@@ -369,6 +438,53 @@ func (d *decoderV03) decodeEntries(data []byte) {
 			if !d.addEntry(f.data, f.num == uint64(fieldRepairRequest)) {
 				return
 			}
+		}
+	}
+}
+
+// decodeRun decodes a regular run of entry fields (see decoderV03.runStart)
+// in one walk. Entries in shortEntry's form, nearly all, are canonical and
+// well-formed: they are filled in place, their strings substrings of one
+// copy of the run. addEntry takes any other.
+func (d *decoderV03) decodeRun(run []byte) {
+	// Nothing is allocated before the first entry is known to stay: a 0.4
+	// message without field 8 is told at its first entry.
+	if _, _, ok := shortEntry(run[2 : 2+int(run[1])]); !ok {
+		if !d.addEntry(run[2:2+int(run[1])], run[0] == tagByte(fieldRepairRequest, protowire.BytesType)) {
+			return
+		}
+		run = run[2+int(run[1]):]
+	}
+	if d.entries == nil {
+		d.entries = make([]HistoryEntry, d.nHistory+d.nRepair)
+	}
+	copied := string(run)
+	for i := 0; i < len(run); {
+		start, end := i+2, i+2+int(run[i+1])
+		repair := run[i] == tagByte(fieldRepairRequest, protowire.BytesType)
+		b := run[start:end:end]
+		i = end
+		idEnd, hintEnd, ok := shortEntry(b)
+		if !ok {
+			if !d.addEntry(b, repair) {
+				return
+			}
+			continue
+		}
+		var e *HistoryEntry
+		if repair {
+			e = &d.entries[d.nHistory+d.doneRepair]
+			d.doneRepair++
+		} else {
+			e = &d.entries[d.doneHistory]
+			d.doneHistory++
+		}
+		e.MessageID = copied[start+2 : start+idEnd]
+		if hintEnd > idEnd {
+			e.RetrievalHint = b[idEnd+2 : hintEnd : hintEnd]
+		}
+		if hintEnd < len(b) {
+			e.SenderID = copied[start+hintEnd+2 : end]
 		}
 	}
 }
@@ -462,37 +578,53 @@ func parseEntry(b []byte) (parsedEntry, error) {
 	return parseAnyEntry(b)
 }
 
-// parseShortEntry parses the form nearly every entry takes, a canonical one
-// whose fields have one-byte tags and lengths, reading the bytes directly. It
-// reports false for any other form, which parseAnyEntry then reads.
+// parseShortEntry is shortEntry's result as a parsedEntry.
 func parseShortEntry(b []byte) (p parsedEntry, ok bool) {
-	i := 0
-	for num := entryFieldID; num <= entryFieldSender && i < len(b); num++ {
-		if b[i] != tagByte(num, protowire.BytesType) {
-			continue // an optional field left out: try the next number
-		}
-		if i+1 == len(b) || b[i+1] >= 0x80 {
-			return parsedEntry{}, false
-		}
-		start, end := i+2, i+2+int(b[i+1])
-		if end > len(b) || (num != entryFieldID && end == start) {
-			return parsedEntry{}, false
-		}
-		switch num {
-		case entryFieldID:
-			p.id = b[start:end:end]
-		case entryFieldHint:
-			p.hint = b[start:end:end]
-		case entryFieldSender:
-			p.sender = b[start:end:end]
-		}
-		i = end
-	}
-	if i != len(b) || p.id == nil {
+	idEnd, hintEnd, ok := shortEntry(b)
+	if !ok {
 		return parsedEntry{}, false
+	}
+	p.id = b[2:idEnd:idEnd]
+	if hintEnd > idEnd {
+		p.hint = b[idEnd+2 : hintEnd : hintEnd]
+	}
+	if hintEnd < len(b) {
+		p.sender = b[hintEnd+2:]
 	}
 	p.hasID, p.canonical = true, true
 	return p, true
+}
+
+// shortEntry parses the form nearly every entry takes, a canonical one whose
+// fields have one-byte tags and lengths, reading the bytes directly. Such an
+// entry is its id field, ending at idEnd, then its hint field if hintEnd >
+// idEnd, then its sender field if hintEnd < len(b). It reports false for any
+// other form, which parseAnyEntry then reads.
+func shortEntry(b []byte) (idEnd, hintEnd int, ok bool) {
+	if len(b) < 2 || b[0] != tagByte(entryFieldID, protowire.BytesType) || b[1] >= 0x80 {
+		return 0, 0, false
+	}
+	if idEnd = 2 + int(b[1]); idEnd > len(b) {
+		return 0, 0, false
+	}
+	hintEnd = idEnd
+	if idEnd+1 < len(b) && b[idEnd] == tagByte(entryFieldHint, protowire.BytesType) {
+		n := b[idEnd+1]
+		if n == 0 || n >= 0x80 { // canonical hints are not empty
+			return 0, 0, false
+		}
+		if hintEnd = idEnd + 2 + int(n); hintEnd > len(b) {
+			return 0, 0, false
+		}
+	}
+	// The rest is empty or exactly a non-empty sender field.
+	rest := len(b) - hintEnd
+	if rest == 0 {
+		return idEnd, hintEnd, true
+	}
+	ok = rest > 2 && b[hintEnd] == tagByte(entryFieldSender, protowire.BytesType) &&
+		b[hintEnd+1] < 0x80 && int(b[hintEnd+1]) == rest-2
+	return idEnd, hintEnd, ok
 }
 
 // parseAnyEntry is parseEntry for an entry of any form.
@@ -575,53 +707,45 @@ func ExtractChannelID(data []byte) (string, error) {
 // marshalLayout follows, field by field, whether a message's top level is
 // laid out exactly as Marshal writes it (fields 1, 2, 3..., 4, 5, 6, 7 if
 // non-empty, 13..., each singular one once), and where fields 6 and 7 are:
-// the stripped form of such a message can then be cut from it.
+// the stripped form of such a message can then be cut from it. The
+// positions and the rule on field 7 are the top-level pass's to record.
 type marshalLayout struct {
-	prev      int  // the marshalRank of the previous field, -1 before the first
+	least     int8 // the lowest marshalCodes value the next field may have
 	other     bool // a field out of Marshal's order, repeated or unknown
 	filter    int  // offset of field 6's tag
 	filterEnd int
 	senderEnd int // end of field 7, or of field 6 without it
 }
 
-// marshalRanks gives, by tag, a field's place in Marshal's order, or -1 for
-// a field Marshal does not write with that wire type. Every tag Marshal
+// marshalCodes gives, by tag, a field's place in Marshal's order as twice
+// its rank, plus one for a field Marshal writes once; -1 for a field Marshal
+// does not write with that wire type. So a field may follow another if its
+// code is at least the other's rounded up to even. Every tag Marshal
 // writes is below 128.
-var marshalRanks = func() (r [128]int8) {
+var marshalCodes = func() (r [128]int8) {
 	for i := range r {
 		r[i] = -1
 	}
 	bytesField := func(n protowire.Number) byte { return tagByte(n, protowire.BytesType) }
-	r[bytesField(fieldID)] = 0
-	r[tagByte(fieldLamport, protowire.VarintType)] = 1
-	r[bytesField(fieldCausalHistory)] = 2
-	r[bytesField(fieldChannelID)] = 3
-	r[bytesField(fieldContent)] = 4
-	r[bytesField(fieldBloomFilter)] = 5
-	r[bytesField(fieldSenderID)] = 6
-	r[bytesField(fieldRepairRequest)] = 7
+	r[bytesField(fieldID)] = 1
+	r[tagByte(fieldLamport, protowire.VarintType)] = 3
+	r[bytesField(fieldCausalHistory)] = 4 // repeated
+	r[bytesField(fieldChannelID)] = 7
+	r[bytesField(fieldContent)] = 9
+	r[bytesField(fieldBloomFilter)] = 11
+	r[bytesField(fieldSenderID)] = 13
+	r[bytesField(fieldRepairRequest)] = 14 // repeated
 	return r
 }()
 
-func marshalRank(f *field) int {
-	if f.num >= 16 {
-		return -1
+// see takes the next field's number and wire type.
+func (l *marshalLayout) see(num uint64, typ protowire.Type) {
+	code := int8(-1)
+	if num < 16 {
+		code = marshalCodes[num<<3|uint64(typ&7)]
 	}
-	return int(marshalRanks[f.num<<3|uint64(f.typ)])
-}
-
-// see takes the field f found at data[start:end].
-func (l *marshalLayout) see(f *field, start, end int) {
-	r := marshalRank(f)
-	repeated := r == 2 || r == 7
-	if r < 0 || r < l.prev || (r == l.prev && !repeated) || (r == 6 && len(f.data) == 0) {
+	if code < l.least {
 		l.other = true
 	}
-	l.prev = r
-	switch r {
-	case 5:
-		l.filter, l.filterEnd, l.senderEnd = start, end, end
-	case 6:
-		l.senderEnd = end
-	}
+	l.least = code + code&1
 }

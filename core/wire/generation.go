@@ -81,8 +81,12 @@ func canonicalEntryV03(b []byte) bool {
 // is judged by the rules of generation neutral (V03 if neutral is not a valid
 // generation) and reported as that generation. Every error wraps ErrMalformed.
 func Decode(data []byte, neutral Generation) (*Message, Generation, error) {
-	m, g, _, err := decode(&decoderV03{detect: true, neutral: neutral}, data, nil, false)
-	return m, g, err
+	var m Message
+	g, _, err := decode(&decoderV03{detect: true, neutral: neutral}, &m, data, nil, false)
+	if err != nil {
+		return nil, g, err
+	}
+	return onHeap(&m), g, nil
 }
 
 // DecodeChecked is Decode for a receiver with budgets, in one walk of the
@@ -98,38 +102,59 @@ func Decode(data []byte, neutral Generation) (*Message, Generation, error) {
 // exactly as Marshal writes it, which is what 0.3 senders send, they are cut
 // from data instead of encoded again.
 func DecodeChecked(data []byte, neutral Generation, maxFields int, check func(Shape) error) (m *Message, g Generation, stripped []byte, err error) {
-	d := decoderV03{detect: true, neutral: neutral, scan: check != nil, maxFields: maxFields}
-	return decode(&d, data, check, true)
+	var msg Message
+	if g, stripped, err = DecodeCheckedInto(&msg, data, neutral, maxFields, check); err != nil {
+		return nil, g, nil, err
+	}
+	return onHeap(&msg), g, stripped, nil
 }
 
-// decode is Decode with d, detecting the generation while it decodes 0.3
-// (the one walk over the input a 0.3 message then costs), and making the
+// DecodeCheckedInto is DecodeChecked writing the message into *m, which it
+// overwrites (its previous contents are not used), instead of a new one: a
+// caller that keeps no pointer to the Message spares an allocation. On error,
+// *m is left in an unspecified state.
+func DecodeCheckedInto(m *Message, data []byte, neutral Generation, maxFields int, check func(Shape) error) (g Generation, stripped []byte, err error) {
+	d := decoderV03{detect: true, neutral: neutral, scan: check != nil, maxFields: maxFields}
+	return decode(&d, m, data, check, true)
+}
+
+// onHeap returns a copy of *m in a new Message: the decoders fill one on
+// their callers' stacks, and allocate only for a message they return.
+func onHeap(m *Message) *Message {
+	p := new(Message)
+	*p = *m
+	return p
+}
+
+// decode is Decode with d into m, detecting the generation while it decodes
+// 0.3 (the one walk over the input a 0.3 message then costs), and making the
 // stripped form if strip is set.
-func decode(d *decoderV03, data []byte, check func(Shape) error, strip bool) (*Message, Generation, []byte, error) {
-	m, err := d.decode(data, check)
-	if err != nil {
-		return nil, V03, nil, err
+func decode(d *decoderV03, m *Message, data []byte, check func(Shape) error, strip bool) (Generation, []byte, error) {
+	if err := d.decode(data, check); err != nil {
+		return V03, nil, err
 	}
 	if d.isV04 {
-		m, err := UnmarshalV04(data)
+		v, err := UnmarshalV04(data)
 		if err != nil {
-			return nil, V04, nil, err
+			return V04, nil, err
 		}
+		*m = *v
 		if strip {
-			return m, V04, m.marshalStripped(), nil
+			return V04, m.marshalStripped(), nil
 		}
-		return m, V04, nil, nil
+		return V04, nil, nil
 	}
+	d.message(m)
 	if !strip {
-		return m, V03, nil, nil
+		return V03, nil, nil
 	}
 	// Varints are minimal (rejectNonMinimalVarints) and every causal entry is
 	// canonical (detection saw to it), so a top level in Marshal's layout
 	// means data is byte for byte what Marshal writes for m.
 	if l := &d.layout; rejectNonMinimalVarints && !l.other && d.hasBloom {
-		return m, V03, cutStripped(data, l), nil
+		return V03, cutStripped(data, l), nil
 	}
-	return m, V03, m.marshalStripped(), nil
+	return V03, m.marshalStripped(), nil
 }
 
 // cutStripped is the stripped form of data, laid out as Marshal writes it:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -415,5 +416,37 @@ func checkDecodeChecked(t *testing.T, data []byte, neutral Generation, maxFields
 	}
 	if err == nil && !equalMessages(m, m2) {
 		t.Fatalf("DecodeChecked:\n%+v\nDecode:\n%+v", m, m2)
+	}
+	// DecodeCheckedInto overwrites whatever its message held.
+	into := Message{MessageID: "stale", CausalHistory: []HistoryEntry{{MessageID: "stale"}},
+		RepairRequest: []HistoryEntry{{MessageID: "stale"}}, BloomFilter: []byte("stale"), Filter: bytesSource("x")}
+	g3, stripped3, err3 := DecodeCheckedInto(&into, data, neutral, maxFields, nil)
+	_, _, stripped, _ := DecodeChecked(data, neutral, maxFields, nil)
+	if g3 != g || (err3 == nil) != (err == nil) || (err == nil && (!equalMessages(&into, m) || into.Filter != nil || !bytes.Equal(stripped3, stripped))) {
+		t.Fatalf("DecodeCheckedInto: %v, %v\n%+v\nDecodeChecked: %v, %v\n%+v", g3, err3, into, g, err, m)
+	}
+}
+
+// TestDecodeCheckedStopsInHistory checks DecodeChecked against Scan and
+// Decode when the field budget runs out at every field of a message, inside
+// its run of causal entries too, and when the run is broken by another field
+// or a long entry.
+func TestDecodeCheckedStopsInHistory(t *testing.T) {
+	var hist []HistoryEntry
+	for i := range 6 {
+		hist = append(hist, HistoryEntry{MessageID: fmt.Sprint("m", i), RetrievalHint: []byte("h"), SenderID: "s"})
+	}
+	m := &Message{MessageID: "id", Lamport: 7, CausalHistory: hist, ChannelID: "c", Content: []byte("x"), SenderID: "me"}
+	long := append(append([]HistoryEntry{}, hist...), HistoryEntry{MessageID: strings.Repeat("l", 200)})
+	entry := func(i int) []byte { return fBytes(3, string(hist[i].AppendMarshal(nil))) }
+	broken := cat(fBytes(1, "id"), fVarint(2, 7), entry(0), entry(1), fBytes(9, "u"), entry(2), entry(3),
+		fBytes(4, "c"), fBytes(5, "x"), fBytes(6, ""))
+	for _, data := range [][]byte{m.Marshal(), (&Message{MessageID: "id", CausalHistory: long, ChannelID: "c"}).Marshal(), broken} {
+		for maxFields := range 12 {
+			for _, neutral := range []Generation{V03, V04} {
+				checkDecodeChecked(t, data, neutral, maxFields, true)
+				checkDecodeChecked(t, data, neutral, maxFields, false)
+			}
+		}
 	}
 }
