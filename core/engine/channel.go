@@ -327,9 +327,8 @@ func (m *Manager) addToHistory(c *channel, id, senderID string, message []byte) 
 		m.check("appendLogEntry", c.id, m.store.AppendLogEntry(c.id, id, record.Log{Message: message}.Marshal()))
 	}
 	for c.log.Len() > m.cfg.MaxMessageHistory {
-		oldest, e, _ := c.log.Oldest()
+		oldest, e, _ := c.log.DeleteOldest()
 		m.leavingLog(c, oldest, e)
-		c.log.Delete(oldest)
 		c.logBytes -= len(e.message)
 		m.rememberEvicted(c, oldest)
 		if m.persist() {

@@ -56,7 +56,7 @@ type Manager struct {
 	op            op
 	seed          maphash.Seed        // keys the hashes of ids the logs let go
 	history       []wire.HistoryEntry // causalHistory's buffer, reused: entries live for one wrap
-	historySizes  []int               // causalHistory's, for the entries' sizes
+	historyFits   bool                // cfg.historyFits()
 }
 
 // op is the bookkeeping of the protocol operation in progress (one at a time,
@@ -92,6 +92,7 @@ func New(opts Options) (*Manager, error) {
 		stale:         make(map[string]struct{}),
 		seed:          maphash.MakeSeed(),
 		quarantined:   make(map[string]error),
+		historyFits:   cfg.historyFits(),
 	}
 	if m.clock == nil {
 		m.clock = clock.System{}

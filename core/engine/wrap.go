@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/logos-messaging/libsds-go/core/wire"
+	"github.com/logos-messaging/libsds-go/internal/ordmap"
 )
 
 // Wrap stamps content with the channel's SDS metadata and returns the wire
@@ -96,55 +97,93 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 // MaxHintLength is not sent, and entries stop at MaxCausalHistoryBytes.
 // The entries are valid until the next wrap.
 func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
-	n := min(m.cfg.MaxCausalHistory, c.log.Len())
-	if n == 0 {
-		return nil
+	oldest, cited, size := m.citedRange(c)
+	if cap(m.history) < cited {
+		m.history = make([]wire.HistoryEntry, max(cited, m.cfg.MaxCausalHistory))
 	}
-	if cap(m.history) < n {
-		m.history, m.historySizes = make([]wire.HistoryEntry, n), make([]int, n)
-	}
-	// Filled from the end, newest last; sizes[i] is entries[i]'s encoded
-	// length without a hint, for the hint budget below.
-	entries, sizes := m.history[:n], m.historySizes[:n]
-	k, size := n, 0
-	c.log.Newest(n, func(id string, e logEntry) bool {
-		if len(id) > m.cfg.MaxIDLength || len(e.senderID) > m.cfg.MaxIDLength {
-			return true
-		}
-		entry := wire.HistoryEntry{MessageID: id, SenderID: e.senderID}
-		inner := entry.Size()
-		if size+nestedSize(inner) > m.cfg.MaxCausalHistoryBytes {
-			return false
-		}
-		size += nestedSize(inner)
-		k--
-		entries[k], sizes[k] = entry, inner
-		return true
-	})
-	entries, sizes = entries[k:], sizes[k:]
-	if m.hints == nil {
-		return entries
-	}
-	// Hints are asked for in citation order and sent while they fit.
+	// Oldest first: the application is asked for hints in citation order.
+	entries := m.history[:cited]
+	e := oldest
 	for i := range entries {
-		e := &entries[i]
-		hint := m.hints(e.MessageID)
-		if len(hint) == 0 || len(hint) > m.cfg.MaxHintLength {
-			continue
+		for !m.citable(e) {
+			e = e.Next() // left out by citedRange
 		}
-		// The hint is one more nested field of the entry.
-		inner := sizes[i]
-		grown := size - nestedSize(inner) + nestedSize(inner+nestedSize(len(hint)))
-		if grown > m.cfg.MaxCausalHistoryBytes {
-			continue
+		entries[i] = wire.HistoryEntry{MessageID: e.Key(), SenderID: e.Value().senderID}
+		if m.hints != nil {
+			size = m.addHint(c, &entries[i], size)
 		}
-		e.RetrievalHint = hint
-		size = grown
-		if m.persist() {
-			m.check("setRetrievalHint", c.id, m.store.SetRetrievalHint(e.MessageID, hint))
-		}
+		e = e.Next()
 	}
 	return entries
+}
+
+// citedRange walks the log back from the newest entry to find the oldest
+// entry the causal history cites, how many it cites and, unless the byte
+// budget cannot be reached (historyFits), their encoded size without hints.
+func (m *Manager) citedRange(c *channel) (oldest ordmap.Cursor[string, logEntry], cited, size int) {
+	n := min(m.cfg.MaxCausalHistory, c.log.Len())
+	for e := c.log.Last(); n > 0; e, n = e.Prev(), n-1 {
+		if !m.citable(e) {
+			continue
+		}
+		if !m.historyFits {
+			s := nestedSize(bareEntrySize(e))
+			if size+s > m.cfg.MaxCausalHistoryBytes {
+				break
+			}
+			size += s
+		}
+		oldest, cited = e, cited+1
+	}
+	return oldest, cited, size
+}
+
+// citable reports whether a log entry's ids are within MaxIDLength.
+func (m *Manager) citable(e ordmap.Cursor[string, logEntry]) bool {
+	return len(e.Key()) <= m.cfg.MaxIDLength && len(e.Value().senderID) <= m.cfg.MaxIDLength
+}
+
+// bareEntrySize is the encoded length of a log entry's history entry without
+// a hint (wire.HistoryEntry.Size).
+func bareEntrySize(e ordmap.Cursor[string, logEntry]) int {
+	n := nestedSize(len(e.Key()))
+	if s := e.Value().senderID; s != "" {
+		n += nestedSize(len(s))
+	}
+	return n
+}
+
+// addHint sets the application's hint of entry if it is within MaxHintLength
+// and, unless the budget cannot be reached (historyFits), the history, now
+// size bytes, stays within MaxCausalHistoryBytes with it. It returns the
+// history's size.
+func (m *Manager) addHint(c *channel, entry *wire.HistoryEntry, size int) int {
+	hint := m.hints(entry.MessageID)
+	if len(hint) == 0 || len(hint) > m.cfg.MaxHintLength {
+		return size
+	}
+	if !m.historyFits {
+		// The hint is one more nested field of the entry.
+		inner := entry.Size()
+		grown := size - nestedSize(inner) + nestedSize(inner+nestedSize(len(hint)))
+		if grown > m.cfg.MaxCausalHistoryBytes {
+			return size
+		}
+		size = grown
+	}
+	entry.RetrievalHint = hint
+	if m.persist() {
+		m.check("setRetrievalHint", c.id, m.store.SetRetrievalHint(entry.MessageID, hint))
+	}
+	return size
+}
+
+// historyFits reports whether a causal history of MaxCausalHistory entries
+// stays within MaxCausalHistoryBytes whatever its ids and hints (each within
+// its budget): causalHistory then need not count bytes. It holds for the
+// default configuration.
+func (c *Config) historyFits() bool {
+	return c.MaxCausalHistory*nestedSize(c.maxEntryBytes()) <= c.MaxCausalHistoryBytes
 }
 
 // nestedSize is the encoded size of a length-delimited field of n bytes

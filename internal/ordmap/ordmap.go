@@ -51,6 +51,23 @@ func (m *Map[K, V]) Set(k K, v V) bool {
 		n.value = v
 		return false
 	}
+	m.insert(k, v)
+	return true
+}
+
+// Swap is Set returning the value it replaced, if k was present: one lookup
+// where Get and Set take two.
+func (m *Map[K, V]) Swap(k K, v V) (old V, replaced bool) {
+	if n, ok := m.index[k]; ok {
+		old, n.value = n.value, v
+		return old, true
+	}
+	m.insert(k, v)
+	return old, false
+}
+
+// insert adds k, which is not present, at the newest end.
+func (m *Map[K, V]) insert(k K, v V) {
 	n := m.spare
 	if n != nil {
 		m.spare = nil
@@ -65,18 +82,6 @@ func (m *Map[K, V]) Set(k K, v V) bool {
 	}
 	m.tail = n
 	m.index[k] = n
-	return true
-}
-
-// Swap is Set returning the value it replaced, if k was present: one lookup
-// where Get and Set take two.
-func (m *Map[K, V]) Swap(k K, v V) (old V, replaced bool) {
-	if n, ok := m.index[k]; ok {
-		old, n.value = n.value, v
-		return old, true
-	}
-	m.Set(k, v)
-	return old, false
 }
 
 // Delete removes k and reports whether it was present.
@@ -85,11 +90,30 @@ func (m *Map[K, V]) Delete(k K) bool {
 	if !ok {
 		return false
 	}
+	m.remove(n)
+	return true
+}
+
+// DeleteOldest removes the entry inserted first and returns it: Oldest and
+// Delete without looking the key up.
+func (m *Map[K, V]) DeleteOldest() (K, V, bool) {
+	n := m.head
+	if n == nil {
+		var k K
+		var v V
+		return k, v, false
+	}
+	k, v := n.key, n.value
+	m.remove(n)
+	return k, v, true
+}
+
+// remove unlinks n and drops it from the index.
+func (m *Map[K, V]) remove(n *node[K, V]) {
 	m.unlink(n)
-	delete(m.index, k)
+	delete(m.index, n.key)
 	*n = node[K, V]{} // holds nothing of the entry
 	m.spare = n
-	return true
 }
 
 // Oldest returns the entry inserted first.
@@ -112,15 +136,31 @@ func (m *Map[K, V]) All(yield func(K, V) bool) {
 	}
 }
 
-// Newest calls yield for up to n entries from the newest backwards until yield
-// returns false.
-func (m *Map[K, V]) Newest(n int, yield func(K, V) bool) {
-	for e := m.tail; e != nil && n > 0; e, n = e.prev, n-1 {
-		if !yield(e.key, e.value) {
-			return
-		}
-	}
-}
+// Cursor is the position of an entry, for walking the map without a call
+// per entry: Last().Prev()... visits it from the newest entry backwards. A
+// cursor past either end is not Valid. It must not be used once its entry
+// has been deleted.
+type Cursor[K comparable, V any] struct{ n *node[K, V] }
+
+// Last returns the position of the newest entry (not Valid if the map is
+// empty).
+func (m *Map[K, V]) Last() Cursor[K, V] { return Cursor[K, V]{m.tail} }
+
+// Valid reports whether c is at an entry.
+func (c Cursor[K, V]) Valid() bool { return c.n != nil }
+
+// Prev returns the position of the next older entry.
+func (c Cursor[K, V]) Prev() Cursor[K, V] { return Cursor[K, V]{c.n.prev} }
+
+// Next returns the position of the next newer entry.
+func (c Cursor[K, V]) Next() Cursor[K, V] { return Cursor[K, V]{c.n.next} }
+
+// Key returns the entry's key.
+func (c Cursor[K, V]) Key() K { return c.n.key }
+
+// Value returns a pointer to the entry's value, valid while the entry is in
+// the map: writing through it replaces the value in place, as Set does.
+func (c Cursor[K, V]) Value() *V { return &c.n.value }
 
 // Clear removes every entry.
 func (m *Map[K, V]) Clear() {

@@ -42,17 +42,66 @@ func TestDeleteOldestAndNewest(t *testing.T) {
 	require.True(t, m.Delete("d"))
 	require.Equal(t, []string{"c"}, keys(m))
 	m.Set("e", 5)
-	var newest []string
-	m.Newest(5, func(k string, _ int) bool { newest = append(newest, k); return true })
-	require.Equal(t, []string{"e", "c"}, newest)
-	newest = nil
-	m.Newest(1, func(k string, _ int) bool { newest = append(newest, k); return true })
-	require.Equal(t, []string{"e"}, newest)
 	m.Clear()
 	require.Zero(t, m.Len())
 	_, _, ok = m.Oldest()
 	require.False(t, ok)
 	require.False(t, m.Has("e"))
+}
+
+// A cursor walks from the newest entry back and forth over deletions, and
+// writes through Value in place.
+func TestCursor(t *testing.T) {
+	m := ordmap.New[string, int]()
+	require.False(t, m.Last().Valid(), "an empty map has no last entry")
+	for i, k := range []string{"a", "b", "c", "d"} {
+		m.Set(k, i)
+	}
+	m.Delete("c")
+	var back []string
+	first := m.Last()
+	for e := first; e.Valid(); e = e.Prev() {
+		back = append(back, e.Key())
+		first = e
+	}
+	require.Equal(t, []string{"d", "b", "a"}, back)
+	var forth []string
+	for e := first; e.Valid(); e = e.Next() {
+		forth = append(forth, e.Key())
+		*e.Value() *= 10
+	}
+	require.Equal(t, []string{"a", "b", "d"}, forth)
+	v, _ := m.Get("d")
+	require.Equal(t, 30, v)
+	require.Equal(t, []string{"a", "b", "d"}, keys(m), "writing a value keeps the order")
+}
+
+func TestDeleteOldest(t *testing.T) {
+	m := ordmap.New[string, int]()
+	_, _, ok := m.DeleteOldest()
+	require.False(t, ok)
+	for i, k := range []string{"a", "b", "c"} {
+		m.Set(k, i)
+	}
+	m.Set("a", 7) // replaced in place: still the oldest
+	k, v, ok := m.DeleteOldest()
+	require.True(t, ok)
+	require.Equal(t, "a", k)
+	require.Equal(t, 7, v)
+	require.False(t, m.Has("a"))
+	require.Equal(t, 2, m.Len())
+	require.Equal(t, []string{"b", "c"}, keys(m))
+	m.Set("a", 1)
+	require.Equal(t, []string{"b", "c", "a"}, keys(m), "a deleted key comes back as the newest")
+	for range 3 {
+		_, _, ok = m.DeleteOldest()
+		require.True(t, ok)
+	}
+	_, _, ok = m.DeleteOldest()
+	require.False(t, ok)
+	require.False(t, m.Last().Valid())
+	m.Set("z", 26)
+	require.Equal(t, []string{"z"}, keys(m))
 }
 
 func TestEarlyStop(t *testing.T) {
@@ -91,8 +140,12 @@ func TestEvictionReusesNode(t *testing.T) {
 	next := 8
 	v := 0
 	cycle := func() {
-		k, _, _ := m.Oldest()
-		m.Delete(k)
+		if next%2 == 0 { // both ways of evicting reuse the node
+			k, _, _ := m.Oldest()
+			m.Delete(k)
+		} else {
+			m.DeleteOldest()
+		}
 		m.Set(next, &v)
 		next++
 	}
