@@ -65,6 +65,9 @@ const tagSize = 1
 
 // Size returns the exact length of e's 0.3 encoding.
 func (e *HistoryEntry) Size() int {
+	if n, ok := e.shortSize(); ok {
+		return n
+	}
 	n := tagSize + sizeBytes(len(e.MessageID))
 	if len(e.RetrievalHint) > 0 {
 		n += tagSize + sizeBytes(len(e.RetrievalHint))
@@ -73,6 +76,21 @@ func (e *HistoryEntry) Size() int {
 		n += tagSize + sizeBytes(len(e.SenderID))
 	}
 	return n
+}
+
+// shortSize is Size for the usual entry, whose fields are each under 128
+// bytes (one-byte lengths), small enough to inline where entries are walked;
+// ok is false for any other entry.
+func (e *HistoryEntry) shortSize() (n int, ok bool) {
+	id, hint, sender := len(e.MessageID), len(e.RetrievalHint), len(e.SenderID)
+	n = 2 + id
+	if hint > 0 {
+		n += 2 + hint
+	}
+	if sender > 0 {
+		n += 2 + sender
+	}
+	return n, id|hint|sender < 0x80
 }
 
 // AppendMarshal appends e's 0.3 encoding to b, growing b at most once. The id is
@@ -129,17 +147,25 @@ func appendLong[T string | []byte](b []byte, num protowire.Number, v T) []byte {
 func (m *Message) Size() int {
 	n := tagSize + sizeBytes(len(m.MessageID))
 	n += tagSize + protowire.SizeVarint(uint64(m.Lamport))
-	for i := range m.CausalHistory {
-		n += tagSize + sizeBytes(m.CausalHistory[i].Size())
-	}
+	n += entriesSize(m.CausalHistory)
 	n += tagSize + sizeBytes(len(m.ChannelID))
 	n += tagSize + sizeBytes(len(m.Content))
 	n += tagSize + sizeBytes(m.filterSize())
 	if m.SenderID != "" {
 		n += tagSize + sizeBytes(len(m.SenderID))
 	}
-	for i := range m.RepairRequest {
-		n += tagSize + sizeBytes(m.RepairRequest[i].Size())
+	return n + entriesSize(m.RepairRequest)
+}
+
+// entriesSize is the encoded length of es as nested fields.
+func entriesSize(es []HistoryEntry) int {
+	n := 0
+	for i := range es {
+		s, ok := es[i].shortSize()
+		if !ok {
+			s = es[i].Size()
+		}
+		n += tagSize + sizeBytes(s)
 	}
 	return n
 }
