@@ -22,6 +22,7 @@ type channel struct {
 	lamport int64
 	log     *ordmap.Map[string, logEntry] // delivered and own messages, oldest first
 	bloom   *bloom.Rolling
+	history wire.HistoryEncoder // the causal history last sent, kept encoded for the next
 
 	outgoing []*outgoingMsg          // unacknowledged, in send order
 	outIndex map[string]*outgoingMsg // id → the outgoing entry with that id

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -167,6 +168,52 @@ func TestCausalHistoryIsLastTenOldestFirstWithHintsAndSenders(t *testing.T) {
 	require.Equal(t, []string{"b1", "a1"}, et.IDsOf(msg.CausalHistory))
 	require.Equal(t, "bob", msg.CausalHistory[0].SenderID)
 	require.Equal(t, "alice", msg.CausalHistory[1].SenderID)
+}
+
+// The causal history is kept encoded from one wrap to the next (the window
+// moves by one): a hint the application changes, in a buffer it reuses or a
+// new one, is what the next message carries, and so is a history that moved
+// by more than one entry (messages received in between).
+func TestCausalHistoryFollowsChangedHints(t *testing.T) {
+	shared := []byte("hint-0")
+	special := map[string][]byte{}
+	a := et.NewPeer(t, et.WithID("alice"), et.WithHints(func(id string) []byte {
+		if h, ok := special[id]; ok {
+			return h
+		}
+		return shared
+	}))
+	bob := et.NewPeer(t, et.WithID("bob"))
+	want := func(id string) string {
+		if h, ok := special[id]; ok {
+			return string(h)
+		}
+		return string(shared)
+	}
+	logged := 0
+	for i, id := range et.Numbered("m", 40) {
+		switch {
+		case i%7 == 3:
+			shared[5] = byte('0' + i%10) // the same buffer, new content
+		case i%7 == 5:
+			special[fmt.Sprintf("m%d", i-2)] = []byte(fmt.Sprintf("longer hint %d", i))
+		case i%11 == 6:
+			for _, b := range et.Numbered(fmt.Sprintf("b%d-", i), 3) {
+				a.MustUnwrap(bob.MustWrap(b, "c"))
+				logged++
+			}
+		case i%13 == 12:
+			delete(special, fmt.Sprintf("m%d", i-8))
+		}
+		out := a.MustWrap(id, "c")
+		msg := et.Decode(t, out)
+		require.Len(t, msg.CausalHistory, min(logged, 10))
+		logged++
+		for _, e := range msg.CausalHistory {
+			require.Equal(t, want(e.MessageID), string(e.RetrievalHint), "wrap %s, entry %s", id, e.MessageID)
+		}
+		require.Equal(t, msg.Marshal(), out, "wrap %s: the encoding of what it decodes to", id)
+	}
 }
 
 func TestOutgoingFilterIsSnapshotBeforeTheMessage(t *testing.T) {

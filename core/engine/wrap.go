@@ -62,15 +62,17 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 	m.setLamport(c, nextLamport(now.Unix(), c.lamport))
 	repairs := m.takeRepairRequests(c, now)
 
+	history := m.causalHistory(c)
 	msg := wire.Message{
-		MessageID:     messageID,
-		Lamport:       c.lamport,
-		CausalHistory: m.causalHistory(c),
-		ChannelID:     channelID,
-		Content:       content,
-		Filter:        c.bloom, // the filter before this message joins it
-		SenderID:      m.participantID,
-		RepairRequest: repairs,
+		MessageID:      messageID,
+		Lamport:        c.lamport,
+		CausalHistory:  history,
+		EncodedHistory: c.history.Encode(history),
+		ChannelID:      channelID,
+		Content:        content,
+		Filter:         c.bloom, // the filter before this message joins it
+		SenderID:       m.participantID,
+		RepairRequest:  repairs,
 	}
 	var out, stored []byte
 	if m.cfg.WireGeneration == wire.V03 {

@@ -27,6 +27,11 @@ type Message struct {
 	Filter        FilterSource
 	SenderID      string // written only if non-empty
 	RepairRequest []HistoryEntry
+	// EncodedHistory, when not nil, is what the 0.3 encoder writes for the
+	// causal history instead of encoding CausalHistory: CausalHistory's
+	// entries as a HistoryEncoder returns them. CausalHistory must still hold
+	// them (the 0.4 encoder writes those).
+	EncodedHistory []byte
 }
 
 // FilterSource writes a serialized bloom filter into an encoding (see
@@ -147,7 +152,11 @@ func appendLong[T string | []byte](b []byte, num protowire.Number, v T) []byte {
 func (m *Message) Size() int {
 	n := tagSize + sizeBytes(len(m.MessageID))
 	n += tagSize + protowire.SizeVarint(uint64(m.Lamport))
-	n += entriesSize(m.CausalHistory)
+	if m.EncodedHistory != nil {
+		n += len(m.EncodedHistory)
+	} else {
+		n += entriesSize(m.CausalHistory)
+	}
 	n += tagSize + sizeBytes(len(m.ChannelID))
 	n += tagSize + sizeBytes(len(m.Content))
 	n += tagSize + sizeBytes(m.filterSize())
@@ -218,8 +227,12 @@ func (m *Message) appendTo(b []byte, l *layout) []byte {
 	b = appendString(b, fieldID, m.MessageID)
 	// Written even when 0: nim-sds requires field 2 on decode.
 	b = appendVarint(append(b, tagByte(fieldLamport, protowire.VarintType)), uint64(m.Lamport))
-	for i := range m.CausalHistory {
-		b = appendEntry(b, fieldCausalHistory, &m.CausalHistory[i])
+	if m.EncodedHistory != nil {
+		b = append(b, m.EncodedHistory...)
+	} else {
+		for i := range m.CausalHistory {
+			b = appendEntry(b, fieldCausalHistory, &m.CausalHistory[i])
+		}
 	}
 	b = appendString(b, fieldChannelID, m.ChannelID)
 	// Content and bloom filter are written even when empty, as nim-sds does;
