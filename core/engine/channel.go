@@ -317,7 +317,12 @@ func (m *Manager) setLamport(c *channel, l int64) {
 // addToHistory appends a message to the local log (replacing in place if the id
 // is already there) and evicts the oldest entries beyond the bound.
 func (m *Manager) addToHistory(c *channel, id, senderID string, message []byte) {
-	if old, ok := c.log.Swap(id, logEntry{senderID: c.intern(senderID), message: message}); ok {
+	if senderID == m.participantID {
+		senderID = m.participantID // shared as interning would, without its lookup
+	} else {
+		senderID = c.intern(senderID)
+	}
+	if old, ok := c.log.Swap(id, logEntry{senderID: senderID, message: message}); ok {
 		c.logBytes -= len(old.message)
 		if !sameBytes(old.message, message) {
 			m.leavingLog(c, id, old)

@@ -104,6 +104,9 @@ func (m *Manager) saveOutgoingRecord(c *channel, o *outgoingMsg, inLog bool) {
 // log already let go (MaxHistoryBytes) may have been stored by id: it is
 // stored in full too.
 func (m *Manager) leavingLog(c *channel, id string, e logEntry) {
+	if !m.persistent {
+		return // nothing stored: spare the lookup
+	}
 	if o := c.outIndex[id]; o != nil && (e.message == nil || sameBytes(o.message, e.message)) {
 		m.saveOutgoingRecord(c, o, false)
 	}
