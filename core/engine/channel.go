@@ -24,10 +24,13 @@ type channel struct {
 	bloom   *bloom.Rolling
 	history wire.HistoryEncoder // the causal history last sent, kept encoded for the next
 
-	outgoing []*outgoingMsg          // unacknowledged, in send order
-	outIndex map[string]*outgoingMsg // id → the outgoing entry with that id
-	ackGen   uint64                  // marks entries acknowledged by a received message
-	wit      witnesses               // ack review's index of the outgoing entries
+	outgoing []*outgoingMsg // unacknowledged, in send order
+	// spareOutgoing is an entry given up by the buffer's bound, emptied on
+	// reuse (see newOutgoing); nil when there is none.
+	spareOutgoing *outgoingMsg
+	outIndex      map[string]*outgoingMsg // id → the outgoing entry with that id
+	ackGen        uint64                  // marks entries acknowledged by a received message
+	wit           witnesses               // ack review's index of the outgoing entries
 	// outLow is at or before every outgoing message's send time (zero when
 	// the buffer is empty): what the channel's due time is computed from,
 	// without a scan per operation. Exact after a buffer sweep.

@@ -126,10 +126,26 @@ func (m *Manager) removeOutgoing(c *channel, o *outgoingMsg, kind EventKind) {
 }
 
 // enforceOutgoingBound gives up the oldest messages beyond MaxOutgoingBuffer.
+// The entry given up is kept for the next wrap's message (newOutgoing): a
+// full buffer gives one up per wrap, which then allocates no entry.
 func (m *Manager) enforceOutgoingBound(c *channel) {
 	for len(c.outgoing) > m.cfg.MaxOutgoingBuffer {
-		m.removeOutgoing(c, c.dropOldestOutgoing(), MessageGivenUp)
+		o := c.dropOldestOutgoing()
+		m.removeOutgoing(c, o, MessageGivenUp)
+		c.spareOutgoing = o
 	}
+}
+
+// newOutgoing returns an empty outgoing entry: the one enforceOutgoingBound
+// last gave up, which nothing refers to any more, or a new one.
+func (c *channel) newOutgoing() *outgoingMsg {
+	o := c.spareOutgoing
+	if o == nil {
+		return &outgoingMsg{}
+	}
+	c.spareOutgoing = nil
+	*o = outgoingMsg{}
+	return o
 }
 
 // reviewAcks acknowledges every outgoing message the received message confirms:

@@ -83,7 +83,8 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 	}
 	clear(msg.CausalHistory) // drop the host's hints: the entries are reused
 
-	o := &outgoingMsg{id: messageID, message: stored, sendTime: now}
+	o := c.newOutgoing()
+	o.id, o.message, o.sendTime = messageID, stored, now
 	m.supersedeOutgoing(c, messageID)
 	c.bloom.AddKey(messageID, c.addOutgoing(o))
 	m.saveOutgoingRecord(c, o, true) // the log takes the message just below
