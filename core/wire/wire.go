@@ -208,8 +208,11 @@ func (m *Message) AppendMarshalStripped(b []byte) (out, stripped []byte) {
 	var l layout
 	b = m.appendTo(b, &l)
 	head, tail := b[start:l.filter], b[l.filterEnd:l.senderEnd]
+	// make then copy, as two statements: the compiler then allocates without
+	// zeroing what the copy writes.
 	stripped = make([]byte, len(head)+2+len(tail))
-	n := copy(stripped, head)
+	copy(stripped, head)
+	n := len(head)
 	stripped[n], stripped[n+1] = tagByte(fieldBloomFilter, protowire.BytesType), 0
 	copy(stripped[n+2:], tail)
 	return b, stripped
