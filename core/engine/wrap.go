@@ -111,11 +111,26 @@ func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
 		for !m.citable(e) {
 			e = e.Next() // left out by citedRange
 		}
-		entries[i] = wire.HistoryEntry{MessageID: e.Key(), SenderID: e.Value().senderID}
-		if m.hints != nil {
-			size = m.addHint(c, &entries[i], size)
-		}
+		entry := &entries[i]
+		*entry = wire.HistoryEntry{MessageID: e.Key(), SenderID: e.Value().senderID}
 		e = e.Next()
+		if m.hints == nil {
+			continue
+		}
+		hint := m.hints(entry.MessageID)
+		if len(hint) == 0 || len(hint) > m.cfg.MaxHintLength {
+			continue
+		}
+		if !m.historyFits {
+			var fits bool
+			if size, fits = m.hintFits(entry, hint, size); !fits {
+				continue
+			}
+		}
+		entry.RetrievalHint = hint
+		if m.persist() {
+			m.check("setRetrievalHint", c.id, m.store.SetRetrievalHint(entry.MessageID, hint))
+		}
 	}
 	return entries
 }
@@ -123,6 +138,7 @@ func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
 // citedRange walks the log back from the newest entry to find the oldest
 // entry the causal history cites, how many it cites and, unless the byte
 // budget cannot be reached (historyFits), their encoded size without hints.
+// Hints are then added while they fit (hintFits).
 func (m *Manager) citedRange(c *channel) (oldest ordmap.Cursor[string, logEntry], cited, size int) {
 	n := min(m.cfg.MaxCausalHistory, c.log.Len())
 	for e := c.log.Last(); n > 0; e, n = e.Prev(), n-1 {
@@ -156,29 +172,17 @@ func bareEntrySize(e ordmap.Cursor[string, logEntry]) int {
 	return n
 }
 
-// addHint sets the application's hint of entry if it is within MaxHintLength
-// and, unless the budget cannot be reached (historyFits), the history, now
-// size bytes, stays within MaxCausalHistoryBytes with it. It returns the
-// history's size.
-func (m *Manager) addHint(c *channel, entry *wire.HistoryEntry, size int) int {
-	hint := m.hints(entry.MessageID)
-	if len(hint) == 0 || len(hint) > m.cfg.MaxHintLength {
-		return size
+// hintFits reports whether the history, now size bytes, stays within
+// MaxCausalHistoryBytes with hint added to entry, and returns its size:
+// with the hint if it fits, else unchanged.
+func (m *Manager) hintFits(entry *wire.HistoryEntry, hint []byte, size int) (int, bool) {
+	// The hint is one more nested field of the entry.
+	inner := entry.Size()
+	grown := size - nestedSize(inner) + nestedSize(inner+nestedSize(len(hint)))
+	if grown > m.cfg.MaxCausalHistoryBytes {
+		return size, false
 	}
-	if !m.historyFits {
-		// The hint is one more nested field of the entry.
-		inner := entry.Size()
-		grown := size - nestedSize(inner) + nestedSize(inner+nestedSize(len(hint)))
-		if grown > m.cfg.MaxCausalHistoryBytes {
-			return size
-		}
-		size = grown
-	}
-	entry.RetrievalHint = hint
-	if m.persist() {
-		m.check("setRetrievalHint", c.id, m.store.SetRetrievalHint(entry.MessageID, hint))
-	}
-	return size
+	return grown, true
 }
 
 // historyFits reports whether a causal history of MaxCausalHistory entries
