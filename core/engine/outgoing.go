@@ -12,7 +12,7 @@ import (
 // indexes the entry by id. The buffer holds one entry per id (see
 // supersedeOutgoing).
 func (c *channel) addOutgoing(o *outgoingMsg) *bloom.Key {
-	o.key = bloom.NewKey(o.id)
+	o.key = c.bloom.NewKey(o.id)
 	c.outgoing = append(c.outgoing, o)
 	c.outIndex[o.id] = o
 	c.wit.add(o, c.outgoing)
