@@ -1,6 +1,9 @@
 package ordmap_test
 
 import (
+	"math/rand/v2"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -105,12 +108,12 @@ func TestDeleteOldest(t *testing.T) {
 }
 
 func TestEarlyStop(t *testing.T) {
-	m := ordmap.New[int, int]()
+	m := ordmap.New[string, int]()
 	for i := 0; i < 10; i++ {
-		m.Set(i, i)
+		m.Set(strconv.Itoa(i), i)
 	}
 	n := 0
-	m.All(func(int, int) bool { n++; return n < 3 })
+	m.All(func(string, int) bool { n++; return n < 3 })
 	require.Equal(t, 3, n)
 }
 
@@ -129,13 +132,17 @@ func TestSwap(t *testing.T) {
 }
 
 // A bounded map (one eviction per insertion) reuses the evicted entry's node:
-// the cycle allocates nothing beyond the index's own growth, and the reused
-// node carries nothing of the entry it held.
+// the cycle allocates nothing once the index has grown, and the reused node
+// carries nothing of the entry it held.
 func TestEvictionReusesNode(t *testing.T) {
-	m := ordmap.New[int, *int]()
+	m := ordmap.New[string, *int]()
+	keys := make([]string, 1000) // made beforehand: the cycle's allocations are the map's
+	for i := range keys {
+		keys[i] = strconv.Itoa(i)
+	}
 	for i := range 8 {
 		v := i
-		m.Set(i, &v)
+		m.Set(keys[i], &v)
 	}
 	next := 8
 	v := 0
@@ -146,18 +153,91 @@ func TestEvictionReusesNode(t *testing.T) {
 		} else {
 			m.DeleteOldest()
 		}
-		m.Set(next, &v)
+		m.Set(keys[next%len(keys)], &v)
 		next++
 	}
 	for range 100 { // let the index reach its steady size
 		cycle()
 	}
 	require.Zero(t, testing.AllocsPerRun(100, cycle))
-	var got []int
-	m.All(func(k int, p *int) bool {
+	var got []string
+	m.All(func(k string, p *int) bool {
 		require.Same(t, &v, p)
 		got = append(got, k)
 		return true
 	})
-	require.Equal(t, []int{next - 8, next - 7, next - 6, next - 5, next - 4, next - 3, next - 2, next - 1}, got)
+	var want []string
+	for i := next - 8; i < next; i++ {
+		want = append(want, keys[i%len(keys)])
+	}
+	require.Equal(t, want, got)
+}
+
+// Random operations agree with a Go map and an insertion-order list, through
+// the index's growth, deletions in the middle of probe runs (few keys of many
+// short ones collide) and clearing.
+func TestAgreesWithAModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	m := ordmap.New[string, int]()
+	model := map[string]int{}
+	var order []string
+	remove := func(k string) {
+		delete(model, k)
+		order = slices.DeleteFunc(order, func(o string) bool { return o == k })
+	}
+	for step := range 60_000 {
+		k := strconv.Itoa(rng.IntN(300 + step/100))
+		switch op := rng.IntN(100); {
+		case op < 40:
+			_, had := model[k]
+			require.Equal(t, !had, m.Set(k, step))
+			if !had {
+				order = append(order, k)
+			}
+			model[k] = step
+		case op < 50:
+			old, replaced := m.Swap(k, step)
+			want, had := model[k]
+			require.Equal(t, had, replaced)
+			require.Equal(t, want, old)
+			if !had {
+				order = append(order, k)
+			}
+			model[k] = step
+		case op < 75:
+			_, had := model[k]
+			require.Equal(t, had, m.Delete(k))
+			remove(k)
+		case op < 85:
+			k, v, ok := m.DeleteOldest()
+			require.Equal(t, len(order) > 0, ok)
+			if ok {
+				require.Equal(t, order[0], k)
+				require.Equal(t, model[k], v)
+				remove(k)
+			}
+		case op < 99:
+			v, ok := m.Get(k)
+			want, had := model[k]
+			require.Equal(t, had, ok)
+			require.Equal(t, want, v)
+			require.Equal(t, had, m.Has(k))
+		default:
+			if rng.IntN(20) == 0 {
+				m.Clear()
+				clear(model)
+				order = order[:0]
+			}
+		}
+		require.Equal(t, len(model), m.Len())
+		if step%1000 == 0 {
+			require.Equal(t, append([]string{}, order...), append([]string{}, keys(m)...), "step %d", step)
+		}
+	}
+	require.Equal(t, append([]string{}, order...), append([]string{}, keys(m)...))
+	for k, v := range model {
+		got, ok := m.Get(k)
+		require.True(t, ok)
+		require.Equal(t, v, got)
+	}
 }
