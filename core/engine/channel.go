@@ -14,6 +14,7 @@ import (
 	"github.com/logos-messaging/libsds-go/core/wire"
 	"github.com/logos-messaging/libsds-go/internal/duequeue"
 	"github.com/logos-messaging/libsds-go/internal/ordmap"
+	"github.com/logos-messaging/libsds-go/internal/strmap"
 )
 
 // channel is one channel's protocol state.
@@ -28,9 +29,9 @@ type channel struct {
 	// spareOutgoing is an entry given up by the buffer's bound, emptied on
 	// reuse (see newOutgoing); nil when there is none.
 	spareOutgoing *outgoingMsg
-	outIndex      map[string]*outgoingMsg // id → the outgoing entry with that id
-	ackGen        uint64                  // marks entries acknowledged by a received message
-	wit           witnesses               // ack review's index of the outgoing entries
+	outIndex      *strmap.Map[outgoingMsg] // id → the outgoing entry with that id
+	ackGen        uint64                   // marks entries acknowledged by a received message
+	wit           witnesses                // ack review's index of the outgoing entries
 	// outLow is at or before every outgoing message's send time (zero when
 	// the buffer is empty): what the channel's due time is computed from,
 	// without a scan per operation. Exact after a buffer sweep.
@@ -94,7 +95,7 @@ func (m *Manager) newChannel(id string) *channel {
 		id:         id,
 		log:        ordmap.New[string, logEntry](),
 		bloom:      bloom.NewRolling(m.cfg.BloomCapacity, m.cfg.BloomErrorRate),
-		outIndex:   make(map[string]*outgoingMsg),
+		outIndex:   strmap.New[outgoingMsg](),
 		incoming:   ordmap.New[string, *incomingMsg](),
 		waiting:    make(map[string][]*incomingMsg),
 		outRepairs: duequeue.New[wire.HistoryEntry](),

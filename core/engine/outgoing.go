@@ -14,7 +14,7 @@ import (
 func (c *channel) addOutgoing(o *outgoingMsg) *bloom.Key {
 	o.key = c.bloom.NewKey(o.id)
 	c.outgoing = append(c.outgoing, o)
-	c.outIndex[o.id] = o
+	c.outIndex.Put(o.id, o)
 	c.wit.add(o, c.outgoing)
 	if c.outLow.IsZero() || o.sendTime.Before(c.outLow) {
 		c.outLow = o.sendTime
@@ -29,7 +29,7 @@ func (c *channel) addOutgoing(o *outgoingMsg) *bloom.Key {
 // would delete the newer's record. No event fires: the id is still tracked,
 // and gets its one acknowledgement or give-up when the newer message does.
 func (m *Manager) supersedeOutgoing(c *channel, id string) {
-	old := c.outIndex[id]
+	old := c.outIndex.Get(id)
 	if old == nil {
 		return
 	}
@@ -75,9 +75,7 @@ func (c *channel) keepOutgoing(keep func(o *outgoingMsg) bool) {
 
 // unindex removes o from the id index; the caller removes it from the slice.
 func (c *channel) unindex(o *outgoingMsg) {
-	if c.outIndex[o.id] == o {
-		delete(c.outIndex, o.id)
-	}
+	c.outIndex.Remove(o.id, o)
 }
 
 // saveOutgoing stores o. A message the log holds (the same bytes under its
@@ -107,7 +105,7 @@ func (m *Manager) leavingLog(c *channel, id string, e logEntry) {
 	if !m.persistent {
 		return // nothing stored: spare the lookup
 	}
-	if o := c.outIndex[id]; o != nil && (e.message == nil || sameBytes(o.message, e.message)) {
+	if o := c.outIndex.Get(id); o != nil && (e.message == nil || sameBytes(o.message, e.message)) {
 		m.saveOutgoingRecord(c, o, false)
 	}
 }
@@ -159,7 +157,7 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message) {
 	c.ackGen++
 	acked := false
 	for i := range msg.CausalHistory {
-		if o := c.outIndex[msg.CausalHistory[i].MessageID]; o != nil {
+		if o := c.outIndex.Get(msg.CausalHistory[i].MessageID); o != nil {
 			o.ackMark = c.ackGen
 			acked = true
 		}
