@@ -68,14 +68,17 @@ func (h *HistoryEncoder) overlap(es []HistoryEntry) (from, n int) {
 	for from < len(last) && !sameString(last[from].id, es[0].MessageID) {
 		from++
 	}
-	for run := last[from:]; n < len(run) && n < len(es); n++ {
+	run := last[from:]
+	es = es[:min(len(es), len(run))]
+	buf := h.buf
+	for n = range es {
 		c, e := &run[n], &es[n]
 		if !sameString(c.id, e.MessageID) || !sameString(c.sender, e.SenderID) ||
-			!bytes.Equal(h.buf[c.hint:c.hintEnd], e.RetrievalHint) {
-			break
+			!bytes.Equal(buf[c.hint:c.hintEnd], e.RetrievalHint) {
+			return from, n
 		}
 	}
-	return from, n
+	return from, len(es)
 }
 
 // sameString is a == b without a call when both are the same memory, as a
