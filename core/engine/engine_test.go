@@ -489,3 +489,27 @@ func TestClose(t *testing.T) {
 	require.ErrorIs(t, a.SyncTick(), engine.ErrClosed)
 	require.ErrorIs(t, a.Reset(), engine.ErrClosed)
 }
+
+// The sink owns every batch it receives: batches kept across operations,
+// and appended to by the sink, stay as they were delivered while the
+// manager goes on emitting (its batches share allocations).
+func TestEventBatchesStayTheSinks(t *testing.T) {
+	own := engine.Event{Kind: engine.MessageReady, MessageID: "the sink's own"}
+	var batches [][]engine.Event
+	sink := engine.EventSinkFunc(func(evs []engine.Event) {
+		batches = append(batches, append(evs, own))
+	})
+	cfg := engine.DefaultConfig()
+	cfg.MaxOutgoingBuffer = 1 // every wrap after the first gives one message up
+	m, err := engine.New(engine.Options{Config: &cfg, Events: sink})
+	require.NoError(t, err)
+	ids := et.Numbered("m", 100)
+	for _, id := range ids {
+		_, err := m.Wrap([]byte("x"), id, "c")
+		require.NoError(t, err)
+	}
+	require.Len(t, batches, len(ids)-1)
+	for i, b := range batches {
+		require.Equal(t, []engine.Event{{Kind: engine.MessageGivenUp, ChannelID: "c", MessageID: ids[i]}, own}, b, "batch %d", i)
+	}
+}
