@@ -513,3 +513,26 @@ func TestEventBatchesStayTheSinks(t *testing.T) {
 		require.Equal(t, []engine.Event{{Kind: engine.MessageGivenUp, ChannelID: "c", MessageID: ids[i]}, own}, b, "batch %d", i)
 	}
 }
+
+// Wrap returns a slice of its own every time (it encodes into a reused
+// buffer and copies): earlier results are not changed by later wraps, and
+// AppendWrap writes the same bytes.
+func TestWrapResultsAreIndependent(t *testing.T) {
+	a := et.NewPeer(t, et.WithID("alice"))
+	b := et.NewPeer(t, et.WithID("alice"))
+	var kept [][]byte
+	var buf []byte
+	for _, id := range et.Numbered("m", 20) {
+		out := a.MustWrap(id, "c")
+		kept = append(kept, out)
+		var err error
+		buf, err = b.AppendWrap(buf[:0], []byte("body of "+id), id, "c")
+		require.NoError(t, err)
+		require.Equal(t, buf, out)
+	}
+	for i, out := range kept {
+		msg := et.Decode(t, out)
+		require.Equal(t, fmt.Sprintf("m%d", i), msg.MessageID)
+		require.Equal(t, msg.Marshal(), out)
+	}
+}

@@ -57,6 +57,7 @@ type Manager struct {
 	seed          maphash.Seed        // keys the hashes of ids the logs let go
 	events        []Event             // the room left after the last batch of events (see emit)
 	history       []wire.HistoryEntry // causalHistory's buffer, reused: entries live for one wrap
+	scratch       []byte              // Wrap's encoding buffer (see appendWrap)
 	historyFits   bool                // cfg.historyFits()
 }
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -20,12 +21,20 @@ import (
 // message that is still unacknowledged replaces that message in the outgoing
 // buffer (nim-sds keeps both): an id is tracked once, for its newest message.
 func (m *Manager) Wrap(content []byte, messageID, channelID string) ([]byte, error) {
-	return m.AppendWrap(nil, content, messageID, channelID)
+	return m.appendWrap(nil, content, messageID, channelID, true)
 }
 
 // AppendWrap is Wrap appending the wire message to dst, so that a caller who
 // sends from a reused buffer avoids allocating ~19 KB per message.
 func (m *Manager) AppendWrap(dst, content []byte, messageID, channelID string) ([]byte, error) {
+	return m.appendWrap(dst, content, messageID, channelID, false)
+}
+
+// appendWrap is AppendWrap; with fresh, the message is encoded into the
+// manager's scratch buffer and returned in a new slice copied from it: an
+// allocation that a copy fills is not zeroed first, as one the encoder
+// writes into would be.
+func (m *Manager) appendWrap(dst, content []byte, messageID, channelID string, fresh bool) ([]byte, error) {
 	if len(content) == 0 {
 		return nil, fmt.Errorf("%w: empty content", ErrInvalidArgument)
 	}
@@ -45,9 +54,19 @@ func (m *Manager) AppendWrap(dst, content []byte, messageID, channelID string) (
 	if err := m.start(); err != nil {
 		return nil, err
 	}
+	if fresh {
+		dst = m.scratch[:0]
+	}
 	out, err := m.wrap(dst, content, messageID, channelID)
 	if err = m.finish(err); err != nil {
+		if fresh {
+			return nil, err
+		}
 		return dst, err
+	}
+	if fresh {
+		m.scratch = out[:0]
+		return bytes.Clone(out), nil
 	}
 	return out, nil
 }
