@@ -89,13 +89,17 @@ const maxPooled = 4096
 // hashB returns Nim's hash(id & " b").
 func hashB(id string) int64 {
 	bp := scratch.Get().(*[]byte)
-	b := append(append((*bp)[:0], id...), ' ', 'b')
-	h := nimhash.Bytes(b)
-	if cap(b) <= maxPooled {
-		*bp = b
+	h := hashBInto(bp, id)
+	if cap(*bp) <= maxPooled {
 		scratch.Put(bp)
 	}
 	return h
+}
+
+// hashBInto is hashB writing id & " b" in *buf, which it grows as needed.
+func hashBInto(buf *[]byte, id string) int64 {
+	*buf = append(append((*buf)[:0], id...), ' ', 'b')
+	return nimhash.Bytes(*buf)
 }
 
 // Positions returns the k bit positions nim-sds sets for id in a filter of mBits bits,

@@ -1,5 +1,7 @@
 package bloom
 
+import "github.com/logos-messaging/libsds-go/core/nimhash"
+
 // capacityFlexPercent is nim-sds' CapacityFlexPercent: the filter rolls over at 120 %
 // of its capacity and keeps the newest 80 %.
 const capacityFlexPercent = 20
@@ -29,9 +31,10 @@ type Rolling struct {
 	// in it: a busy filter backs thousands of ids, and holding them as
 	// strings would give the garbage collector a pointer to scan, and often
 	// an object to mark, per id on every cycle.
-	idText []byte
-	idEnds []int
-	hashes [][2]uint64 // abs'd hashes of the ids, so rollovers need not rehash
+	idText  []byte
+	idEnds  []int
+	hashes  [][2]uint64 // abs'd hashes of the ids, so rollovers need not rehash
+	scratch []byte      // for hashing id & " b" (see NewKey)
 }
 
 // NewRolling returns an empty rolling filter, as RollingBloomFilter.init does: a
@@ -62,11 +65,18 @@ func NewRolling(capacity int, errorRate float64) *Rolling {
 // recorded, the filter is rebuilt with NewParams(maxCapacity, errorRate) from the
 // newest minCapacity ids, and the others are forgotten.
 func (r *Rolling) Add(id string) {
-	h1, h2 := hashes(id)
-	if r.f != nil {
-		r.f.insert(h1%r.f.m, h2%r.f.m)
+	k := r.NewKey(id)
+	r.AddKey(id, &k)
+}
+
+// NewKey is the package's NewKey hashing in a buffer the filter keeps, rather
+// than a pooled one: a caller that holds the filter spares the pool's cost.
+func (r *Rolling) NewKey(id string) Key {
+	h2 := hashBInto(&r.scratch, id)
+	if cap(r.scratch) > maxPooled {
+		r.scratch = nil // one huge id does not pin memory
 	}
-	r.record(id, h1, h2)
+	return Key{h1: uint64(nimhash.Abs(nimhash.String(id))), h2: uint64(nimhash.Abs(h2))}
 }
 
 // AddKey is Add for a caller that already holds id's Key.

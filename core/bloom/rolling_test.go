@@ -3,6 +3,7 @@ package bloom_test
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -181,5 +182,14 @@ func TestRollingAddKeyEqualsAdd(t *testing.T) {
 		require.Equal(t, a.Serialized(), b.Serialized(), id)
 		require.Equal(t, a.Messages(), b.Messages(), id)
 		require.True(t, b.ContainsKey(&k))
+	}
+}
+
+// A Rolling filter's NewKey, which hashes in the filter's own buffer, makes the
+// package's Keys, for short, long and empty ids, one after another.
+func TestRollingNewKeyIsNewKey(t *testing.T) {
+	r := bloom.NewRolling(100, 0.01)
+	for _, id := range []string{"a", "", strings.Repeat("x", 5000), "message-42", strings.Repeat("y", 300), "b"} {
+		require.Equal(t, bloom.NewKey(id), r.NewKey(id), "id of %d bytes", len(id))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/logos-messaging/libsds-go/core/wire"
+	"github.com/logos-messaging/libsds-go/internal/hashset"
 )
 
 // entryOverhead is what the engine counts for one history entry beyond its
@@ -273,27 +274,23 @@ const (
 // a likely cache miss in a large set.
 type evictedIDs struct {
 	span      int
-	cur, prev map[uint64]struct{}
+	cur, prev *hashset.Set
 }
 
 func newEvictedIDs(span int) *evictedIDs {
-	return &evictedIDs{span: span, cur: map[uint64]struct{}{}, prev: map[uint64]struct{}{}}
+	return &evictedIDs{span: span, cur: &hashset.Set{}, prev: &hashset.Set{}}
 }
 
 func (e *evictedIDs) add(h uint64) {
-	if len(e.cur) >= e.span {
+	if e.cur.Len() >= e.span {
 		e.prev, e.cur = e.cur, e.prev
-		clear(e.cur) // keeps its table: the generations are the same size
+		e.cur.Clear() // keeps its table: the generations are the same size
 	}
-	e.cur[h] = struct{}{}
+	e.cur.Add(h)
 }
 
 func (e *evictedIDs) has(h uint64) bool {
-	if _, ok := e.cur[h]; ok {
-		return true
-	}
-	_, ok := e.prev[h]
-	return ok
+	return e.cur.Has(h) || e.prev.Has(h)
 }
 
 // idHash is id's keyed hash. The key is the manager's, so a peer cannot aim

@@ -397,3 +397,25 @@ func TestCausalHistoryHintsFitTheByteBudgetExactly(t *testing.T) {
 		}
 	}
 }
+
+// A hint that does not fit the byte budget is left out without being counted:
+// a shorter one later in the history still fits.
+func TestCausalHistoryHintLeftOutCostsNothing(t *testing.T) {
+	hints := map[string][]byte{"a": []byte("0123456789"), "b": bytes.Repeat([]byte{'b'}, 100), "c": []byte("c")}
+	encoded := func(e wire.HistoryEntry) int { // what one entry adds to a message
+		return len((&wire.Message{CausalHistory: []wire.HistoryEntry{e}}).Marshal()) - len((&wire.Message{}).Marshal())
+	}
+	budget := encoded(wire.HistoryEntry{MessageID: "a", RetrievalHint: hints["a"], SenderID: "p"}) +
+		encoded(wire.HistoryEntry{MessageID: "b", SenderID: "p"}) +
+		encoded(wire.HistoryEntry{MessageID: "c", RetrievalHint: hints["c"], SenderID: "p"})
+	p := et.NewPeer(t, et.WithID("p"), et.WithHints(func(id string) []byte { return hints[id] }),
+		et.WithConfig(func(c *engine.Config) { c.MaxCausalHistoryBytes = budget }))
+	for _, id := range []string{"a", "b", "c"} {
+		p.MustWrap(id, "c")
+	}
+	msg := et.Decode(t, p.MustWrap("d", "c"))
+	require.Equal(t, []string{"a", "b", "c"}, et.IDsOf(msg.CausalHistory))
+	require.Equal(t, hints["a"], msg.CausalHistory[0].RetrievalHint)
+	require.Empty(t, msg.CausalHistory[1].RetrievalHint, "over the budget")
+	require.Equal(t, hints["c"], msg.CausalHistory[2].RetrievalHint)
+}

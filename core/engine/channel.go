@@ -14,6 +14,7 @@ import (
 	"github.com/logos-messaging/libsds-go/core/wire"
 	"github.com/logos-messaging/libsds-go/internal/duequeue"
 	"github.com/logos-messaging/libsds-go/internal/ordmap"
+	"github.com/logos-messaging/libsds-go/internal/strmap"
 )
 
 // channel is one channel's protocol state.
@@ -22,11 +23,15 @@ type channel struct {
 	lamport int64
 	log     *ordmap.Map[string, logEntry] // delivered and own messages, oldest first
 	bloom   *bloom.Rolling
+	history wire.HistoryEncoder // the causal history last sent, kept encoded for the next
 
-	outgoing []*outgoingMsg          // unacknowledged, in send order
-	outIndex map[string]*outgoingMsg // id → the outgoing entry with that id
-	ackGen   uint64                  // marks entries acknowledged by a received message
-	wit      witnesses               // ack review's index of the outgoing entries
+	outgoing []*outgoingMsg // unacknowledged, in send order
+	// spareOutgoing is an entry given up by the buffer's bound, emptied on
+	// reuse (see newOutgoing); nil when there is none.
+	spareOutgoing *outgoingMsg
+	outIndex      *strmap.Map[outgoingMsg] // id → the outgoing entry with that id
+	ackGen        uint64                   // marks entries acknowledged by a received message
+	wit           witnesses                // ack review's index of the outgoing entries
 	// outLow is at or before every outgoing message's send time (zero when
 	// the buffer is empty): what the channel's due time is computed from,
 	// without a scan per operation. Exact after a buffer sweep.
@@ -90,7 +95,7 @@ func (m *Manager) newChannel(id string) *channel {
 		id:         id,
 		log:        ordmap.New[string, logEntry](),
 		bloom:      bloom.NewRolling(m.cfg.BloomCapacity, m.cfg.BloomErrorRate),
-		outIndex:   make(map[string]*outgoingMsg),
+		outIndex:   strmap.New[outgoingMsg](),
 		incoming:   ordmap.New[string, *incomingMsg](),
 		waiting:    make(map[string][]*incomingMsg),
 		outRepairs: duequeue.New[wire.HistoryEntry](),
@@ -316,7 +321,12 @@ func (m *Manager) setLamport(c *channel, l int64) {
 // addToHistory appends a message to the local log (replacing in place if the id
 // is already there) and evicts the oldest entries beyond the bound.
 func (m *Manager) addToHistory(c *channel, id, senderID string, message []byte) {
-	if old, ok := c.log.Swap(id, logEntry{senderID: c.intern(senderID), message: message}); ok {
+	if senderID == m.participantID {
+		senderID = m.participantID // shared as interning would, without its lookup
+	} else {
+		senderID = c.intern(senderID)
+	}
+	if old, ok := c.log.Swap(id, logEntry{senderID: senderID, message: message}); ok {
 		c.logBytes -= len(old.message)
 		if !sameBytes(old.message, message) {
 			m.leavingLog(c, id, old)
@@ -327,9 +337,8 @@ func (m *Manager) addToHistory(c *channel, id, senderID string, message []byte) 
 		m.check("appendLogEntry", c.id, m.store.AppendLogEntry(c.id, id, record.Log{Message: message}.Marshal()))
 	}
 	for c.log.Len() > m.cfg.MaxMessageHistory {
-		oldest, e, _ := c.log.Oldest()
+		oldest, e, _ := c.log.DeleteOldest()
 		m.leavingLog(c, oldest, e)
-		c.log.Delete(oldest)
 		c.logBytes -= len(e.message)
 		m.rememberEvicted(c, oldest)
 		if m.persist() {

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -167,6 +168,52 @@ func TestCausalHistoryIsLastTenOldestFirstWithHintsAndSenders(t *testing.T) {
 	require.Equal(t, []string{"b1", "a1"}, et.IDsOf(msg.CausalHistory))
 	require.Equal(t, "bob", msg.CausalHistory[0].SenderID)
 	require.Equal(t, "alice", msg.CausalHistory[1].SenderID)
+}
+
+// The causal history is kept encoded from one wrap to the next (the window
+// moves by one): a hint the application changes, in a buffer it reuses or a
+// new one, is what the next message carries, and so is a history that moved
+// by more than one entry (messages received in between).
+func TestCausalHistoryFollowsChangedHints(t *testing.T) {
+	shared := []byte("hint-0")
+	special := map[string][]byte{}
+	a := et.NewPeer(t, et.WithID("alice"), et.WithHints(func(id string) []byte {
+		if h, ok := special[id]; ok {
+			return h
+		}
+		return shared
+	}))
+	bob := et.NewPeer(t, et.WithID("bob"))
+	want := func(id string) string {
+		if h, ok := special[id]; ok {
+			return string(h)
+		}
+		return string(shared)
+	}
+	logged := 0
+	for i, id := range et.Numbered("m", 40) {
+		switch {
+		case i%7 == 3:
+			shared[5] = byte('0' + i%10) // the same buffer, new content
+		case i%7 == 5:
+			special[fmt.Sprintf("m%d", i-2)] = []byte(fmt.Sprintf("longer hint %d", i))
+		case i%11 == 6:
+			for _, b := range et.Numbered(fmt.Sprintf("b%d-", i), 3) {
+				a.MustUnwrap(bob.MustWrap(b, "c"))
+				logged++
+			}
+		case i%13 == 12:
+			delete(special, fmt.Sprintf("m%d", i-8))
+		}
+		out := a.MustWrap(id, "c")
+		msg := et.Decode(t, out)
+		require.Len(t, msg.CausalHistory, min(logged, 10))
+		logged++
+		for _, e := range msg.CausalHistory {
+			require.Equal(t, want(e.MessageID), string(e.RetrievalHint), "wrap %s, entry %s", id, e.MessageID)
+		}
+		require.Equal(t, msg.Marshal(), out, "wrap %s: the encoding of what it decodes to", id)
+	}
 }
 
 func TestOutgoingFilterIsSnapshotBeforeTheMessage(t *testing.T) {
@@ -441,4 +488,51 @@ func TestClose(t *testing.T) {
 	require.ErrorIs(t, a.SweepRepairs(), engine.ErrClosed)
 	require.ErrorIs(t, a.SyncTick(), engine.ErrClosed)
 	require.ErrorIs(t, a.Reset(), engine.ErrClosed)
+}
+
+// The sink owns every batch it receives: batches kept across operations,
+// and appended to by the sink, stay as they were delivered while the
+// manager goes on emitting (its batches share allocations).
+func TestEventBatchesStayTheSinks(t *testing.T) {
+	own := engine.Event{Kind: engine.MessageReady, MessageID: "the sink's own"}
+	var batches [][]engine.Event
+	sink := engine.EventSinkFunc(func(evs []engine.Event) {
+		batches = append(batches, append(evs, own))
+	})
+	cfg := engine.DefaultConfig()
+	cfg.MaxOutgoingBuffer = 1 // every wrap after the first gives one message up
+	m, err := engine.New(engine.Options{Config: &cfg, Events: sink})
+	require.NoError(t, err)
+	ids := et.Numbered("m", 100)
+	for _, id := range ids {
+		_, err := m.Wrap([]byte("x"), id, "c")
+		require.NoError(t, err)
+	}
+	require.Len(t, batches, len(ids)-1)
+	for i, b := range batches {
+		require.Equal(t, []engine.Event{{Kind: engine.MessageGivenUp, ChannelID: "c", MessageID: ids[i]}, own}, b, "batch %d", i)
+	}
+}
+
+// Wrap returns a slice of its own every time (it encodes into a reused
+// buffer and copies): earlier results are not changed by later wraps, and
+// AppendWrap writes the same bytes.
+func TestWrapResultsAreIndependent(t *testing.T) {
+	a := et.NewPeer(t, et.WithID("alice"))
+	b := et.NewPeer(t, et.WithID("alice"))
+	var kept [][]byte
+	var buf []byte
+	for _, id := range et.Numbered("m", 20) {
+		out := a.MustWrap(id, "c")
+		kept = append(kept, out)
+		var err error
+		buf, err = b.AppendWrap(buf[:0], []byte("body of "+id), id, "c")
+		require.NoError(t, err)
+		require.Equal(t, buf, out)
+	}
+	for i, out := range kept {
+		msg := et.Decode(t, out)
+		require.Equal(t, fmt.Sprintf("m%d", i), msg.MessageID)
+		require.Equal(t, msg.Marshal(), out)
+	}
 }

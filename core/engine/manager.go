@@ -55,8 +55,10 @@ type Manager struct {
 	closed        bool
 	op            op
 	seed          maphash.Seed        // keys the hashes of ids the logs let go
+	events        []Event             // the room left after the last batch of events (see emit)
 	history       []wire.HistoryEntry // causalHistory's buffer, reused: entries live for one wrap
-	historySizes  []int               // causalHistory's, for the entries' sizes
+	scratch       []byte              // Wrap's encoding buffer (see appendWrap)
+	historyFits   bool                // cfg.historyFits()
 }
 
 // op is the bookkeeping of the protocol operation in progress (one at a time,
@@ -92,6 +94,7 @@ func New(opts Options) (*Manager, error) {
 		stale:         make(map[string]struct{}),
 		seed:          maphash.MakeSeed(),
 		quarantined:   make(map[string]error),
+		historyFits:   cfg.historyFits(),
 	}
 	if m.clock == nil {
 		m.clock = clock.System{}
@@ -212,8 +215,10 @@ func (m *Manager) finish(err error) error {
 			m.stale[id] = struct{}{}
 		}
 		err = fmt.Errorf("%w: %w", ErrStore, o.failed)
-	} else if len(o.events) > 0 {
-		m.sink.Deliver(o.events)
+		clear(o.events) // not delivered: their room serves the next operation
+	} else if n := len(o.events); n > 0 {
+		m.sink.Deliver(o.events[:n:n]) // capped: the next batch cannot reach it
+		m.events = o.events[n:]
 	}
 	// A channel this operation created and did not change, or changed in a
 	// transaction that did not commit, is not in the store: a restart would
@@ -287,8 +292,22 @@ func (m *Manager) dueOf(c *channel) int64 {
 	return due
 }
 
-// emit queues an event of the current operation.
-func (m *Manager) emit(e Event) { m.op.events = append(m.op.events, e) }
+// eventChunk is how many events one allocation holds (see emit).
+const eventChunk = 16
+
+// emit queues an event of the current operation. The operations' batches are
+// pieces of allocations of eventChunk events, one after the other: the sink
+// owns each batch, and a busy manager does not allocate a batch per
+// operation.
+func (m *Manager) emit(e Event) {
+	if m.op.events == nil {
+		if cap(m.events) == 0 {
+			m.events = make([]Event, 0, eventChunk)
+		}
+		m.op.events = m.events
+	}
+	m.op.events = append(m.op.events, e)
+}
 
 // touch records that the operation changes channel c.
 func (m *Manager) touch(c *channel) {

@@ -12,9 +12,9 @@ import (
 // indexes the entry by id. The buffer holds one entry per id (see
 // supersedeOutgoing).
 func (c *channel) addOutgoing(o *outgoingMsg) *bloom.Key {
-	o.key = bloom.NewKey(o.id)
+	o.key = c.bloom.NewKey(o.id)
 	c.outgoing = append(c.outgoing, o)
-	c.outIndex[o.id] = o
+	c.outIndex.Put(o.id, o)
 	c.wit.add(o, c.outgoing)
 	if c.outLow.IsZero() || o.sendTime.Before(c.outLow) {
 		c.outLow = o.sendTime
@@ -29,7 +29,7 @@ func (c *channel) addOutgoing(o *outgoingMsg) *bloom.Key {
 // would delete the newer's record. No event fires: the id is still tracked,
 // and gets its one acknowledgement or give-up when the newer message does.
 func (m *Manager) supersedeOutgoing(c *channel, id string) {
-	old := c.outIndex[id]
+	old := c.outIndex.Get(id)
 	if old == nil {
 		return
 	}
@@ -75,9 +75,7 @@ func (c *channel) keepOutgoing(keep func(o *outgoingMsg) bool) {
 
 // unindex removes o from the id index; the caller removes it from the slice.
 func (c *channel) unindex(o *outgoingMsg) {
-	if c.outIndex[o.id] == o {
-		delete(c.outIndex, o.id)
-	}
+	c.outIndex.Remove(o.id, o)
 }
 
 // saveOutgoing stores o. A message the log holds (the same bytes under its
@@ -104,7 +102,10 @@ func (m *Manager) saveOutgoingRecord(c *channel, o *outgoingMsg, inLog bool) {
 // log already let go (MaxHistoryBytes) may have been stored by id: it is
 // stored in full too.
 func (m *Manager) leavingLog(c *channel, id string, e logEntry) {
-	if o := c.outIndex[id]; o != nil && (e.message == nil || sameBytes(o.message, e.message)) {
+	if !m.persistent {
+		return // nothing stored: spare the lookup
+	}
+	if o := c.outIndex.Get(id); o != nil && (e.message == nil || sameBytes(o.message, e.message)) {
 		m.saveOutgoingRecord(c, o, false)
 	}
 }
@@ -123,10 +124,26 @@ func (m *Manager) removeOutgoing(c *channel, o *outgoingMsg, kind EventKind) {
 }
 
 // enforceOutgoingBound gives up the oldest messages beyond MaxOutgoingBuffer.
+// The entry given up is kept for the next wrap's message (newOutgoing): a
+// full buffer gives one up per wrap, which then allocates no entry.
 func (m *Manager) enforceOutgoingBound(c *channel) {
 	for len(c.outgoing) > m.cfg.MaxOutgoingBuffer {
-		m.removeOutgoing(c, c.dropOldestOutgoing(), MessageGivenUp)
+		o := c.dropOldestOutgoing()
+		m.removeOutgoing(c, o, MessageGivenUp)
+		c.spareOutgoing = o
 	}
+}
+
+// newOutgoing returns an empty outgoing entry: the one enforceOutgoingBound
+// last gave up, which nothing refers to any more, or a new one.
+func (c *channel) newOutgoing() *outgoingMsg {
+	o := c.spareOutgoing
+	if o == nil {
+		return &outgoingMsg{}
+	}
+	c.spareOutgoing = nil
+	*o = outgoingMsg{}
+	return o
 }
 
 // reviewAcks acknowledges every outgoing message the received message confirms:
@@ -144,7 +161,7 @@ func (m *Manager) reviewAcks(c *channel, msg *wire.Message) {
 		if !c.wit.ids.mayHold(id) {
 			continue // no outgoing entry has it: nearly every citation
 		}
-		if o := c.outIndex[id]; o != nil {
+		if o := c.outIndex.Get(id); o != nil {
 			o.ackMark = c.ackGen
 			acked = true
 		}

@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/logos-messaging/libsds-go/core/wire"
+	"github.com/logos-messaging/libsds-go/internal/ordmap"
 )
 
 // Wrap stamps content with the channel's SDS metadata and returns the wire
@@ -19,12 +21,20 @@ import (
 // message that is still unacknowledged replaces that message in the outgoing
 // buffer (nim-sds keeps both): an id is tracked once, for its newest message.
 func (m *Manager) Wrap(content []byte, messageID, channelID string) ([]byte, error) {
-	return m.AppendWrap(nil, content, messageID, channelID)
+	return m.appendWrap(nil, content, messageID, channelID, true)
 }
 
 // AppendWrap is Wrap appending the wire message to dst, so that a caller who
 // sends from a reused buffer avoids allocating ~19 KB per message.
 func (m *Manager) AppendWrap(dst, content []byte, messageID, channelID string) ([]byte, error) {
+	return m.appendWrap(dst, content, messageID, channelID, false)
+}
+
+// appendWrap is AppendWrap; with fresh, the message is encoded into the
+// manager's scratch buffer and returned in a new slice copied from it: an
+// allocation that a copy fills is not zeroed first, as one the encoder
+// writes into would be.
+func (m *Manager) appendWrap(dst, content []byte, messageID, channelID string, fresh bool) ([]byte, error) {
 	if len(content) == 0 {
 		return nil, fmt.Errorf("%w: empty content", ErrInvalidArgument)
 	}
@@ -44,9 +54,19 @@ func (m *Manager) AppendWrap(dst, content []byte, messageID, channelID string) (
 	if err := m.start(); err != nil {
 		return nil, err
 	}
+	if fresh {
+		dst = m.scratch[:0]
+	}
 	out, err := m.wrap(dst, content, messageID, channelID)
 	if err = m.finish(err); err != nil {
+		if fresh {
+			return nil, err
+		}
 		return dst, err
+	}
+	if fresh {
+		m.scratch = out[:0]
+		return bytes.Clone(out), nil
 	}
 	return out, nil
 }
@@ -61,15 +81,17 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 	m.setLamport(c, nextLamport(now.Unix(), c.lamport))
 	repairs := m.takeRepairRequests(c, now)
 
+	history := m.causalHistory(c)
 	msg := wire.Message{
-		MessageID:     messageID,
-		Lamport:       c.lamport,
-		CausalHistory: m.causalHistory(c),
-		ChannelID:     channelID,
-		Content:       content,
-		Filter:        c.bloom, // the filter before this message joins it
-		SenderID:      m.participantID,
-		RepairRequest: repairs,
+		MessageID:      messageID,
+		Lamport:        c.lamport,
+		CausalHistory:  history,
+		EncodedHistory: c.history.Encode(history),
+		ChannelID:      channelID,
+		Content:        content,
+		Filter:         c.bloom, // the filter before this message joins it
+		SenderID:       m.participantID,
+		RepairRequest:  repairs,
 	}
 	var out, stored []byte
 	if m.cfg.WireGeneration == wire.V03 {
@@ -80,7 +102,8 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 	}
 	clear(msg.CausalHistory) // drop the host's hints: the entries are reused
 
-	o := &outgoingMsg{id: messageID, message: stored, sendTime: now}
+	o := c.newOutgoing()
+	o.id, o.message, o.sendTime = messageID, stored, now
 	m.supersedeOutgoing(c, messageID)
 	c.bloom.AddKey(messageID, c.addOutgoing(o))
 	m.saveOutgoingRecord(c, o, true) // the log takes the message just below
@@ -96,55 +119,97 @@ func (m *Manager) wrap(dst, content []byte, messageID, channelID string) ([]byte
 // MaxHintLength is not sent, and entries stop at MaxCausalHistoryBytes.
 // The entries are valid until the next wrap.
 func (m *Manager) causalHistory(c *channel) []wire.HistoryEntry {
-	n := min(m.cfg.MaxCausalHistory, c.log.Len())
-	if n == 0 {
-		return nil
+	oldest, cited, size := m.citedRange(c)
+	if cap(m.history) < cited {
+		m.history = make([]wire.HistoryEntry, max(cited, m.cfg.MaxCausalHistory))
 	}
-	if cap(m.history) < n {
-		m.history, m.historySizes = make([]wire.HistoryEntry, n), make([]int, n)
-	}
-	// Filled from the end, newest last; sizes[i] is entries[i]'s encoded
-	// length without a hint, for the hint budget below.
-	entries, sizes := m.history[:n], m.historySizes[:n]
-	k, size := n, 0
-	c.log.Newest(n, func(id string, e logEntry) bool {
-		if len(id) > m.cfg.MaxIDLength || len(e.senderID) > m.cfg.MaxIDLength {
-			return true
-		}
-		entry := wire.HistoryEntry{MessageID: id, SenderID: e.senderID}
-		inner := entry.Size()
-		if size+nestedSize(inner) > m.cfg.MaxCausalHistoryBytes {
-			return false
-		}
-		size += nestedSize(inner)
-		k--
-		entries[k], sizes[k] = entry, inner
-		return true
-	})
-	entries, sizes = entries[k:], sizes[k:]
-	if m.hints == nil {
-		return entries
-	}
-	// Hints are asked for in citation order and sent while they fit.
+	// Oldest first: the application is asked for hints in citation order.
+	entries := m.history[:cited]
+	e := oldest
 	for i := range entries {
-		e := &entries[i]
-		hint := m.hints(e.MessageID)
+		for !m.citable(e) {
+			e = e.Next() // left out by citedRange
+		}
+		entry := &entries[i]
+		*entry = wire.HistoryEntry{MessageID: e.Key(), SenderID: e.Value().senderID}
+		e = e.Next()
+		if m.hints == nil {
+			continue
+		}
+		hint := m.hints(entry.MessageID)
 		if len(hint) == 0 || len(hint) > m.cfg.MaxHintLength {
 			continue
 		}
-		// The hint is one more nested field of the entry.
-		inner := sizes[i]
-		grown := size - nestedSize(inner) + nestedSize(inner+nestedSize(len(hint)))
-		if grown > m.cfg.MaxCausalHistoryBytes {
-			continue
+		if !m.historyFits {
+			var fits bool
+			if size, fits = m.hintFits(entry, hint, size); !fits {
+				continue
+			}
 		}
-		e.RetrievalHint = hint
-		size = grown
+		entry.RetrievalHint = hint
 		if m.persist() {
-			m.check("setRetrievalHint", c.id, m.store.SetRetrievalHint(e.MessageID, hint))
+			m.check("setRetrievalHint", c.id, m.store.SetRetrievalHint(entry.MessageID, hint))
 		}
 	}
 	return entries
+}
+
+// citedRange walks the log back from the newest entry to find the oldest
+// entry the causal history cites, how many it cites and, unless the byte
+// budget cannot be reached (historyFits), their encoded size without hints.
+// Hints are then added while they fit (hintFits).
+func (m *Manager) citedRange(c *channel) (oldest ordmap.Cursor[string, logEntry], cited, size int) {
+	n := min(m.cfg.MaxCausalHistory, c.log.Len())
+	for e := c.log.Last(); n > 0; e, n = e.Prev(), n-1 {
+		if !m.citable(e) {
+			continue
+		}
+		if !m.historyFits {
+			s := nestedSize(bareEntrySize(e))
+			if size+s > m.cfg.MaxCausalHistoryBytes {
+				break
+			}
+			size += s
+		}
+		oldest, cited = e, cited+1
+	}
+	return oldest, cited, size
+}
+
+// citable reports whether a log entry's ids are within MaxIDLength.
+func (m *Manager) citable(e ordmap.Cursor[string, logEntry]) bool {
+	return len(e.Key()) <= m.cfg.MaxIDLength && len(e.Value().senderID) <= m.cfg.MaxIDLength
+}
+
+// bareEntrySize is the encoded length of a log entry's history entry without
+// a hint (wire.HistoryEntry.Size).
+func bareEntrySize(e ordmap.Cursor[string, logEntry]) int {
+	n := nestedSize(len(e.Key()))
+	if s := e.Value().senderID; s != "" {
+		n += nestedSize(len(s))
+	}
+	return n
+}
+
+// hintFits reports whether the history, now size bytes, stays within
+// MaxCausalHistoryBytes with hint added to entry, and returns its size:
+// with the hint if it fits, else unchanged.
+func (m *Manager) hintFits(entry *wire.HistoryEntry, hint []byte, size int) (int, bool) {
+	// The hint is one more nested field of the entry.
+	inner := entry.Size()
+	grown := size - nestedSize(inner) + nestedSize(inner+nestedSize(len(hint)))
+	if grown > m.cfg.MaxCausalHistoryBytes {
+		return size, false
+	}
+	return grown, true
+}
+
+// historyFits reports whether a causal history of MaxCausalHistory entries
+// stays within MaxCausalHistoryBytes whatever its ids and hints (each within
+// its budget): causalHistory then need not count bytes. It holds for the
+// default configuration.
+func (c *Config) historyFits() bool {
+	return c.MaxCausalHistory*nestedSize(c.maxEntryBytes()) <= c.MaxCausalHistoryBytes
 }
 
 // nestedSize is the encoded size of a length-delimited field of n bytes

@@ -3,8 +3,10 @@ package wire
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -580,4 +582,47 @@ func TestMarshalLayoutRecognized(t *testing.T) {
 		assert.True(t, layoutOf(data), name)
 	}
 	assert.False(t, layoutOf(cat(id, lamport, entry, entry, channel, content, bloom, sender, repair, repair)))
+}
+
+// Entries are written and sized as protowire does around every length
+// boundary (Size has a fast path for short fields), whether the output has
+// room for them or not.
+func TestEntryEncodingAtLengthBoundaries(t *testing.T) {
+	str := func(n int) string { return strings.Repeat("x", n) }
+	var entries []HistoryEntry
+	for _, id := range []int{0, 1, 40, 127, 128} {
+		for _, hint := range []int{0, 1, 60, 127, 128} {
+			for _, sender := range []int{0, 1, 20, 127, 128} {
+				e := HistoryEntry{MessageID: str(id), SenderID: str(sender)}
+				if hint > 0 {
+					e.RetrievalHint = []byte(str(hint))
+				}
+				entries = append(entries, e)
+			}
+		}
+	}
+	entries = append(entries, HistoryEntry{MessageID: str(123)}, HistoryEntry{MessageID: str(124)}) // inner 125 and 126 bytes: nested length 1 byte
+	entries = append(entries, HistoryEntry{MessageID: str(125)}, HistoryEntry{MessageID: str(126)}) // inner 127 and 128
+	for _, e := range entries {
+		inner := fBytes(entryFieldID, e.MessageID)
+		if len(e.RetrievalHint) > 0 {
+			inner = append(inner, fBytes(entryFieldHint, string(e.RetrievalHint))...)
+		}
+		if e.SenderID != "" {
+			inner = append(inner, fBytes(entryFieldSender, e.SenderID)...)
+		}
+		require.Equal(t, len(inner), e.Size())
+		name := fmt.Sprintf("id %d, hint %d, sender %d", len(e.MessageID), len(e.RetrievalHint), len(e.SenderID))
+		m := &Message{MessageID: "m", ChannelID: "c", CausalHistory: []HistoryEntry{e, e}, RepairRequest: []HistoryEntry{e}}
+		nested := fBytes(fieldCausalHistory, string(inner))
+		want := cat(fBytes(fieldID, "m"), fVarint(fieldLamport, 0), nested, nested, fBytes(fieldChannelID, "c"),
+			fBytes(fieldContent, ""), fBytes(fieldBloomFilter, ""), fBytes(fieldRepairRequest, string(inner)))
+		require.Equal(t, want, m.Marshal(), name)
+		require.Equal(t, len(want), m.Size(), name)
+		for _, room := range []int{0, 10, len(want)} { // no room, some, all
+			require.Equal(t, append([]byte("pre"), want...), m.AppendMarshal(append(make([]byte, 0, 3+room), "pre"...)), name)
+			// appendTo without AppendMarshal's reservation: the room falls short
+			require.Equal(t, append([]byte("pre"), want...), m.appendTo(append(make([]byte, 0, 3+room), "pre"...), nil), name)
+		}
+	}
 }

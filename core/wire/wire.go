@@ -27,6 +27,11 @@ type Message struct {
 	Filter        FilterSource
 	SenderID      string // written only if non-empty
 	RepairRequest []HistoryEntry
+	// EncodedHistory, when not nil, is what the 0.3 encoder writes for the
+	// causal history instead of encoding CausalHistory: CausalHistory's
+	// entries as a HistoryEncoder returns them. CausalHistory must still hold
+	// them (the 0.4 encoder writes those).
+	EncodedHistory []byte
 }
 
 // FilterSource writes a serialized bloom filter into an encoding (see
@@ -65,6 +70,9 @@ const tagSize = 1
 
 // Size returns the exact length of e's 0.3 encoding.
 func (e *HistoryEntry) Size() int {
+	if n, ok := e.shortSize(); ok {
+		return n
+	}
 	n := tagSize + sizeBytes(len(e.MessageID))
 	if len(e.RetrievalHint) > 0 {
 		n += tagSize + sizeBytes(len(e.RetrievalHint))
@@ -73,6 +81,21 @@ func (e *HistoryEntry) Size() int {
 		n += tagSize + sizeBytes(len(e.SenderID))
 	}
 	return n
+}
+
+// shortSize is Size for the usual entry, whose fields are each under 128
+// bytes (one-byte lengths), small enough to inline where entries are walked;
+// ok is false for any other entry.
+func (e *HistoryEntry) shortSize() (n int, ok bool) {
+	id, hint, sender := len(e.MessageID), len(e.RetrievalHint), len(e.SenderID)
+	n = 2 + id
+	if hint > 0 {
+		n += 2 + hint
+	}
+	if sender > 0 {
+		n += 2 + sender
+	}
+	return n, id|hint|sender < 0x80
 }
 
 // AppendMarshal appends e's 0.3 encoding to b, growing b at most once. The id is
@@ -129,8 +152,10 @@ func appendLong[T string | []byte](b []byte, num protowire.Number, v T) []byte {
 func (m *Message) Size() int {
 	n := tagSize + sizeBytes(len(m.MessageID))
 	n += tagSize + protowire.SizeVarint(uint64(m.Lamport))
-	for i := range m.CausalHistory {
-		n += tagSize + sizeBytes(m.CausalHistory[i].Size())
+	if m.EncodedHistory != nil {
+		n += len(m.EncodedHistory)
+	} else {
+		n += entriesSize(m.CausalHistory)
 	}
 	n += tagSize + sizeBytes(len(m.ChannelID))
 	n += tagSize + sizeBytes(len(m.Content))
@@ -138,8 +163,18 @@ func (m *Message) Size() int {
 	if m.SenderID != "" {
 		n += tagSize + sizeBytes(len(m.SenderID))
 	}
-	for i := range m.RepairRequest {
-		n += tagSize + sizeBytes(m.RepairRequest[i].Size())
+	return n + entriesSize(m.RepairRequest)
+}
+
+// entriesSize is the encoded length of es as nested fields.
+func entriesSize(es []HistoryEntry) int {
+	n := 0
+	for i := range es {
+		s, ok := es[i].shortSize()
+		if !ok {
+			s = es[i].Size()
+		}
+		n += tagSize + sizeBytes(s)
 	}
 	return n
 }
@@ -173,8 +208,11 @@ func (m *Message) AppendMarshalStripped(b []byte) (out, stripped []byte) {
 	var l layout
 	b = m.appendTo(b, &l)
 	head, tail := b[start:l.filter], b[l.filterEnd:l.senderEnd]
+	// make then copy, as two statements: the compiler then allocates without
+	// zeroing what the copy writes.
 	stripped = make([]byte, len(head)+2+len(tail))
-	n := copy(stripped, head)
+	copy(stripped, head)
+	n := len(head)
 	stripped[n], stripped[n+1] = tagByte(fieldBloomFilter, protowire.BytesType), 0
 	copy(stripped[n+2:], tail)
 	return b, stripped
@@ -192,8 +230,12 @@ func (m *Message) appendTo(b []byte, l *layout) []byte {
 	b = appendString(b, fieldID, m.MessageID)
 	// Written even when 0: nim-sds requires field 2 on decode.
 	b = appendVarint(append(b, tagByte(fieldLamport, protowire.VarintType)), uint64(m.Lamport))
-	for i := range m.CausalHistory {
-		b = appendEntry(b, fieldCausalHistory, &m.CausalHistory[i])
+	if m.EncodedHistory != nil {
+		b = append(b, m.EncodedHistory...)
+	} else {
+		for i := range m.CausalHistory {
+			b = appendEntry(b, fieldCausalHistory, &m.CausalHistory[i])
+		}
 	}
 	b = appendString(b, fieldChannelID, m.ChannelID)
 	// Content and bloom filter are written even when empty, as nim-sds does;
