@@ -8,7 +8,7 @@
 # which then vary by up to about a thousand instructions per operation from run to run
 # (map hash seeds), unlike wall-clock time; collection costs are not counted
 # (allocation and zeroing are), except on the lines that say so (GOGC=100:
-# those vary by a few thousand).
+# those vary by several thousand, with where the cycles fall).
 set -eu
 bin=$1
 native=${2:-}
@@ -31,7 +31,8 @@ run "core/sds WrapOutgoingMessage" -op sdswrap
 run "core/sds AppendWrapOutgoingMessage" -op sdsappendwrap
 # The same wraps with the collector on (GOGC=100): what a fresh result slice
 # per message costs in collection, against a reused buffer.
-run_gc() { (GOGC=100; run "$@"); }
+# More operations, so that several collection cycles fall in the difference.
+run_gc() { (GOGC=100; N2=$((N2 + 3000)); run "$@"); }
 run_gc "Wrap (new slice), collector included" -op wrap
 run_gc "AppendWrap, collector included" -op appendwrap
 run "Unwrap, 100 own unacknowledged" -op unwrap -out 100
