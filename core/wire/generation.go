@@ -111,14 +111,11 @@ func decode(d *decoderV03, data []byte, check func(Shape) error, strip bool) (*M
 		return nil, V03, nil, err
 	}
 	if d.isV04 {
-		m, err := UnmarshalV04(data)
+		m, stripped, err := unmarshalV04(data, true, strip)
 		if err != nil {
 			return nil, V04, nil, err
 		}
-		if strip {
-			return m, V04, m.marshalStripped(), nil
-		}
-		return m, V04, nil, nil
+		return m, V04, stripped, nil
 	}
 	if !strip {
 		return m, V03, nil, nil
