@@ -187,12 +187,10 @@ func shortBytesField(b []byte, i int) (num byte, v []byte, next int, ok bool) {
 type metaV04 struct {
 	id, hint, sender []byte // the last occurrence of each
 	// enc is the entry's length and payload as in the input. When canonical,
-	// the payload is exactly what a 0.3 writer produces for (id, hint,
-	// sender): field 1 non-empty, then field 2 and field 3 only if non-empty,
-	// each once, in that order.
+	// they are exactly what a 0.3 writer writes for (id, hint, sender) (see
+	// parsedEntry).
 	enc       []byte
 	canonical bool
-	key       uint64 // idKey(id)
 	s         string // sender as a string, made once an entry takes it
 }
 
@@ -200,19 +198,15 @@ type metaV04 struct {
 // occurrence of each wins, other fields and wire types skipped; a structural
 // error or a refused field number fails it.
 func (e *metaV04) parse(b []byte) error {
-	// Varints being minimal (rejectNonMinimalVarints), the entry's length as
-	// in the input is the one a writer writes.
-	e.canonical = rejectNonMinimalVarints && len(b) > 0
-	next := byte(entryFieldID) // the lowest number a canonical entry may have next
+	if p, ok := parseShortEntry(b); ok {
+		// Each field once, in a 0.3 writer's order: nothing to refuse, and
+		// the bytes (varints being minimal) are what a 0.3 writer writes.
+		e.id, e.hint, e.sender, e.canonical = p.id, p.hint, p.sender, rejectNonMinimalVarints
+		return nil
+	}
 	for i := 0; i < len(b); {
-		num, v, end, ok := shortBytesField(b, i)
-		if ok {
-			// Canonical: in order, and no empty field (0.4 writers omit them).
-			if num < next || num > byte(entryFieldSender) || len(v) == 0 || (i == 0 && num != byte(entryFieldID)) {
-				e.canonical = false
-			}
-			next = num + 1
-		} else {
+		num, v, next, ok := shortBytesField(b, i)
+		if !ok {
 			f, fnext, err := nextFieldAny(b, i)
 			if err != nil {
 				return err
@@ -220,15 +214,14 @@ func (e *metaV04) parse(b []byte) error {
 			if refusedV04(f.num) {
 				return errFieldNumberV04
 			}
-			e.canonical = false
-			end = fnext
+			next = fnext
 			if f.typ != protowire.BytesType || f.num > uint64(entryFieldSender) {
-				i = end
+				i = next
 				continue
 			}
 			num, v = byte(f.num), f.data
 		}
-		i = end
+		i = next
 		switch num {
 		case byte(entryFieldID):
 			e.id = v
@@ -283,11 +276,13 @@ type decoderV04 struct {
 }
 
 // listsV04 are the repeated fields the walk finds, in input order: the
-// field-3 ids, the parsed field-8 and field-13 entries and, once the meta is
-// applied, the field-8 entry each causal entry took (or -1).
+// field-3 ids, the parsed field-8 entries and their ids' idKey, the parsed
+// field-13 entries and, once the meta is applied, the field-8 entry each
+// causal entry took (or -1).
 type listsV04 struct {
 	ids            [][]byte
 	metas, repairs []metaV04
+	keys           []uint64
 	matches        []int32
 }
 
@@ -340,7 +335,7 @@ func (d *decoderV04) walk(data []byte, validate bool, l listsV04) (listsV04, err
 			if err := e.parse(v); err != nil {
 				return l, fmt.Errorf("causal meta entry %d: %w", len(l.metas)-1, err)
 			}
-			e.key = idKey(e.id)
+			l.keys = append(l.keys, idKey(e.id))
 			d.stringBytes += len(e.sender)
 		case byte(fieldRepairRequest):
 			l.repairs = append(l.repairs, metaV04{})
@@ -393,9 +388,9 @@ func (d *decoderV04) applyMeta(entries []HistoryEntry, own string, l listsV04) l
 		for i := range entries {
 			id := l.ids[i]
 			key := idKey(id)
-			k := len(l.metas) - 1
+			k := len(l.keys) - 1
 			for ; k >= 0; k-- {
-				if l.metas[k].key == key && string(l.metas[k].id) == string(id) {
+				if l.keys[k] == key && string(l.metas[k].id) == string(id) {
 					break
 				}
 			}
@@ -531,9 +526,10 @@ func unmarshalV04(data []byte, validate, strip bool) (*Message, []byte, error) {
 		idBuf     [maxIDsOnStack][]byte
 		metaBuf   [maxMetasOnStack]metaV04
 		repairBuf [maxRepairsOnStack]metaV04
+		keyBuf    [maxMetasOnStack]uint64
 		matchBuf  [maxIDsOnStack]int32
 	)
-	l, err := d.walk(data, validate, listsV04{idBuf[:0], metaBuf[:0], repairBuf[:0], matchBuf[:0]})
+	l, err := d.walk(data, validate, listsV04{idBuf[:0], metaBuf[:0], repairBuf[:0], keyBuf[:0], matchBuf[:0]})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -327,6 +327,7 @@ func TestV04StrippedFormCutsCanonicalMeta(t *testing.T) {
 		repairBuf [maxRepairsOnStack]metaV04
 	)
 	l, err := d.walk(data, true, listsV04{ids: idBuf[:0], metas: metaBuf[:0], repairs: repairBuf[:0]})
+	require.Len(t, l.keys, 1)
 	require.NoError(t, err)
 	got, l := d.message(l)
 	require.Equal(t, []int32{0, -1}, l.matches)
