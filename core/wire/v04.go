@@ -198,10 +198,7 @@ type metaV04 struct {
 // occurrence of each wins, other fields and wire types skipped; a structural
 // error or a refused field number fails it.
 func (e *metaV04) parse(b []byte) error {
-	if p, ok := parseShortEntry(b); ok {
-		// Each field once, in a 0.3 writer's order: nothing to refuse, and
-		// the bytes (varints being minimal) are what a 0.3 writer writes.
-		e.id, e.hint, e.sender, e.canonical = p.id, p.hint, p.sender, rejectNonMinimalVarints
+	if e.parseShort(b) {
 		return nil
 	}
 	for i := 0; i < len(b); {
@@ -232,6 +229,42 @@ func (e *metaV04) parse(b []byte) error {
 		}
 	}
 	return nil
+}
+
+// parseShort parses b if it is laid out as a writer lays out an entry with
+// an id, fields under 128 bytes: field 1, then field 2 and field 3 if not
+// empty, each once. It reports false for any other layout. Such an entry has
+// nothing to refuse, and its bytes (varints being minimal) are what a 0.3
+// writer writes for it: it is canonical.
+func (e *metaV04) parseShort(b []byte) bool {
+	if len(b) < 2 || b[0] != tagByte(entryFieldID, protowire.BytesType) || b[1] >= 0x80 {
+		return false
+	}
+	i := 2 + int(b[1])
+	if i > len(b) {
+		return false
+	}
+	id := b[2:i:i]
+	var hint, sender []byte
+	if i+1 < len(b) && b[i] == tagByte(entryFieldHint, protowire.BytesType) && b[i+1] > 0 && b[i+1] < 0x80 {
+		end := i + 2 + int(b[i+1])
+		if end > len(b) {
+			return false
+		}
+		hint, i = b[i+2:end:end], end
+	}
+	if i+1 < len(b) && b[i] == tagByte(entryFieldSender, protowire.BytesType) && b[i+1] > 0 && b[i+1] < 0x80 {
+		end := i + 2 + int(b[i+1])
+		if end > len(b) {
+			return false
+		}
+		sender, i = b[i+2:end:end], end
+	}
+	if i != len(b) {
+		return false
+	}
+	e.id, e.hint, e.sender, e.canonical = id, hint, sender, rejectNonMinimalVarints
+	return true
 }
 
 // idKey is a cheap fingerprint of an id, its length and up to its last eight
@@ -329,16 +362,17 @@ func (d *decoderV04) walk(data []byte, validate bool, l listsV04) (listsV04, err
 		case byte(fieldSenderID):
 			d.sender = v
 		case byte(fieldCausalMeta):
-			// enc: what follows the tag, under minimal varints (see parse)
-			l.metas = append(l.metas, metaV04{enc: data[next-protowire.SizeVarint(uint64(len(v)))-len(v) : next]})
+			l.metas = grow(l.metas)
 			e := &l.metas[len(l.metas)-1]
+			// what follows the tag, varints being minimal (see parse)
+			e.enc = data[next-protowire.SizeVarint(uint64(len(v)))-len(v) : next]
 			if err := e.parse(v); err != nil {
 				return l, fmt.Errorf("causal meta entry %d: %w", len(l.metas)-1, err)
 			}
 			l.keys = append(l.keys, idKey(e.id))
 			d.stringBytes += len(e.sender)
 		case byte(fieldRepairRequest):
-			l.repairs = append(l.repairs, metaV04{})
+			l.repairs = grow(l.repairs)
 			e := &l.repairs[len(l.repairs)-1]
 			if err := e.parse(v); err != nil {
 				return l, fmt.Errorf("repair request entry %d: %w", len(l.repairs)-1, err)
@@ -351,6 +385,16 @@ func (d *decoderV04) walk(data []byte, validate bool, l listsV04) (listsV04, err
 		i = next
 	}
 	return l, nil
+}
+
+// grow returns s one zero element longer, without copying one in: the
+// elements past a slice's length are zero in the stack arrays the lists
+// start in and in what append allocates.
+func grow(s []metaV04) []metaV04 {
+	if len(s) == cap(s) {
+		s = slices.Grow(s, 1)
+	}
+	return s[:len(s)+1]
 }
 
 // cut returns a copy of b as a string cut from d.strings (see
@@ -384,19 +428,30 @@ func (d *decoderV04) senderOf(e *metaV04, own string) string {
 // applyMeta gives each causal entry the hint and sender of the last field-8
 // entry with its id, and appends which one it took to l.matches.
 func (d *decoderV04) applyMeta(entries []HistoryEntry, own string, l listsV04) listsV04 {
+	take := func(i, k int) {
+		e := &l.metas[k]
+		entries[i].RetrievalHint, entries[i].SenderID = e.hint, d.senderOf(e, own)
+	}
 	if len(entries)*len(l.metas) <= maxMetaScan {
+		// A writer puts the field-8 entries in the order of the ids they
+		// follow, one per id: when no two have the same key, the entry after
+		// the last one taken is the one to try first.
+		distinct := len(l.keys) <= maxMetasOnStack && distinctKeys(l.keys)
+		next := 0
 		for i := range entries {
 			id := l.ids[i]
 			key := idKey(id)
-			k := len(l.keys) - 1
-			for ; k >= 0; k-- {
-				if l.keys[k] == key && string(l.metas[k].id) == string(id) {
-					break
+			k := next
+			if !distinct || k >= len(l.keys) || l.keys[k] != key || string(l.metas[k].id) != string(id) {
+				for k = len(l.keys) - 1; k >= 0; k-- {
+					if l.keys[k] == key && string(l.metas[k].id) == string(id) {
+						break
+					}
 				}
 			}
 			if k >= 0 {
-				e := &l.metas[k]
-				entries[i].RetrievalHint, entries[i].SenderID = e.hint, d.senderOf(e, own)
+				take(i, k)
+				next = k + 1
 			}
 			l.matches = append(l.matches, int32(k))
 		}
@@ -409,14 +464,25 @@ func (d *decoderV04) applyMeta(entries []HistoryEntry, own string, l listsV04) l
 	for i := range entries {
 		k, ok := last[entries[i].MessageID]
 		if ok {
-			e := &l.metas[k]
-			entries[i].RetrievalHint, entries[i].SenderID = e.hint, d.senderOf(e, own)
+			take(i, k)
 		} else {
 			k = -1
 		}
 		l.matches = append(l.matches, int32(k))
 	}
 	return l
+}
+
+// distinctKeys reports whether no two keys are equal.
+func distinctKeys(keys []uint64) bool {
+	for j := 1; j < len(keys); j++ {
+		for _, k := range keys[:j] {
+			if k == keys[j] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // message builds the decoded message. The entries are one allocation and

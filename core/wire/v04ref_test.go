@@ -279,8 +279,9 @@ func v04LayoutSeeds() [][]byte {
 }
 
 // FuzzParseEntryV04 checks metaV04.parse against the oracle's entry reader,
-// and that an entry it calls canonical is, after field 3's tag, what the 0.3
-// writer writes for the entry it read.
+// that it calls canonical the layout parseShortEntry reads, and that such an
+// entry is, after field 3's tag, what the 0.3 writer writes for the entry it
+// read.
 func FuzzParseEntryV04(f *testing.F) {
 	for _, e := range []HistoryEntry{
 		{MessageID: "m"}, {MessageID: "m", RetrievalHint: []byte("h")}, {MessageID: "m", SenderID: "s"},
@@ -304,6 +305,9 @@ func FuzzParseEntryV04(f *testing.F) {
 		want := refParseRawEntryV04(b)
 		if got := (refRawEntry{e.id, e.hint, e.sender}); !reflect.DeepEqual(got, want) || hasID != (len(e.id) > 0) {
 			t.Fatalf("%x: read %q, oracle %q", b, got, want)
+		}
+		if _, short := parseShortEntry(b); short != e.canonical {
+			t.Fatalf("%x: canonical %v; the 0.3 reader's short form: %v", b, e.canonical, short)
 		}
 		if e.canonical {
 			h := HistoryEntry{MessageID: string(e.id), RetrievalHint: e.hint, SenderID: string(e.sender)}
