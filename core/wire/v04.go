@@ -188,7 +188,7 @@ type metaV04 struct {
 	id, hint, sender []byte // the last occurrence of each
 	// enc is the entry's length and payload as in the input. When canonical,
 	// they are exactly what a 0.3 writer writes for (id, hint, sender) (see
-	// parsedEntry).
+	// parseShort).
 	enc       []byte
 	canonical bool
 	s         string // sender as a string, made once an entry takes it
@@ -435,7 +435,8 @@ func (d *decoderV04) applyMeta(entries []HistoryEntry, own string, l listsV04) l
 	if len(entries)*len(l.metas) <= maxMetaScan {
 		// A writer puts the field-8 entries in the order of the ids they
 		// follow, one per id: when no two have the same key, the entry after
-		// the last one taken is the one to try first.
+		// the last one taken is the one to try first. (The check is
+		// quadratic: made for a writer's few entries only.)
 		distinct := len(l.keys) <= maxMetasOnStack && distinctKeys(l.keys)
 		next := 0
 		for i := range entries {
