@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -342,5 +343,52 @@ func TestV04StrippedFormCutsCanonicalMeta(t *testing.T) {
 		m, s, err := unmarshalV04(in, true, true)
 		require.NoError(t, err)
 		require.Equal(t, m.marshalStripped(), s)
+	}
+}
+
+// TestV04MetaMatchingAgreesWithOracle covers the ways a causal id finds its
+// field-8 entry: in the writer's order, out of order, past an id without
+// one, with ids whose keys collide, and with more field-8 entries than the
+// distinct-key check takes; each decodes as the oracle decodes it.
+func TestV04MetaMatchingAgreesWithOracle(t *testing.T) {
+	meta := func(id, sender string) []byte {
+		return fBytes(8, string(cat(fBytes(1, id), fBytes(2, "h-"+id), fBytes(3, sender))))
+	}
+	build := func(ids []string, metas ...[]byte) []byte {
+		b := cat(fBytes(1, "m"), fBytes(4, "c"), fBytes(7, "alice"))
+		for _, id := range ids {
+			b = append(b, fBytes(3, id)...)
+		}
+		return cat(append([][]byte{b}, metas...)...)
+	}
+	collide := []string{"x-abcdefgh", "y-abcdefgh", "abcdefgh"} // the same last eight bytes
+	var many []string
+	var manyMetas [][]byte
+	reversed := func(s [][]byte) [][]byte {
+		s = slices.Clone(s)
+		slices.Reverse(s)
+		return s
+	}
+	for i := range maxMetasOnStack + 4 {
+		many = append(many, fmt.Sprintf("id-%02d", i))
+		manyMetas = append(manyMetas, meta(many[i], []string{"alice", "bob"}[i%2]))
+	}
+	for name, in := range map[string][]byte{
+		"writer's order":   build([]string{"a", "b", "c"}, meta("a", "alice"), meta("b", "bob"), meta("c", "alice")),
+		"reversed":         build([]string{"a", "b", "c"}, meta("c", "bob"), meta("b", "bob"), meta("a", "carol")),
+		"gap":              build([]string{"a", "b", "c"}, meta("a", "bob"), meta("c", "bob")),
+		"unknown first":    build([]string{"a", "b"}, meta("z", "bob"), meta("a", "bob"), meta("b", "alice")),
+		"colliding keys":   build(collide, meta(collide[1], "bob"), meta(collide[0], "carol")),
+		"one of colliding": build(collide, meta(collide[1], "bob")),
+		"repeated":         build([]string{"a", "b"}, meta("a", "bob"), meta("b", "bob"), meta("a", "carol")),
+		"many":             build(many, manyMetas...),
+		"many, reversed":   build(many, reversed(manyMetas)...),
+	} {
+		m, stored, err := unmarshalV04(in, true, true)
+		require.NoError(t, err, name)
+		want, err := refUnmarshalV04(in, true)
+		require.NoError(t, err, name)
+		require.Equal(t, want, m, name)
+		require.Equal(t, want.marshalStripped(), stored, name)
 	}
 }
