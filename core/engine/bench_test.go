@@ -29,9 +29,15 @@ func steadyPeer(b *testing.B, id string, n int) *engine.Manager {
 
 // steadyPeerUnacked is steadyPeer with an outgoing buffer of unacked entries.
 func steadyPeerUnacked(b *testing.B, id string, n, unacked int) *engine.Manager {
+	return steadyPeerAs(b, id, n, unacked, wire.V03)
+}
+
+// steadyPeerAs is steadyPeerUnacked writing generation g.
+func steadyPeerAs(b *testing.B, id string, n, unacked int, g wire.Generation) *engine.Manager {
 	b.Helper()
 	cfg := engine.DefaultConfig()
 	cfg.MaxOutgoingBuffer = unacked
+	cfg.WireGeneration = g
 	m, err := engine.New(engine.Options{ParticipantID: id, Config: &cfg, HintProvider: hint,
 		Clock: clock.NewFake(et.Epoch), Events: engine.EventSinkFunc(func([]engine.Event) {})})
 	if err != nil {
@@ -87,9 +93,16 @@ func BenchmarkUnwrapUnacked(b *testing.B) {
 	}
 }
 
-func benchUnwrap(b *testing.B, unacked int) {
-	sender := steadyPeer(b, "alice", 5000)
-	receiver := steadyPeerUnacked(b, "bob", max(5000, unacked), unacked)
+// BenchmarkUnwrapV04 is BenchmarkUnwrap with 100 own unacknowledged messages
+// between peers that write 0.4, as the sds_* ABI's do: the 0.4 decode is
+// what it adds to BenchmarkUnwrapUnacked/unacked=100.
+func BenchmarkUnwrapV04(b *testing.B) { benchUnwrapAs(b, 100, wire.V04) }
+
+func benchUnwrap(b *testing.B, unacked int) { benchUnwrapAs(b, unacked, wire.V03) }
+
+func benchUnwrapAs(b *testing.B, unacked int, g wire.Generation) {
+	sender := steadyPeerAs(b, "alice", 5000, 1000, g)
+	receiver := steadyPeerAs(b, "bob", max(5000, unacked), unacked, g)
 	// the receiver must hold the sender's recent history so messages deliver
 	for i := 4990; i < 5000; i++ {
 		bare := wire.Message{MessageID: fmt.Sprintf("alice-warm-%d", i), Lamport: 1, ChannelID: "c", Content: payload}

@@ -17,7 +17,8 @@ import (
 // decoded, its history without repeated citations, without its bloom filter
 // and repair requests, whether the bytes arrived in Marshal's layout (the
 // stored form is then cut from them) or in any other layout or generation
-// (it is then encoded).
+// (it is then encoded; from 0.4 bytes, with the causal entries of field-8
+// entries in the writer's layout cut from them).
 func TestStoredFormOfAnyLayout(t *testing.T) {
 	base := wire.Message{
 		Lamport:   7,
@@ -49,12 +50,21 @@ func TestStoredFormOfAnyLayout(t *testing.T) {
 	noFilter := with("no-filter", func(m *wire.Message) { m.BloomFilter = nil })
 	unknown := with("unknown", nil)
 	emptySender := with("empty-sender", func(m *wire.Message) { m.SenderID, m.RepairRequest = "", nil })
+	v04LateMeta := with("v04-late-meta", nil)
+	v04NoMeta := with("v04-no-meta", func(m *wire.Message) {
+		m.CausalHistory = []wire.HistoryEntry{{MessageID: "d1"}, {MessageID: "d2"}}
+	})
 	inputs := map[string][]byte{
 		"canonical": canonical.Marshal(),
 		// the sender id after the repair requests: not Marshal's order
 		"sender-last": append(noSender.Marshal(), 0x3a, 5, 'a', 'l', 'i', 'c', 'e'),
 		"dupes":       dupes.Marshal(),
 		"v04":         v04.MarshalAs(wire.V04),
+		// a second field-8 entry for d1, its sender before its id: the last
+		// one wins, and its bytes are not a 0.3 entry's
+		"v04-late-meta": append(v04LateMeta.MarshalAs(wire.V04), 0x42, 9, 0x1a, 3, 'b', 'o', 'b', 0x0a, 2, 'd', '1'),
+		// ids without hints or senders: no field 8
+		"v04-no-meta": v04NoMeta.MarshalAs(wire.V04),
 		// an unknown field, which the decode skips
 		"unknown": append(unknown.Marshal(), 0x48, 1),
 		// an empty sender id field where Marshal would write a non-empty one

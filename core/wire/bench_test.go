@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 )
@@ -95,6 +96,37 @@ func BenchmarkDecode(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, got, err := Decode(data, V03); err != nil || got != g {
+					b.Fatal(got, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecodeChecked is what the engine's Unwrap runs: DecodeChecked with
+// a shape check, which also makes the stored form, on a message as a peer in
+// steady state writes it in each generation (every cited entry with a hint
+// and a sender).
+func BenchmarkDecodeChecked(b *testing.B) {
+	m := realisticMessage()
+	m.SenderID = "alice"
+	for i := range m.CausalHistory {
+		m.CausalHistory[i].RetrievalHint = make([]byte, 32)
+		m.CausalHistory[i].SenderID = "alice"
+	}
+	check := func(s Shape) error {
+		if s.CausalEntries > 1000 {
+			return errors.New("over budget")
+		}
+		return nil
+	}
+	for _, g := range []Generation{V03, V04} {
+		b.Run(g.String(), func(b *testing.B) {
+			data := m.MarshalAs(g)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, got, stored, err := DecodeChecked(data, g, 10000, check); err != nil || got != g || len(stored) == 0 {
 					b.Fatal(got, err)
 				}
 			}

@@ -134,15 +134,11 @@ func decode(d *decoderV03, m *Message, data []byte, check func(Shape) error, str
 		return V03, nil, err
 	}
 	if d.isV04 {
-		v, err := UnmarshalV04(data)
+		stripped, err := unmarshalV04Into(m, data, true, strip)
 		if err != nil {
 			return V04, nil, err
 		}
-		*m = *v
-		if strip {
-			return V04, m.marshalStripped(), nil
-		}
-		return V04, nil, nil
+		return V04, stripped, nil
 	}
 	d.message(m)
 	if !strip {

@@ -33,7 +33,7 @@ func TestV04TraceWrapOutputs(t *testing.T) {
 			continue
 		}
 		n++
-		m, err := unmarshalV04(c.Output, false)
+		m, _, err := unmarshalV04(c.Output, false, false)
 		require.NoError(t, err, c.Step)
 		require.Equal(t, c.MessageID, m.MessageID, c.Step)
 		require.Equal(t, c.Content, m.Content, c.Step)

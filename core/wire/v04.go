@@ -1,8 +1,10 @@
 package wire
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -19,19 +21,6 @@ var (
 	errEmptyCausalV04  = fmt.Errorf("%w: empty causal history id in field 3 (0.4)", ErrMalformed)
 	errEmptyRepairV04  = fmt.Errorf("%w: repair request entry without message_id (0.4)", ErrMalformed)
 )
-
-// nextFieldV04 is nextField with nim-protobuf-serialization's extra refusals:
-// field number 0, numbers of 2^29 and above, and the reserved 19000-19999.
-func nextFieldV04(b []byte, i int) (field, int, error) {
-	f, next, err := nextField(b, i)
-	if err != nil {
-		return f, 0, err
-	}
-	if f.num == 0 || f.num >= 1<<29 || (f.num >= 19000 && f.num <= 19999) {
-		return f, 0, errFieldNumberV04
-	}
-	return f, next, nil
-}
 
 // sizeV04 is the length of e's 0.4 encoding: each field only if non-empty.
 func (e *HistoryEntry) sizeV04() int {
@@ -171,83 +160,411 @@ func (m *Message) MarshalAs(g Generation) []byte {
 	return m.AppendMarshalAs(make([]byte, 0, m.SizeAs(g)), g)
 }
 
-// checkEntryV04 validates a 0.4 HistoryEntry (every field optional, last
-// occurrence wins, other fields and wire types skipped, structural errors
-// fail) and reports whether its message id is non-empty.
-func checkEntryV04(b []byte) (hasID bool, err error) {
-	for i := 0; i < len(b); {
-		f, next, err := nextFieldV04(b, i)
-		if err != nil {
-			return false, err
-		}
-		i = next
-		if f.typ == protowire.BytesType && f.num == uint64(entryFieldID) {
-			hasID = len(f.data) > 0
-		}
-	}
-	return hasID, nil
+// refusedV04 reports whether nim-protobuf-serialization refuses field number
+// num: 0, the reserved 19000-19999, and 2^29 and above.
+func refusedV04(num uint64) bool {
+	return num == 0 || num >= 1<<29 || (num >= 19000 && num <= 19999)
 }
 
-// rawEntry is a parsed 0.4 HistoryEntry whose fields still alias the input.
-type rawEntry struct{ id, hint, sender []byte }
+// shortBytesField reads the field at b[i] if it has the form nearly every 0.4
+// field has: length-delimited, a one-byte tag of a number from 1 to 15 (all
+// of which 0.4 accepts) and a one-byte length. ok is false for any other
+// form, which nextFieldAny then reads.
+func shortBytesField(b []byte, i int) (num byte, v []byte, next int, ok bool) {
+	if i+1 >= len(b) {
+		return 0, nil, 0, false
+	}
+	t, l := b[i], int(b[i+1])
+	end := i + 2 + l
+	if t >= 0x80 || t < 1<<3 || t&7 != byte(protowire.BytesType) || l >= 0x80 || end > len(b) {
+		return 0, nil, 0, false
+	}
+	return t >> 3, b[i+2 : end : end], end, true
+}
 
-// parseRawEntryV04 parses a 0.4 HistoryEntry that checkEntryV04 accepted,
-// without copying.
-func parseRawEntryV04(b []byte) rawEntry {
-	var e rawEntry
+// metaV04 is a field-8 or field-13 entry as parsed, its slices aliasing the
+// input.
+type metaV04 struct {
+	id, hint, sender []byte // the last occurrence of each
+	// enc is the entry's length and payload as in the input. When canonical,
+	// they are exactly what a 0.3 writer writes for (id, hint, sender) (see
+	// parseShort).
+	enc       []byte
+	canonical bool
+	s         string // sender as a string, made once an entry takes it
+}
+
+// parse reads a 0.4 HistoryEntry: every field optional, the last
+// occurrence of each wins, other fields and wire types skipped; a structural
+// error or a refused field number fails it.
+func (e *metaV04) parse(b []byte) error {
+	if e.parseShort(b) {
+		return nil
+	}
 	for i := 0; i < len(b); {
-		f, next, _ := nextFieldV04(b, i)
-		i = next
-		if f.typ != protowire.BytesType {
-			continue
+		num, v, next, ok := shortBytesField(b, i)
+		if !ok {
+			f, fnext, err := nextFieldAny(b, i)
+			if err != nil {
+				return err
+			}
+			if refusedV04(f.num) {
+				return errFieldNumberV04
+			}
+			next = fnext
+			if f.typ != protowire.BytesType || f.num > uint64(entryFieldSender) {
+				i = next
+				continue
+			}
+			num, v = byte(f.num), f.data
 		}
-		switch f.num {
-		case uint64(entryFieldID):
-			e.id = f.data
-		case uint64(entryFieldHint):
-			e.hint = f.data
-		case uint64(entryFieldSender):
-			e.sender = f.data
+		i = next
+		switch num {
+		case byte(entryFieldID):
+			e.id = v
+		case byte(entryFieldHint):
+			e.hint = v
+		case byte(entryFieldSender):
+			e.sender = v
 		}
 	}
-	return e
+	return nil
+}
+
+// parseShort parses b if it is laid out as a writer lays out an entry with
+// an id, fields under 128 bytes: field 1, then field 2 and field 3 if not
+// empty, each once. It reports false for any other layout. Such an entry has
+// nothing to refuse, and its bytes (varints being minimal) are what a 0.3
+// writer writes for it: it is canonical.
+func (e *metaV04) parseShort(b []byte) bool {
+	if len(b) < 2 || b[0] != tagByte(entryFieldID, protowire.BytesType) || b[1] >= 0x80 {
+		return false
+	}
+	i := 2 + int(b[1])
+	if i > len(b) {
+		return false
+	}
+	id := b[2:i:i]
+	var hint, sender []byte
+	if i+1 < len(b) && b[i] == tagByte(entryFieldHint, protowire.BytesType) && b[i+1] > 0 && b[i+1] < 0x80 {
+		end := i + 2 + int(b[i+1])
+		if end > len(b) {
+			return false
+		}
+		hint, i = b[i+2:end:end], end
+	}
+	if i+1 < len(b) && b[i] == tagByte(entryFieldSender, protowire.BytesType) && b[i+1] > 0 && b[i+1] < 0x80 {
+		end := i + 2 + int(b[i+1])
+		if end > len(b) {
+			return false
+		}
+		sender, i = b[i+2:end:end], end
+	}
+	if i != len(b) {
+		return false
+	}
+	e.id, e.hint, e.sender, e.canonical = id, hint, sender, rejectNonMinimalVarints
+	return true
+}
+
+// idKey is a cheap fingerprint of an id, its length and up to its last eight
+// bytes, so that matching ids to field-8 entries compares whole ids only
+// where the fingerprints agree.
+func idKey(id []byte) uint64 {
+	k := uint64(len(id)) << 56
+	if len(id) >= 8 {
+		return k ^ binary.LittleEndian.Uint64(id[len(id)-8:])
+	}
+	for i, c := range id {
+		k ^= uint64(c) << (8 * i)
+	}
+	return k
 }
 
 // maxMetaScan bounds the work of matching causal ids to field-8 entries by
 // scanning; beyond it (hand-made input only) a map keeps the decode linear.
 const maxMetaScan = 1024
 
+// How many causal ids, field-8 entries and repair requests a decode keeps on
+// the stack; more go to the heap.
+const (
+	maxIDsOnStack     = maxSpans
+	maxMetasOnStack   = 16
+	maxRepairsOnStack = 4
+)
+
+// decoderV04 is one 0.4 decode: one walk of the top level, validating every
+// field and parsing every field-8 and field-13 entry where it stands, then
+// the message built from what the walk found. The lists it fills are the
+// caller's, passed in and returned: kept in it, they would make it (and
+// their stack arrays) escape.
+type decoderV04 struct {
+	id, channel, content, bloom, sender []byte
+	lamport                             uint64
+	// stringBytes bounds the bytes of the entries' strings (their ids, the
+	// repair requests' senders and the field-8 senders).
+	stringBytes int
+	strings     strings.Builder
+	lastSender  string // the last field-8 sender made a string
+}
+
+// listsV04 are the repeated fields the walk finds, in input order: the
+// field-3 ids, the parsed field-8 entries and their ids' idKey, the parsed
+// field-13 entries and, once the meta is applied, the field-8 entry each
+// causal entry took (or -1).
+type listsV04 struct {
+	ids            [][]byte
+	metas, repairs []metaV04
+	keys           []uint64
+	matches        []int32
+}
+
+// walk validates the top level of data and every field-8 and field-13
+// entry, in order, keeping the last occurrence of each singular field and
+// appending to l. With validate false it accepts empty causal ids and repair
+// requests without an id.
+func (d *decoderV04) walk(data []byte, validate bool, l listsV04) (listsV04, error) {
+	for i := 0; i < len(data); {
+		num, v, next, ok := shortBytesField(data, i)
+		if !ok {
+			f, fnext, err := nextFieldAny(data, i)
+			if err != nil {
+				return l, err
+			}
+			if refusedV04(f.num) {
+				return l, errFieldNumberV04
+			}
+			next = fnext
+			if f.typ == protowire.VarintType && f.num == uint64(fieldLamport) {
+				d.lamport = f.val
+			}
+			if f.typ != protowire.BytesType || f.num > uint64(fieldRepairRequest) {
+				i = next
+				continue
+			}
+			num, v = byte(f.num), f.data
+		}
+		switch num {
+		case byte(fieldID):
+			d.id = v
+		case byte(fieldCausalHistory):
+			if len(v) == 0 && validate {
+				return l, errEmptyCausalV04
+			}
+			l.ids = append(l.ids, v)
+			d.stringBytes += len(v)
+		case byte(fieldChannelID):
+			d.channel = v
+		case byte(fieldContent):
+			d.content = v
+		case byte(fieldBloomFilter):
+			d.bloom = v
+		case byte(fieldSenderID):
+			d.sender = v
+		case byte(fieldCausalMeta):
+			l.metas = grow(l.metas)
+			e := &l.metas[len(l.metas)-1]
+			// what follows the tag, varints being minimal (see parse)
+			e.enc = data[next-protowire.SizeVarint(uint64(len(v)))-len(v) : next]
+			if err := e.parse(v); err != nil {
+				return l, fmt.Errorf("causal meta entry %d: %w", len(l.metas)-1, err)
+			}
+			l.keys = append(l.keys, idKey(e.id))
+			d.stringBytes += len(e.sender)
+		case byte(fieldRepairRequest):
+			l.repairs = grow(l.repairs)
+			e := &l.repairs[len(l.repairs)-1]
+			if err := e.parse(v); err != nil {
+				return l, fmt.Errorf("repair request entry %d: %w", len(l.repairs)-1, err)
+			}
+			if len(e.id) == 0 && validate {
+				return l, errEmptyRepairV04
+			}
+			d.stringBytes += len(e.id) + len(e.sender)
+		}
+		i = next
+	}
+	return l, nil
+}
+
+// grow returns s one zero element longer, without copying one in: the
+// elements past a slice's length are zero in the stack arrays the lists
+// start in and in what append allocates.
+func grow(s []metaV04) []metaV04 {
+	if len(s) == cap(s) {
+		s = slices.Grow(s, 1)
+	}
+	return s[:len(s)+1]
+}
+
+// cut returns a copy of b as a string cut from d.strings (see
+// decoderV03.cut).
+func (d *decoderV04) cut(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	start := d.strings.Len()
+	d.strings.Write(b)
+	return d.strings.String()[start:]
+}
+
+// senderOf returns e's sender as a string, made once per field-8 entry: the
+// message's own sender id or the last one made if it is the same, else a new
+// one cut from d.strings.
+func (d *decoderV04) senderOf(e *metaV04, own string) string {
+	switch {
+	case e.s != "" || len(e.sender) == 0:
+	case string(e.sender) == own:
+		e.s = own
+	case string(e.sender) == d.lastSender:
+		e.s = d.lastSender
+	default:
+		e.s = d.cut(e.sender)
+		d.lastSender = e.s
+	}
+	return e.s
+}
+
 // applyMeta gives each causal entry the hint and sender of the last field-8
-// entry with its id. Each field-8 entry's sender becomes one string, shared by
-// the causal entries it applies to.
-func applyMeta(entries []HistoryEntry, metas []rawEntry) {
-	if len(metas) == 0 {
-		return
+// entry with its id, and appends which one it took to l.matches.
+func (d *decoderV04) applyMeta(entries []HistoryEntry, own string, l listsV04) listsV04 {
+	take := func(i, k int) {
+		e := &l.metas[k]
+		entries[i].RetrievalHint, entries[i].SenderID = e.hint, d.senderOf(e, own)
 	}
-	senders := make([]string, len(metas))
-	for k := range metas {
-		senders[k] = string(metas[k].sender)
-	}
-	if len(entries)*len(metas) <= maxMetaScan {
+	if len(entries)*len(l.metas) <= maxMetaScan {
+		// A writer puts the field-8 entries in the order of the ids they
+		// follow, one per id: when no two have the same key, the entry after
+		// the last one taken is the one to try first. (The check is
+		// quadratic: made for a writer's few entries only.)
+		distinct := len(l.keys) <= maxMetasOnStack && distinctKeys(l.keys)
+		next := 0
 		for i := range entries {
-			for k := len(metas) - 1; k >= 0; k-- {
-				if string(metas[k].id) == entries[i].MessageID {
-					entries[i].RetrievalHint, entries[i].SenderID = metas[k].hint, senders[k]
-					break
+			id := l.ids[i]
+			key := idKey(id)
+			k := next
+			if !distinct || k >= len(l.keys) || l.keys[k] != key || string(l.metas[k].id) != string(id) {
+				for k = len(l.keys) - 1; k >= 0; k-- {
+					if l.keys[k] == key && string(l.metas[k].id) == string(id) {
+						break
+					}
 				}
 			}
+			if k >= 0 {
+				take(i, k)
+				next = k + 1
+			}
+			l.matches = append(l.matches, int32(k))
 		}
-		return
+		return l
 	}
-	last := make(map[string]int, len(metas))
-	for k := range metas {
-		last[string(metas[k].id)] = k
+	last := make(map[string]int, len(l.metas))
+	for k := range l.metas {
+		last[string(l.metas[k].id)] = k
 	}
 	for i := range entries {
-		if k, ok := last[entries[i].MessageID]; ok {
-			entries[i].RetrievalHint, entries[i].SenderID = metas[k].hint, senders[k]
+		k, ok := last[entries[i].MessageID]
+		if ok {
+			take(i, k)
+		} else {
+			k = -1
+		}
+		l.matches = append(l.matches, int32(k))
+	}
+	return l
+}
+
+// distinctKeys reports whether no two keys are equal.
+func distinctKeys(keys []uint64) bool {
+	for j := 1; j < len(keys); j++ {
+		for _, k := range keys[:j] {
+			if k == keys[j] {
+				return false
+			}
 		}
 	}
+	return true
+}
+
+// message builds the decoded message into *m. The entries are one allocation
+// and their strings are cut from another.
+func (d *decoderV04) message(m *Message, l listsV04) listsV04 {
+	*m = Message{
+		MessageID:   string(d.id),
+		Lamport:     int64(d.lamport),
+		ChannelID:   string(d.channel),
+		Content:     d.content,
+		BloomFilter: d.bloom,
+		SenderID:    string(d.sender),
+	}
+	nHistory, nRepair := len(l.ids), len(l.repairs)
+	if nHistory+nRepair == 0 {
+		return l
+	}
+	entries := make([]HistoryEntry, nHistory+nRepair)
+	d.strings.Grow(d.stringBytes)
+	for i, id := range l.ids {
+		entries[i].MessageID = d.cut(id)
+	}
+	if nHistory > 0 {
+		if len(l.metas) > 0 {
+			l = d.applyMeta(entries[:nHistory], m.SenderID, l)
+		}
+		m.CausalHistory = entries[:nHistory:nHistory]
+	}
+	for k := range l.repairs {
+		e := &l.repairs[k]
+		entries[nHistory+k] = HistoryEntry{MessageID: d.cut(e.id), RetrievalHint: e.hint, SenderID: d.cut(e.sender)}
+	}
+	if nRepair > 0 {
+		m.RepairRequest = entries[nHistory:]
+	}
+	return l
+}
+
+// stripped returns m's stripped form (see DecodeChecked), m being what
+// message returned with l: the bytes marshalStripped writes for it. A causal
+// entry that took a canonical field-8 entry is that entry's bytes from the
+// input under field 3's tag, which is what a 0.3 writer writes for it; every
+// other field is written from its value.
+func stripped(m *Message, l *listsV04) []byte {
+	n := tagSize + sizeBytes(len(m.MessageID)) + tagSize + protowire.SizeVarint(uint64(m.Lamport))
+	for i := range m.CausalHistory {
+		if e := l.took(i); e != nil && e.canonical {
+			n += tagSize + len(e.enc)
+		} else {
+			n += tagSize + sizeBytes(m.CausalHistory[i].Size())
+		}
+	}
+	n += tagSize + sizeBytes(len(m.ChannelID)) + tagSize + sizeBytes(len(m.Content)) + tagSize + 1
+	if m.SenderID != "" {
+		n += tagSize + sizeBytes(len(m.SenderID))
+	}
+	b := make([]byte, 0, n)
+	b = appendString(b, fieldID, m.MessageID)
+	b = appendVarint(append(b, tagByte(fieldLamport, protowire.VarintType)), uint64(m.Lamport))
+	for i := range m.CausalHistory {
+		if e := l.took(i); e != nil && e.canonical {
+			b = append(append(b, tagByte(fieldCausalHistory, protowire.BytesType)), e.enc...)
+		} else {
+			b = appendEntry(b, fieldCausalHistory, &m.CausalHistory[i])
+		}
+	}
+	b = appendString(b, fieldChannelID, m.ChannelID)
+	b = appendBytes(b, fieldContent, m.Content)
+	b = append(b, tagByte(fieldBloomFilter, protowire.BytesType), 0)
+	if m.SenderID != "" {
+		b = appendString(b, fieldSenderID, m.SenderID)
+	}
+	return b
+}
+
+// took is the field-8 entry causal entry i took, or nil.
+func (l *listsV04) took(i int) *metaV04 {
+	if i < len(l.matches) && l.matches[i] >= 0 {
+		return &l.metas[l.matches[i]]
+	}
+	return nil // no field 8 at all, or none with its id
 }
 
 // UnmarshalV04 decodes data as nim-sds 0.4 does (ABI-v0.4 §9.3), whatever the
@@ -255,120 +572,54 @@ func applyMeta(entries []HistoryEntry, metas []rawEntry) {
 // history entries become ids made of their raw bytes. Only a non-empty message
 // id and channel id are required; lamport (0), content and bloom filter (nil)
 // may be absent. Each causal id gets the hint and sender of the last field-8
-// entry with that id. Byte slices alias data, strings are copies; every error
-// wraps ErrMalformed.
+// entry with that id. Every error wraps ErrMalformed.
+//
+// Byte slices alias data. The strings are copies: the message id, channel id
+// and sender id one allocation each, the entries' ids and sender ids one
+// shared allocation (a causal entry's sender id may also be the message's
+// sender id), so keeping an entry's id keeps the other entries' strings
+// alive, nothing else.
 func UnmarshalV04(data []byte) (*Message, error) {
-	return unmarshalV04(data, true)
+	m, _, err := unmarshalV04(data, true, false)
+	return m, err
 }
 
-// unmarshalV04 is UnmarshalV04; with validate false it skips the checks made
-// after parsing (empty ids and channel), so tests can read what nim-sds 0.4
-// writes but refuses to read.
-func unmarshalV04(data []byte, validate bool) (*Message, error) {
-	var (
-		id, channel, content, bloom, sender []byte
-		lamport                             uint64
-		nHistory, nMeta, nRepair            int
-	)
-	for i := 0; i < len(data); {
-		f, next, err := nextFieldV04(data, i)
-		if err != nil {
-			return nil, err
-		}
-		i = next
-		switch f.typ {
-		case protowire.VarintType:
-			if f.num == uint64(fieldLamport) {
-				lamport = f.val
-			}
-		case protowire.BytesType:
-			switch f.num {
-			case uint64(fieldID):
-				id = f.data
-			case uint64(fieldCausalHistory):
-				if len(f.data) == 0 && validate {
-					return nil, errEmptyCausalV04
-				}
-				nHistory++
-			case uint64(fieldChannelID):
-				channel = f.data
-			case uint64(fieldContent):
-				content = f.data
-			case uint64(fieldBloomFilter):
-				bloom = f.data
-			case uint64(fieldSenderID):
-				sender = f.data
-			case uint64(fieldCausalMeta):
-				if _, err := checkEntryV04(f.data); err != nil {
-					return nil, fmt.Errorf("causal meta entry %d: %w", nMeta, err)
-				}
-				nMeta++
-			case uint64(fieldRepairRequest):
-				hasID, err := checkEntryV04(f.data)
-				if err != nil {
-					return nil, fmt.Errorf("repair request entry %d: %w", nRepair, err)
-				}
-				if !hasID && validate {
-					return nil, errEmptyRepairV04
-				}
-				nRepair++
-			}
-		}
+// unmarshalV04 is UnmarshalV04, also returning the stripped form if strip is
+// set. With validate false it skips the checks of empty ids and channel, so
+// tests can read what nim-sds 0.4 writes but refuses to read.
+func unmarshalV04(data []byte, validate, strip bool) (*Message, []byte, error) {
+	var m Message
+	stripped, err := unmarshalV04Into(&m, data, validate, strip)
+	if err != nil {
+		return nil, nil, err
 	}
-	if len(id) == 0 && validate {
+	return onHeap(&m), stripped, nil
+}
+
+// unmarshalV04Into is unmarshalV04 decoding into *m, which it overwrites; on
+// error *m is left in an unspecified state.
+func unmarshalV04Into(m *Message, data []byte, validate, strip bool) ([]byte, error) {
+	var (
+		d         decoderV04
+		idBuf     [maxIDsOnStack][]byte
+		metaBuf   [maxMetasOnStack]metaV04
+		repairBuf [maxRepairsOnStack]metaV04
+		keyBuf    [maxMetasOnStack]uint64
+		matchBuf  [maxIDsOnStack]int32
+	)
+	l, err := d.walk(data, validate, listsV04{idBuf[:0], metaBuf[:0], repairBuf[:0], keyBuf[:0], matchBuf[:0]})
+	if err != nil {
+		return nil, err
+	}
+	if len(d.id) == 0 && validate {
 		return nil, errEmptyIDV04
 	}
-	if len(channel) == 0 && validate {
+	if len(d.channel) == 0 && validate {
 		return nil, errEmptyChannelV04
 	}
-	m := &Message{
-		MessageID:   string(id),
-		Lamport:     int64(lamport),
-		ChannelID:   string(channel),
-		Content:     content,
-		BloomFilter: bloom,
-		SenderID:    string(sender),
+	l = d.message(m, l)
+	if !strip {
+		return nil, nil
 	}
-	if nHistory+nRepair == 0 {
-		return m, nil
-	}
-	// Second pass over a buffer known to be well-formed.
-	entries := make([]HistoryEntry, 0, nHistory+nRepair)
-	var (
-		metaBuf [maxSpans]rawEntry
-		metas   = metaBuf[:0]
-	)
-	for i := 0; i < len(data); {
-		f, next, _ := nextFieldV04(data, i)
-		i = next
-		if f.typ != protowire.BytesType {
-			continue
-		}
-		switch f.num {
-		case uint64(fieldCausalHistory):
-			entries = append(entries, HistoryEntry{MessageID: string(f.data)})
-		case uint64(fieldCausalMeta):
-			if nHistory > 0 {
-				metas = append(metas, parseRawEntryV04(f.data))
-			}
-		}
-	}
-	applyMeta(entries, metas)
-	if nRepair > 0 {
-		for i := 0; i < len(data); {
-			f, next, _ := nextFieldV04(data, i)
-			i = next
-			if f.typ == protowire.BytesType && f.num == uint64(fieldRepairRequest) {
-				e := parseRawEntryV04(f.data)
-				entries = append(entries, HistoryEntry{MessageID: string(e.id), RetrievalHint: e.hint, SenderID: string(e.sender)})
-			}
-		}
-	}
-	if nHistory > 0 {
-		m.CausalHistory = entries[:nHistory:nHistory]
-	}
-	if nRepair > 0 {
-		m.RepairRequest = entries[nHistory:]
-	}
-	return m, nil
+	return stripped(m, &l), nil
 }

@@ -30,8 +30,15 @@ var (
 )
 
 func peer(id string, outgoing, warm int) *engine.Manager {
+	return peerAs(id, outgoing, warm, wire.V03)
+}
+
+// peerAs is peer writing generation g, as libsds configures a manager of the
+// 0.4 sds_* ABI with wire.V04 (both generations are read either way).
+func peerAs(id string, outgoing, warm int, g wire.Generation) *engine.Manager {
 	cfg := engine.DefaultConfig()
 	cfg.MaxOutgoingBuffer = outgoing
+	cfg.WireGeneration = g
 	m, err := engine.New(engine.Options{ParticipantID: id, Config: &cfg,
 		HintProvider: func(string) []byte { return hint },
 		Clock:        clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
@@ -67,7 +74,7 @@ func check(err error) {
 }
 
 func main() {
-	op := flag.String("op", "appendwrap", "appendwrap, wrap, unwrap, sdswrap, sdsappendwrap or sdsunwrap")
+	op := flag.String("op", "appendwrap", "appendwrap, wrap, unwrap, unwrapv04, sdswrap, sdsappendwrap or sdsunwrap")
 	n := flag.Int("n", 100, "operations to run after the setup")
 	maxN := flag.Int("max", 1000, "the largest -n of the series (unwrap prepares this many messages)")
 	out := flag.Int("out", 1000, "unwrap: the receiver's own unacknowledged messages")
@@ -90,9 +97,14 @@ func main() {
 			}
 			check(err)
 		}
-	case "unwrap":
-		sender := peer("alice", 1000, 5000)
-		receiver := peer("bob", *out, *out)
+	case "unwrap", "unwrapv04":
+		// unwrapv04: both peers write 0.4, so the messages unwrapped are 0.4's
+		g := wire.V03
+		if *op == "unwrapv04" {
+			g = wire.V04
+		}
+		sender := peerAs("alice", 1000, 5000, g)
+		receiver := peerAs("bob", *out, *out, g)
 		for i := 4990; i < 5000; i++ { // the receiver holds the sender's recent history
 			bare := wire.Message{MessageID: fmt.Sprintf("alice-warm-%d", i), Lamport: 1, ChannelID: "c", Content: payload}
 			_, err := receiver.Unwrap(bare.Marshal())
