@@ -163,9 +163,10 @@ test-go: $(SQLITE_LIB) ## Go tests with the race detector; libsds's Go tests aga
 	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(GOCMD) test -tags "$(GOTAGS) libsds_asan" -count=1 ./libsds
 
-test-fuzz: $(SQLITE_LIB) ## fuzz the wire decoders ($(FUZZTIME) for 0.3, 10 s for 0.4, detection and the entry fast path), the remote-filter parser, the sds_* request parser (and its SIMD byte-array scanner against the scalar one) and manager restarts
+test-fuzz: $(SQLITE_LIB) ## fuzz the wire decoders ($(FUZZTIME) for 0.3, 10 s for 0.4 (also against the previous 0.4 decoder), detection and the entry fast path), the remote-filter parser, the sds_* request parser (and its SIMD byte-array scanner against the scalar one) and manager restarts
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./core/wire
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzUnmarshalV04$$' -fuzztime 10s ./core/wire
+	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzUnmarshalV04Oracle$$' -fuzztime 10s ./core/wire
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s ./core/wire
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzParseEntry$$' -fuzztime 10s ./core/wire
 	$(GOCMD) test $(GOTAGS_FLAG) -run '^$$' -fuzz '^FuzzParseRemote$$' -fuzztime 10s ./core/bloom

@@ -18,7 +18,8 @@ import "hash/maphash"
 type Map[K ~string, V any] struct {
 	seed maphash.Seed
 	// slots is open addressing with linear probing, a power of two of them,
-	// at most half full; nil is an empty slot.
+	// at most half full; nil is an empty slot. It is allocated with the first
+	// entry: many maps (a quiet channel's buffers) never get one.
 	slots      []*node[K, V]
 	n          int
 	head, tail *node[K, V] // head is the oldest entry
@@ -40,7 +41,7 @@ const minSlots = 8
 
 // New returns an empty map.
 func New[K ~string, V any]() *Map[K, V] {
-	return &Map[K, V]{seed: maphash.MakeSeed(), slots: make([]*node[K, V], minSlots)}
+	return &Map[K, V]{seed: maphash.MakeSeed()}
 }
 
 // Len returns the number of entries.
@@ -48,8 +49,10 @@ func (m *Map[K, V]) Len() int { return m.n }
 
 // Get returns the value stored under k.
 func (m *Map[K, V]) Get(k K) (V, bool) {
-	if n := m.slots[m.find(k, m.hash(k))]; n != nil {
-		return n.value, true
+	if m.n > 0 {
+		if n := m.slots[m.find(k, m.hash(k))]; n != nil {
+			return n.value, true
+		}
 	}
 	var zero V
 	return zero, false
@@ -57,12 +60,15 @@ func (m *Map[K, V]) Get(k K) (V, bool) {
 
 // Has reports whether k is present.
 func (m *Map[K, V]) Has(k K) bool {
-	return m.slots[m.find(k, m.hash(k))] != nil
+	return m.n > 0 && m.slots[m.find(k, m.hash(k))] != nil
 }
 
 // Set stores v under k. A new key goes to the newest end; an existing key keeps
 // its position and only its value is replaced. It reports whether k was new.
 func (m *Map[K, V]) Set(k K, v V) bool {
+	if m.slots == nil {
+		m.grow()
+	}
 	h := m.hash(k)
 	i := m.find(k, h)
 	if n := m.slots[i]; n != nil {
@@ -76,6 +82,9 @@ func (m *Map[K, V]) Set(k K, v V) bool {
 // Swap is Set returning the value it replaced, if k was present: one lookup
 // where Get and Set take two.
 func (m *Map[K, V]) Swap(k K, v V) (old V, replaced bool) {
+	if m.slots == nil {
+		m.grow()
+	}
 	h := m.hash(k)
 	i := m.find(k, h)
 	if n := m.slots[i]; n != nil {
@@ -112,6 +121,9 @@ func (m *Map[K, V]) insert(i int, k K, h uint64, v V) {
 
 // Delete removes k and reports whether it was present.
 func (m *Map[K, V]) Delete(k K) bool {
+	if m.n == 0 {
+		return false
+	}
 	i := m.find(k, m.hash(k))
 	n := m.slots[i]
 	if n == nil {
@@ -250,10 +262,10 @@ func (m *Map[K, V]) vacate(i int) {
 	m.slots[i] = nil
 }
 
-// grow doubles the index.
+// grow doubles the index, or makes its first one.
 func (m *Map[K, V]) grow() {
 	old := m.slots
-	m.slots = make([]*node[K, V], 2*len(old))
+	m.slots = make([]*node[K, V], max(minSlots, 2*len(old)))
 	mask := len(m.slots) - 1
 	for _, n := range old {
 		if n == nil {

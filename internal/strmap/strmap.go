@@ -11,7 +11,8 @@ import "hash/maphash"
 // New. It is not safe for concurrent use.
 type Map[V any] struct {
 	seed maphash.Seed
-	// slots is a power of two of them, at most half full.
+	// slots is a power of two of them, at most half full; allocated with the
+	// first entry (many maps never get one).
 	slots []slot[V]
 	n     int
 }
@@ -27,7 +28,7 @@ const minSlots = 8
 
 // New returns an empty map.
 func New[V any]() *Map[V] {
-	return &Map[V]{seed: maphash.MakeSeed(), slots: make([]slot[V], minSlots)}
+	return &Map[V]{seed: maphash.MakeSeed()}
 }
 
 // Len returns the number of entries.
@@ -35,11 +36,17 @@ func (m *Map[V]) Len() int { return m.n }
 
 // Get returns the value stored under k, or nil.
 func (m *Map[V]) Get(k string) *V {
+	if m.n == 0 {
+		return nil
+	}
 	return m.slots[m.find(k, m.hash(k))].val
 }
 
 // Put stores v, which must not be nil, under k.
 func (m *Map[V]) Put(k string, v *V) {
+	if m.slots == nil {
+		m.grow()
+	}
 	h := m.hash(k)
 	i := m.find(k, h)
 	if m.slots[i].val == nil {
@@ -54,6 +61,9 @@ func (m *Map[V]) Put(k string, v *V) {
 
 // Remove removes k if v is its value, and reports whether it did.
 func (m *Map[V]) Remove(k string, v *V) bool {
+	if m.n == 0 {
+		return false
+	}
 	i := m.find(k, m.hash(k))
 	if m.slots[i].val != v || v == nil {
 		return false
@@ -93,10 +103,10 @@ func (m *Map[V]) vacate(i int) {
 	m.slots[i] = slot[V]{}
 }
 
-// grow doubles the table.
+// grow doubles the table, or makes its first one.
 func (m *Map[V]) grow() {
 	old := m.slots
-	m.slots = make([]slot[V], 2*len(old))
+	m.slots = make([]slot[V], max(minSlots, 2*len(old)))
 	mask := len(m.slots) - 1
 	for _, s := range old {
 		if s.val == nil {

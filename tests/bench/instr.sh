@@ -38,7 +38,7 @@ run_gc "AppendWrap, collector included" -op appendwrap
 run "Unwrap, 100 own unacknowledged" -op unwrap -out 100
 run "Unwrap, 1,000 own unacknowledged" -op unwrap -out 1000
 run "Unwrap, 10,000 own unacknowledged" -op unwrap -out 10000
-run "Unwrap of a 0.4 message, 100 own unacknowledged" -op unwrapv04 -out 100
+run "Unwrap, 0.4 message, 100 own unacknowledged" -op unwrapv04 -out 100
 run "core/sds UnwrapReceivedMessage, 100 own" -op sdsunwrap -out 100
 if [ -n "$native" ]; then
   # native_bench N 100 1: N pairs on one channel after the same start.
