@@ -200,17 +200,16 @@ type decoderV03 struct {
 	largest   int // the longest field 3, 8 or 13
 	next      int // where the top-level pass stopped
 
-	id, channel, content, bloom, sender []byte
-	hasID, hasLamport, hasChannel       bool
-	hasContent, hasBloom                bool
-	lamport                             uint64
-	nHistory, nRepair                   int
-	doneHistory, doneRepair             int // entries decoded so far
-	entryBytes                          int // the entries' payload lengths: bounds their strings
-	layout                              marshalLayout
-	entries                             []HistoryEntry
-	strings                             strings.Builder
-	entryErr                            error
+	topFields
+	hasID, hasLamport, hasChannel bool
+	hasContent, hasBloom          bool
+	nHistory, nRepair             int
+	doneHistory, doneRepair       int // entries decoded so far
+	entryBytes                    int // the entries' payload lengths: bounds their strings
+	layout                        marshalLayout
+	entries                       []HistoryEntry
+	strings                       strings.Builder
+	entryErr                      error
 	// Entry payloads as found by the top-level pass, so the entry pass need
 	// not scan the top level again; longer lists fall back to a second scan.
 	spans [maxSpans]entrySpan
@@ -266,16 +265,28 @@ func (d *decoderV03) decode(data []byte, check func(Shape) error) error {
 	return nil
 }
 
+// topFields are the top-level fields other than entries a decoder found,
+// aliasing its input.
+type topFields struct {
+	id, channel, content, bloom, sender []byte
+	lamport                             uint64
+}
+
+// header is the message of those fields alone, its strings copies.
+func (t *topFields) header() Message {
+	return Message{
+		MessageID:   string(t.id),
+		Lamport:     int64(t.lamport),
+		ChannelID:   string(t.channel),
+		Content:     t.content,
+		BloomFilter: t.bloom,
+		SenderID:    string(t.sender),
+	}
+}
+
 // message writes the message decode decoded into m.
 func (d *decoderV03) message(m *Message) {
-	*m = Message{
-		MessageID:   string(d.id),
-		Lamport:     int64(d.lamport),
-		ChannelID:   string(d.channel),
-		Content:     d.content,
-		BloomFilter: d.bloom,
-		SenderID:    string(d.sender),
-	}
+	*m = d.header()
 	if d.nHistory > 0 {
 		m.CausalHistory = d.entries[:d.nHistory:d.nHistory]
 	}
@@ -471,14 +482,7 @@ func (d *decoderV03) decodeRun(run []byte) {
 			}
 			continue
 		}
-		var e *HistoryEntry
-		if repair {
-			e = &d.entries[d.nHistory+d.doneRepair]
-			d.doneRepair++
-		} else {
-			e = &d.entries[d.doneHistory]
-			d.doneHistory++
-		}
+		e := d.nextEntry(repair)
 		e.MessageID = copied[start+2 : start+idEnd]
 		if hintEnd > idEnd {
 			e.RetrievalHint = b[idEnd+2 : hintEnd : hintEnd]
@@ -526,27 +530,35 @@ func (d *decoderV03) addEntry(b []byte, repair bool) bool {
 		d.entries = make([]HistoryEntry, d.nHistory+d.nRepair)
 		d.strings.Grow(d.entryBytes)
 	}
-	var e *HistoryEntry
-	if repair {
-		e = &d.entries[d.nHistory+d.doneRepair]
-		d.doneRepair++
-	} else {
-		e = &d.entries[d.doneHistory]
-		d.doneHistory++
-	}
+	e := d.nextEntry(repair)
 	e.MessageID, e.RetrievalHint, e.SenderID = d.cut(p.id), p.hint, d.cut(p.sender)
 	return true
 }
 
-// cut returns a copy of b as a string cut from d.strings: the builder never
-// changes bytes it has written, so earlier strings stay valid as it grows.
-func (d *decoderV03) cut(b []byte) string {
+// nextEntry is the next causal (or, with repair, repair request) entry to
+// fill, in order of appearance.
+func (d *decoderV03) nextEntry(repair bool) *HistoryEntry {
+	if repair {
+		d.doneRepair++
+		return &d.entries[d.nHistory+d.doneRepair-1]
+	}
+	d.doneHistory++
+	return &d.entries[d.doneHistory-1]
+}
+
+// cut returns a copy of b as a string cut from d.strings.
+func (d *decoderV03) cut(b []byte) string { return cutString(&d.strings, b) }
+
+// cutString returns a copy of b as a string cut from sb: the builder never
+// changes bytes it has written, so earlier strings stay valid as it grows,
+// and the strings a decoder cuts share its one allocation.
+func cutString(sb *strings.Builder, b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	start := d.strings.Len()
-	d.strings.Write(b)
-	return d.strings.String()[start:]
+	start := sb.Len()
+	sb.Write(b)
+	return sb.String()[start:]
 }
 
 // maxSpans is how many entry positions Unmarshal remembers on the stack.

@@ -299,8 +299,7 @@ const (
 // caller's, passed in and returned: kept in it, they would make it (and
 // their stack arrays) escape.
 type decoderV04 struct {
-	id, channel, content, bloom, sender []byte
-	lamport                             uint64
+	topFields
 	// stringBytes bounds the bytes of the entries' strings (their ids, the
 	// repair requests' senders and the field-8 senders).
 	stringBytes int
@@ -397,16 +396,8 @@ func grow(s []metaV04) []metaV04 {
 	return s[:len(s)+1]
 }
 
-// cut returns a copy of b as a string cut from d.strings (see
-// decoderV03.cut).
-func (d *decoderV04) cut(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	start := d.strings.Len()
-	d.strings.Write(b)
-	return d.strings.String()[start:]
-}
+// cut returns a copy of b as a string cut from d.strings (see cutString).
+func (d *decoderV04) cut(b []byte) string { return cutString(&d.strings, b) }
 
 // senderOf returns e's sender as a string, made once per field-8 entry: the
 // message's own sender id or the last one made if it is the same, else a new
@@ -489,14 +480,7 @@ func distinctKeys(keys []uint64) bool {
 // message builds the decoded message into *m. The entries are one allocation
 // and their strings are cut from another.
 func (d *decoderV04) message(m *Message, l listsV04) listsV04 {
-	*m = Message{
-		MessageID:   string(d.id),
-		Lamport:     int64(d.lamport),
-		ChannelID:   string(d.channel),
-		Content:     d.content,
-		BloomFilter: d.bloom,
-		SenderID:    string(d.sender),
-	}
+	*m = d.header()
 	nHistory, nRepair := len(l.ids), len(l.repairs)
 	if nHistory+nRepair == 0 {
 		return l
