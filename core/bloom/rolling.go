@@ -241,9 +241,6 @@ func (r *Rolling) Filter() *Filter {
 	return f
 }
 
-// Len returns the number of ids currently backing the filter.
-func (r *Rolling) Len() int { return len(r.hashes) }
-
 // Messages returns the ids currently backing the filter, oldest first, in a new
 // slice (for inspection: the filter itself keeps them in one byte string).
 func (r *Rolling) Messages() []string {

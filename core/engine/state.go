@@ -89,7 +89,7 @@ func (m *Manager) ChannelState(channelID string) (state ChannelState, ok bool, e
 			return rs[i].Entry.MessageID < rs[j].Entry.MessageID
 		})
 	}
-	state.BloomIDs = append([]string(nil), c.bloom.Messages()...)
+	state.BloomIDs = c.bloom.Messages() // a new slice
 	return state, true, nil
 }
 

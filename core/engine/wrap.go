@@ -21,20 +21,15 @@ import (
 // message that is still unacknowledged replaces that message in the outgoing
 // buffer (nim-sds keeps both): an id is tracked once, for its newest message.
 func (m *Manager) Wrap(content []byte, messageID, channelID string) ([]byte, error) {
-	return m.appendWrap(nil, content, messageID, channelID, true)
+	return m.AppendWrap(nil, content, messageID, channelID)
 }
 
 // AppendWrap is Wrap appending the wire message to dst, so that a caller who
-// sends from a reused buffer avoids allocating ~19 KB per message.
+// sends from a reused buffer avoids allocating ~19 KB per message. With a nil
+// dst the message is encoded into the manager's scratch buffer and returned
+// in a new slice copied from it: an allocation that a copy fills is not
+// zeroed first, as one the encoder writes into would be.
 func (m *Manager) AppendWrap(dst, content []byte, messageID, channelID string) ([]byte, error) {
-	return m.appendWrap(dst, content, messageID, channelID, false)
-}
-
-// appendWrap is AppendWrap; with fresh, the message is encoded into the
-// manager's scratch buffer and returned in a new slice copied from it: an
-// allocation that a copy fills is not zeroed first, as one the encoder
-// writes into would be.
-func (m *Manager) appendWrap(dst, content []byte, messageID, channelID string, fresh bool) ([]byte, error) {
 	if len(content) == 0 {
 		return nil, fmt.Errorf("%w: empty content", ErrInvalidArgument)
 	}
@@ -54,6 +49,7 @@ func (m *Manager) appendWrap(dst, content []byte, messageID, channelID string, f
 	if err := m.start(); err != nil {
 		return nil, err
 	}
+	fresh := dst == nil
 	if fresh {
 		dst = m.scratch[:0]
 	}
