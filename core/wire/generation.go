@@ -114,6 +114,11 @@ func DecodeChecked(data []byte, neutral Generation, maxFields int, check func(Sh
 // caller that keeps no pointer to the Message spares an allocation. On error,
 // *m is left in an unspecified state.
 func DecodeCheckedInto(m *Message, data []byte, neutral Generation, maxFields int, check func(Shape) error) (g Generation, stripped []byte, err error) {
+	if neutral == V04 {
+		if stripped, done, err := decodeV04First(m, data, maxFields, check); done {
+			return V04, stripped, err
+		}
+	}
 	d := decoderV03{detect: true, neutral: neutral, scan: check != nil, maxFields: maxFields}
 	return decode(&d, m, data, check, true)
 }

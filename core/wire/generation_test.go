@@ -450,3 +450,34 @@ func TestDecodeCheckedStopsInHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeV04FirstTakesWhatItCan pins which inputs the one-walk 0.4 path
+// settles itself and which it leaves to the general path (checkDecodeChecked
+// holds the two to the same results on everything the fuzzer finds).
+func TestDecodeV04FirstTakesWhatItCan(t *testing.T) {
+	entry := HistoryEntry{MessageID: "m1", SenderID: "bob"}
+	many := make([]HistoryEntry, maxIDsOnStack+1)
+	for i := range many {
+		many[i] = HistoryEntry{MessageID: fmt.Sprint("m", i)}
+	}
+	noCheck := func(Shape) error { return nil }
+	for _, c := range []struct {
+		name      string
+		data      []byte
+		maxFields int
+		done      bool
+	}{
+		{"0.4 with field 8", genMsg(entry).MarshalAs(V04), 100, true},
+		{"0.4 ids without field 8", genMsg(HistoryEntry{MessageID: "m1"}).MarshalAs(V04), 100, true},
+		{"no causal history", genMsg().MarshalAs(V04), 100, true},
+		{"0.3", genMsg(entry).Marshal(), 100, false},
+		{"over the field budget", genMsg(entry).MarshalAs(V04), 3, false},
+		{"ids beyond the stack array", genMsg(many...).MarshalAs(V04), 1000, false},
+		{"malformed", append(genMsg(entry).MarshalAs(V04), 0x0a), 100, false},
+	} {
+		var m Message
+		_, done, err := decodeV04First(&m, c.data, c.maxFields, noCheck)
+		require.NoError(t, err, c.name)
+		assert.Equal(t, c.done, done, c.name)
+	}
+}

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -305,7 +306,20 @@ type decoderV04 struct {
 	stringBytes int
 	strings     strings.Builder
 	lastSender  string // the last field-8 sender made a string
+
+	// What Scan counts (see decodeV04First): the top-level fields and the
+	// longest field 3, 8 or 13.
+	fields, largest int
+	// With budget set, the walk gives up (errGiveUp) at field maxFields+1
+	// and where a list would outgrow its stack array, so that nothing is
+	// allocated before the shape is checked.
+	budget    bool
+	maxFields int
 }
+
+// errGiveUp stops a budgeted walk (see decodeV04First); it is never returned
+// to a caller of the package.
+var errGiveUp = errors.New("wire: the one-walk 0.4 decode gave up")
 
 // listsV04 are the repeated fields the walk finds, in input order: the
 // field-3 ids, the parsed field-8 entries and their ids' idKey, the parsed
@@ -324,6 +338,9 @@ type listsV04 struct {
 // requests without an id.
 func (d *decoderV04) walk(data []byte, validate bool, l listsV04) (listsV04, error) {
 	for i := 0; i < len(data); {
+		if d.fields++; d.budget && d.fields > d.maxFields {
+			return l, errGiveUp
+		}
 		num, v, next, ok := shortBytesField(data, i)
 		if !ok {
 			f, fnext, err := nextFieldAny(data, i)
@@ -350,6 +367,10 @@ func (d *decoderV04) walk(data []byte, validate bool, l listsV04) (listsV04, err
 			if len(v) == 0 && validate {
 				return l, errEmptyCausalV04
 			}
+			if d.budget && len(l.ids) == cap(l.ids) {
+				return l, errGiveUp
+			}
+			d.largest = max(d.largest, len(v))
 			l.ids = append(l.ids, v)
 			d.stringBytes += len(v)
 		case byte(fieldChannelID):
@@ -361,6 +382,10 @@ func (d *decoderV04) walk(data []byte, validate bool, l listsV04) (listsV04, err
 		case byte(fieldSenderID):
 			d.sender = v
 		case byte(fieldCausalMeta):
+			if d.budget && len(l.metas) == cap(l.metas) {
+				return l, errGiveUp
+			}
+			d.largest = max(d.largest, len(v))
 			l.metas = grow(l.metas)
 			e := &l.metas[len(l.metas)-1]
 			// what follows the tag, varints being minimal (see parse)
@@ -371,6 +396,10 @@ func (d *decoderV04) walk(data []byte, validate bool, l listsV04) (listsV04, err
 			l.keys = append(l.keys, idKey(e.id))
 			d.stringBytes += len(e.sender)
 		case byte(fieldRepairRequest):
+			if d.budget && len(l.repairs) == cap(l.repairs) {
+				return l, errGiveUp
+			}
+			d.largest = max(d.largest, len(v))
 			l.repairs = grow(l.repairs)
 			e := &l.repairs[len(l.repairs)-1]
 			if err := e.parse(v); err != nil {
@@ -580,18 +609,28 @@ func unmarshalV04(data []byte, validate, strip bool) (*Message, []byte, error) {
 	return onHeap(&m), stripped, nil
 }
 
+// stackListsV04 are the stack arrays a decode's lists start in.
+type stackListsV04 struct {
+	ids     [maxIDsOnStack][]byte
+	metas   [maxMetasOnStack]metaV04
+	repairs [maxRepairsOnStack]metaV04
+	keys    [maxMetasOnStack]uint64
+	matches [maxIDsOnStack]int32
+}
+
+// lists returns empty lists backed by s.
+func (s *stackListsV04) lists() listsV04 {
+	return listsV04{s.ids[:0], s.metas[:0], s.repairs[:0], s.keys[:0], s.matches[:0]}
+}
+
 // unmarshalV04Into is unmarshalV04 decoding into *m, which it overwrites; on
 // error *m is left in an unspecified state.
 func unmarshalV04Into(m *Message, data []byte, validate, strip bool) ([]byte, error) {
 	var (
-		d         decoderV04
-		idBuf     [maxIDsOnStack][]byte
-		metaBuf   [maxMetasOnStack]metaV04
-		repairBuf [maxRepairsOnStack]metaV04
-		keyBuf    [maxMetasOnStack]uint64
-		matchBuf  [maxIDsOnStack]int32
+		d     decoderV04
+		stack stackListsV04
 	)
-	l, err := d.walk(data, validate, listsV04{idBuf[:0], metaBuf[:0], repairBuf[:0], keyBuf[:0], matchBuf[:0]})
+	l, err := d.walk(data, validate, stack.lists())
 	if err != nil {
 		return nil, err
 	}
@@ -606,4 +645,41 @@ func unmarshalV04Into(m *Message, data []byte, validate, strip bool) ([]byte, er
 		return nil, nil
 	}
 	return stripped(m, &l), nil
+}
+
+// decodeV04First is DecodeCheckedInto for a receiver whose neutral generation
+// is V04, where nearly every message is 0.4's: one 0.4 walk that also counts
+// Scan's shape, where the general path walks the top level as 0.3 to detect
+// the generation and then decodes it as 0.4. done is false, and nothing is
+// decided, unless the walk alone settles the whole call: the input is
+// well-formed, within the field budget (when there is a check) and its lists
+// within their stack arrays, has a non-empty message id and channel id, and is
+// 0.4's by Detect's rule (a field 8, a field-3 value that is not a canonical
+// 0.3 entry, or no field 3 at all, judged by the neutral generation). The
+// caller then takes the general path, which returns exactly what it always
+// did; where done is true, the result is the general path's too (the tests
+// hold the two against each other).
+func decodeV04First(m *Message, data []byte, maxFields int, check func(Shape) error) (stored []byte, done bool, err error) {
+	var (
+		d     decoderV04
+		stack stackListsV04
+	)
+	d.budget, d.maxFields = check != nil, maxFields
+	l, err := d.walk(data, true, stack.lists())
+	if err != nil || len(d.id) == 0 || len(d.channel) == 0 {
+		return nil, false, nil
+	}
+	if len(l.metas) == 0 && !slices.ContainsFunc(l.ids, func(id []byte) bool { return !canonicalEntryV03(id) }) &&
+		len(l.ids) > 0 {
+		return nil, false, nil // 0.3's by Detect's rule
+	}
+	if check != nil {
+		shape := Shape{Fields: d.fields, CausalEntries: len(l.ids), RepairEntries: len(l.repairs),
+			LargestEntry: d.largest, ChannelIDLen: len(d.channel), MessageIDLen: len(d.id), SenderIDLen: len(d.sender)}
+		if err := check(shape); err != nil {
+			return nil, true, err
+		}
+	}
+	l = d.message(m, l)
+	return stripped(m, &l), true, nil
 }
