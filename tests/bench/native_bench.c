@@ -24,6 +24,17 @@ static void on_event(const libsds_event *ev, void *ud) {
   if (ev->type == LIBSDS_EVENT_MESSAGE_ACKNOWLEDGED) __atomic_add_fetch(&acked, 1, __ATOMIC_RELAXED);
 }
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* median sorts v[0..n-1] and returns its middle value. */
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static double now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -56,6 +67,8 @@ int main(int argc, char **argv) {
   for (int i = 0; i < P; i++) payload[i] = (uint8_t)('a' + i % 26);
   int edge = N / 20 > 0 ? N / 20 : 1;
   double wsum = 0, usum = 0, wfirst = 0, wlast = 0, ufirst = 0, ulast = 0;
+  double *wcall = calloc((size_t)N, sizeof(double)), *ucall = calloc((size_t)N, sizeof(double)),
+         *pcall = calloc((size_t)N, sizeof(double));
   size_t bytes = 0;
   char id[64], ch[64];
   for (int i = 0; i < N; i++) {
@@ -80,6 +93,7 @@ int main(int argc, char **argv) {
     double w = (t1 - t0) * 1e6, u = (t2 - t1) * 1e6;
     wsum += w;
     usum += u;
+    wcall[i] = w, ucall[i] = u, pcall[i] = w + u;
     if (i < edge) wfirst += w, ufirst += u;
     if (i >= N - edge) wlast += w, ulast += u;
   }
@@ -88,11 +102,15 @@ int main(int argc, char **argv) {
   printf("native API: N=%d payload=%d channels=%d store=%s\n", N, P, C, store);
   printf("  wrap   %8.2f us/msg  (first 5%% %.2f, last 5%% %.2f)\n", wsum / N, wfirst / edge, wlast / edge);
   printf("  unwrap %8.2f us/msg  (first 5%% %.2f, last 5%% %.2f)\n", usum / N, ufirst / edge, ulast / edge);
+  printf("  median wrap %.2f us, unwrap %.2f us, pair %.2f us\n", median(wcall, N), median(ucall, N), median(pcall, N));
   printf("  wire   %8.0f bytes/msg, peak RSS %.1f MiB\n", (double)bytes / N, ru.ru_maxrss / 1024.0);
   libsds_free(a);
   libsds_free(b);
   printf("  events: %ld ready, %ld acknowledged\n", ready, acked);
   free(payload);
+  free(wcall);
+  free(ucall);
+  free(pcall);
   if (strcmp(store, "memory") != 0) {
     const char *suffix[] = {"", "-wal", "-shm"};
     char f[600];
