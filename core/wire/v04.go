@@ -270,11 +270,15 @@ func (e *metaV04) parseShort(b []byte) bool {
 
 // idKey is a cheap fingerprint of an id, its length and up to its last eight
 // bytes, so that matching ids to field-8 entries compares whole ids only
-// where the fingerprints agree.
+// where the fingerprints agree. An id of four to seven bytes is read as two
+// overlapping words, a shorter one byte by byte.
 func idKey(id []byte) uint64 {
 	k := uint64(len(id)) << 56
-	if len(id) >= 8 {
+	switch {
+	case len(id) >= 8:
 		return k ^ binary.LittleEndian.Uint64(id[len(id)-8:])
+	case len(id) >= 4:
+		return k ^ uint64(binary.LittleEndian.Uint32(id))<<24 ^ uint64(binary.LittleEndian.Uint32(id[len(id)-4:]))
 	}
 	for i, c := range id {
 		k ^= uint64(c) << (8 * i)
@@ -494,8 +498,21 @@ func (d *decoderV04) applyMeta(entries []HistoryEntry, own string, l listsV04) l
 	return l
 }
 
-// distinctKeys reports whether no two keys are equal.
+// distinctKeys reports whether no two keys are equal. A bitmap of the keys'
+// residues settles most lists in one pass; a collision in it is checked pair
+// by pair.
 func distinctKeys(keys []uint64) bool {
+	var seen [4]uint64
+	collided := false
+	for _, k := range keys {
+		r := k % 251 // a prime: the residue depends on every byte of the key
+		bit := uint64(1) << (r & 63)
+		collided = collided || seen[r>>6]&bit != 0
+		seen[r>>6] |= bit
+	}
+	if !collided {
+		return true
+	}
 	for j := 1; j < len(keys); j++ {
 		for _, k := range keys[:j] {
 			if k == keys[j] {
