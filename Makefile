@@ -332,9 +332,9 @@ $(BUILD)/native_bench: tests/bench/native_bench.c include/sds.h $(BUILD)/$(LIBFI
 
 bench-c: lib $(BUILD)/abi_bench $(BUILD)/abi_bench_v04 $(BUILD)/native_bench $(BUILD)/mem_bench ## C benchmarks through the ABI: compatible APIs (0.3 Sds*: tests/bench/abi_bench.c; 0.4 sds_*: abi_bench_v04.c), native API (N = 2000 and 5000), peak RSS of many quiet channels
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
-	$(BUILD)/abi_bench_v04 $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1
+	$(BUILD)/abi_bench_v04 $(CURDIR)/$(BUILD)/$(LIBLINK) 2000 100 1 --with-0.3
 	$(BUILD)/abi_bench $(CURDIR)/$(BUILD)/$(LIBLINK) 5000 100 1
-	$(BUILD)/abi_bench_v04 $(CURDIR)/$(BUILD)/$(LIBLINK) 5000 100 1
+	$(BUILD)/abi_bench_v04 $(CURDIR)/$(BUILD)/$(LIBLINK) 5000 100 1 --with-0.3
 	$(BUILD)/native_bench 2000 100 1
 	$(BUILD)/native_bench 5000 100 1
 	$(BUILD)/native_bench 2000 100 1 normal $(BUILD)
