@@ -14,7 +14,7 @@ import (
 func (c *channel) addOutgoing(o *outgoingMsg) *bloom.Key {
 	o.key = c.bloom.NewKey(o.id)
 	c.outgoing = append(c.outgoing, o)
-	c.outIndex.Put(o.id, o)
+	c.outIndex.Put(o)
 	c.wit.add(o, c.outgoing)
 	if c.outLow.IsZero() || o.sendTime.Before(c.outLow) {
 		c.outLow = o.sendTime
@@ -75,7 +75,7 @@ func (c *channel) keepOutgoing(keep func(o *outgoingMsg) bool) {
 
 // unindex removes o from the id index; the caller removes it from the slice.
 func (c *channel) unindex(o *outgoingMsg) {
-	c.outIndex.Remove(o.id, o)
+	c.outIndex.Delete(o)
 }
 
 // saveOutgoing stores o. A message the log holds (the same bytes under its

@@ -4,24 +4,18 @@
 // arrival order of the library's buffers.
 package ordmap
 
-import "hash/maphash"
+import "github.com/logos-messaging/libsds-go/internal/hashindex"
 
 // Map is an insertion-ordered map of string keys. The zero value is not
 // usable; call New. It is not safe for concurrent use.
 //
-// Its index is its own hash table rather than a Go map: the entries are
-// linked nodes already, so the table holds pointers to them, found by a
-// keyed hash (a peer choosing keys cannot aim for collisions) kept in each
-// node. An insertion after a failed lookup reuses the lookup's slot, and an
-// eviction finds its slot from the node's hash: the log inserts and evicts
-// on every message, which a Go map made cost a lookup more each.
+// Its entries are linked nodes, found through a hashindex of them rather
+// than a Go map: an insertion after a failed lookup reuses the lookup's
+// slot, and an eviction finds its slot from the hash kept in the node. The
+// log inserts and evicts on every message, which a Go map made cost a lookup
+// more each.
 type Map[K ~string, V any] struct {
-	seed maphash.Seed
-	// slots is open addressing with linear probing, a power of two of them,
-	// at most half full; nil is an empty slot. It is allocated with the first
-	// entry: many maps (a quiet channel's buffers) never get one.
-	slots      []*node[K, V]
-	n          int
+	index      *hashindex.Index[node[K, V]]
 	head, tail *node[K, V] // head is the oldest entry
 	// spare is the node of the last entry deleted, emptied, for the next
 	// new key: a bounded map evicts one entry per insertion, which then
@@ -31,63 +25,47 @@ type Map[K ~string, V any] struct {
 
 type node[K ~string, V any] struct {
 	key        K
-	hash       uint64 // the key's, with the map's seed
+	hash       uint64 // the key's, in the map's index
 	value      V
 	prev, next *node[K, V]
 }
 
-// minSlots is the index's first size.
-const minSlots = 8
+// nodeKey is the index's key of a node.
+func nodeKey[K ~string, V any](n *node[K, V]) string { return string(n.key) }
 
 // New returns an empty map.
 func New[K ~string, V any]() *Map[K, V] {
-	return &Map[K, V]{seed: maphash.MakeSeed()}
+	return &Map[K, V]{index: hashindex.New(nodeKey[K, V])}
 }
 
 // Len returns the number of entries.
-func (m *Map[K, V]) Len() int { return m.n }
+func (m *Map[K, V]) Len() int { return m.index.Len() }
 
 // Get returns the value stored under k.
 func (m *Map[K, V]) Get(k K) (V, bool) {
-	if m.n > 0 {
-		if n := m.slots[m.find(k, m.hash(k))]; n != nil {
-			return n.value, true
-		}
+	if n := m.index.Get(string(k)); n != nil {
+		return n.value, true
 	}
 	var zero V
 	return zero, false
 }
 
 // Has reports whether k is present.
-func (m *Map[K, V]) Has(k K) bool {
-	return m.n > 0 && m.slots[m.find(k, m.hash(k))] != nil
-}
+func (m *Map[K, V]) Has(k K) bool { return m.index.Get(string(k)) != nil }
 
 // Set stores v under k. A new key goes to the newest end; an existing key keeps
 // its position and only its value is replaced. It reports whether k was new.
 func (m *Map[K, V]) Set(k K, v V) bool {
-	if m.slots == nil {
-		m.grow()
-	}
-	h := m.hash(k)
-	i := m.find(k, h)
-	if n := m.slots[i]; n != nil {
-		n.value = v
-		return false
-	}
-	m.insert(i, k, h, v)
-	return true
+	_, replaced := m.Swap(k, v)
+	return !replaced
 }
 
 // Swap is Set returning the value it replaced, if k was present: one lookup
 // where Get and Set take two.
 func (m *Map[K, V]) Swap(k K, v V) (old V, replaced bool) {
-	if m.slots == nil {
-		m.grow()
-	}
-	h := m.hash(k)
-	i := m.find(k, h)
-	if n := m.slots[i]; n != nil {
+	h := m.index.Hash(string(k))
+	i, n := m.index.Find(string(k), h)
+	if n != nil {
 		old, n.value = n.value, v
 		return old, true
 	}
@@ -95,13 +73,9 @@ func (m *Map[K, V]) Swap(k K, v V) (old V, replaced bool) {
 	return old, false
 }
 
-// insert adds k, which is not present and whose empty slot find returned as
-// i, at the newest end.
+// insert adds k, which is not present and whose slot Find returned as i, at
+// the newest end.
 func (m *Map[K, V]) insert(i int, k K, h uint64, v V) {
-	if 2*(m.n+1) > len(m.slots) {
-		m.grow()
-		i = m.find(k, h)
-	}
 	n := m.spare
 	if n != nil {
 		m.spare = nil
@@ -115,21 +89,20 @@ func (m *Map[K, V]) insert(i int, k K, h uint64, v V) {
 		m.head = n
 	}
 	m.tail = n
-	m.slots[i] = n
-	m.n++
+	m.index.Insert(i, h, n)
 }
 
 // Delete removes k and reports whether it was present.
 func (m *Map[K, V]) Delete(k K) bool {
-	if m.n == 0 {
+	if m.index.Len() == 0 {
 		return false
 	}
-	i := m.find(k, m.hash(k))
-	n := m.slots[i]
+	i, n := m.index.Find(string(k), m.index.Hash(string(k)))
 	if n == nil {
 		return false
 	}
-	m.remove(i, n)
+	m.index.RemoveAt(i)
+	m.release(n)
 	return true
 }
 
@@ -143,15 +116,14 @@ func (m *Map[K, V]) DeleteOldest() (K, V, bool) {
 		return k, v, false
 	}
 	k, v := n.key, n.value
-	m.remove(m.slotOf(n), n)
+	m.index.Remove(n.hash, n)
+	m.release(n)
 	return k, v, true
 }
 
-// remove unlinks n, in slot i, and empties the slot.
-func (m *Map[K, V]) remove(i int, n *node[K, V]) {
+// release unlinks n, which has left the index, and keeps it as the spare.
+func (m *Map[K, V]) release(n *node[K, V]) {
 	m.unlink(n)
-	m.vacate(i)
-	m.n--
 	*n = node[K, V]{} // holds nothing of the entry
 	m.spare = n
 }
@@ -204,8 +176,8 @@ func (c Cursor[K, V]) Value() *V { return &c.n.value }
 
 // Clear removes every entry. The index keeps its size.
 func (m *Map[K, V]) Clear() {
-	clear(m.slots)
-	m.head, m.tail, m.n = nil, nil, 0
+	m.index.Clear()
+	m.head, m.tail = nil, nil
 }
 
 func (m *Map[K, V]) unlink(n *node[K, V]) {
@@ -220,61 +192,4 @@ func (m *Map[K, V]) unlink(n *node[K, V]) {
 		m.tail = n.prev
 	}
 	n.prev, n.next = nil, nil
-}
-
-func (m *Map[K, V]) hash(k K) uint64 { return maphash.String(m.seed, string(k)) }
-
-// find returns the slot of k, whose hash is h, or the empty slot where it
-// would go.
-func (m *Map[K, V]) find(k K, h uint64) int {
-	mask := len(m.slots) - 1
-	for i := int(h) & mask; ; i = (i + 1) & mask {
-		n := m.slots[i]
-		if n == nil || n.hash == h && n.key == k {
-			return i
-		}
-	}
-}
-
-// slotOf returns the slot of n, which is in the map.
-func (m *Map[K, V]) slotOf(n *node[K, V]) int {
-	mask := len(m.slots) - 1
-	i := int(n.hash) & mask
-	for m.slots[i] != n {
-		i = (i + 1) & mask
-	}
-	return i
-}
-
-// vacate empties slot i, moving back the entries after it in its probe run
-// that could not otherwise be found (no tombstones: a full run stays short).
-func (m *Map[K, V]) vacate(i int) {
-	mask := len(m.slots) - 1
-	for j := (i + 1) & mask; m.slots[j] != nil; j = (j + 1) & mask {
-		// The entry at j may move to i if its home slot is not in (i, j],
-		// cyclically: its probe from home passes i.
-		home := int(m.slots[j].hash) & mask
-		if (j-home)&mask >= (j-i)&mask {
-			m.slots[i] = m.slots[j]
-			i = j
-		}
-	}
-	m.slots[i] = nil
-}
-
-// grow doubles the index, or makes its first one.
-func (m *Map[K, V]) grow() {
-	old := m.slots
-	m.slots = make([]*node[K, V], max(minSlots, 2*len(old)))
-	mask := len(m.slots) - 1
-	for _, n := range old {
-		if n == nil {
-			continue
-		}
-		i := int(n.hash) & mask
-		for m.slots[i] != nil {
-			i = (i + 1) & mask
-		}
-		m.slots[i] = n
-	}
 }
