@@ -323,11 +323,11 @@ $(BUILD)/abi_bench: tests/bench/abi_bench.c
 	@mkdir -p $(BUILD)
 	$(CC) -O2 -o $@ $< -ldl -lpthread
 
-$(BUILD)/abi_bench_v04: tests/bench/abi_bench_v04.c
+$(BUILD)/abi_bench_v04: tests/bench/abi_bench_v04.c tests/bench/median.h
 	@mkdir -p $(BUILD)
 	$(CC) -O2 -o $@ $< -ldl -lpthread
 
-$(BUILD)/native_bench: tests/bench/native_bench.c include/sds.h $(BUILD)/$(LIBFILE)
+$(BUILD)/native_bench: tests/bench/native_bench.c tests/bench/median.h include/sds.h $(BUILD)/$(LIBFILE)
 	$(CC) -std=c99 -O2 -Wall -Iinclude $< -o $@ -L$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) -lsds
 
 bench-c: lib $(BUILD)/abi_bench $(BUILD)/abi_bench_v04 $(BUILD)/native_bench $(BUILD)/mem_bench ## C benchmarks through the ABI: compatible APIs (0.3 Sds*: tests/bench/abi_bench.c; 0.4 sds_*: abi_bench_v04.c), native API (N = 2000 and 5000), peak RSS of many quiet channels

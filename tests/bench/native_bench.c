@@ -16,23 +16,14 @@
 
 #include <sds.h>
 
+#include "median.h"
+
 static long ready, acked;
 
 static void on_event(const libsds_event *ev, void *ud) {
   (void)ud;
   if (ev->type == LIBSDS_EVENT_MESSAGE_READY) __atomic_add_fetch(&ready, 1, __ATOMIC_RELAXED);
   if (ev->type == LIBSDS_EVENT_MESSAGE_ACKNOWLEDGED) __atomic_add_fetch(&acked, 1, __ATOMIC_RELAXED);
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* median sorts v[0..n-1] and returns its middle value. */
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static double now(void) {
