@@ -29,9 +29,9 @@ type channel struct {
 	// spareOutgoing is an entry given up by the buffer's bound, emptied on
 	// reuse (see newOutgoing); nil when there is none.
 	spareOutgoing *outgoingMsg
-	outIndex      *hashindex.Index[outgoingMsg] // id → the outgoing entry with that id
-	ackGen        uint64                        // marks entries acknowledged by a received message
-	wit           witnesses                     // ack review's index of the outgoing entries
+	outIndex      hashindex.Index[outgoingMsg] // id → the outgoing entry with that id
+	ackGen        uint64                       // marks entries acknowledged by a received message
+	wit           witnesses                    // ack review's index of the outgoing entries
 	// outLow is at or before every outgoing message's send time (zero when
 	// the buffer is empty): what the channel's due time is computed from,
 	// without a scan per operation. Exact after a buffer sweep.
@@ -98,7 +98,7 @@ func (m *Manager) newChannel(id string) *channel {
 		id:         id,
 		log:        ordmap.New[string, logEntry](),
 		bloom:      bloom.NewRolling(m.cfg.BloomCapacity, m.cfg.BloomErrorRate),
-		outIndex:   hashindex.New(outgoingID),
+		outIndex:   hashindex.Make(outgoingID),
 		incoming:   ordmap.New[string, *incomingMsg](),
 		waiting:    make(map[string][]*incomingMsg),
 		outRepairs: duequeue.New[wire.HistoryEntry](),

@@ -14,7 +14,8 @@ import "hash/maphash"
 
 // Index finds entries of type E by the key its key function reads from them.
 // An entry must not change its key while it is in the index. The zero value
-// is not usable; call New. It is not safe for concurrent use.
+// is not usable; make one with Make (a value, to embed in its user: one
+// allocation fewer per map). It is not safe for concurrent use.
 type Index[E any] struct {
 	seed maphash.Seed
 	key  func(*E) string
@@ -32,9 +33,9 @@ type slot[E any] struct {
 // minSlots is the table's first size.
 const minSlots = 4
 
-// New returns an empty index of entries whose key is key(e).
-func New[E any](key func(*E) string) *Index[E] {
-	return &Index[E]{seed: maphash.MakeSeed(), key: key}
+// Make returns an empty index of entries whose key is key(e).
+func Make[E any](key func(*E) string) Index[E] {
+	return Index[E]{seed: maphash.MakeSeed(), key: key}
 }
 
 // Len returns the number of entries.

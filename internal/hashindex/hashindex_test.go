@@ -23,7 +23,7 @@ func entryKey(e *entry) string { return e.key }
 // by kept hash, Find then RemoveAt.
 func TestAgreesWithGoMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	x := hashindex.New(entryKey)
+	x := hashindex.Make(entryKey)
 	model := map[string]*entry{}
 	for step := range 60_000 {
 		k := strconv.Itoa(rng.IntN(200 + step/50))
@@ -77,7 +77,7 @@ func TestAgreesWithGoMap(t *testing.T) {
 // An index with no table yet answers lookups, and its first Insert makes the
 // table wherever Find said to put the entry.
 func TestEmptyIndex(t *testing.T) {
-	x := hashindex.New(entryKey)
+	x := hashindex.Make(entryKey)
 	i, found := x.Find("a", x.Hash("a"))
 	require.Equal(t, -1, i)
 	require.Nil(t, found)
@@ -92,7 +92,7 @@ func TestEmptyIndex(t *testing.T) {
 // Two indexes hash the same key differently: each has its own seed, so a
 // peer cannot choose ids that collide in every manager.
 func TestSeedsDiffer(t *testing.T) {
-	a, b := hashindex.New(entryKey), hashindex.New(entryKey)
+	a, b := hashindex.Make(entryKey), hashindex.Make(entryKey)
 	require.NotEqual(t, a.Hash("msg-1"), b.Hash("msg-1"))
 	require.Equal(t, a.Hash("msg-1"), a.Hash("msg-1"))
 }

@@ -15,7 +15,7 @@ import "github.com/logos-messaging/libsds-go/internal/hashindex"
 // log inserts and evicts on every message, which a Go map made cost a lookup
 // more each.
 type Map[K ~string, V any] struct {
-	index      *hashindex.Index[node[K, V]]
+	index      hashindex.Index[node[K, V]]
 	head, tail *node[K, V] // head is the oldest entry
 	// spare is the node of the last entry deleted, emptied, for the next
 	// new key: a bounded map evicts one entry per insertion, which then
@@ -35,7 +35,7 @@ func nodeKey[K ~string, V any](n *node[K, V]) string { return string(n.key) }
 
 // New returns an empty map.
 func New[K ~string, V any]() *Map[K, V] {
-	return &Map[K, V]{index: hashindex.New(nodeKey[K, V])}
+	return &Map[K, V]{index: hashindex.Make(nodeKey[K, V])}
 }
 
 // Len returns the number of entries.
