@@ -82,8 +82,9 @@ func (x *Index[E]) Insert(i int, h uint64, e *E) {
 
 // Put adds e, or makes it the entry of its key in place of the one there.
 func (x *Index[E]) Put(e *E) {
-	h := x.Hash(x.key(e))
-	i, old := x.Find(x.key(e), h)
+	k := x.key(e)
+	h := x.Hash(k)
+	i, old := x.Find(k, h)
 	if old != nil {
 		x.slots[i].e = e
 		return
