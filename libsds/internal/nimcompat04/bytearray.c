@@ -64,6 +64,23 @@ static size_t blocks(size_t len, size_t pos, size_t cap, size_t bs, size_t per, 
 	return b < c ? b : c;
 }
 
+// block_commas applies the block invariant (above) to one block's masks of
+// digits, commas and separators, pdig being the previous block's digits: it
+// returns the commas whose values the block emits (all of them in a clean
+// block, else those before its first unclean byte) and sets *clean.
+static inline uint64_t block_commas(uint64_t dig, uint64_t comma, uint64_t sep, uint64_t pdig, int *clean) {
+	uint64_t dig1 = dig << 1 | pdig >> 63, dig2 = dig << 2 | pdig >> 62, dig3 = dig << 3 | pdig >> 61;
+	uint64_t bad = ~(dig | sep) | (sep & (dig1 ^ comma)) | (dig & dig1 & dig2 & dig3);
+	*clean = bad == 0;
+	return bad ? comma & ((bad & -bad) - 1) : comma;
+}
+
+// after_commas is where the scan resumes after the block at p that emitted
+// the commas m: just after the last of them, or still at resume if none.
+static inline size_t after_commas(size_t p, uint64_t m, size_t resume) {
+	return m ? p + 64 - (size_t)__builtin_clzll(m) : resume;
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -128,22 +145,16 @@ __attribute__((target("ssse3"))) static nc04_scan scan_ssse3(const uint8_t *buf,
 		SSE_CLASS(buf + p + 48, t3, dv3, cv3, sv3);
 		uint64_t dig = MASK64(dv0, dv1, dv2, dv3), comma = MASK64(cv0, cv1, cv2, cv3);
 		uint64_t sep = MASK64(sv0, sv1, sv2, sv3);
-		uint64_t dig1 = dig << 1 | pdig >> 63, dig2 = dig << 2 | pdig >> 62, dig3 = dig << 3 | pdig >> 61;
-		uint64_t bad = ~(dig | sep) | (sep & (dig1 ^ comma)) | (dig & dig1 & dig2 & dig3);
-		uint64_t m = comma;
-		if (bad) {
-			m &= (bad & -bad) - 1; // the commas before the first unclean byte
-		}
+		int clean;
+		uint64_t m = block_commas(dig, comma, sep, pdig, &clean);
 		__m128i d0 = _mm_and_si128(t0, dv0), d1 = _mm_and_si128(t1, dv1);
 		__m128i d2 = _mm_and_si128(t2, dv2), d3 = _mm_and_si128(t3, dv3);
 		SSE_VALS(d0, dv0, pd, pdv, m);
 		SSE_VALS(d1, dv1, d0, dv0, m >> 16);
 		SSE_VALS(d2, dv2, d1, dv1, m >> 32);
 		SSE_VALS(d3, dv3, d2, dv2, m >> 48);
-		if (m) {
-			resume = p + 64 - (size_t)__builtin_clzll(m);
-		}
-		if (bad) {
+		resume = after_commas(p, m, resume);
+		if (!clean) {
 			break;
 		}
 		pdig = dig, pd = d3, pdv = dv3;
@@ -187,15 +198,11 @@ __attribute__((target("avx2"))) static nc04_scan scan_avx2(const uint8_t *buf, s
 		uint64_t comma =
 		    (uint32_t)_mm256_movemask_epi8(comma0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(comma1) << 32;
 		uint64_t sep = (uint32_t)_mm256_movemask_epi8(sep0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(sep1) << 32;
-		uint64_t dig1 = dig << 1 | pdig >> 63, dig2 = dig << 2 | pdig >> 62, dig3 = dig << 3 | pdig >> 61;
-		uint64_t bad = ~(dig | sep) | (sep & (dig1 ^ comma)) | (dig & dig1 & dig2 & dig3);
 		__m256i d0 = _mm256_and_si256(t0, digv0), d1 = _mm256_and_si256(t1, digv1), v0, v1;
 		AVX2_VALS(v0, d0, digv0, pd, pdigv);
 		AVX2_VALS(v1, d1, digv1, d0, digv0);
-		uint64_t m = comma;
-		if (bad) {
-			m &= (bad & -bad) - 1; // the commas before the first unclean byte
-		}
+		int clean;
+		uint64_t m = block_commas(dig, comma, sep, pdig, &clean);
 		__m128i v00 = _mm256_castsi256_si128(v0), v01 = _mm256_extracti128_si256(v0, 1);
 		__m128i v10 = _mm256_castsi256_si128(v1), v11 = _mm256_extracti128_si256(v1, 1);
 		EMIT8(v00, m);
@@ -206,10 +213,8 @@ __attribute__((target("avx2"))) static nc04_scan scan_avx2(const uint8_t *buf, s
 		EMIT8(_mm_srli_si128(v10, 8), m >> 40);
 		EMIT8(v11, m >> 48);
 		EMIT8(_mm_srli_si128(v11, 8), m >> 56);
-		if (m) {
-			resume = p + 64 - (size_t)__builtin_clzll(m);
-		}
-		if (bad) {
+		resume = after_commas(p, m, resume);
+		if (!clean) {
 			break;
 		}
 		pdig = dig, pd = d1, pdigv = digv1;
@@ -241,23 +246,18 @@ scan_avx512(const uint8_t *buf, size_t len, size_t pos, uint8_t *out, size_t cap
 		uint64_t dig = _mm512_cmplt_epu8_mask(t, c10);
 		uint64_t comma = _mm512_cmpeq_epi8_mask(x, ccomma), space = _mm512_cmpeq_epi8_mask(x, cspace);
 		uint64_t sep = comma | space;
-		uint64_t dig1 = dig << 1 | pdig >> 63, dig2 = dig << 2 | pdig >> 62, dig3 = dig << 3 | pdig >> 61;
-		uint64_t bad = ~(dig | sep) | (sep & (dig1 ^ comma)) | (dig & dig1 & dig2 & dig3);
+		uint64_t dig2 = dig << 2 | pdig >> 62; // the hundreds count where two bytes back is a digit
 		__m512i d = _mm512_maskz_mov_epi8(dig, t);
 		__m512i d1 = _mm512_permutex2var_epi8(pd, idx1, d), d2 = _mm512_permutex2var_epi8(pd, idx2, d);
 		__m512i d3 = _mm512_permutex2var_epi8(pd, idx3, d);
 		__m512i v = _mm512_add_epi8(_mm512_add_epi8(d1, _mm512_shuffle_epi8(t10, d2)),
 		                            _mm512_maskz_shuffle_epi8(dig2, t100, d3));
-		uint64_t m = comma;
-		if (bad) {
-			m &= (bad & -bad) - 1; // the commas before the first unclean byte
-		}
+		int clean;
+		uint64_t m = block_commas(dig, comma, sep, pdig, &clean);
 		_mm512_storeu_si512(out + n, _mm512_maskz_compress_epi8(m, v));
 		n += (size_t)__builtin_popcountll(m);
-		if (m) {
-			resume = p + 64 - (size_t)__builtin_clzll(m);
-		}
-		if (bad) {
+		resume = after_commas(p, m, resume);
+		if (!clean) {
 			break;
 		}
 		pdig = dig, pd = d;
@@ -349,21 +349,15 @@ static nc04_scan scan_neon(const uint8_t *buf, size_t len, size_t pos, uint8_t *
 		NEON_CLASS(buf + p + 48, t3, dv3, cv3, sv3);
 		uint64_t dig = movemask64(dv0, dv1, dv2, dv3), comma = movemask64(cv0, cv1, cv2, cv3);
 		uint64_t sep = movemask64(sv0, sv1, sv2, sv3);
-		uint64_t dig1 = dig << 1 | pdig >> 63, dig2 = dig << 2 | pdig >> 62, dig3 = dig << 3 | pdig >> 61;
-		uint64_t bad = ~(dig | sep) | (sep & (dig1 ^ comma)) | (dig & dig1 & dig2 & dig3);
-		uint64_t m = comma;
-		if (bad) {
-			m &= (bad & -bad) - 1; // the commas before the first unclean byte
-		}
+		int clean;
+		uint64_t m = block_commas(dig, comma, sep, pdig, &clean);
 		uint8x16_t d0 = vandq_u8(t0, dv0), d1 = vandq_u8(t1, dv1), d2 = vandq_u8(t2, dv2), d3 = vandq_u8(t3, dv3);
 		NEON_VALS(d0, dv0, pd, pdv, m);
 		NEON_VALS(d1, dv1, d0, dv0, m >> 16);
 		NEON_VALS(d2, dv2, d1, dv1, m >> 32);
 		NEON_VALS(d3, dv3, d2, dv2, m >> 48);
-		if (m) {
-			resume = p + 64 - (size_t)__builtin_clzll(m);
-		}
-		if (bad) {
+		resume = after_commas(p, m, resume);
+		if (!clean) {
 			break;
 		}
 		pdig = dig, pd = d3, pdv = dv3;
