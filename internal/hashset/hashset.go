@@ -46,18 +46,7 @@ func (s *Set) Has(h uint64) bool {
 	if h == 0 {
 		return s.zero
 	}
-	if len(s.slots) == 0 {
-		return false
-	}
-	mask := uint64(len(s.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case h:
-			return true
-		case 0:
-			return false
-		}
-	}
+	return len(s.slots) > 0 && s.slots[s.slot(h)] == h
 }
 
 // Clear empties the set, keeping its table for the hashes to come.
@@ -69,16 +58,23 @@ func (s *Set) Clear() {
 // insert puts h, not 0, in its slot unless it is there, and reports whether
 // it was not. The table has an empty slot.
 func (s *Set) insert(h uint64) bool {
-	mask := uint64(len(s.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case h:
-			return false
-		case 0:
-			s.slots[i] = h
-			return true
-		}
+	i := s.slot(h)
+	if s.slots[i] == h {
+		return false
 	}
+	s.slots[i] = h
+	return true
+}
+
+// slot returns the slot holding h, not 0, or the empty slot that ends its
+// probe. The table has an empty slot.
+func (s *Set) slot(h uint64) int {
+	mask := uint64(len(s.slots) - 1)
+	i := h & mask
+	for s.slots[i] != h && s.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	return int(i)
 }
 
 // grow doubles the table.
