@@ -471,6 +471,7 @@ func TestDecodeV04FirstTakesWhatItCan(t *testing.T) {
 		{"0.4 ids without field 8", genMsg(HistoryEntry{MessageID: "m1"}).MarshalAs(V04), 100, true},
 		{"no causal history", genMsg().MarshalAs(V04), 100, true},
 		{"0.3", genMsg(entry).Marshal(), 100, false},
+		{"0.4 whose first id reads as a 0.3 entry", genMsg(HistoryEntry{MessageID: "\n\x01b", SenderID: "s"}).MarshalAs(V04), 100, false},
 		{"over the field budget", genMsg(entry).MarshalAs(V04), 3, false},
 		{"ids beyond the stack array", genMsg(many...).MarshalAs(V04), 1000, false},
 		{"malformed", append(genMsg(entry).MarshalAs(V04), 0x0a), 100, false},

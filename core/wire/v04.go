@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -314,14 +315,16 @@ type decoderV04 struct {
 	// What Scan counts (see decodeV04First): the top-level fields and the
 	// longest field 3, 8 or 13.
 	fields, largest int
-	// With budget set, the walk gives up (errGiveUp) at field maxFields+1
-	// and where a list would outgrow its stack array, so that nothing is
-	// allocated before the shape is checked.
-	budget    bool
+	// With oneWalk set (decodeV04First's walk), the walk gives up
+	// (errGiveUp) at field maxFields+1 and where a list would outgrow its
+	// stack array, so that nothing is allocated before the shape is checked,
+	// and at a first causal id that is a canonical 0.3 entry: the input is
+	// then most likely 0.3's, and the general path tells.
+	oneWalk   bool
 	maxFields int
 }
 
-// errGiveUp stops a budgeted walk (see decodeV04First); it is never returned
+// errGiveUp stops decodeV04First's walk; it is never returned
 // to a caller of the package.
 var errGiveUp = errors.New("wire: the one-walk 0.4 decode gave up")
 
@@ -342,7 +345,7 @@ type listsV04 struct {
 // requests without an id.
 func (d *decoderV04) walk(data []byte, validate bool, l listsV04) (listsV04, error) {
 	for i := 0; i < len(data); {
-		if d.fields++; d.budget && d.fields > d.maxFields {
+		if d.fields++; d.oneWalk && d.fields > d.maxFields {
 			return l, errGiveUp
 		}
 		num, v, next, ok := shortBytesField(data, i)
@@ -371,7 +374,7 @@ func (d *decoderV04) walk(data []byte, validate bool, l listsV04) (listsV04, err
 			if len(v) == 0 && validate {
 				return l, errEmptyCausalV04
 			}
-			if d.budget && len(l.ids) == cap(l.ids) {
+			if d.oneWalk && (len(l.ids) == cap(l.ids) || len(l.ids) == 0 && canonicalEntryV03(v)) {
 				return l, errGiveUp
 			}
 			d.largest = max(d.largest, len(v))
@@ -386,7 +389,7 @@ func (d *decoderV04) walk(data []byte, validate bool, l listsV04) (listsV04, err
 		case byte(fieldSenderID):
 			d.sender = v
 		case byte(fieldCausalMeta):
-			if d.budget && len(l.metas) == cap(l.metas) {
+			if d.oneWalk && len(l.metas) == cap(l.metas) {
 				return l, errGiveUp
 			}
 			d.largest = max(d.largest, len(v))
@@ -400,7 +403,7 @@ func (d *decoderV04) walk(data []byte, validate bool, l listsV04) (listsV04, err
 			l.keys = append(l.keys, idKey(e.id))
 			d.stringBytes += len(e.sender)
 		case byte(fieldRepairRequest):
-			if d.budget && len(l.repairs) == cap(l.repairs) {
+			if d.oneWalk && len(l.repairs) == cap(l.repairs) {
 				return l, errGiveUp
 			}
 			d.largest = max(d.largest, len(v))
@@ -670,9 +673,9 @@ func unmarshalV04Into(m *Message, data []byte, validate, strip bool) ([]byte, er
 // the generation and then decodes it as 0.4. done is false, and nothing is
 // decided, unless the walk alone settles the whole call: the input is
 // well-formed, within the field budget (when there is a check) and its lists
-// within their stack arrays, has a non-empty message id and channel id, and is
-// 0.4's by Detect's rule (a field 8, a field-3 value that is not a canonical
-// 0.3 entry, or no field 3 at all, judged by the neutral generation). The
+// within their stack arrays, has a non-empty message id and channel id, and
+// its first causal id, if it has one, is not a canonical 0.3 entry (so it is
+// 0.4's by Detect's rule; without causal ids, by the neutral generation). The
 // caller then takes the general path, which returns exactly what it always
 // did; where done is true, the result is the general path's too (the tests
 // hold the two against each other).
@@ -681,14 +684,16 @@ func decodeV04First(m *Message, data []byte, maxFields int, check func(Shape) er
 		d     decoderV04
 		stack stackListsV04
 	)
-	d.budget, d.maxFields = check != nil, maxFields
+	d.oneWalk, d.maxFields = true, math.MaxInt
+	if check != nil {
+		d.maxFields = maxFields
+	}
+	// The walk has given up on a first causal id that is a canonical 0.3
+	// entry, so a message it finishes is 0.4's by Detect's rule: it has a
+	// field 8, a first id that is not a 0.3 entry, or no field 3.
 	l, err := d.walk(data, true, stack.lists())
 	if err != nil || len(d.id) == 0 || len(d.channel) == 0 {
 		return nil, false, nil
-	}
-	if len(l.metas) == 0 && !slices.ContainsFunc(l.ids, func(id []byte) bool { return !canonicalEntryV03(id) }) &&
-		len(l.ids) > 0 {
-		return nil, false, nil // 0.3's by Detect's rule
 	}
 	if check != nil {
 		shape := Shape{Fields: d.fields, CausalEntries: len(l.ids), RepairEntries: len(l.repairs),
